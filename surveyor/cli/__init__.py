@@ -1,0 +1,110 @@
+"""The ``surveyor`` command line: a click group whose commands live one per module.
+
+Commands are imported only when run, so ``surveyor --help`` and ``surveyor log`` stay fast and
+``surveyor log`` imports nothing of the geospatial stack (it must run in Termux on a phone).
+Library exceptions (:class:`surveyor.errors.SurveyorError`) become one-line messages with exit
+code 1 (2 for usage errors); ``-v`` shows the traceback as well.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import sys
+
+import click
+
+from surveyor import __version__
+
+# command name -> (module, one-line help shown by `surveyor --help` without importing the module)
+COMMANDS: dict[str, tuple[str, str]] = {
+    "init": ("surveyor.cli.init", "Start a survey folder: survey.toml, an empty geodatabase, folders."),
+    "demo": ("surveyor.cli.demo", "Run the whole job on the bundled Lipursari sample survey."),
+    "log": ("surveyor.cli.log", "Log signal, speed tests and GPS into a crash-safe journal."),
+    "merge": ("surveyor.cli.merge", "Import journals, app exports, tracks and towers into the geodatabase."),
+    "remove": ("surveyor.cli.remove", "Take merged data out again (by source file, session or device)."),
+    "status": ("surveyor.cli.status", "Show what the geodatabase holds."),
+    "analyze": ("surveyor.cli.analyze", "Judge coverage per cell and operator; find dead zones and sites."),
+    "deadzones": ("surveyor.cli.deadzones", "List the dead zones with their evidence."),
+    "revisit": ("surveyor.cli.revisit", "List cells that need more evidence, as a table, CSV or GPX."),
+    "map": ("surveyor.cli.map", "Write the interactive coverage map (one offline HTML file)."),
+    "print": ("surveyor.cli.print", "Write a printable coverage map (PDF or PNG)."),
+    "report": ("surveyor.cli.report", "Write the advocacy report (PDF or HTML)."),
+    "export": ("surveyor.cli.export", "Export layers as GeoJSON, KML, CSV, GeoPackage, XLSX or the blank-spot sheet."),
+    "push": ("surveyor.cli.push", "Copy a village GeoPackage into the shared PostGIS database."),
+    "pull": ("surveyor.cli.pull", "Copy a village's data from the shared PostGIS database into a GeoPackage."),
+}
+
+
+class LazyGroup(click.Group):
+    """A group that imports a command's module only when that command runs."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return list(COMMANDS)
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name not in COMMANDS:
+            return None
+        module_name, short_help = COMMANDS[name]
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            if exc.name != module_name:
+                raise
+
+            @click.command(name=name, help=short_help + " (not available in this version)")
+            def unavailable() -> None:
+                raise click.ClickException(f"`surveyor {name}` is not available in this installation.")
+
+            return unavailable
+        command = module.command
+        command.short_help = short_help
+        return command
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="surveyor")
+@click.option("-v", "--verbose", count=True, help="More messages on stderr; -v also shows tracebacks.")
+@click.option("-q", "--quiet", is_flag=True, help="Only errors on stderr.")
+@click.pass_context
+def cli(ctx: click.Context, verbose: int, quiet: bool) -> None:
+    """surveyor: map where phones get usable 4G, and where they do not.
+
+    Log signal and speed tests on survey walks, merge everyone's logs and app exports into one
+    geodatabase, find dead zones per operator, and make maps and reports for the village.
+    """
+    level = logging.ERROR if quiet else (logging.DEBUG if verbose > 1 else
+                                         logging.INFO if verbose == 1 else logging.WARNING)
+    logging.basicConfig(level=level, format="%(levelname)s: %(message)s", stream=sys.stderr)
+    ctx.ensure_object(dict)
+    ctx.obj["verbose"] = verbose
+    ctx.obj["quiet"] = quiet
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point of the console script; maps library errors to exit codes 1 and 2."""
+    from surveyor.errors import SurveyorError
+
+    verbose = any(a in ("-v", "--verbose") or (a.startswith("-v") and set(a[1:]) == {"v"})
+                  for a in (argv if argv is not None else sys.argv[1:]))
+    try:
+        cli.main(args=argv, prog_name="surveyor", standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("Aborted.", err=True)
+        sys.exit(1)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except SurveyorError as exc:
+        if verbose:
+            import traceback
+            traceback.print_exc()
+        click.echo(f"Error: {exc}", err=True)
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        click.echo("Interrupted.", err=True)
+        sys.exit(130)
+    except BrokenPipeError:
+        sys.exit(0)
