@@ -1,0 +1,74 @@
+"""Recognise a file's format by its content, not its name.
+
+Readers are listed here once, most specific first; a module that is not present is skipped.
+"""
+
+from __future__ import annotations
+
+import importlib
+from functools import lru_cache
+from pathlib import Path
+
+from surveyor.errors import InputError
+from surveyor.ingest.base import Reader
+
+READER_MODULES = (
+    "journal", "gnettrack", "towercollector", "ookla", "opencellid", "gpx", "nmea", "generic",
+)
+HEAD_BYTES = 64 * 1024
+
+
+@lru_cache(maxsize=1)
+def readers() -> dict[str, Reader]:
+    out: dict[str, Reader] = {}
+    for name in READER_MODULES:
+        try:
+            module = importlib.import_module(f"surveyor.ingest.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name == f"surveyor.ingest.{name}":
+                continue
+            raise
+        reader = module.READER
+        out[reader.name] = reader
+    return out
+
+
+def format_names() -> list[str]:
+    return list(readers())
+
+
+def read_head(path: Path) -> str:
+    with open(path, "rb") as fh:
+        raw = fh.read(HEAD_BYTES)
+    if raw.startswith(b"\xef\xbb\xbf"):
+        raw = raw[3:]
+    elif raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return raw.decode("utf-16", errors="replace")
+    return raw.decode("utf-8", errors="replace")
+
+
+def detect(path: Path, source_file: str) -> Reader:
+    """The reader for this file, or :class:`InputError` listing the known formats."""
+    head = read_head(path)
+    if not head.strip():
+        raise InputError("the file is empty.", path=source_file,
+                         fix="Check that the export finished and copy the file again.")
+    found = readers()
+    for generic in (False, True):
+        for reader in found.values():
+            if reader.generic == generic and reader.sniff(head, path):
+                return reader
+    names = ", ".join(found)
+    raise InputError(
+        "not a format surveyor recognises.", path=source_file,
+        fix=f"Known formats: {names}. Force one with --format NAME, or map a table's columns with "
+            "--map COLUMN=FIELD (e.g. --map Signal=rsrp_dbm).")
+
+
+def get_reader(name: str) -> Reader:
+    found = readers()
+    if name not in found:
+        from surveyor.errors import UsageError
+
+        raise UsageError(f"Unknown --format {name!r}.", fix=f"Use one of: auto, {', '.join(found)}.")
+    return found[name]

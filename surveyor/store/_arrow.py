@@ -1,0 +1,67 @@
+"""Turning pandas frames into Arrow tables of a fixed schema (shared by the store backends)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import shapely
+
+ARROW_TYPES = {
+    "int": pa.int64(),
+    "float": pa.float64(),
+    "str": pa.string(),
+    "bool": pa.bool_(),
+    "time": pa.timestamp("ms", tz="UTC"),
+}
+
+
+def arrow_schema(fields: dict[str, str], geometry: bool = True) -> pa.Schema:
+    cols = [pa.field(name, ARROW_TYPES[kind]) for name, kind in fields.items()]
+    if geometry:
+        cols.insert(0, pa.field("geom", pa.binary()))
+    return pa.schema(cols)
+
+
+def column_array(values: pd.Series | None, kind: str, n: int) -> pa.Array:
+    """One column as Arrow of the layer's type; missing columns become nulls."""
+    typ = ARROW_TYPES[kind]
+    if values is None:
+        return pa.nulls(n, type=typ)
+    if kind == "time":
+        s = values
+        if not isinstance(s.dtype, pd.DatetimeTZDtype):
+            s = pd.to_datetime(s, utc=True, errors="coerce", format="ISO8601")
+        return pa.array(s.dt.tz_convert("UTC").astype("datetime64[ms, UTC]"), type=typ, from_pandas=True)
+    if kind == "int":
+        s = pd.to_numeric(values, errors="coerce").astype("Int64")
+        return pa.array(s, type=typ, from_pandas=True)
+    if kind == "float":
+        return pa.array(pd.to_numeric(values, errors="coerce").astype("float64"), type=typ, from_pandas=True)
+    if kind == "bool":
+        return pa.array(values.astype("boolean"), type=typ, from_pandas=True)
+    s = values.astype(object).where(values.notna(), None)
+    return pa.array(s.map(lambda v: v if v is None else str(v)), type=typ, from_pandas=True)
+
+
+def point_wkb(lat: pd.Series | None, lon: pd.Series | None, n: int) -> pa.Array:
+    """WKB points from lat/lon columns; null where either is missing (unplaced samples)."""
+    if lat is None or lon is None:
+        return pa.nulls(n, type=pa.binary())
+    la = pd.to_numeric(lat, errors="coerce").to_numpy(dtype=float)
+    lo = pd.to_numeric(lon, errors="coerce").to_numpy(dtype=float)
+    ok = np.isfinite(la) & np.isfinite(lo)
+    geoms = np.full(n, None, dtype=object)
+    if ok.any():
+        geoms[ok] = shapely.points(lo[ok], la[ok])
+    return pa.array(shapely.to_wkb(geoms), type=pa.binary())
+
+
+def frame_to_arrow(df: pd.DataFrame, fields: dict[str, str], geometry: bool = True) -> pa.Table:
+    n = len(df)
+    arrays = [column_array(df[name] if name in df.columns else None, kind, n) for name, kind in fields.items()]
+    names = list(fields)
+    if geometry:
+        arrays.insert(0, point_wkb(df.get("lat"), df.get("lon"), n))
+        names.insert(0, "geom")
+    return pa.Table.from_arrays(arrays, names=names)

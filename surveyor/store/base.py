@@ -1,0 +1,159 @@
+"""The store interface shared by the GeoPackage and PostGIS backends.
+
+Layers (DESIGN section 3):
+
+- ``samples`` points, EPSG:4326, the fields of :data:`surveyor.model.ALL_FIELDS`.
+- ``quarantine`` every rejected row: merge_id, source_file, line, raw, reason, message.
+- ``merges`` one row per merged source (see :class:`MergeRecord`). Rows of other layers carry the
+  ``merge_id`` of the merge that wrote them, and a merge becomes visible only when its ``merges``
+  row is written; rows of a merge that was killed midway stay invisible and are deleted by the next
+  writer (:meth:`Store.cleanup_unfinished`).
+- ``sessions`` one row per session, derived from the samples after every change.
+- ``neighbours`` neighbour-cell measurements, each tied to the ``sample_id`` of its serving sample.
+- ``tracks`` GPS track points (time, lat, lon, accuracy_m, altitude_m, device, source_file).
+- ``towers`` cell positions estimated by OpenCelliD and similar lists.
+- ``areas`` village and dusun boundaries with codes (polygons).
+- ``cells``, ``dead_zones``, ``sites`` the analysis layers, replaced by every ``surveyor analyze``.
+- ``meta`` key/value: schema_version, analysis rules and time.
+"""
+
+from __future__ import annotations
+
+import abc
+from contextlib import AbstractContextManager
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+SCHEMA_VERSION = 1
+
+LAYERS = ("samples", "quarantine", "merges", "sessions", "neighbours", "tracks", "towers", "areas",
+          "cells", "dead_zones", "sites")
+
+# Columns of the non-sample layers written at merge time: name -> type ("str","int","float","time").
+QUARANTINE_FIELDS = {"merge_id": "int", "source_file": "str", "line": "int", "raw": "str",
+                     "reason": "str", "message": "str"}
+NEIGHBOUR_FIELDS = {"merge_id": "int", "sample_id": "int", "time": "time", "operator": "str",
+                    "mcc": "int", "mnc": "int", "tech": "str", "cell_id": "int", "lac": "int",
+                    "tac": "int", "pci": "int", "arfcn": "int", "rsrp_dbm": "float", "rsrq_db": "float",
+                    "sinr_db": "float", "rssi_dbm": "float", "rscp_dbm": "float", "ecno_db": "float",
+                    "source_line": "int"}
+TRACK_FIELDS = {"merge_id": "int", "time": "time", "lat": "float", "lon": "float",
+                "accuracy_m": "float", "altitude_m": "float", "speed_kmh": "float", "device": "str",
+                "source_file": "str", "source_line": "int"}
+TOWER_FIELDS = {"merge_id": "int", "radio": "str", "operator": "str", "mcc": "int", "mnc": "int",
+                "area": "int", "cell": "int", "unit": "int", "lat": "float", "lon": "float",
+                "range_m": "float", "samples": "int", "changeable": "int", "created": "time",
+                "updated": "time", "average_signal_dbm": "float", "source": "str"}
+SESSION_FIELDS = {"session": "str", "device": "str", "device_model": "str", "volunteer": "str",
+                  "route": "str", "operators": "str", "first": "time", "last": "time", "samples": "int",
+                  "placed": "int", "source_format": "str"}
+
+MERGE_COUNT_KEYS = ("read", "added", "duplicates", "quarantined", "neighbours", "track_points", "towers")
+
+
+@dataclass
+class MergeRecord:
+    """One merged source. ``counts`` has the keys of :data:`MERGE_COUNT_KEYS`."""
+
+    merge_id: int
+    source_file: str
+    content_hash: str
+    format: str
+    merged_at: str
+    counts: dict[str, int] = field(default_factory=dict)
+    options: dict[str, Any] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class Store(abc.ABC):
+    """What every backend offers. Methods take and return pandas/geopandas objects."""
+
+    url: str
+
+    # -- writing merges -------------------------------------------------------------------------
+    @abc.abstractmethod
+    def writer_lock(self) -> AbstractContextManager:
+        """Exclusive lock held while one source is merged, removed or analysed into the store."""
+
+    @abc.abstractmethod
+    def cleanup_unfinished(self) -> int:
+        """Delete rows whose merge has no ``merges`` row (a merge killed midway); returns rows deleted."""
+
+    @abc.abstractmethod
+    def find_merges(self, content_hash: str) -> list[MergeRecord]:
+        """Completed merges of a source with this content hash."""
+
+    @abc.abstractmethod
+    def new_merge_id(self) -> int:
+        """A merge_id not used by any row yet (rows written with it stay invisible until commit)."""
+
+    @abc.abstractmethod
+    def existing_sample_ids(self, sample_ids) -> "Any":
+        """Boolean numpy array: which of these sample_ids are stored already."""
+
+    @abc.abstractmethod
+    def append(self, layer: str, df) -> None:
+        """Append rows to ``samples``, ``quarantine``, ``neighbours``, ``tracks`` or ``towers``.
+
+        ``df`` is a pandas DataFrame with the layer's columns (missing ones are null). Point layers
+        take their geometry from ``lat``/``lon`` (null for unplaced samples).
+        """
+
+    @abc.abstractmethod
+    def commit_merge(self, record: MergeRecord) -> None:
+        """Write the ``merges`` row: from now on the merge's rows are visible. Refreshes sessions."""
+
+    @abc.abstractmethod
+    def delete_merges(self, merge_ids: list[int]) -> dict[str, int]:
+        """Remove these merges and every row they wrote; returns rows removed per layer."""
+
+    @abc.abstractmethod
+    def delete_samples(self, *, session: str | None = None, device: str | None = None) -> int:
+        """Remove the samples (and their neighbours) of one session or device; returns samples removed."""
+
+    @abc.abstractmethod
+    def update_positions(self, df) -> int:
+        """Place unplaced samples: ``df`` has sample_id, lat, lon, accuracy_m, placed_by, h3_10."""
+
+    # -- reading --------------------------------------------------------------------------------
+    @abc.abstractmethod
+    def read_samples(self, columns: list[str] | None = None, where: str | None = None):
+        """Visible samples as a pandas DataFrame (no geometry column; ``lat``/``lon`` are there).
+
+        ``where`` is an SQL condition on sample columns, e.g. ``"operator = 'Telkomsel'"``.
+        """
+
+    @abc.abstractmethod
+    def read_layer(self, layer: str, where: str | None = None):
+        """Any other layer: a GeoDataFrame for spatial layers, a DataFrame otherwise; empty when absent."""
+
+    @abc.abstractmethod
+    def write_layer(self, layer: str, gdf) -> None:
+        """Replace a whole layer (``cells``, ``dead_zones``, ``sites``, ``areas``)."""
+
+    @abc.abstractmethod
+    def merges(self) -> list[MergeRecord]:
+        """Every completed merge, oldest first."""
+
+    @abc.abstractmethod
+    def get_meta(self, key: str, default: Any = None) -> Any:
+        """A JSON value from the ``meta`` table."""
+
+    @abc.abstractmethod
+    def set_meta(self, key: str, value: Any) -> None:
+        """Store a JSON-serialisable value in the ``meta`` table."""
+
+    @abc.abstractmethod
+    def status(self) -> dict[str, Any]:
+        """The summary of ``surveyor status --json`` (DESIGN section 2)."""
+
+    def close(self) -> None:  # pragma: no cover - trivial
+        """Release connections."""
+
+    def __enter__(self) -> "Store":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
