@@ -269,6 +269,7 @@ class _ThreadedGps(GpsSource):
                 self._run_once()
                 delay = 1.0
             except (OSError, GpsError, ValueError) as exc:
+                self._set(None)  # a lost receiver has no fix, not its last one
                 msg = exc.message if isinstance(exc, SurveyorError) else str(exc)
                 if msg != self.error:
                     log.warning("GPS %s: %s (retrying)", self.name, msg)
