@@ -1,0 +1,317 @@
+"""Generic tables: CSV/TSV whose columns carry surveyor's field names, or are mapped with ``--map``.
+
+What people hand over from a spreadsheet: comma, semicolon or tab delimited; a UTF-8 byte-order
+mark and Windows line ends from Excel; decimal commas where the delimiter is a semicolon. Column
+names are matched case-insensitively against :data:`surveyor.model.SAMPLE_FIELDS` (plus a few
+common spellings such as ``latitude``), and ``--map COLUMN=FIELD`` names the others.
+
+The reader is ``generic=True`` so every specific format is tried first, and it claims a file only
+when it recognises at least a time column plus a position or one measured value: a random CSV is
+not silently imported as empty samples.
+
+This module also holds the streaming CSV helpers the other table readers share
+(:func:`open_text`, :func:`csv_records`).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from pathlib import Path
+from typing import Iterator
+
+import numpy as np
+import pandas as pd
+
+from surveyor.errors import InputError
+from surveyor.ingest.base import Batch, ReadContext, Reader, Reject
+from surveyor.ingest.normalize import MISSING_TOKENS, local_to_utc, operators, techs
+from surveyor.model import MEASURED_FIELDS, SAMPLE_FIELDS
+
+# Spellings people use for the canonical fields. Only unambiguous ones: a column called "signal"
+# could be RSRP, RSSI or bars, so it needs --map.
+ALIASES: dict[str, str] = {
+    "latitude": "lat", "lng": "lon", "long": "lon", "longitude": "lon",
+    "timestamp": "time", "datetime": "time", "date_time": "time", "time_utc": "time",
+    "accuracy": "accuracy_m", "altitude": "altitude_m", "rsrp": "rsrp_dbm", "rsrq": "rsrq_db",
+    "sinr": "sinr_db", "rssi": "rssi_dbm", "rscp": "rscp_dbm", "ecno": "ecno_db",
+    "download": "download_mbps", "upload": "upload_mbps", "latency": "latency_ms", "ping_ms": "latency_ms",
+}
+DELIMITERS = (",", ";", "\t", "|")
+_DECIMAL_COMMA = re.compile(r"^\s*[-+]?\d*,\d+\s*$")
+_ZONE_SUFFIX = re.compile(r"(Z|[+-]\d\d:?\d\d)\s*$")
+
+
+# ---------------------------------------------------------------------------------------------
+# Streaming CSV helpers shared by the table readers
+
+
+def open_text(path: Path) -> io.TextIOWrapper:
+    """Open a text export for streaming: BOM removed, UTF-16 recognised, bad bytes replaced.
+
+    ``newline=""`` keeps Windows line ends inside the csv module's control, so a CRLF file and a
+    quoted field holding a line break both parse.
+    """
+    with open(path, "rb") as fh:
+        start = fh.read(4)
+    encoding = "utf-16" if start.startswith((b"\xff\xfe", b"\xfe\xff")) else "utf-8-sig"
+    return open(path, encoding=encoding, errors="replace", newline="")
+
+
+def csv_records(path: Path, delimiter: str = ",") -> Iterator[tuple[int, str, list[str]]]:
+    """Yield ``(first_line, raw_text, fields)`` for every non-blank record of a delimited file.
+
+    ``first_line`` is 1-based and counts physical lines, so a record whose quoted field spans two
+    lines is reported where it starts; ``raw_text`` is the record as written (line ends removed),
+    for the quarantine.
+    """
+    consumed: list[str] = []
+
+    with open_text(path) as fh:
+        def lines() -> Iterator[str]:
+            for line in fh:
+                consumed.append(line)
+                yield line
+
+        reader = csv.reader(lines(), delimiter=delimiter)
+        last_line = 0
+        for fields in reader:
+            first = last_line + 1
+            last_line = reader.line_num
+            raw = "".join(consumed).rstrip("\r\n")
+            consumed.clear()
+            if not fields or all(not f.strip() for f in fields):
+                continue
+            yield first, raw, fields
+
+
+def first_line(head: str) -> str:
+    """The first non-blank line of a file's head (the header row of a table)."""
+    for line in head.splitlines():
+        if line.strip():
+            return line
+    return ""
+
+
+def split_header(line: str, delimiter: str) -> list[str]:
+    try:
+        return [c.strip() for c in next(csv.reader([line], delimiter=delimiter))]
+    except (StopIteration, csv.Error):
+        return []
+
+
+def missing(values: pd.Series) -> pd.Series:
+    """True where a text cell says "no value" ('', '-', 'NA', ...)."""
+    s = values.astype(object).where(values.notna(), "")
+    return s.astype(str).str.strip().isin(MISSING_TOKENS)
+
+
+def to_numbers(values: pd.Series) -> pd.Series:
+    """Floats from text; a column written with decimal commas (``-7,437``) is read as such.
+
+    The decision is per column, not per cell, and only replaces the comma: thousands separators do
+    not occur in coordinates and signal values, and stripping dots would break dot-decimal cells.
+    """
+    s = values.astype(object).where(values.notna(), "").astype(str).str.strip()
+    s = s.where(~s.isin(MISSING_TOKENS), "")
+    if s.str.match(_DECIMAL_COMMA).any():
+        s = s.str.replace(",", ".", regex=False)
+    return pd.to_numeric(s.where(s != ""), errors="coerce")
+
+
+def parse_times(values: pd.Series, tz) -> pd.Series:
+    """UTC timestamps from ISO 8601 text (with zone: as written; without: local in ``tz``),
+    day-first spreadsheet dates, or Unix seconds/milliseconds. Unreadable -> NaT."""
+    s = values.astype(object).where(values.notna(), "").astype(str).str.strip()
+    out = pd.Series(pd.NaT, index=s.index, dtype="datetime64[ns, UTC]")
+    numeric = pd.to_numeric(s.str.replace(",", ".", regex=False), errors="coerce")
+    is_num = numeric.notna() & s.str.match(r"^\d{9,13}([.,]\d+)?$")
+    if is_num.any():
+        ms = numeric[is_num].where(numeric[is_num] > 1e11, numeric[is_num] * 1000.0)
+        out[is_num] = pd.to_datetime(ms, unit="ms", utc=True, errors="coerce")
+    text = ~is_num & (s != "")
+    zoned = text & s.str.contains(_ZONE_SUFFIX)
+    if zoned.any():
+        out[zoned] = pd.to_datetime(s[zoned], utc=True, errors="coerce", format="ISO8601")
+    naive = text & ~zoned
+    if naive.any():
+        iso = local_to_utc(s[naive], tz, fmt="ISO8601")
+        rest = iso.isna()
+        if rest.any():
+            # Spreadsheets in Indonesia (and most of the world) write 27/04/2024 10:47.
+            parsed = pd.to_datetime(s[naive][rest], errors="coerce", dayfirst=True, format="mixed")
+            iso[rest] = parsed.dt.tz_localize(tz, ambiguous="NaT", nonexistent="NaT").dt.tz_convert("UTC")
+        out[naive] = iso
+    return out
+
+
+def to_bools(values: pd.Series) -> pd.Series:
+    s = values.astype(object).where(values.notna(), "").astype(str).str.strip().str.lower()
+    mapping = {"true": True, "1": True, "yes": True, "y": True, "ya": True,
+               "false": False, "0": False, "no": False, "n": False, "tidak": False}
+    return s.map(mapping).astype("boolean")
+
+
+# ---------------------------------------------------------------------------------------------
+# The generic reader
+
+
+def _canonical(column: str) -> str | None:
+    key = column.strip().lower().replace(" ", "_")
+    if key in SAMPLE_FIELDS:
+        return key
+    return ALIASES.get(key)
+
+
+def resolve_columns(header: list[str], mapping: dict[str, str] | None = None) -> dict[int, str]:
+    """Column index -> sample field, from ``--map`` first, then canonical names and aliases.
+
+    ``mapping`` keys match column names case-insensitively. A field is taken by the first column
+    that claims it, so a mapped column wins over a same-named one.
+    """
+    mapping = {k.strip().lower(): v for k, v in (mapping or {}).items()}
+    out: dict[int, str] = {}
+    taken: set[str] = set()
+    for i, name in enumerate(header):
+        field = mapping.get(name.strip().lower())
+        if field and field in SAMPLE_FIELDS and field not in taken:
+            out[i] = field
+            taken.add(field)
+    for i, name in enumerate(header):
+        if i in out:
+            continue
+        field = _canonical(name)
+        if field and field not in taken:
+            out[i] = field
+            taken.add(field)
+    return out
+
+
+def enough_columns(fields: set[str]) -> bool:
+    """A table is usable when it has a time and either a position or a measured value."""
+    measured = set(MEASURED_FIELDS) - {"service", "tech", "test", "cell_id", "pci"}
+    return "time" in fields and ({"lat", "lon"} <= fields or bool(fields & measured))
+
+
+def best_delimiter(line: str, mapping: dict[str, str] | None = None) -> tuple[str, dict[int, str]]:
+    """The delimiter under which the header line yields the most recognised columns."""
+    best = (",", {})
+    for d in DELIMITERS:
+        cols = resolve_columns(split_header(line, d), mapping)
+        if len(cols) > len(best[1]):
+            best = (d, cols)
+    return best
+
+
+def claims(head: str, mapping: dict[str, str] | None = None) -> bool:
+    """Whether the generic reader should take a file, knowing the user's ``--map`` (if any)."""
+    _, cols = best_delimiter(first_line(head), mapping)
+    return enough_columns(set(cols.values()))
+
+
+def sniff(head: str, path: Path) -> bool:
+    return claims(head)
+
+
+def frame_from_rows(rows: list[list[str]], columns: dict[int, str], tz, ctx: ReadContext) -> pd.DataFrame:
+    """Typed sample columns from raw text cells (pure: no I/O)."""
+    n = len(rows)
+    width = max(columns) + 1 if columns else 0
+    padded = [r + [""] * (width - len(r)) if len(r) < width else r for r in rows]
+    raw = {field: pd.Series([r[i] for r in padded], dtype=object) for i, field in columns.items()}
+    df = pd.DataFrame(index=pd.RangeIndex(n))
+    for field, values in raw.items():
+        kind = SAMPLE_FIELDS[field]
+        if kind == "time":
+            df[field] = parse_times(values, tz)
+        elif kind == "float":
+            df[field] = to_numbers(values)
+        elif kind == "int":
+            df[field] = to_numbers(values).round().astype("Int64")
+        elif kind == "bool":
+            df[field] = to_bools(values)
+        else:
+            s = values.astype(str).str.strip()
+            df[field] = s.where(~s.isin(MISSING_TOKENS), None).astype(object)
+    if "tech" in df.columns:
+        df["tech"] = techs(df["tech"])
+    if {"operator", "mcc", "mnc"} & set(df.columns):
+        ops = operators(df.get("operator"), df.get("mcc"), df.get("mnc"), n=n)
+        for c in ("operator", "mcc", "mnc"):
+            if c in df.columns or ops[c].notna().any():
+                df[c] = ops[c]
+    for field, value in (("operator", ctx.operator), ("volunteer", ctx.volunteer), ("device", ctx.device)):
+        if value:
+            df[field] = df[field].fillna(value) if field in df.columns else value
+    if "kind" not in df.columns:
+        df["kind"] = np.where(df.get("download_mbps", pd.Series(np.nan, index=df.index)).notna()
+                              | df.get("upload_mbps", pd.Series(np.nan, index=df.index)).notna(),
+                              "speed", "signal")
+    else:
+        df["kind"] = df["kind"].fillna("signal")
+    if "lat" in df.columns and "lon" in df.columns:
+        no_pos = df["lat"].isna() & df["lon"].isna()
+        df["no_fix"] = (df["no_fix"].fillna(False) | no_pos) if "no_fix" in df.columns else no_pos
+    else:
+        df["no_fix"] = True
+    return df
+
+
+def _read(path: Path, ctx: ReadContext) -> Iterator[Batch]:
+    with open_text(path) as fh:
+        header_line = ""
+        for header_line in fh:
+            if header_line.strip():
+                break
+    delimiter, columns = best_delimiter(header_line.rstrip("\r\n"), ctx.mapping)
+    if not enough_columns(set(columns.values())):
+        found = ", ".join(split_header(header_line.rstrip("\r\n"), delimiter)[:12])
+        raise InputError(
+            f"the table's columns ({found}) do not give a time and a position or a measured value.",
+            path=ctx.source_file, line=1,
+            fix="Name the columns like surveyor's fields (time, lat, lon, rsrp_dbm, ...) or map them: "
+                "--map Waktu=time --map Lintang=lat --map Bujur=lon --map Sinyal=rsrp_dbm.")
+    records = csv_records(path, delimiter=delimiter)
+    width = len(split_header(header_line.rstrip("\r\n"), delimiter))
+    next(records, None)  # the header
+    rows: list[list[str]] = []
+    lines: list[int] = []
+    raws: list[str] = []
+    rejects: list[Reject] = []
+
+    def flush() -> Batch:
+        df = frame_from_rows(rows, columns, ctx.tz, ctx)
+        bad_time = df["time"].isna().to_numpy()
+        out_rejects = list(rejects)
+        for i in np.flatnonzero(bad_time):
+            value = rows[i][next(k for k, f in columns.items() if f == "time")] if len(rows[i]) > 0 else ""
+            out_rejects.append(Reject(lines[i], raws[i], "bad_time",
+                                      f"time {value!r} is not a date and time surveyor can read; "
+                                      "write ISO 8601 (2024-05-01T09:30:00+07:00) or give --tz for local times."))
+        df["source_line"] = np.asarray(lines, dtype=np.int64)
+        return Batch(samples=df[~bad_time].reset_index(drop=True), rejects=out_rejects)
+
+    for line_no, raw, fields in records:
+        if len(fields) > width and any(f.strip() for f in fields[width:]):
+            rejects.append(Reject(line_no, raw, "wrong_column_count",
+                                  f"row has {len(fields)} fields, the header has {width}; "
+                                  "check for an unquoted delimiter inside a value."))
+            continue
+        rows.append(fields)
+        lines.append(line_no)
+        raws.append(raw)
+        if len(rows) >= ctx.chunk_rows:
+            yield flush()
+            rows, lines, raws, rejects = [], [], [], []
+    if rows or rejects:
+        yield flush()
+
+
+READER = Reader(
+    name="generic",
+    description="CSV/TSV with surveyor's field names (time, lat, lon, rsrp_dbm, ...) or --map COLUMN=FIELD",
+    sniff=sniff,
+    read=_read,
+    generic=True,
+)
