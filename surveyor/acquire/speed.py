@@ -141,9 +141,10 @@ def short_plan(max_bytes: int, length_s: float) -> dict:
 
 
 def measure_latency_ms(url: str, *, method: str = "GET", timeout_s: float = 5.0, n: int = 3,
-                       meter: Meter | None = None) -> float | None:
+                       meter: Meter | None = None, strict: bool = False) -> float | None:
     """Median round trip (ms) of ``n`` requests on one kept-alive connection, after a warm-up
-    request that pays for the TCP (and TLS) handshake. None when the server does not answer 2xx."""
+    request that pays for the TCP (and TLS) handshake. None when the server does not answer 2xx,
+    or with ``strict`` the error itself (refused, timed out, HTTP 500), to be recorded."""
     parts = urlsplit(url)
     conn_cls = http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
     conn = conn_cls(parts.netloc, timeout=timeout_s)
@@ -159,10 +160,14 @@ def measure_latency_ms(url: str, *, method: str = "GET", timeout_s: float = 5.0,
             if meter is not None:
                 meter.add(len(body))
             if not 200 <= resp.status < 300:
+                if strict:
+                    raise urllib.error.HTTPError(url, resp.status, resp.reason, resp.headers, None)
                 return None
             if i:
                 times.append(elapsed * 1000.0)
     except (OSError, http.client.HTTPException):
+        if strict:
+            raise
         return None
     finally:
         conn.close()
@@ -286,6 +291,12 @@ class SpeedtestMini(_LibraryTest):
         return self.url
 
     def _run(self, meter: Meter) -> SpeedResult:
+        # speedtest-cli reports any failure to reach a Mini server as "Failed to connect"; probe
+        # first so the journal says why (refused, timed out, HTTP 500).
+        parts = urlsplit(self.url)
+        root = self.url.rsplit("/", 1)[0] if "." in parts.path.rsplit("/", 1)[-1] else self.url.rstrip("/")
+        measure_latency_ms(root + "/speedtest/latency.txt", timeout_s=self.timeout_s, n=0, meter=meter,
+                           strict=True)
         st = self._speedtest(meter, mini=True, secure=self.url.startswith("https"))
         server = st.set_mini_server(self.url)[0]
         st._best.update(server)
