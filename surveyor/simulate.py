@@ -109,8 +109,8 @@ DEFAULT_SITES: tuple[Site, ...] = (
 DEFAULT_SHADOWS: tuple[Shadow, ...] = (
     Shadow("west valley (Kedungsari)", "Telkomsel", -1040.0, -180.0, 170.0, 36.0),
     Shadow("north hollow (Sidareja-Bandungan)", "Telkomsel", -280.0, 620.0, 150.0, 31.0),
-    Shadow("north-east slope (Kalimanggis)", "Indosat", 760.0, 330.0, 170.0, 38.0),
-    Shadow("east ridge foot (Sumberan-Wonorejo)", "Indosat", 1100.0, 0.0, 150.0, 31.0),
+    Shadow("north-east slope (Kalimanggis)", "Indosat", 720.0, 360.0, 140.0, 37.0),
+    Shadow("east ridge foot (Sumberan-Wonorejo)", "Indosat", 1150.0, -60.0, 140.0, 33.0),
     Shadow("river valley (Kaliputih-Karanganyar)", None, -420.0, -470.0, 150.0, 33.0),
 )
 
@@ -316,14 +316,11 @@ PATHS: tuple[tuple[str, str], ...] = (
 # Routes volunteers walk: hamlet sequences. "Pucung" is a spur walked in one session only, and
 # nobody walks to "Tegalrejo" (the default never-walked south-east), so tests can see both.
 ROUTES: dict[str, tuple[str, ...]] = {
-    "Jalur Utara (Krajan-Sidareja-Bandungan-Gunungsari)":
-        ("Krajan", "Sidareja", "Bandungan", "Gunungsari", "Krajan"),
-    "Jalur Barat-Selatan (Krajan-Gunungsari-Kedungsari-Kaliputih-Karanganyar)":
-        ("Krajan", "Gunungsari", "Kedungsari", "Kaliputih", "Karanganyar", "Krajan"),
-    "Jalur Timur (Krajan-Sidareja-Kalimanggis-Sumberan-Wonorejo)":
-        ("Krajan", "Sidareja", "Kalimanggis", "Sumberan", "Wonorejo", "Krajan"),
+    "Jalur Utara": ("Krajan", "Sidareja", "Bandungan", "Gunungsari", "Krajan"),
+    "Jalur Barat": ("Krajan", "Gunungsari", "Kedungsari", "Kaliputih", "Karanganyar", "Krajan"),
+    "Jalur Timur": ("Krajan", "Sidareja", "Kalimanggis", "Sumberan", "Wonorejo", "Krajan"),
 }
-SPUR_ROUTE = ("Jalan Pucung (Gunungsari-Pucung)", ("Gunungsari", "Pucung", "Gunungsari"))
+SPUR_ROUTE = ("Jalan Pucung", ("Gunungsari", "Pucung", "Gunungsari"))
 
 # The default never-walked area: the south-eastern fields around Tegalrejo (offsets in metres).
 DEFAULT_NEVER_WALK_XY = ((650.0, -600.0), (1500.0, -600.0), (1500.0, -1150.0), (650.0, -1150.0))
