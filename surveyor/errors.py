@@ -52,5 +52,5 @@ class NothingToDo(SurveyorError):
 class OutputExists(SurveyorError):
     """Refuse to overwrite a file the user did not ask us to overwrite."""
 
-    def __init__(self, path: str):
-        super().__init__(f"{path} exists already.", fix="Use --overwrite to replace it, or choose another --out.")
+    def __init__(self, path: str, fix: str = "Use --overwrite to replace it, or choose another --out."):
+        super().__init__(f"{path} exists already.", fix=fix)

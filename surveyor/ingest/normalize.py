@@ -13,6 +13,10 @@ import pandas as pd
 
 from surveyor.model import normalize_operator, normalize_tech
 
+# Android's CellInfo getters return Integer.MAX_VALUE (CellInfo.UNAVAILABLE) for "unknown";
+# apps such as G-NetTrack write it through. It is missing, not a measurement.
+ANDROID_UNAVAILABLE = (2147483647.0, -2147483648.0)
+
 MISSING_TOKENS = ("", "-", "--", "NA", "N/A", "NaN", "nan", "null", "NULL", "None")
 
 

@@ -1,0 +1,89 @@
+"""``surveyor merge``: import journals, app exports, tracks and tower lists."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from surveyor.cli.options import config_option, db_option, json_option
+
+
+def _parse_map(values: tuple[str, ...]) -> dict[str, str]:
+    from surveyor.model import SAMPLE_FIELDS
+
+    mapping = {}
+    for v in values:
+        if "=" not in v:
+            raise click.BadParameter(f"{v!r} is not COLUMN=FIELD (e.g. Signal=rsrp_dbm).", param_hint="--map")
+        column, fld = v.split("=", 1)
+        if fld.strip() not in SAMPLE_FIELDS:
+            raise click.BadParameter(f"{fld!r} is not a sample field; fields are: {', '.join(SAMPLE_FIELDS)}.",
+                                     param_hint="--map")
+        mapping[column.strip()] = fld.strip()
+    return mapping
+
+
+@click.command(name="merge")
+@click.argument("sources", nargs=-1, required=True, metavar="SOURCE...")
+@db_option
+@config_option
+@click.option("--format", "fmt", default="auto", show_default=True, metavar="NAME",
+              help="Force a format instead of recognising it: journal, gnettrack, towercollector, ookla, "
+                   "opencellid, gpx, nmea, generic.")
+@click.option("--map", "mapping", multiple=True, metavar="COLUMN=FIELD",
+              help="Read a table's COLUMN as the sample FIELD (generic tables), repeatable.")
+@click.option("--tz", default=None, metavar="ZONE",
+              help="Time zone of local timestamps without a zone (default: survey.toml, else Asia/Jakarta).")
+@click.option("--operator", default=None, metavar="NAME", help="Operator for files that do not say (Ookla).")
+@click.option("--volunteer", default=None, metavar="NAME", help="Volunteer for files that do not say.")
+@click.option("--device", default=None, metavar="ID", help="Device ID for files that do not say.")
+@click.option("--max-gap", "max_gap_s", default=30.0, show_default=True, type=click.FloatRange(min=0),
+              metavar="S", help="Place samples without GPS from track points at most S seconds apart.")
+@click.option("--replace", is_flag=True, help="Read sources merged before again (e.g. with a corrected --tz).")
+@json_option
+@click.pass_context
+def command(ctx: click.Context, sources, db, config, fmt, mapping, tz, operator, volunteer, device, max_gap_s,
+            replace, as_json) -> None:
+    """Import SOURCE files or folders (or - for standard input) into the geodatabase.
+
+    Formats are recognised by content. Merging is idempotent: a source merged before adds
+    nothing, and samples already stored (the same walk copied onto two computers) are counted as
+    duplicates. Rows that cannot be used are kept in the quarantine layer with the reason.
+
+    \b
+    Examples:
+      surveyor merge walks/                      # a folder, recursively
+      surveyor merge log.jsonl gnettrack.csv --db survey.gpkg
+      surveyor merge ookla.csv --operator Telkomsel --tz Asia/Jakarta
+      surveyor merge old.csv --tz Asia/Jakarta --replace
+    """
+    from surveyor.config import load_settings
+    from surveyor.ingest.merge import MergeOptions, merge_sources
+    from surveyor.store import open_store
+
+    settings = load_settings(config)
+    options = MergeOptions(fmt=fmt, mapping=_parse_map(mapping), tz=tz or settings.timezone, operator=operator,
+                           volunteer=volunteer, device=device, max_gap_s=max_gap_s, replace=replace)
+    quiet = (ctx.find_root().obj or {}).get("quiet", False)
+    with open_store(db, create=True) as store:
+        summary = merge_sources(store, sources, options,
+                                progress=None if (as_json or quiet) else lambda m: click.echo(m, err=True))
+    if as_json:
+        click.echo(json.dumps(summary, indent=2, default=str))
+    else:
+        for f in summary["per_file"]:
+            if f.get("error"):
+                click.echo(f"Error: {f['error']}", err=True)
+        click.echo(f"{summary['files']} files, {summary['read']} rows: {summary['added']} samples added, "
+                   f"{summary['duplicates']} duplicates, {summary['quarantined']} quarantined"
+                   + "".join(f", {summary[k]} {k.replace('_', ' ')}" for k in ("neighbours", "track_points", "towers")
+                             if summary[k]) + f" -> {db}")
+        if summary["by_reason"]:
+            click.echo("Quarantined by reason: " + ", ".join(f"{k} {v}" for k, v in summary["by_reason"].items())
+                       + " (see the quarantine layer)", err=True)
+        placed = summary.get("placed_from_tracks") or {}
+        if placed.get("placed"):
+            click.echo(f"Placed {placed['placed']} samples without GPS from tracks.", err=True)
+    if summary["failed_files"]:
+        ctx.exit(1)

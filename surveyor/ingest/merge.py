@@ -1,0 +1,312 @@
+"""``surveyor merge``: files in, samples (or quarantined rows) out, idempotently.
+
+Per source file, under the store's writer lock:
+
+1. unfinished rows of a merge that was killed are deleted (they were never visible);
+2. the file's content hash is looked up: a source merged before is skipped (``--replace`` removes
+   the earlier merge first and reads the file again, e.g. with a corrected ``--tz``);
+3. its format is recognised by content (or forced with ``--format``) and read in batches;
+4. every row is validated; rejects go to ``quarantine`` with the line, raw text, reason and message;
+5. samples get their ``sample_id`` and H3 cell; those already stored count as duplicates;
+6. the ``merges`` row is written last: only then do the file's rows become visible. A merge that
+   dies midway therefore leaves a database that opens and holds nothing of that file.
+
+After each file, samples without a position are placed by time from GPS tracks when possible.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import shutil
+import sys
+import tempfile
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Callable, Iterable
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import numpy as np
+import pandas as pd
+
+from surveyor import __version__
+from surveyor.errors import InputError, SurveyorError, UsageError
+from surveyor.ingest import detect
+from surveyor.ingest.base import Batch, ReadContext, Reject
+from surveyor.ingest.identity import h3_cells, sample_ids
+from surveyor.ingest.validate import validate
+from surveyor.model import SAMPLE_FIELDS
+from surveyor.store.base import MERGE_COUNT_KEYS, MergeRecord, Store
+
+log = logging.getLogger(__name__)
+
+# Extensions a folder scan passes over: outputs and documents, never survey data.
+NOT_DATA = {".gpkg", ".pdf", ".png", ".jpg", ".jpeg", ".html", ".htm", ".md", ".toml", ".py", ".zip",
+            ".xlsx", ".kml", ".lock", ".json~", ".gpkg-journal", ".gpkg-wal", ".gpkg-shm", ".pyc"}
+
+
+@dataclass
+class FileResult:
+    file: str
+    format: str | None = None
+    counts: dict[str, int] = field(default_factory=lambda: {k: 0 for k in MERGE_COUNT_KEYS})
+    by_reason: dict[str, int] = field(default_factory=dict)
+    skipped: bool = False
+    error: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        d: dict[str, Any] = {"file": self.file, "format": self.format, **self.counts, "by_reason": self.by_reason}
+        if self.skipped:
+            d["skipped"] = "merged before (use --replace to read it again)"
+        if self.error:
+            d["error"] = self.error
+        return d
+
+
+@dataclass
+class MergeOptions:
+    fmt: str = "auto"
+    mapping: dict[str, str] = field(default_factory=dict)
+    tz: str = "Asia/Jakarta"
+    operator: str | None = None
+    volunteer: str | None = None
+    device: str | None = None
+    max_gap_s: float = 30.0
+    replace: bool = False
+    chunk_rows: int = 100_000
+
+
+def expand_sources(sources: Iterable[str]) -> list[tuple[str, Path | None]]:
+    """(display name, path) for every file named or found in a folder; '-' is standard input.
+
+    A path that does not exist comes back with path None so it is reported, not fatal.
+    """
+    out: list[tuple[str, Path | None]] = []
+    for src in sources:
+        if src == "-":
+            out.append(("-", None))
+            continue
+        p = Path(src)
+        if p.is_dir():
+            for f in sorted(p.rglob("*")):
+                rel = f.relative_to(p)
+                if f.is_file() and not any(part.startswith(".") for part in rel.parts) \
+                        and f.suffix.lower() not in NOT_DATA:
+                    out.append((str(f), f))
+        elif p.is_file():
+            out.append((str(p), p))
+        else:
+            out.append((str(p), None))
+    return out
+
+
+def _hash_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _raw_lines(path: Path, wanted: set[int]) -> dict[int, str]:
+    """The text of some lines of a file (for quarantined rows), in one streaming pass."""
+    found: dict[int, str] = {}
+    if not wanted:
+        return found
+    last = max(wanted)
+    with open(path, "rb") as fh:
+        for i, raw in enumerate(fh, 1):
+            if i in wanted:
+                found[i] = raw.decode("utf-8", errors="replace").rstrip("\r\n")
+            if i >= last:
+                break
+    return found
+
+
+def merge_sources(store: Store, sources: Iterable[str], options: MergeOptions | None = None, *,
+                  progress: Callable[[str], None] | None = None) -> dict[str, Any]:
+    """Merge files into the store; returns the summary of ``surveyor merge --json``.
+
+    A file that cannot be read at all is reported in its ``per_file`` entry (``error``) while the
+    other files still merge; the caller exits 1 when any file failed.
+    """
+    opts = options or MergeOptions()
+    try:
+        tz = ZoneInfo(opts.tz)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise UsageError(f"Unknown time zone {opts.tz!r}.",
+                         fix="Use an IANA name such as Asia/Jakarta (WIB), Asia/Makassar (WITA) or UTC.") from None
+    forced = None if opts.fmt == "auto" else detect.get_reader(opts.fmt)
+    results: list[FileResult] = []
+    for display, path in expand_sources(sources):
+        result = FileResult(file=display)
+        results.append(result)
+        tmp: Path | None = None
+        try:
+            if path is None and display == "-":
+                fd, name = tempfile.mkstemp(prefix="surveyor-stdin-")
+                with os.fdopen(fd, "wb") as out:
+                    shutil.copyfileobj(sys.stdin.buffer, out)
+                tmp = path = Path(name)
+            if path is None:
+                raise InputError("no such file or folder.", path=display, fix="Check the path.")
+            _merge_one(store, display, path, tz, forced, opts, result)
+            if progress:
+                progress(_describe(result))
+        except SurveyorError as exc:
+            result.error = str(exc)
+            log.error("%s", exc)
+        except OSError as exc:
+            result.error = f"{display}: cannot read ({exc.strerror or exc})."
+            log.error("%s", result.error)
+        finally:
+            if tmp is not None:
+                tmp.unlink(missing_ok=True)
+    placed = _place(store, opts.max_gap_s)
+    totals = {k: sum(r.counts[k] for r in results) for k in MERGE_COUNT_KEYS}
+    by_reason: dict[str, int] = {}
+    for r in results:
+        for k, v in r.by_reason.items():
+            by_reason[k] = by_reason.get(k, 0) + v
+    return {
+        "files": len(results),
+        **totals,
+        "by_reason": by_reason,
+        "placed_from_tracks": placed,
+        "failed_files": sum(1 for r in results if r.error),
+        "per_file": [r.as_dict() for r in results],
+    }
+
+
+def _describe(r: FileResult) -> str:
+    c = r.counts
+    if r.skipped:
+        return f"{r.file}: merged before, nothing added (use --replace to read it again)"
+    parts = [f"{c['read']} rows", f"{c['added']} added"]
+    for key in ("duplicates", "quarantined", "neighbours", "track_points", "towers"):
+        if c[key]:
+            parts.append(f"{c[key]} {key.replace('_', ' ')}")
+    return f"{r.file} [{r.format}]: " + ", ".join(parts)
+
+
+def _place(store: Store, max_gap_s: float) -> dict[str, Any] | None:
+    try:
+        from surveyor.ingest.place import place_unplaced
+    except ModuleNotFoundError:
+        return None
+    with store.writer_lock():
+        return place_unplaced(store, max_gap_s=max_gap_s)
+
+
+def _merge_one(store: Store, display: str, path: Path, tz: ZoneInfo, forced, opts: MergeOptions,
+               result: FileResult) -> None:
+    content_hash = _hash_file(path)
+    with store.writer_lock():
+        store.cleanup_unfinished()
+        earlier = store.find_merges(content_hash)
+        if earlier and not opts.replace:
+            rec = earlier[-1]
+            result.format = rec.format
+            result.skipped = True
+            c = rec.counts
+            result.by_reason = dict(rec.options.get("by_reason") or {})
+            result.counts.update(read=c.get("read", 0), added=0,
+                                 duplicates=c.get("added", 0) + c.get("duplicates", 0),
+                                 quarantined=c.get("quarantined", 0), neighbours=c.get("neighbours", 0),
+                                 track_points=c.get("track_points", 0), towers=c.get("towers", 0))
+            return
+        reader = forced or detect.detect(path, display)
+        result.format = reader.name
+        if earlier:
+            store.delete_merges([m.merge_id for m in earlier])
+        ctx = ReadContext(source_file=display, path=path, content_hash=content_hash, tz=tz,
+                          operator=opts.operator, volunteer=opts.volunteer, device=opts.device,
+                          mapping=dict(opts.mapping), max_gap_s=opts.max_gap_s, chunk_rows=opts.chunk_rows)
+        merge_id = store.new_merge_id()
+        quarantine: list[dict] = []
+        for batch in reader.read(path, ctx):
+            _store_batch(store, batch, ctx, reader.name, merge_id, result, quarantine)
+        _store_quarantine(store, path, display, merge_id, quarantine, result)
+        if result.counts["read"] == 0:
+            raise InputError("has a header but no data rows." if path.stat().st_size else "the file is empty.",
+                             path=display, fix="Check that the export finished and copy the file again.")
+        store.commit_merge(MergeRecord(
+            merge_id=merge_id, source_file=display, content_hash=content_hash, format=reader.name,
+            merged_at=datetime.now(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z"),
+            counts=dict(result.counts),
+            options={"tz": opts.tz, "operator": opts.operator, "volunteer": opts.volunteer, "device": opts.device,
+                     "mapping": opts.mapping, "by_reason": result.by_reason, "surveyor": __version__}))
+
+
+def _store_batch(store: Store, batch: Batch, ctx: ReadContext, fmt: str, merge_id: int, result: FileResult,
+                 quarantine: list[dict]) -> None:
+    c = result.counts
+    c["read"] += batch.rows
+    for rej in batch.rejects:
+        quarantine.append({"line": rej.line, "raw": rej.raw, "reason": rej.reason, "message": rej.message})
+    line_to_id: dict[int, int] = {}
+    df = batch.samples
+    if df is not None and len(df):
+        good, bad = validate(df)
+        for row in bad.itertuples(index=False):
+            quarantine.append({"line": None if pd.isna(row.source_line) else int(row.source_line), "raw": None,
+                               "reason": row.reason, "message": row.message})
+        if len(good):
+            good = good.reset_index(drop=True)
+            good["sample_id"] = sample_ids(good, ctx.content_hash)
+            good["h3_10"] = h3_cells(good["lat"], good["lon"], 10)
+            good["placed_by"] = np.where(good["lat"].notna() & good["lon"].notna(), "gps", None)
+            good["source_format"] = fmt
+            good["source_file"] = ctx.source_file
+            good["merge_id"] = merge_id
+            if "source_line" in good.columns:
+                line_to_id = dict(zip(good["source_line"].astype("int64"), good["sample_id"]))
+            first = ~good.duplicated("sample_id")
+            stored = store.existing_sample_ids(good["sample_id"].to_numpy())
+            new = first.to_numpy() & ~stored
+            c["duplicates"] += int((~new).sum())
+            c["added"] += int(new.sum())
+            store.append("samples", good[new])
+    if batch.neighbours is not None and len(batch.neighbours):
+        nb = batch.neighbours.copy()
+        serving = nb["serving_line"] if "serving_line" in nb.columns else pd.Series([None] * len(nb))
+        nb["sample_id"] = [line_to_id.get(int(s)) if pd.notna(s) else None for s in serving]
+        nb["merge_id"] = merge_id
+        c["neighbours"] += len(nb)
+        store.append("neighbours", nb)
+    if batch.tracks is not None and len(batch.tracks):
+        tr = batch.tracks.copy()
+        tr["merge_id"] = merge_id
+        tr["source_file"] = ctx.source_file
+        if ctx.device and "device" not in tr.columns:
+            tr["device"] = ctx.device
+        c["track_points"] += len(tr)
+        store.append("tracks", tr)
+    if batch.towers is not None and len(batch.towers):
+        tw = batch.towers.copy()
+        tw["merge_id"] = merge_id
+        c["towers"] += len(tw)
+        store.append("towers", tw)
+
+
+def _store_quarantine(store: Store, path: Path, display: str, merge_id: int, rows: list[dict],
+                      result: FileResult) -> None:
+    if not rows:
+        return
+    need = {r["line"] for r in rows if r["raw"] is None and r["line"] is not None}
+    raw = _raw_lines(path, need)
+    for r in rows:
+        if r["raw"] is None:
+            r["raw"] = raw.get(r["line"], "")
+        result.by_reason[r["reason"]] = result.by_reason.get(r["reason"], 0) + 1
+    result.counts["quarantined"] += len(rows)
+    df = pd.DataFrame(rows)
+    df["merge_id"] = merge_id
+    df["source_file"] = display
+    store.append("quarantine", df)
+
+
+def sample_columns() -> list[str]:
+    return list(SAMPLE_FIELDS)

@@ -1,0 +1,43 @@
+"""``surveyor remove``: take merged data out again."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import Any
+
+from surveyor.errors import NothingToDo
+from surveyor.store.base import Store
+
+
+def find_source_merges(store: Store, source: str) -> list[int]:
+    """merge_ids of a source named by its path as merged, its file name, or its content (an existing file)."""
+    merges = store.merges()
+    ids = [m.merge_id for m in merges if m.source_file == source]
+    if not ids:
+        ids = [m.merge_id for m in merges if Path(m.source_file).name == Path(source).name]
+    p = Path(source)
+    if not ids and p.is_file():
+        h = hashlib.sha256(p.read_bytes()).hexdigest()
+        ids = [m.merge_id for m in merges if m.content_hash == h]
+    return ids
+
+
+def remove(store: Store, *, source: str | None = None, session: str | None = None,
+           device: str | None = None) -> dict[str, Any]:
+    """Remove a merged source (with everything it brought), or one session's or device's samples."""
+    with store.writer_lock():
+        store.cleanup_unfinished()
+        if source is not None:
+            ids = find_source_merges(store, source)
+            if not ids:
+                raise NothingToDo(f"No merged source matches {source!r}.",
+                                  fix="See the merged sources with `surveyor status --json` (merges) and give the "
+                                      "path as merged, its file name, or the file itself.")
+            removed = store.delete_merges(ids)
+            return {"merges": len(ids), **removed}
+        n = store.delete_samples(session=session, device=device)
+        if n == 0:
+            what = f"session {session!r}" if session is not None else f"device {device!r}"
+            raise NothingToDo(f"No samples of {what}.", fix="See sessions and devices with `surveyor status`.")
+        return {"samples": n}

@@ -1,0 +1,124 @@
+"""Checks every sample row must pass before it is stored; failures go to quarantine with a reason.
+
+Reason codes (stable, documented in the README):
+
+- ``bad_time``: no timestamp, or one that cannot be read.
+- ``time_out_of_range``: before 2000 or more than a day in the future (a phone with a wrong clock).
+- ``lat_out_of_range`` / ``lon_out_of_range``: outside -90..90 / -180..180.
+- ``null_island``: exactly 0,0, which GPS chips report before they have a fix.
+- ``value_out_of_range``: a measured value outside what radios can report (e.g. RSRP +20 dBm).
+- ``bad_value``: a field with a value it cannot take (unknown kind, test or environment).
+
+A sample without a position is not rejected: it is kept as ``no_fix`` and placed later by time
+from a GPS track (``surveyor.ingest.place``), or stays unplaced and out of the maps.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import numpy as np
+import pandas as pd
+
+from surveyor.model import ENVIRONMENTS, KINDS, SERVICES, TECHS, TESTS, VALUE_RANGES
+
+EARLIEST = pd.Timestamp("2000-01-01", tz="UTC")
+UNITS = {"_dbm": "dBm", "_db": "dB", "_mbps": "Mbit/s", "_ms": "ms", "_m": "m", "_kmh": "km/h"}
+
+
+def _unit(name: str) -> str:
+    for suffix, unit in UNITS.items():
+        if name.endswith(suffix):
+            return " " + unit
+    return ""
+
+
+def validate(df: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Split samples into (good, rejected). ``rejected`` has ``source_line``, ``reason``, ``message``.
+
+    Only the first problem of a row is reported. Good rows get ``no_fix`` set where they lack a
+    position, and ``kind`` defaults to ``signal``.
+    """
+    n = len(df)
+    reason = np.full(n, None, dtype=object)
+    message = np.full(n, None, dtype=object)
+
+    def flag(mask: np.ndarray, code: str, text) -> None:
+        new = mask & (reason == None)  # noqa: E711 - elementwise on an object array
+        if new.any():
+            reason[new] = code
+            message[new] = text(new) if callable(text) else text
+
+    if "_broken" in df.columns:
+        broken = df["_broken"].to_numpy()
+        flag(df["_broken"].notna().to_numpy(), "bad_value",
+             lambda m: [f"{f} holds text where a number belongs" for f in broken[m]])
+
+    now = pd.Timestamp(datetime.now(timezone.utc) + timedelta(days=1))
+    if "time" in df.columns:
+        t = df["time"]
+        if not isinstance(t.dtype, pd.DatetimeTZDtype):
+            t = pd.to_datetime(t, utc=True, errors="coerce", format="ISO8601")
+    else:
+        t = pd.Series(pd.NaT, index=df.index, dtype="datetime64[ns, UTC]")
+    tnull = t.isna().to_numpy()
+    flag(tnull, "bad_time", "no timestamp, or one that cannot be read; fix the time column or use --format")
+    bad_range = (~tnull) & ((t < EARLIEST) | (t > now)).fillna(False).to_numpy()
+    flag(bad_range, "time_out_of_range",
+         lambda m: [f"timestamp {x:%Y-%m-%d %H:%M:%S}Z is before 2000 or in the future; check the device "
+                    "clock, or --tz for local times" for x in t[m]])
+
+    lat = pd.to_numeric(df["lat"], errors="coerce") if "lat" in df.columns else pd.Series(np.nan, index=df.index)
+    lon = pd.to_numeric(df["lon"], errors="coerce") if "lon" in df.columns else pd.Series(np.nan, index=df.index)
+    la, lo = lat.to_numpy(dtype=float), lon.to_numpy(dtype=float)
+    with np.errstate(invalid="ignore"):
+        flag(np.abs(la) > 90, "lat_out_of_range",
+             lambda m: [f"latitude {v} is outside -90..90; latitude and longitude may be swapped" for v in la[m]])
+        flag(np.abs(lo) > 180, "lon_out_of_range",
+             lambda m: [f"longitude {v} is outside -180..180" for v in lo[m]])
+        flag((la == 0) & (lo == 0), "null_island",
+             "position 0,0 is what a GPS without a fix reports, not a place; the sample needs a real position")
+
+    for name, (low, high) in VALUE_RANGES.items():
+        if name not in df.columns:
+            continue
+        v = pd.to_numeric(df[name], errors="coerce").to_numpy(dtype=float)
+        with np.errstate(invalid="ignore"):
+            bad = (v < low) | (v > high)
+        flag(bad, "value_out_of_range",
+             lambda m, name=name, v=v, low=low, high=high:
+             [f"{name} {x:g}{_unit(name)} is outside {low:g}..{high:g}{_unit(name)}; the value is broken"
+              for x in v[m]])
+
+    for name, allowed in (("kind", KINDS), ("tech", TECHS), ("service", SERVICES), ("test", TESTS),
+                          ("environment", ENVIRONMENTS)):
+        if name not in df.columns:
+            continue
+        s = df[name]
+        bad = (s.notna() & ~s.isin(allowed)).to_numpy()
+        flag(bad, "bad_value",
+             lambda m, name=name, s=s, allowed=allowed:
+             [f"{name} {x!r} is not one of {', '.join(allowed)}" for x in s[m]])
+
+    rejected_mask = reason != None  # noqa: E711
+    good = df[~rejected_mask].drop(columns=["_broken"], errors="ignore").copy()
+    rejected = pd.DataFrame({
+        "source_line": df["source_line"].to_numpy()[rejected_mask] if "source_line" in df.columns else None,
+        "reason": reason[rejected_mask],
+        "message": message[rejected_mask],
+    })
+    # Keep a no-position sample as evidence, to be placed from a GPS track later.
+    gl = pd.to_numeric(good["lat"], errors="coerce") if "lat" in good.columns else pd.Series(np.nan, index=good.index)
+    gn = pd.to_numeric(good["lon"], errors="coerce") if "lon" in good.columns else pd.Series(np.nan, index=good.index)
+    nopos = gl.isna() | gn.isna()
+    if "no_fix" in good.columns:
+        good["no_fix"] = good["no_fix"].astype("boolean").fillna(False) | nopos
+    else:
+        good["no_fix"] = nopos
+    good.loc[nopos, ["lat", "lon"] if "lat" in good.columns and "lon" in good.columns else []] = np.nan
+    if "kind" in good.columns:
+        good["kind"] = good["kind"].fillna("signal")
+    else:
+        good["kind"] = "signal"
+    good["time"] = t[~rejected_mask]
+    return good, rejected
