@@ -1,0 +1,100 @@
+"""Statistics of the coverage rules: one-sided Clopper-Pearson bounds and grouped percentiles.
+
+Bounds follow ETSI TS 102 250-6 / ITU-T E.804, which judge success ratios with exact binomial
+(Clopper-Pearson) confidence intervals. The bounds are *one-sided*: "the share of negative samples
+is at least ``lower``" and "at most ``upper``", each holding with probability ``confidence``. With
+the defaults, 5 negatives out of 5 give a lower bound of 0.05 ** (1 / 5) = 0.549.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def clopper_pearson(negatives, samples, confidence: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
+    """One-sided exact binomial bounds of a share, vectorised.
+
+    Parameters
+    ----------
+    negatives
+        Number of negative (effective) samples, array-like of ints.
+    samples
+        Number of (effective) samples, array-like of ints, same shape.
+    confidence
+        One-sided confidence level of each bound (0.95 by default).
+
+    Returns
+    -------
+    lower, upper
+        float arrays; ``lower`` is 0 when there are no negatives, ``upper`` is 1 when all are
+        negative, and both are NaN when there are no samples.
+
+    Notes
+    -----
+    ``lower = Beta(1 - confidence; k, n - k + 1)`` and ``upper = Beta(confidence; k + 1, n - k)``
+    (the beta quantile function), as in Clopper & Pearson (1934).
+    """
+    from scipy.stats import beta
+
+    k = np.asarray(negatives, dtype=float)
+    n = np.asarray(samples, dtype=float)
+    alpha = 1.0 - confidence
+    with np.errstate(invalid="ignore", divide="ignore"):
+        lower = np.where(k > 0, beta.ppf(alpha, np.maximum(k, 1e-300), n - k + 1), 0.0)
+        upper = np.where(k < n, beta.ppf(1.0 - alpha, k + 1, np.maximum(n - k, 1e-300)), 1.0)
+    empty = ~(n > 0)
+    lower = np.where(empty, np.nan, lower)
+    upper = np.where(empty, np.nan, upper)
+    return np.asarray(lower, dtype=float), np.asarray(upper, dtype=float)
+
+
+def grouped_quantiles(codes: np.ndarray, values: np.ndarray, n_groups: int,
+                      qs: tuple[float, ...] = (0.2, 0.5, 0.8)) -> np.ndarray:
+    """Quantiles of ``values`` per group, with linear interpolation (numpy's default method).
+
+    One lexicographic sort does all groups at once, which is several times faster than pandas'
+    grouped quantile for a million rows. NaN values are ignored; empty groups give NaN.
+
+    Parameters
+    ----------
+    codes
+        Group number of each value, ints in ``[0, n_groups)``.
+    values
+        float values.
+    n_groups
+        Number of groups.
+    qs
+        Quantiles wanted, each in [0, 1].
+
+    Returns
+    -------
+    numpy.ndarray
+        Shape ``(n_groups, len(qs))``.
+    """
+    values = np.asarray(values, dtype=float)
+    codes = np.asarray(codes)
+    ok = ~np.isnan(values)
+    v, c = values[ok], codes[ok]
+    order = np.lexsort((v, c))
+    v, c = v[order], c[order]
+    counts = np.bincount(c, minlength=n_groups)
+    starts = np.concatenate(([0], np.cumsum(counts)[:-1]))
+    out = np.full((n_groups, len(qs)), np.nan)
+    has = counts > 0
+    for j, q in enumerate(qs):
+        pos = (counts[has] - 1) * q
+        lo = np.floor(pos).astype(np.int64)
+        hi = np.minimum(lo + 1, counts[has] - 1)
+        frac = pos - lo
+        base = starts[has]
+        out[has, j] = v[base + lo] * (1 - frac) + v[base + hi] * frac
+    return out
+
+
+def bearing_deg(lat1, lon1, lat2, lon2):
+    """Initial great-circle bearing from point 1 to point 2, degrees clockwise from north."""
+    p1, p2 = np.radians(lat1), np.radians(lat2)
+    dl = np.radians(np.asarray(lon2, dtype=float) - np.asarray(lon1, dtype=float))
+    y = np.sin(dl) * np.cos(p2)
+    x = np.cos(p1) * np.sin(p2) - np.sin(p1) * np.cos(p2) * np.cos(dl)
+    return (np.degrees(np.arctan2(y, x)) + 360.0) % 360.0
