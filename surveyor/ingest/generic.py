@@ -40,7 +40,7 @@ ALIASES: dict[str, str] = {
 }
 DELIMITERS = (",", ";", "\t", "|")
 _DECIMAL_COMMA = re.compile(r"^\s*[-+]?\d*,\d+\s*$")
-_ZONE_SUFFIX = re.compile(r"(Z|[+-]\d\d:?\d\d)\s*$")
+_ZONE_SUFFIX = re.compile(r"(?:Z|[+-]\d\d:?\d\d)\s*$")
 
 
 # ---------------------------------------------------------------------------------------------
