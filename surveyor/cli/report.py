@@ -1,0 +1,43 @@
+"""``surveyor report``: the advocacy report (a thin layer over :func:`surveyor.render.report.render_report`)."""
+
+from __future__ import annotations
+
+import click
+
+from surveyor.cli.options import area_option, config_option, db_option, lang_option, out_option, overwrite_option
+
+
+@click.command(name="report")
+@db_option
+@out_option("reports/report.pdf", "Report file: .pdf (WeasyPrint) or .html (one self-contained file).")
+@area_option
+@lang_option
+@click.option("--anonymize", is_flag=True,
+              help="Leave out volunteer names, device IDs, notes, file names and sample positions, "
+                   "for a copy to send out. Exclusion zones are always left out.")
+@overwrite_option
+@config_option
+def command(db: str, out: str, area: str | None, lang: str | None, anonymize: bool, overwrite: bool,
+            config: str | None) -> None:
+    """Write the advocacy report (PDF, or HTML by suffix) in Indonesian or English.
+
+    \b
+    Examples:
+      surveyor report
+      surveyor report --lang en --anonymize --out reports/report-en.pdf
+      surveyor report --out reports/report.html
+    """
+    from surveyor.config import load_settings
+    from surveyor.render.i18n import translator
+    from surveyor.render.report import render_report
+    from surveyor.store import open_store
+
+    settings = load_settings(config)
+    lang = lang or settings.language
+    _ = translator(lang, "cli")
+    with open_store(db) as store:
+        path = render_report(store, settings, out, lang=lang, area=area, anonymize=anonymize, overwrite=overwrite)
+    if not anonymize:
+        click.echo(_("Note: this report contains personal data (volunteer names, device IDs); "
+                     "use --anonymize for a copy to send out."), err=True)
+    click.echo(str(path))

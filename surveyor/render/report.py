@@ -1,0 +1,503 @@
+"""The advocacy report: a PDF (WeasyPrint) or a single HTML file from Jinja2 templates.
+
+The village sends it to Diskominfo and the operators' regional offices, so every figure in it is
+one a telco engineer can check: the rules and their sources, the devices and apps, the dates and
+times of day, the sample counts and confidence bounds of each dead zone, and how to reproduce the
+analysis. Text is in Bahasa Indonesia or English (gettext domain ``report``).
+
+Privacy is applied once, by :func:`surveyor.export.load_layer` and the sample filter here:
+exclusion zones are always left out; ``anonymize`` leaves out volunteers, device IDs, notes, file
+names and sample positions. Without it the report says on its first page that it holds personal
+data, and lists who walked which session.
+
+WeasyPrint needs Pango (a system library). It is imported only when a PDF is asked for, and a
+missing library becomes a message naming what to install (Windows laptops in village offices
+usually lack it) and the HTML alternative.
+"""
+
+from __future__ import annotations
+
+import ast
+import base64
+import os
+import shutil
+import subprocess
+import tempfile
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from surveyor.config import SETTINGS, Settings
+from surveyor.errors import OutputExists, SurveyorError, UsageError
+from surveyor.store.base import Store
+
+TEMPLATE_DIR = Path(__file__).parent / "templates"
+REPORT_TEMPLATE = "report.html.j2"
+DOMAIN = "report"
+RULE_SECTIONS = ("grid", "rules", "evidence", "sites")
+
+STATUS_LABELS = {"dead": "dead zone (no usable 4G)", "marginal": "marginal", "covered": "covered",
+                 "insufficient": "insufficient evidence", "not_surveyed": "not surveyed"}
+TIME_OF_DAY = (("night", "night (before 05:00)", 0, 5), ("morning", "morning (05:00-11:00)", 5, 11),
+               ("midday", "midday (11:00-15:00)", 11, 15), ("afternoon", "afternoon (15:00-18:00)", 15, 18),
+               ("evening", "evening (after 18:00)", 18, 24))
+TECH_LABELS = {"NR": "5G NR", "LTE": "4G LTE", "UMTS": "3G UMTS", "GSM": "2G GSM", "NONE": "no network",
+               None: "unknown technology"}
+COMPASS_LABELS = ("north", "north-east", "east", "south-east", "south", "south-west", "west", "north-west")
+
+# The data dictionary printed in the appendix: (layer, column, meaning). Column meanings follow
+# docs/layers.md; the English text is the msgid.
+DATA_DICTIONARY: tuple[tuple[str, str, str], ...] = (
+    ("cells", "h3", "H3 cell index (hexagon about 70 m across at resolution 10)"),
+    ("cells", "operator", "operator the cell is judged for"),
+    ("cells", "status", "dead, marginal, covered, insufficient or not_surveyed"),
+    ("cells", "samples_raw", "signal samples in the cell after the indoor and GPS-accuracy filter"),
+    ("cells", "samples_effective", "effective samples: at least 10 s and 20 m apart within a session"),
+    ("cells", "negatives_effective", "effective samples without usable 4G"),
+    ("cells", "share_negative", "negatives_effective divided by samples_effective"),
+    ("cells", "lower_95, upper_95", "one-sided 95% Clopper-Pearson bounds of share_negative"),
+    ("cells", "share_no_service, share_2g3g", "share of effective samples with no network, or only 2G/3G"),
+    ("cells", "sessions, devices, days", "distinct survey sessions, devices and calendar days"),
+    ("cells", "first_seen, last_seen", "first and last sample time (UTC)"),
+    ("cells", "rsrp_median_dbm", "median signal (RSRP for 4G/5G) in dBm"),
+    ("cells", "speed_tests, speed_failed", "speed tests, and those that failed (could not run or under 5/1 Mbit/s)"),
+    ("cells", "weak_signal", "covered or marginal but median RSRP under -105 dBm or only 2G/3G (sinyal lemah)"),
+    ("cells", "needs", "for insufficient cells: what evidence is still missing"),
+    ("dead_zones", "zone_id", "dead zone ID: operator code and number, ordered by latitude"),
+    ("dead_zones", "cells, area_km2", "number of adjacent dead cells and their area in km2"),
+    ("dead_zones", "centroid_lat, centroid_lon", "centre of the zone (WGS84 decimal degrees)"),
+    ("dead_zones", "nearest_signal_m, nearest_signal_direction",
+     "distance and direction to the nearest covered cell of the same operator"),
+    ("dead_zones", "nearest_tower_m", "distance to the nearest known tower of the operator"),
+    ("sites", "rank, dead_cells_served, radius_m",
+     "site suggestion rank per operator, dead cells within the assumed radius, the radius in metres"),
+)
+
+LIMITATIONS = (
+    "Phones are not calibrated measuring instruments; models differ by a few dB.",
+    "Samples follow the footpaths and roads volunteers walked; places off those paths are not surveyed.",
+    "Signal varies with time of day, weather and network load; the survey covers the dates and times listed.",
+    "Site suggestions count dead cells within a fixed radius; they are not a propagation model.",
+)
+
+
+def _t(lang: str):
+    from surveyor.render.i18n import translator
+
+    return translator(lang, DOMAIN)
+
+
+# ---------------------------------------------------------------------------------------------
+# WeasyPrint and fonts
+
+
+INSTALL_HINT = (
+    "Install the Pango text library that WeasyPrint needs: on Debian/Ubuntu "
+    "`sudo apt install libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core`; on "
+    "Windows install MSYS2 (https://www.msys2.org) and run `pacman -S mingw-w64-x86_64-pango`, then "
+    "set WEASYPRINT_DLL_DIRECTORIES=C:\\msys64\\mingw64\\bin; on macOS `brew install pango`. "
+    "Or write the report as HTML (--out reports/report.html) and print it to PDF from a browser."
+)
+
+
+def load_weasyprint():
+    """Import WeasyPrint, turning a missing system library into a message that names the fix.
+
+    Raises
+    ------
+    SurveyorError
+        When WeasyPrint or Pango cannot be loaded.
+    """
+    try:
+        import weasyprint
+    except OSError as exc:  # cffi cannot dlopen libpango / libgobject
+        raise SurveyorError(f"Cannot make a PDF: a system library WeasyPrint needs is missing ({exc}).",
+                            fix=INSTALL_HINT) from None
+    except ImportError as exc:
+        raise SurveyorError(f"Cannot make a PDF: WeasyPrint is not installed ({exc}).",
+                            fix="Run `pip install weasyprint`, or write HTML with --out reports/report.html.") from None
+    return weasyprint
+
+
+def installed_font_families() -> list[str] | None:
+    """Font families fontconfig knows, or None when that cannot be asked (no ``fc-list``)."""
+    fc_list = shutil.which("fc-list")
+    if fc_list is None:
+        return None
+    try:
+        res = subprocess.run([fc_list, ":", "family"], capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return [line.strip() for line in res.stdout.splitlines() if line.strip()]
+
+
+def check_fonts() -> None:
+    """Raise when no font at all is installed: WeasyPrint would then print empty boxes.
+
+    On systems without fontconfig tools (Windows, macOS) the check is skipped: they ship fonts.
+    """
+    families = installed_font_families()
+    if families is not None and not families:
+        raise SurveyorError("Cannot make a PDF: no fonts are installed, so the text would be empty boxes.",
+                            fix="Install a font package: on Debian/Ubuntu `sudo apt install fonts-dejavu-core`.")
+
+
+# ---------------------------------------------------------------------------------------------
+# The numbers
+
+
+def _local(ts, settings: Settings):
+    import pandas as pd
+
+    ts = pd.Timestamp(ts)
+    ts = ts.tz_localize("UTC") if ts.tzinfo is None else ts
+    return ts.tz_convert(settings.timezone)
+
+
+def _report_samples(store: Store, settings: Settings, area: str | None):
+    """Samples after the exclusion zones and the area filter (never leave the function raw)."""
+    import shapely
+
+    from surveyor.export import _area_geometry
+    from surveyor.privacy import drop_excluded_samples
+
+    df = store.read_samples()
+    df = drop_excluded_samples(df, settings)
+    if area is not None and len(df):
+        geom = _area_geometry(store, settings, area)
+        df = df[shapely.contains_xy(geom, df["lon"].to_numpy(float), df["lat"].to_numpy(float))]
+    return df.reset_index(drop=True)
+
+
+def _signal_metric(row_tech: str | None) -> tuple[str, str]:
+    if row_tech == "UMTS":
+        return "rscp_dbm", "RSCP"
+    if row_tech == "GSM":
+        return "rssi_dbm", "RSSI"
+    return "rsrp_dbm", "RSRP"
+
+
+def _median(series) -> float | None:
+    s = series.dropna()
+    return float(s.median()) if len(s) else None
+
+
+def build_context(store: Store, settings: Settings, *, lang: str, area: str | None = None,
+                  anonymize: bool = False, maps: list[bytes] | None = None) -> dict[str, Any]:
+    """Everything the template shows, as plain values (numbers still unformatted).
+
+    Raises
+    ------
+    NothingToDo
+        When the geodatabase has no analysis yet (the message says to run ``surveyor analyze``).
+    """
+    import h3
+    import numpy as np
+    import pandas as pd
+
+    from surveyor import __version__
+    from surveyor.export import load_layer, require_analysis
+    from surveyor.model import negative_reasons, speed_failed
+
+    require_analysis(store)
+    _ = _t(lang)
+    cells = load_layer(store, settings, "cells", area=area)
+    zones = load_layer(store, settings, "dead_zones", area=area)
+    sites = load_layer(store, settings, "sites", area=area)
+    samples = _report_samples(store, settings, area)
+    rules_used = store.get_meta("analysis_rules") or settings.rules()
+    resolution = int(rules_used.get("resolution", settings.resolution))
+    cell_km2 = h3.average_hexagon_area(resolution, unit="km^2")
+
+    operators = [op for op in settings.operators]
+    for frame in (cells, zones, samples):
+        if len(frame) and "operator" in frame.columns:
+            operators += [op for op in frame["operator"].dropna().unique() if op not in operators]
+
+    # -- the samples: period, devices, apps, times of day, filters ---------------------------------
+    sig = samples[samples["kind"].fillna("signal") != "speed"] if len(samples) else samples
+    local_times = samples["time"].dt.tz_convert(settings.timezone) if len(samples) else pd.Series([], dtype=object)
+    first = local_times.min() if len(samples) else None
+    last = local_times.max() if len(samples) else None
+    dates = sorted({t.date() for t in local_times}) if len(samples) else []
+    session_starts = (samples.groupby(samples["session"].fillna("(none)"))["time"].min()
+                      .dt.tz_convert(settings.timezone) if len(samples) else pd.Series([], dtype=object))
+    times_of_day = []
+    for key, label, h0, h1 in TIME_OF_DAY:
+        n = int(((session_starts.dt.hour >= h0) & (session_starts.dt.hour < h1)).sum()) if len(session_starts) else 0
+        if n:
+            times_of_day.append({"label": _(label), "sessions": n})
+    models = []
+    if len(samples):
+        by_model = samples.groupby(samples["device_model"].fillna(_("unknown model")))
+        for model, g in by_model:
+            models.append({"model": model, "devices": int(g["device"].nunique()), "samples": len(g)})
+        models.sort(key=lambda m: -m["samples"])
+    sources = []
+    if len(samples):
+        for fmt, g in samples.groupby(samples["source_format"].fillna("?")):
+            sources.append({"format": fmt, "samples": len(g), "sessions": int(g["session"].nunique())})
+    n_indoor = int((sig["environment"] == "indoor").sum()) if len(sig) else 0
+    n_inaccurate = int((sig["accuracy_m"] > rules_used.get("max_accuracy_m", settings.max_accuracy_m)).sum()) if len(sig) else 0
+    n_unplaced = int(sig["lat"].isna().sum()) if len(sig) else 0
+    unknown_acc = float(sig["accuracy_m"].isna().mean()) if len(sig) else None
+
+    # -- coverage per operator (cells) and signal/speed per technology (samples) -------------------
+    coverage = []
+    for op in operators:
+        c = cells[cells["operator"] == op] if len(cells) else cells
+        surveyed = c[c["status"] != "not_surveyed"] if len(c) else c
+        n = len(surveyed)
+        counts = {s: int((surveyed["status"] == s).sum()) if n else 0
+                  for s in ("dead", "marginal", "covered", "insufficient")}
+        z = zones[zones["operator"] == op] if len(zones) else zones
+        coverage.append({
+            "operator": op, "cells": n, "area_km2": n * cell_km2,
+            "share": {s: (counts[s] / n if n else None) for s in counts}, "counts": counts,
+            "dead_zones": len(z), "dead_km2": float(z["area_km2"].sum()) if len(z) else 0.0,
+            "weak_cells": int((surveyed["weak_signal"].fillna(False).astype(bool)
+                               & surveyed["status"].isin(["covered", "marginal"])).sum()) if n else 0,
+        })
+    by_tech = []
+    if len(samples):
+        for (op, tech), g in samples.groupby([samples["operator"].fillna("?"), samples["tech"].fillna("?")]):
+            s = g[g["kind"].fillna("signal") != "speed"]
+            sp = g[g["kind"] == "speed"]
+            column, metric = _signal_metric(tech)
+            failed = [speed_failed(t, d, u, download_min_mbps=settings.download_min_mbps,
+                                   upload_min_mbps=settings.upload_min_mbps)
+                      for t, d, u in zip(sp["test"], sp["download_mbps"], sp["upload_mbps"])]
+            by_tech.append({
+                "operator": op, "tech": _(TECH_LABELS.get(None if tech == "?" else tech, str(tech))),
+                "samples": len(s), "metric": metric if tech != "NONE" else None,
+                "median_dbm": _median(s[column]) if tech != "NONE" else None,
+                "speed_tests": len(sp), "speed_failed": int(np.sum(failed)),
+                "download_mbps": _median(sp["download_mbps"]), "upload_mbps": _median(sp["upload_mbps"]),
+                "latency_ms": _median(sp["latency_ms"]),
+            })
+    negative_share = None
+    if len(sig):
+        neg = negative_reasons(sig, rsrp_negative_below_dbm=settings.rsrp_negative_below_dbm,
+                               manual_max_level=settings.manual_max_level)
+        negative_share = float(neg.notna().mean())
+
+    # -- dead zones, sites, requests ------------------------------------------------------------------
+    zone_rows = []
+    for z in zones.sort_values(["operator", "zone_id"]).to_dict("records") if len(zones) else []:
+        lat, lon = float(z["centroid_lat"]), float(z["centroid_lon"])
+        direction = z.get("nearest_signal_direction")
+        zone_rows.append({
+            **{k: (None if isinstance(v, float) and v != v else v) for k, v in z.items() if k != "geometry"},
+            "lat": lat, "lon": lon, "coords": f"{lat:.6f}, {lon:.6f}",
+            "maps_url": f"https://www.google.com/maps/search/?api=1&query={lat:.6f},{lon:.6f}",
+            "direction": _(direction) if isinstance(direction, str) and direction else None,
+            "tower_direction": _(z["nearest_tower_direction"]) if isinstance(z.get("nearest_tower_direction"), str) else None,
+            "first_local": _local(z["first_seen"], settings).date() if z.get("first_seen") else None,
+            "last_local": _local(z["last_seen"], settings).date() if z.get("last_seen") else None,
+        })
+    site_rows = []
+    for s in sites.sort_values(["operator", "rank"]).to_dict("records") if len(sites) else []:
+        lat, lon = float(s["lat"]), float(s["lon"])
+        site_rows.append({**{k: v for k, v in s.items() if k != "geometry"}, "lat": lat, "lon": lon,
+                          "coords": f"{lat:.6f}, {lon:.6f}",
+                          "maps_url": f"https://www.google.com/maps/search/?api=1&query={lat:.6f},{lon:.6f}"})
+    requests = [c for c in coverage if c["dead_zones"] or c["weak_cells"]]
+
+    # -- method: rules with their sources --------------------------------------------------------------
+    rules = []
+    for s in SETTINGS:
+        if s.section not in RULE_SECTIONS:
+            continue
+        value = rules_used.get(s.name, getattr(settings, s.name))
+        numeric = isinstance(value, (int, float)) and not isinstance(value, bool)
+        digits = (0 if float(value).is_integer() else 2) if numeric else None
+        rules.append({"name": s.name, "value": value, "digits": digits, "help": _(s.help), "source": _(s.source) if s.source else "",
+                      "changed": s.name in rules_used and rules_used[s.name] != getattr(settings, s.name)})
+
+    # -- personal data (only without --anonymize) -------------------------------------------------
+    people, notes, source_files = [], [], []
+    if not anonymize and len(samples):
+        for session, g in samples.groupby(samples["session"].fillna("(none)")):
+            t0 = _local(g["time"].min(), settings)
+            people.append({"session": session, "volunteer": g["volunteer"].dropna().iloc[0] if g["volunteer"].notna().any() else "",
+                           "device": g["device"].dropna().iloc[0] if g["device"].notna().any() else "",
+                           "model": g["device_model"].dropna().iloc[0] if g["device_model"].notna().any() else "",
+                           "route": g["route"].dropna().iloc[0] if g["route"].notna().any() else "",
+                           "start": t0.strftime("%Y-%m-%d %H:%M"), "samples": len(g)})
+        people.sort(key=lambda p: p["start"])
+        with_notes = samples[samples["note"].fillna("").str.strip() != ""]
+        for r in with_notes.sort_values("time").head(200).to_dict("records"):
+            notes.append({"time": _local(r["time"], settings).strftime("%Y-%m-%d %H:%M"),
+                          "operator": r.get("operator"), "note": r["note"]})
+    merges = store.merges()
+    for m in merges:
+        source_files.append({"file": None if anonymize else m.source_file, "format": m.format,
+                             "read": m.counts.get("read", 0), "added": m.counts.get("added", 0),
+                             "quarantined": m.counts.get("quarantined", 0)})
+
+    analysed_at = store.get_meta("analysed_at")
+    return {
+        "lang": lang, "settings": settings, "area": area or settings.code, "anonymize": anonymize,
+        "village": settings.name, "code": area or settings.code, "district": settings.district,
+        "operators": operators, "first": first.date() if first is not None else None,
+        "last": last.date() if last is not None else None, "dates": dates,
+        "generated": _local(datetime.now(timezone.utc), settings).date(),
+        "analysed_at": _local(analysed_at, settings).strftime("%Y-%m-%d %H:%M") if analysed_at else None,
+        "version": __version__, "samples": len(samples), "signal_samples": len(sig),
+        "speed_tests": int((samples["kind"] == "speed").sum()) if len(samples) else 0,
+        "sessions": int(samples["session"].nunique()) if len(samples) else 0,
+        "devices": int(samples["device"].nunique()) if len(samples) else 0,
+        "volunteers": int(samples["volunteer"].nunique()) if len(samples) else 0,
+        "days": len(dates), "times_of_day": times_of_day, "models": models, "sources": sources,
+        "n_indoor": n_indoor, "n_inaccurate": n_inaccurate, "n_unplaced": n_unplaced,
+        "unknown_accuracy_share": unknown_acc, "negative_share": negative_share,
+        "exclusion_zones": len(settings.exclusion_zones), "coverage": coverage, "by_tech": by_tech,
+        "zones": zone_rows, "sites": site_rows, "requests": requests, "rules": rules, "rules_used": rules_used,
+        "resolution": resolution, "cell_km2": cell_km2, "people": people, "notes": notes,
+        "source_files": source_files, "limitations": [_(x) for x in LIMITATIONS],
+        "dictionary": [{"layer": l, "column": c, "meaning": _(m)} for l, c, m in DATA_DICTIONARY],
+        "maps": [base64.b64encode(png).decode("ascii") for png in (maps or [])],
+        "maps_available": maps is not None, "status_labels": {k: _(v) for k, v in STATUS_LABELS.items()},
+    }
+
+
+# ---------------------------------------------------------------------------------------------
+# Maps (from the print engineer's renderer)
+
+
+def render_maps(store: Store, settings: Settings, *, lang: str, area: str | None) -> list[bytes] | None:
+    """PNG bytes of the printed maps, or None while :mod:`surveyor.render.print_map` is absent.
+
+    The PNGs are made in a temporary folder and embedded, so nothing is written beside the report.
+    """
+    try:
+        from surveyor.render.print_map import render_print
+    except ImportError:
+        return None
+    with tempfile.TemporaryDirectory(prefix="surveyor-report-") as tmp:
+        paths = render_print(store, settings, Path(tmp) / "map.png", paper="A4", orientation="landscape",
+                             operators=None, lang=lang, size=None, area=area)
+        return [Path(p).read_bytes() for p in paths]
+
+
+# ---------------------------------------------------------------------------------------------
+# Rendering
+
+
+def environment(lang: str):
+    """The Jinja2 environment: autoescaping on (input text is untrusted), ``_`` and number filters."""
+    import jinja2
+
+    from surveyor.render.i18n import format_date, format_number, format_percent
+
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATE_DIR)),
+                             autoescape=True, undefined=jinja2.StrictUndefined,
+                             trim_blocks=True, lstrip_blocks=True)
+    env.globals["_"] = _t(lang)
+    env.filters["num"] = lambda v, digits=0: format_number(v, lang, digits)
+    env.filters["pct"] = lambda v, digits=0: format_percent(v, lang, digits)
+    env.filters["date"] = lambda v: format_date(v, lang) if v is not None else "-"
+    return env
+
+
+def render_html(context: dict[str, Any]) -> str:
+    """The report as one self-contained HTML document (maps embedded as data URIs)."""
+    return environment(context["lang"]).get_template(REPORT_TEMPLATE).render(**context)
+
+
+def render_report(store: Store, settings: Settings, out: str | os.PathLike, *, lang: str | None = None,
+                  area: str | None = None, anonymize: bool = False, overwrite: bool = False) -> Path:
+    """Write the advocacy report to ``out`` (PDF, or HTML when the suffix is .html/.htm).
+
+    Parameters
+    ----------
+    store, settings
+        The analysed geodatabase and the survey settings.
+    out
+        The file to write.
+    lang
+        ``id`` or ``en`` (default: ``settings.language``).
+    area
+        Only this village (Kemendagri code), for shared databases.
+    anonymize
+        Leave out volunteers, device IDs, notes, source file names and sample positions.
+    overwrite
+        Replace ``out`` when it exists; otherwise :class:`OutputExists` is raised.
+
+    Returns
+    -------
+    pathlib.Path
+        The path written.
+    """
+    out = Path(out)
+    lang = lang or settings.language
+    if lang not in ("id", "en"):
+        raise UsageError(f"Unknown language {lang!r}.", fix="Use --lang id or --lang en.")
+    suffix = out.suffix.lower()
+    if suffix not in (".pdf", ".html", ".htm"):
+        raise UsageError(f"Cannot tell the report format from {out.name!r}.",
+                         fix="End --out with .pdf or .html.")
+    if out.exists() and not overwrite:
+        raise OutputExists(str(out))
+    weasyprint = None
+    if suffix == ".pdf":
+        # Before any work, so a laptop without Pango learns what to install straight away.
+        weasyprint = load_weasyprint()
+        check_fonts()
+    context = build_context(store, settings, lang=lang, area=area, anonymize=anonymize,
+                            maps=render_maps(store, settings, lang=lang, area=area))
+    html = render_html(context)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    data = html.encode("utf-8") if weasyprint is None else weasyprint.HTML(
+        string=html, base_url=str(TEMPLATE_DIR)).write_pdf()
+    tmp = out.with_name(f".{out.name}.part")
+    try:
+        tmp.write_bytes(data)
+        os.replace(tmp, out)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# Messages, for the catalogue test
+
+
+def _code_msgids(path: Path) -> set[str]:
+    ids = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "_"
+                and node.args and isinstance(node.args[0], ast.Constant) and isinstance(node.args[0].value, str)):
+            ids.add(node.args[0].value)
+    return ids
+
+
+def _template_msgids() -> set[str]:
+    import jinja2
+    from jinja2 import nodes
+
+    env = jinja2.Environment()
+    ids = set()
+    for tpl in TEMPLATE_DIR.glob("*.j2"):
+        for call in env.parse(tpl.read_text(encoding="utf-8")).find_all(nodes.Call):
+            if isinstance(call.node, nodes.Name) and call.node.name == "_" and call.args \
+                    and isinstance(call.args[0], nodes.Const) and isinstance(call.args[0].value, str):
+                ids.add(call.args[0].value)
+    return ids
+
+
+def report_msgids() -> list[str]:
+    """Every msgid the report (templates, this module, the KML text of exports) can ask for."""
+    ids = _template_msgids() | _code_msgids(Path(__file__))
+    ids |= _code_msgids(Path(__file__).parent.parent / "export.py")
+    ids |= {s.help for s in SETTINGS if s.section in RULE_SECTIONS}
+    ids |= {s.source for s in SETTINGS if s.section in RULE_SECTIONS and s.source}
+    ids |= set(STATUS_LABELS.values()) | {label for _k, label, _a, _b in TIME_OF_DAY}
+    ids |= set(TECH_LABELS.values()) | set(COMPASS_LABELS) | set(LIMITATIONS)
+    ids |= {m for _l, _c, m in DATA_DICTIONARY}
+    return sorted(ids)
+
+
+__all__ = ["render_report", "build_context", "render_html", "render_maps", "load_weasyprint", "check_fonts",
+           "report_msgids"]
