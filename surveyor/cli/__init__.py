@@ -88,7 +88,9 @@ def main(argv: list[str] | None = None) -> None:
     verbose = any(a in ("-v", "--verbose") or (a.startswith("-v") and set(a[1:]) == {"v"})
                   for a in (argv if argv is not None else sys.argv[1:]))
     try:
-        cli.main(args=argv, prog_name="surveyor", standalone_mode=False)
+        code = cli.main(args=argv, prog_name="surveyor", standalone_mode=False)
+        if isinstance(code, int) and code:  # ctx.exit(n) returns n when not standalone
+            sys.exit(code)
     except click.exceptions.Abort:
         click.echo("Aborted.", err=True)
         sys.exit(1)

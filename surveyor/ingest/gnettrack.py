@@ -41,15 +41,23 @@ TIME_FORMAT = "%Y.%m.%d_%H.%M.%S"
 _NUMBER_RE = r"^\s*[-+]?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?\s*$"
 
 
+def _delimiter(header: str) -> str:
+    # G-NetTrack writes commas; a log re-saved by a spreadsheet in an Indonesian locale has
+    # semicolons and decimal commas.
+    return ";" if header.count(";") > header.count(",") else ","
+
+
 def sniff(head: str, path: Path) -> bool:
     first = head.splitlines()[0] if head else ""
-    cols = [c.strip() for c in first.split(",")]
+    cols = [c.strip() for c in first.split(_delimiter(first))]
     return all(c in cols for c in REQUIRED) and ("NetworkMode" in cols or "RSRP" in cols or "Level" in cols)
 
 
-def _numbers(col: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+def _numbers(col: pa.Array, decimal_comma: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """(values, broken): floats with '-'/'' as NaN; ``broken`` marks text that is not a number."""
     col = pc.utf8_trim_whitespace(col)
+    if decimal_comma:
+        col = pc.replace_substring(col, ",", ".")
     missing = pc.or_(pc.is_null(col), pc.is_in(col, value_set=pa.array(["-", "", "--", "NaN", "nan"])))
     try:
         values = pc.cast(pc.if_else(missing, pa.scalar(None, pa.string()), col), pa.float64())
@@ -92,7 +100,8 @@ def _hex(values: pd.Series) -> pd.Series:
 def read(path: Path, ctx: ReadContext) -> Iterator[Batch]:
     with open(path, "rb") as fh:
         header = fh.readline().decode("utf-8", errors="replace").lstrip("\ufeff").strip()
-    names = [c.strip() for c in header.split(",")]
+    delimiter = _delimiter(header)
+    names = [c.strip() for c in header.split(delimiter)]
     missing = [c for c in REQUIRED if c not in names]
     if missing:
         raise InputError(f"G-NetTrack header lacks {', '.join(missing)}.", path=ctx.source_file, line=1,
@@ -107,41 +116,83 @@ def read(path: Path, ctx: ReadContext) -> Iterator[Batch]:
     reader = pacsv.open_csv(
         path,
         read_options=pacsv.ReadOptions(skip_rows=1, column_names=names, block_size=1 << 24),
-        parse_options=pacsv.ParseOptions(invalid_row_handler=on_invalid, newlines_in_values=False),
+        parse_options=pacsv.ParseOptions(delimiter=delimiter, invalid_row_handler=on_invalid,
+                                         newlines_in_values=False),
         convert_options=pacsv.ConvertOptions(column_types={n: pa.string() for n in names},
                                              check_utf8=False, strings_can_be_null=False),
     )
-    next_line = 2  # line 1 is the header
     session = f"gnettrack-{ctx.content_hash[:12]}"
+    lines = _LineNumbers(path)
     for record_batch in reader:
-        n = record_batch.num_rows
-        # Physical line numbers: consecutive, skipping the rows pyarrow rejected in this block.
-        bad_lines = {s[0] for s in skipped}
-        lines = np.empty(n, dtype=np.int64)
-        filled = 0
-        while filled < n:
-            if next_line not in bad_lines:
-                lines[filled] = next_line
-                filled += 1
-            next_line += 1
-        rejects = [Reject(ln, txt.rstrip("\r\n"), "malformed_row", msg + "; the row is cut off or has extra commas")
-                   for ln, txt, msg in skipped]
+        numbers, rejects = lines.take(record_batch.num_rows, skipped)
         skipped.clear()
-        yield Batch(samples=_convert(record_batch, lines, ctx, session), rejects=rejects)
+        yield Batch(samples=_convert(record_batch, numbers, ctx, session, delimiter == ";"), rejects=rejects)
     if skipped:  # rejected rows after the last block (e.g. a truncated last line)
-        yield Batch(samples=pd.DataFrame(), rejects=[
-            Reject(ln, txt.rstrip("\r\n"), "malformed_row", msg + "; the row is cut off or has extra commas")
-            for ln, txt, msg in skipped])
+        _, rejects = lines.take(0, skipped)
+        yield Batch(samples=pd.DataFrame(), rejects=rejects)
+    lines.close()
 
 
-def _convert(batch: pa.RecordBatch, lines: np.ndarray, ctx: ReadContext, session: str) -> pd.DataFrame:
+class _LineNumbers:
+    """Physical line numbers of the rows pyarrow hands over.
+
+    pyarrow's streaming reader does not say which line a rejected row was on. While no row is
+    rejected, rows are consecutive lines after the header; from the first rejected row on, a
+    second handle walks the file line by line to tell valid rows from rejected ones (a cost paid
+    only by files that have broken rows).
+    """
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.next_line = 2  # line 1 is the header
+        self.fh = None
+
+    def take(self, n_valid: int, skipped: list[tuple[int, str, str]]) -> tuple[np.ndarray, list[Reject]]:
+        if not skipped and self.fh is None:
+            numbers = np.arange(self.next_line, self.next_line + n_valid, dtype=np.int64)
+            self.next_line += n_valid
+            return numbers, []
+        if self.fh is None:
+            self.fh = open(self.path, "rb")
+            for _ in range(self.next_line - 1):
+                self.fh.readline()
+        wanted = [(txt.rstrip("\r\n"), msg) for _, txt, msg in skipped]
+        numbers = np.empty(n_valid, dtype=np.int64)
+        rejects: list[Reject] = []
+        filled = 0
+        while filled < n_valid or wanted:
+            raw = self.fh.readline()
+            if not raw:
+                break
+            line_no = self.next_line
+            self.next_line += 1
+            if not raw.strip():
+                continue  # pyarrow skips empty lines too
+            text = raw.decode("utf-8", errors="replace").rstrip("\r\n")
+            if wanted and text == wanted[0][0]:
+                rejects.append(Reject(line_no, text, "malformed_row",
+                                      wanted.pop(0)[1] + "; the row is cut off or has extra commas"))
+            elif filled < n_valid:
+                numbers[filled] = line_no
+                filled += 1
+        for text, msg in wanted:  # not found again (should not happen): keep them, line unknown
+            rejects.append(Reject(None, text, "malformed_row", msg + "; the row is cut off or has extra commas"))
+        return numbers[:filled] if filled < n_valid else numbers, rejects
+
+    def close(self) -> None:
+        if self.fh is not None:
+            self.fh.close()
+
+
+def _convert(batch: pa.RecordBatch, lines: np.ndarray, ctx: ReadContext, session: str,
+             decimal_comma: bool = False) -> pd.DataFrame:
     cols = {name: batch.column(i) for i, name in enumerate(batch.schema.names)}
     num: dict[str, np.ndarray] = {}
     broken = np.zeros(batch.num_rows, dtype=bool)
     broken_field = np.full(batch.num_rows, None, dtype=object)
     for name in NUMERIC:
         if name in cols:
-            values, bad = _numbers(cols[name])
+            values, bad = _numbers(cols[name], decimal_comma)
             num[name] = values
             new = bad & ~broken
             broken_field[new] = name
@@ -200,8 +251,19 @@ def _convert(batch: pa.RecordBatch, lines: np.ndarray, ctx: ReadContext, session
     if "PINGAVG" in num:
         df["latency_ms"] = num["PINGAVG"]
     has_signal = ~(np.isnan(rsrp) & np.isnan(rssi))
-    df["service"] = np.where(t == "NONE", "no_service", np.where(has_signal | (t != None), "in_service",  # noqa: E711
-                                                                  "unknown"))
+    known_tech = np.array([x is not None for x in t], dtype=bool)
+    # A row with no network mode and no radio value at all is the phone out of service: G-NetTrack
+    # keeps logging position then. It is evidence against the operator the log is about (the
+    # file's operator, or --operator), so it is kept as no_service for that operator.
+    silent = ~has_signal & ~known_tech
+    df["service"] = np.where(t == "NONE", "no_service", "in_service")
+    if silent.any():
+        named = df["operator"].dropna()
+        log_operator = ctx.operator or (named.mode().iloc[0] if len(named) else None)
+        df.loc[silent, "service"] = "no_service"
+        df.loc[silent, "tech"] = "NONE"
+        if log_operator is not None:
+            df.loc[silent & df["operator"].isna().to_numpy(), "operator"] = log_operator
     df["kind"] = "signal"
     df["gps"] = "gnettrack"
     df["session"] = session

@@ -157,10 +157,10 @@ def merge_sources(store: Store, sources: Iterable[str], options: MergeOptions | 
                 progress(_describe(result))
         except SurveyorError as exc:
             result.error = str(exc)
-            log.error("%s", exc)
+            log.debug("%s", exc)
         except OSError as exc:
             result.error = f"{display}: cannot read ({exc.strerror or exc})."
-            log.error("%s", result.error)
+            log.debug("%s", result.error)
         finally:
             if tmp is not None:
                 tmp.unlink(missing_ok=True)

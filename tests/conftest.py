@@ -1,0 +1,79 @@
+"""Fixtures shared by the whole suite.
+
+``shared_data`` is ``../shared/data`` (real files written by others): tests that use it skip with a
+reason when it is absent, and fail instead when ``CI=true``, because CI must exercise them.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+SHARED_DATA = Path(os.environ.get("SURVEYOR_SHARED_DATA", REPO.parent / "shared" / "data"))
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+def require(condition: bool, reason: str) -> None:
+    """Skip when a component is missing; in CI, fail instead (CI must install it)."""
+    if condition:
+        return
+    if IN_CI:
+        pytest.fail(f"required in CI: {reason}")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    require(SHARED_DATA.is_dir(), f"{SHARED_DATA} (../shared/data) is absent")
+    return SHARED_DATA
+
+
+@pytest.fixture
+def runner():
+    from click.testing import CliRunner
+
+    return CliRunner()
+
+
+@pytest.fixture
+def invoke(runner):
+    """Run the CLI like the console script does (library errors -> message and exit code)."""
+    import sys
+
+    from surveyor.cli import main
+
+    class Result:
+        def __init__(self, exit_code: int, stdout: str, stderr: str):
+            self.exit_code, self.stdout, self.stderr = exit_code, stdout, stderr
+            self.output = stdout + stderr
+
+    def run(*args: str, input: str | None = None) -> Result:
+        captured = {}
+
+        def target() -> None:
+            try:
+                main(list(args))
+            except SystemExit as exc:
+                captured["code"] = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+            else:
+                captured["code"] = 0
+
+        result = runner.invoke(_Wrapper(target), [], input=input, catch_exceptions=False)
+        return Result(captured.get("code", result.exit_code), result.stdout, result.stderr)
+
+    return run
+
+
+class _Wrapper:
+    """Lets CliRunner capture the output of :func:`surveyor.cli.main` (a plain function)."""
+
+    name = "surveyor"
+
+    def __init__(self, fn):
+        self.fn = fn
+
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        self.fn()
