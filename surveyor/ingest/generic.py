@@ -250,11 +250,13 @@ def frame_from_rows(rows: list[list[str]], columns: dict[int, str], tz, ctx: Rea
                               "speed", "signal")
     else:
         df["kind"] = df["kind"].fillna("signal")
-    if "lat" in df.columns and "lon" in df.columns:
-        no_pos = df["lat"].isna() & df["lon"].isna()
-        df["no_fix"] = (df["no_fix"].fillna(False) | no_pos) if "no_fix" in df.columns else no_pos
-    else:
-        df["no_fix"] = True
+    # A signal log without GPS has no position columns: its rows are no-fix samples, placed later
+    # from a GPS track by time. The position columns are always there, empty when unknown.
+    for c in ("lat", "lon"):
+        if c not in df.columns:
+            df[c] = np.nan
+    no_pos = df["lat"].isna() | df["lon"].isna()
+    df["no_fix"] = (df["no_fix"].fillna(False) | no_pos) if "no_fix" in df.columns else no_pos
     return df
 
 
