@@ -312,7 +312,12 @@ def run_logger(opts: LogOptions, *, status: Callable[[Summary, dict], None] | No
                 wait = min(wait, t0 + opts.duration_s - time.monotonic())
             if wait > 0:
                 stop.wait(wait)
-        # A test still running when the time is up has not measured anything: not recorded.
+        if worker is not None and not stop.is_set():
+            # --count or --duration reached during a test: let it finish (it is bounded by its own
+            # timeouts) so the data it used is not wasted. On Ctrl-C it is cancelled instead.
+            worker.thread.join()
+            write(worker.result.fields(), worker.fix, worker.time)
+            worker = None
     except KeyboardInterrupt:
         summary.interrupted = True
     finally:
