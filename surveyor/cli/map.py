@@ -1,0 +1,44 @@
+"""``surveyor map``: the interactive coverage map as one offline HTML file (a thin layer over
+:func:`surveyor.render.folium_map.render_map`)."""
+
+from __future__ import annotations
+
+import click
+
+from surveyor.cli.options import (area_option, config_option, db_option, lang_option, operator_option,
+                                  out_option, overwrite_option)
+
+
+@click.command(name="map")
+@db_option
+@out_option("maps/coverage.html", "HTML file to write (one file, works offline).")
+@operator_option(multiple=True)
+@area_option
+@click.option("--tiles", default="none", show_default=True, metavar="osm|none|URL",
+              help="Background map tiles: none (the map is complete offline), osm, an xyzservices name "
+                   "or a https://.../{z}/{x}/{y}.png URL. Tiles need the internet and tell the tile "
+                   "server where the map is looked at.")
+@lang_option
+@click.option("--show-samples", is_flag=True,
+              help="Also draw survey walks and (thinned) measurement points. Off by default: a walk "
+                   "can reveal where a volunteer lives.")
+@overwrite_option
+@config_option
+def command(db, out, operators, area, tiles, lang, show_samples, overwrite, config):
+    """Write the interactive coverage map: one self-contained HTML file to share (e.g. on WhatsApp).
+
+    It opens on a phone with no data plan and shows, per operator, where there is usable 4G,
+    where there is not (dead zones with their IDs), where evidence is still thin and where nobody
+    has surveyed yet. Prints the path written.
+    """
+    from surveyor.config import load_settings
+    from surveyor.render.folium_map import render_map
+    from surveyor.render.style import check_output
+    from surveyor.store import open_store
+
+    settings = load_settings(config)
+    path = check_output(out, overwrite)
+    with open_store(db) as store:
+        written = render_map(store, settings, path, operators=list(operators) or None, area=area,
+                             tiles=tiles, lang=lang or settings.language, show_samples=show_samples)
+    click.echo(str(written))

@@ -1,0 +1,46 @@
+"""``surveyor print``: the printable coverage map, PDF or PNG (a thin layer over
+:func:`surveyor.render.print_map.render_print`)."""
+
+from __future__ import annotations
+
+import click
+
+from surveyor.cli.options import (area_option, config_option, db_option, lang_option, operator_option,
+                                  out_option, overwrite_option)
+
+
+@click.command(name="print")
+@db_option
+@out_option("maps/coverage.pdf", "PDF (one page per operator) or PNG (one image), by suffix.")
+@click.option("--paper", type=click.Choice(["A4", "A3"], case_sensitive=False), default="A4", show_default=True,
+              help="Paper size.")
+@click.option("--orientation", type=click.Choice(["landscape", "portrait"]), default="landscape",
+              show_default=True, help="Page orientation.")
+@operator_option(multiple=True)
+@area_option
+@lang_option
+@click.option("--size", type=click.Choice(["whatsapp"]), default=None,
+              help="whatsapp: a PNG about 1600 px wide and under 1 MB, for sending in a chat.")
+@overwrite_option
+@config_option
+def command(db, out, paper, orientation, operators, area, lang, size, overwrite, config):
+    """Write a printable coverage map: title, classes with hatching (readable in black and white),
+    dead-zone IDs, village boundary, legend, scale bar, north arrow, data summary and source.
+
+    Prints the path written.
+    """
+    from surveyor.config import load_settings
+    from surveyor.render.print_map import render_print
+    from surveyor.render.style import check_output
+    from surveyor.store import open_store
+
+    settings = load_settings(config)
+    if size == "whatsapp" and out == "maps/coverage.pdf":
+        out = "maps/coverage-whatsapp.png"
+    path = check_output(out, overwrite)
+    with open_store(db) as store:
+        written = render_print(store, settings, path, paper=paper.upper(), orientation=orientation,
+                               operators=list(operators) or None, lang=lang or settings.language, size=size,
+                               area=area)
+    for p in written:
+        click.echo(str(p))

@@ -1,0 +1,408 @@
+"""What the interactive map and the printed map both show, and how: classes, palette, data selection.
+
+The palette is Okabe-Ito (Okabe & Ito 2008, "Color Universal Design"), chosen so that the coverage
+classes stay apart for people with red-green or blue-yellow colour blindness and, with the hatching
+of the printed map, in greyscale photocopies too. ``tests/render/test_style.py`` checks this: it
+simulates protanopia, deuteranopia and tritanopia (Machado, Oliveira & Fernandes 2009 matrices)
+and requires every pair of class colours to stay at least 20 CIELAB units apart, and the greyscale
+lightness of the filled classes to differ (or their hatching to differ).
+
+:func:`map_layers` reads everything a map needs from the store once, applies the area and operator
+filters and the exclusion zones (always), rolls cells up to a coarser H3 resolution when the area is
+larger than a village, and adds the cells nobody has surveyed yet so they can be drawn apart.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from surveyor.config import Settings
+from surveyor.errors import NothingToDo
+
+log = logging.getLogger(__name__)
+
+
+def N_(msgid: str) -> str:
+    """Mark a msgid for the catalogue without translating it here (translated where it is shown)."""
+    return msgid
+
+
+@dataclass(frozen=True)
+class CoverageClass:
+    """One coverage class: its key in the ``cells`` layer and how both maps draw it."""
+
+    key: str
+    label: str  # msgid, short name in the legend
+    explain: str  # msgid, plain words with {placeholders} filled from Settings
+    colour: str  # fill colour (hex)
+    fill_opacity: float  # interactive map
+    hatch: str  # matplotlib hatch for the printed map (greyscale photocopies)
+    edge: str  # outline colour
+    dashed: bool = False
+
+
+# Okabe-Ito: vermillion, yellow, blue; neutral grey for "not enough evidence"; no fill for "not
+# surveyed" so that the absence of data never looks like a verdict.
+CLASSES: tuple[CoverageClass, ...] = (
+    CoverageClass("dead", N_("No usable 4G (dead zone)"),
+                  N_("Very likely (95% confidence) more than {dead_pct} of checks found no usable 4G: "
+                     "no signal, only 2G/3G, or signal weaker than {rsrp_dbm} dBm."),
+                  "#D55E00", 0.6, "xxx", "#D55E00"),
+    CoverageClass("marginal", N_("Mixed or weak"),
+                  N_("Enough checks, but sometimes no usable 4G: neither clearly covered nor clearly dead."),
+                  "#F0E442", 0.6, "///", "#B8AD00"),
+    CoverageClass("covered", N_("Usable 4G"),
+                  N_("Very likely (95% confidence) fewer than {covered_pct} of checks found no usable 4G."),
+                  "#0072B2", 0.6, "", "#0072B2"),
+    CoverageClass("insufficient", N_("Not enough checks yet"),
+                  N_("Surveyed, but not judged yet: a place needs at least {min_samples} checks from "
+                     "{min_sessions} visits at least {gap_h} hours apart."),
+                  "#BBBBBB", 0.6, "...", "#888888"),
+    CoverageClass("not_surveyed", N_("Not surveyed"),
+                  N_("Nobody has surveyed here yet. This says nothing about the signal."),
+                  "#FFFFFF", 0.0, "", "#777777", dashed=True),
+)
+CLASS_BY_KEY = {c.key: c for c in CLASSES}
+CLASS_ORDER = {c.key: i for i, c in enumerate(CLASSES)}
+
+DEAD_ZONE_EDGE = "#000000"
+SITE_COLOUR = "#CC79A7"  # Okabe-Ito reddish purple: not a coverage class colour
+TOWER_COLOUR = "#000000"
+BOUNDARY_COLOUR = "#222222"
+DUSUN_COLOUR = "#555555"
+ROUTE_COLOUR = "#555555"
+
+# A village's map stays under 3 MB when it draws at most about this many cells (each about 0.5 kB
+# of geometry and popup); larger areas are rolled up to coarser H3 cells until they fit.
+MAX_CELLS = 3000
+# With --show-samples: at most this many sample points (one per small H3 cell) are drawn.
+MAX_SAMPLE_POINTS = 2000
+# Towers further than this from the area are left out (OpenCelliD lists cover whole provinces).
+TOWER_MARGIN_DEG = 0.05
+
+
+def explain_values(settings: Settings, lang: str) -> dict[str, str]:
+    """The numbers the class explanations mention, formatted in the language."""
+    from surveyor.render.i18n import format_number, format_percent
+
+    return {
+        "dead_pct": format_percent(settings.dead_lower_bound, lang),
+        "covered_pct": format_percent(settings.covered_upper_bound, lang),
+        "rsrp_dbm": format_number(settings.rsrp_negative_below_dbm, lang),
+        "min_samples": format_number(settings.min_effective_samples, lang),
+        "min_sessions": format_number(settings.min_sessions, lang),
+        "gap_h": format_number(settings.min_session_gap_h, lang,
+                               0 if float(settings.min_session_gap_h).is_integer() else 1),
+    }
+
+
+@dataclass
+class MapLayers:
+    """Everything one map shows (all GeoDataFrames in EPSG:4326, already filtered)."""
+
+    operators: list[str]
+    cells: Any
+    dead_zones: Any
+    sites: Any
+    towers: Any
+    boundary: Any  # shapely geometry or None
+    dusun: Any  # GeoDataFrame with name
+    area_name: str
+    area_code: str
+    resolution: int
+    rolled_up: bool
+    summary: dict[str, Any] = field(default_factory=dict)
+
+    def bounds(self) -> tuple[float, float, float, float]:
+        """(minx, miny, maxx, maxy) of what the map should frame."""
+        if self.boundary is not None and not self.boundary.is_empty:
+            return tuple(self.boundary.bounds)
+        if len(self.cells):
+            return tuple(self.cells.total_bounds)
+        return (109.84, -7.45, 109.87, -7.42)
+
+
+def _str(v: Any) -> str:
+    if v is None or (isinstance(v, float) and v != v):
+        return ""
+    return str(v)
+
+
+def _area_geometry(store, settings: Settings, code: str):
+    """Boundary and dusun of ``code``: from the store's ``areas`` layer, else from survey.toml."""
+    import geopandas as gpd
+
+    from surveyor.areas import load_boundary, load_dusun
+
+    name = settings.name
+    boundary, dusun = None, None
+    try:
+        areas = store.read_layer("areas")
+    except Exception:  # noqa: BLE001 - an unreadable optional layer must not stop the map
+        areas = None
+    if areas is not None and len(areas) and "code" in areas.columns and "geometry" in areas.columns:
+        mine = areas[areas["code"].astype(str) == code]
+        if len(mine):
+            boundary = mine.geometry.union_all()
+            if "name" in mine.columns and _str(mine["name"].iloc[0]):
+                name = _str(mine["name"].iloc[0])
+        if "parent_code" in areas.columns:
+            kids = areas[areas["parent_code"].astype(str) == code]
+            if len(kids):
+                dusun = gpd.GeoDataFrame({"name": kids["name"].map(_str).tolist()},
+                                         geometry=kids.geometry.tolist(), crs="EPSG:4326")
+    if boundary is None and code == settings.code:
+        boundary = load_boundary(settings)
+    if dusun is None:
+        dusun = load_dusun(settings) if code == settings.code else gpd.GeoDataFrame(
+            {"name": []}, geometry=[], crs="EPSG:4326")
+    return boundary, dusun, name
+
+
+def _not_surveyed(boundary, resolution: int, operators: list[str], existing, code: str):
+    """Rows for the cells inside the boundary that no operator row covers yet."""
+    import geopandas as gpd
+    import h3
+    from shapely.geometry import Polygon
+
+    if boundary is None or boundary.is_empty:
+        return None
+    inside = set(h3.geo_to_cells(boundary.__geo_interface__, resolution))
+    rows, geoms = [], []
+    have = set(zip(existing["operator"].astype(str), existing["h3"].astype(str))) if len(existing) else set()
+    for op in operators:
+        for c in sorted(inside):
+            if (op, c) in have:
+                continue
+            lat, lon = h3.cell_to_latlng(c)
+            rows.append({"h3": c, "resolution": resolution, "operator": op, "area_code": code,
+                         "status": "not_surveyed", "samples_raw": 0, "samples_effective": 0,
+                         "lat": lat, "lon": lon})
+            geoms.append(Polygon([(x, y) for y, x in h3.cell_to_boundary(c)]))
+    if not rows:
+        return None
+    return gpd.GeoDataFrame(rows, geometry=geoms, crs="EPSG:4326")
+
+
+def _count_cells_estimate(cells, boundary, resolution: int, n_ops: int) -> int:
+    """How many cells a map at ``resolution`` would draw (surveyed plus not-surveyed)."""
+    import h3
+
+    surveyed = cells.loc[cells["status"] != "not_surveyed"]
+    if len(surveyed) and int(surveyed["resolution"].iloc[0]) != resolution:
+        from surveyor.analyse.grid import from_hex, parent_cells
+
+        parents = parent_cells(from_hex(surveyed["h3"]), resolution)
+        n = len(set(zip(surveyed["operator"].astype(str), parents.tolist())))
+    else:
+        n = len(surveyed)
+    if boundary is not None and not boundary.is_empty:
+        from pyproj import Geod
+
+        area_m2 = abs(Geod(ellps="WGS84").geometry_area_perimeter(boundary)[0])
+        n += int(area_m2 / (h3.average_hexagon_area(resolution, unit="m^2")) * n_ops)
+    return n
+
+
+def map_layers(store, settings: Settings, *, operators=None, area: str | None = None) -> MapLayers:
+    """Read and prepare the layers of one map.
+
+    Parameters
+    ----------
+    store
+        An open :class:`surveyor.store.base.Store`.
+    settings
+        The survey settings (operators, thresholds, exclusion zones, boundary).
+    operators
+        Operators to show (default: the settings' operators that have cells, else all with cells).
+    area
+        Village code to show (default: the settings' village).
+
+    Raises
+    ------
+    NothingToDo
+        When the database holds no samples ("merge first") or no analysis ("analyze first").
+    """
+    import geopandas as gpd
+    import pandas as pd
+
+    from surveyor.privacy import drop_excluded_features
+
+    db = getattr(store, "url", "survey.gpkg")
+    cells = store.read_layer("cells")
+    if cells is None or len(cells) == 0 or "status" not in getattr(cells, "columns", []):
+        st = store.status()
+        if not st.get("samples"):
+            raise NothingToDo(f"{db} holds no survey samples yet, so there is nothing to map.",
+                              fix=f"Merge the survey files first: `surveyor merge FILES --db {db}`, "
+                                  f"then `surveyor analyze --db {db}`.")
+        raise NothingToDo(f"{db} has samples but no coverage analysis yet.",
+                          fix=f"Run `surveyor analyze --db {db}` first, then make the map again.")
+    code = area or settings.code
+    if area is not None:
+        if "area_code" in cells.columns:
+            cells = cells[cells["area_code"].astype(str) == area]
+        if len(cells) == 0:
+            raise NothingToDo(f"{db} has no analysed cells for area {area}.",
+                              fix="Check the code with `surveyor status`, or leave out --area.")
+    present = list(dict.fromkeys(cells["operator"].dropna().astype(str)))
+    if operators:
+        wanted = [str(o) for o in operators]
+        lower = {p.lower(): p for p in present}
+        chosen = [lower.get(o.lower(), o) for o in wanted]
+        missing = [o for o in chosen if o not in present]
+        if missing:
+            raise NothingToDo(f"{db} has no analysed cells for {', '.join(missing)}.",
+                              fix=f"Operators with cells: {', '.join(present) or 'none'}.")
+    else:
+        chosen = [o for o in settings.operators if o in present] or present
+    cells = cells[cells["operator"].astype(str).isin(chosen)]
+    boundary, dusun, name = _area_geometry(store, settings, code)
+
+    # Exclusion zones (e.g. around volunteers' homes) leave every output, always.
+    cells = drop_excluded_features(cells, settings)
+    resolution = int(cells["resolution"].max()) if len(cells) else settings.resolution
+    rolled = False
+    target = resolution
+    while target > 7 and _count_cells_estimate(cells, boundary, target, len(chosen)) > MAX_CELLS:
+        target -= 1
+    if target != resolution and len(cells):
+        from surveyor.analyse.grid import rollup
+
+        log.info("area too large for %d-resolution cells on one map: rolled up to resolution %d",
+                 resolution, target)
+        surveyed = cells[cells["status"] != "not_surveyed"]
+        cells = rollup(surveyed, target, settings) if len(surveyed) else surveyed
+        resolution, rolled = target, True
+    cells = cells[cells["status"] != "not_surveyed"] if rolled else cells
+    extra = _not_surveyed(boundary, resolution, chosen, cells, code)
+    if extra is not None:
+        extra = drop_excluded_features(extra, settings)
+        cells = gpd.GeoDataFrame(pd.concat([cells, extra], ignore_index=True), crs="EPSG:4326")
+    cells = cells.copy()
+    cells["_order"] = cells["status"].map(CLASS_ORDER).fillna(len(CLASSES))
+    # Not-surveyed first, so judged cells are drawn on top of their dashed outlines.
+    cells = cells.sort_values(["operator", "_order"], ascending=[True, False]).drop(columns="_order")
+
+    def layer(name_: str):
+        g = store.read_layer(name_)
+        if g is None or len(g) == 0 or "geometry" not in g.columns:
+            return gpd.GeoDataFrame({"operator": []}, geometry=[], crs="EPSG:4326")
+        if area is not None and "area_code" in g.columns:
+            g = g[g["area_code"].astype(str) == area]
+        if "operator" in g.columns:
+            g = g[g["operator"].astype(str).isin(chosen) | g["operator"].isna()]
+        return drop_excluded_features(g, settings)
+
+    dead = layer("dead_zones")
+    sites = layer("sites")
+    towers = layer("towers")
+    if len(towers):
+        minx, miny, maxx, maxy = (boundary.bounds if boundary is not None else cells.total_bounds)
+        m = TOWER_MARGIN_DEG
+        towers = towers.cx[minx - m:maxx + m, miny - m:maxy + m]
+    return MapLayers(chosen, cells, dead, sites, towers, boundary, dusun, name, code, resolution, rolled,
+                     summary=survey_summary(store, settings, cells))
+
+
+def survey_summary(store, settings: Settings, cells) -> dict[str, Any]:
+    """Dates and counts for titles and the data summary (no personal data)."""
+    st = store.status()
+    out: dict[str, Any] = {
+        "samples": int(st.get("samples") or 0),
+        "sessions": int(st.get("sessions") or 0),
+        "devices": int(st.get("devices") or 0),
+        "days": int(st.get("days") or 0),
+        "first": _parse_time(st.get("first")),
+        "last": _parse_time(st.get("last")),
+        "analysed_at": _parse_time(store.get_meta("analysed_at")),
+        "by_status": {},
+    }
+    for op, g in cells.groupby("operator"):
+        out["by_status"][op] = g["status"].value_counts().to_dict()
+    return out
+
+
+def _parse_time(value: Any) -> datetime | None:
+    import pandas as pd
+
+    if value is None or value == "":
+        return None
+    try:
+        t = pd.Timestamp(value)
+    except (ValueError, TypeError):
+        return None
+    if t is pd.NaT:
+        return None
+    return t.to_pydatetime()
+
+
+def local_date(value: datetime | None, settings: Settings):
+    """The calendar date of a UTC time in the survey's time zone."""
+    if value is None:
+        return None
+    from zoneinfo import ZoneInfo
+
+    if value.tzinfo is None:
+        from datetime import timezone
+
+        value = value.replace(tzinfo=timezone.utc)
+    try:
+        return value.astimezone(ZoneInfo(settings.timezone)).date()
+    except Exception:  # noqa: BLE001 - an unknown zone name falls back to UTC dates
+        return value.date()
+
+
+def local_time(value: Any, settings: Settings) -> str | None:
+    """'14:05' in the survey's time zone, for sample popups."""
+    t = _parse_time(value)
+    if t is None:
+        return None
+    from datetime import timezone
+    from zoneinfo import ZoneInfo
+
+    if t.tzinfo is None:
+        t = t.replace(tzinfo=timezone.utc)
+    try:
+        t = t.astimezone(ZoneInfo(settings.timezone))
+    except Exception:  # noqa: BLE001 - an unknown zone name falls back to UTC
+        pass
+    return t.strftime("%H:%M")
+
+
+def date_range(summary: dict[str, Any], settings: Settings, lang: str) -> str:
+    """'12 Juli 2026 - 14 Juli 2026' (or one date) for titles; '-' without samples."""
+    from surveyor.render.i18n import format_date
+
+    first = local_date(summary.get("first"), settings)
+    last = local_date(summary.get("last"), settings)
+    if first is None:
+        return "-"
+    if last is None or last == first:
+        return format_date(first, lang)
+    return f"{format_date(first, lang)} – {format_date(last, lang)}"
+
+
+def check_output(out, overwrite: bool):
+    """The output path as :class:`pathlib.Path`; refuses to replace a file without ``overwrite``."""
+    from pathlib import Path
+
+    from surveyor.errors import OutputExists, UsageError
+
+    p = Path(out)
+    if p.is_dir():
+        raise UsageError(f"{p} is a folder.", fix="Give a file name, e.g. --out maps/coverage.html.")
+    if p.exists() and not overwrite:
+        raise OutputExists(str(p))
+    return p
+
+
+def ensure_folder(p) -> None:
+    """Create the missing folders of the path named (what `--out maps/x.html` means before
+    `surveyor init` made maps/); nothing outside that path is touched."""
+    if not p.parent.exists():
+        p.parent.mkdir(parents=True, exist_ok=True)
+        log.warning("created folder %s for the output", p.parent)
