@@ -42,3 +42,25 @@ def journal_sample(i: int, **extra) -> dict:
 def write_journal(path: Path, samples: list[dict], tail: str = "") -> Path:
     path.write_text("".join(json.dumps(s) + "\n" for s in samples) + tail, encoding="utf-8")
     return path
+
+
+def write_big_gnettrack(path: Path, n_rows: int, seed: int = 1) -> Path:
+    """A G-NetTrack log of n_rows (about 125 bytes a row), written in blocks to keep memory flat."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    start = datetime(2026, 7, 1, 6, 0, 0)
+    with open(path, "w", encoding="utf-8") as fh:
+        fh.write(GNETTRACK_HEADER + "\n")
+        block = 50_000
+        for b0 in range(0, n_rows, block):
+            k = min(block, n_rows - b0)
+            i = np.arange(b0, b0 + k)
+            lat = -7.447 + (i % 2000) * 1e-5 + rng.normal(0, 2e-6, k)
+            lon = 109.848 + (i // 2000 % 2000) * 1e-5 + rng.normal(0, 2e-6, k)
+            rsrp = rng.integers(-125, -70, k)
+            lines = [f"{(start + timedelta(seconds=int(s))):%Y.%m.%d_%H.%M.%S},{lo:.6f},{la:.6f},4,IND TELKOMSEL,12,"
+                     f"LTE,{r},-11,5.0,9,-70,120,30,D,-,-,-,-,-,C,2A1F,1B2,10805003,-,-\n"
+                     for s, la, lo, r in zip(i, lat, lon, rsrp)]
+            fh.writelines(lines)
+    return path

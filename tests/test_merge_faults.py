@@ -1,0 +1,77 @@
+"""Merges that are killed midway or run at the same time: nothing half-written, nothing doubled."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+
+import pytest
+
+from helpers import journal_sample, walk_rows, write_big_gnettrack, write_gnettrack, write_journal
+from surveyor.store import open_store
+
+pytestmark = pytest.mark.slow
+
+
+def _surveyor(*args: str) -> list[str]:
+    return [sys.executable, "-m", "surveyor", *args]
+
+
+def _raw_sample_rows(db: str) -> int:
+    con = sqlite3.connect(db, timeout=60)
+    try:
+        return con.execute("SELECT count(*) FROM samples").fetchone()[0]
+    finally:
+        con.close()
+
+
+def test_kill_9_midway_leaves_nothing_and_a_rerun_completes(tmp_path):
+    big = write_big_gnettrack(tmp_path / "big.csv", 400_000)
+    small = write_journal(tmp_path / "small.jsonl", [journal_sample(i) for i in range(20)])
+    db = str(tmp_path / "s.gpkg")
+    subprocess.run(_surveyor("merge", str(small), "--db", db), check=True, capture_output=True)
+    proc = subprocess.Popen(_surveyor("merge", str(big), "--db", db), stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    deadline = time.time() + 120
+    written = 0
+    while time.time() < deadline and proc.poll() is None:
+        try:
+            written = _raw_sample_rows(db)
+        except sqlite3.OperationalError:
+            written = 0
+        if written > 20:
+            break
+        time.sleep(0.05)
+    assert proc.poll() is None, "the merge finished before it could be killed; make the file bigger"
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert 20 < _raw_sample_rows(db) < 400_020  # part of the big file was on disk
+    with open_store(db) as store:
+        st = store.status()
+        assert st["samples"] == 20 and st["merges"] == 1  # ...but none of it is visible
+    done = subprocess.run(_surveyor("merge", str(big), "--db", db, "--json"), capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    with open_store(db) as store:
+        assert store.status()["samples"] == 400_020
+    assert _raw_sample_rows(db) == 400_020  # the leftovers were cleaned up, nothing doubled
+
+
+def test_two_merges_at_once_of_overlapping_files(tmp_path):
+    a = write_gnettrack(tmp_path / "a.csv", walk_rows(300))
+    b = write_journal(tmp_path / "b.jsonl", [journal_sample(i) for i in range(200)])
+    c = write_journal(tmp_path / "c.jsonl", [journal_sample(i) for i in range(100, 400)])  # overlaps b
+    db = str(tmp_path / "s.gpkg")
+    p1 = subprocess.Popen(_surveyor("merge", str(a), str(b), "--db", db), stderr=subprocess.PIPE)
+    p2 = subprocess.Popen(_surveyor("merge", str(c), str(b), str(a), "--db", db), stderr=subprocess.PIPE)
+    assert p1.wait(timeout=300) == 0, p1.stderr.read()
+    assert p2.wait(timeout=300) == 0, p2.stderr.read()
+    with open_store(db) as store:
+        st = store.status()
+        ids = store.read_samples(["sample_id"])["sample_id"]
+    assert st["samples"] == 300 + 400  # a's 300, and the 400 distinct journal samples of b and c
+    assert ids.is_unique
+    assert st["merges"] == 3
