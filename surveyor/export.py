@@ -160,7 +160,30 @@ def load_layer(store: Store, settings: Settings, layer: str, *, area: str | None
         if area not in codes:
             _area_geometry(store, settings, area)  # raises for a code nobody knows
         gdf = gdf[gdf["area_code"] == area] if "area_code" in gdf.columns else gdf.iloc[0:0]
+    if layer == "sites" and settings.exclusion_zones and len(gdf) and "zone_ids" in gdf.columns:
+        gdf = _sites_without_excluded_zones(store, settings, gdf)
     return gdf.reset_index(drop=True)
+
+
+def _sites_without_excluded_zones(store: Store, settings: Settings, sites):
+    """Sites with the IDs of excluded dead zones taken out; a site left serving none is dropped.
+
+    Otherwise a site suggestion would still name (and point near) a zone that lies at a home.
+    """
+    from surveyor.privacy import drop_excluded_features
+
+    zones = store.read_layer("dead_zones")
+    if len(zones) == 0:
+        return sites
+    kept = set(drop_excluded_features(zones, settings)["zone_id"])
+    gone = set(zones["zone_id"]) - kept
+    if not gone:
+        return sites
+    sites = sites.copy()
+    ids = sites["zone_ids"].fillna("").map(lambda v: [z.strip() for z in str(v).split(",") if z.strip()])
+    served = ids.map(lambda zs: [z for z in zs if z not in gone])
+    sites["zone_ids"] = served.map(",".join)
+    return sites[(served.map(len) > 0) | (ids.map(len) == 0)]
 
 
 # ---------------------------------------------------------------------------------------------

@@ -177,6 +177,11 @@ def _signal_metric(row_tech: str | None) -> tuple[str, str]:
     return "rsrp_dbm", "RSRP"
 
 
+def _distinct(series) -> str:
+    """Every distinct value of a column, joined (a session normally has one volunteer and device)."""
+    return ", ".join(str(v) for v in series.dropna().unique())
+
+
 def _median(series) -> float | None:
     s = series.dropna()
     return float(s.median()) if len(s) else None
@@ -298,7 +303,8 @@ def build_context(store: Store, settings: Settings, *, lang: str, area: str | No
     site_rows = []
     for s in sites.sort_values(["operator", "rank"]).to_dict("records") if len(sites) else []:
         lat, lon = float(s["lat"]), float(s["lon"])
-        site_rows.append({**{k: v for k, v in s.items() if k != "geometry"}, "lat": lat, "lon": lon,
+        site_rows.append({**{k: (None if isinstance(v, float) and v != v else v) for k, v in s.items()
+                             if k != "geometry"}, "lat": lat, "lon": lon,
                           "coords": f"{lat:.6f}, {lon:.6f}",
                           "maps_url": f"https://www.google.com/maps/search/?api=1&query={lat:.6f},{lon:.6f}"})
     requests = [c for c in coverage if c["dead_zones"] or c["weak_cells"]]
@@ -319,10 +325,8 @@ def build_context(store: Store, settings: Settings, *, lang: str, area: str | No
     if not anonymize and len(samples):
         for session, g in samples.groupby(samples["session"].fillna("(none)")):
             t0 = _local(g["time"].min(), settings)
-            people.append({"session": session, "volunteer": g["volunteer"].dropna().iloc[0] if g["volunteer"].notna().any() else "",
-                           "device": g["device"].dropna().iloc[0] if g["device"].notna().any() else "",
-                           "model": g["device_model"].dropna().iloc[0] if g["device_model"].notna().any() else "",
-                           "route": g["route"].dropna().iloc[0] if g["route"].notna().any() else "",
+            people.append({"session": session, "volunteer": _distinct(g["volunteer"]), "device": _distinct(g["device"]),
+                           "model": _distinct(g["device_model"]), "route": _distinct(g["route"]),
                            "start": t0.strftime("%Y-%m-%d %H:%M"), "samples": len(g)})
         people.sort(key=lambda p: p["start"])
         with_notes = samples[samples["note"].fillna("").str.strip() != ""]
