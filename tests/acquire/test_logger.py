@@ -217,3 +217,20 @@ def test_stop_event_and_duration(tmp_path, fake_bin):
     summary = run_logger(LogOptions(out=str(out), signal="termux", interval_s=0.1, duration_s=30), stop=stop)
     assert summary.interrupted and summary.elapsed_s < 5
     assert summary.samples == len(read_journal(out)) > 0
+
+
+def test_status_line_shows_fix_operators_rsrp_and_last_speed_test():
+    from surveyor.acquire.logger import Summary
+    from surveyor.cli.log import _fmt_status
+
+    s = Summary(out="w.jsonl", session="s", device="d", samples=12)
+    tsel = {"kind": "signal", "lat": -7.43721, "lon": 109.85763, "accuracy_m": 3.9, "operator": "Telkomsel",
+            "tech": "LTE", "service": "in_service", "rsrp_dbm": -101.0}
+    isat = {"kind": "signal", "no_fix": True, "operator": "Indosat", "tech": "NONE", "service": "no_service"}
+    s.last, s.last_speed = tsel, {"kind": "speed", "test": "ok", "download_mbps": 7.25, "upload_mbps": 1.5,
+                                  "latency_ms": 48.0}
+    line = _fmt_status(s, {"Telkomsel": tsel, "Indosat": isat})
+    assert line == ("GPS -7.43721,109.85763 ±4 m | Telkomsel LTE -101 dBm; Indosat NO SERVICE | "
+                    "speed 7.2/1.5 Mbit/s 48 ms | 12 samples")
+    s.last, s.last_speed = isat, {"kind": "speed", "test": "failed"}
+    assert _fmt_status(s, {"Indosat": isat}).startswith("GPS: no fix | Indosat NO SERVICE | speed: FAILED")
