@@ -81,7 +81,7 @@ def csv_records(path: Path, delimiter: str = ",") -> Iterator[tuple[int, str, li
             last_line = reader.line_num
             raw = "".join(consumed).rstrip("\r\n")
             consumed.clear()
-            if not fields or all(not f.strip() for f in fields):
+            if not fields or (not fields[0].strip() and all(not f.strip() for f in fields)):
                 continue
             yield first, raw, fields
 
@@ -110,14 +110,21 @@ def missing(values: pd.Series) -> pd.Series:
 def to_numbers(values: pd.Series) -> pd.Series:
     """Floats from text; a column written with decimal commas (``-7,437``) is read as such.
 
-    The decision is per column, not per cell, and only replaces the comma: thousands separators do
-    not occur in coordinates and signal values, and stripping dots would break dot-decimal cells.
+    The fast path parses the column as it is; only cells that fail are looked at again (trimmed,
+    missing tokens, decimal commas). The decimal-comma decision is per column, not per cell, and
+    only replaces the comma: thousands separators do not occur in coordinates and signal values,
+    and stripping dots would break dot-decimal cells.
     """
-    s = values.astype(object).where(values.notna(), "").astype(str).str.strip()
-    s = s.where(~s.isin(MISSING_TOKENS), "")
-    if s.str.match(_DECIMAL_COMMA).any():
-        s = s.str.replace(",", ".", regex=False)
-    return pd.to_numeric(s.where(s != ""), errors="coerce")
+    s = values.astype(object).where(values.notna(), "")
+    out = pd.to_numeric(s, errors="coerce").astype(float)
+    failed = out.isna().to_numpy() & (s != "").to_numpy()
+    if failed.any():
+        rest = s[failed].astype(str).str.strip()
+        rest = rest.where(~rest.isin(MISSING_TOKENS), "")
+        if rest.str.match(_DECIMAL_COMMA).any():
+            rest = rest.str.replace(",", ".", regex=False)
+        out[failed] = pd.to_numeric(rest.where(rest != ""), errors="coerce").astype(float)
+    return out
 
 
 def parse_times(values: pd.Series, tz) -> pd.Series:

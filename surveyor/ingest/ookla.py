@@ -95,7 +95,8 @@ def batch_from_records(rows: list[list[str]], lines: list[int], raws: list[str],
                        ctx: ReadContext) -> Batch:
     """Samples and rejects from complete records (pure: no I/O)."""
     width = len(header)
-    padded = [r + [""] * (width - len(r)) if len(r) < width else r[:width] for r in rows]
+    padded = rows if all(len(r) == width for r in rows) else \
+        [r + [""] * (width - len(r)) if len(r) < width else r[:width] for r in rows]
     raw = pd.DataFrame(padded, columns=header, dtype=object) if padded else pd.DataFrame(columns=header)
     line_arr = np.asarray(lines, dtype=np.int64)
     conn = raw["conntype"].astype(str).str.strip()

@@ -39,7 +39,8 @@ def sniff(head: str, path: Path) -> bool:
 def towers_from_rows(rows: list[list[str]], lines: list[int], raws: list[str]) -> Batch:
     """Tower rows (columns of ``TOWER_FIELDS``) and rejects (pure: no I/O)."""
     width = len(HEADER)
-    padded = [r + [""] * (width - len(r)) if len(r) < width else r[:width] for r in rows]
+    padded = rows if all(len(r) == width for r in rows) else \
+        [r + [""] * (width - len(r)) if len(r) < width else r[:width] for r in rows]
     raw = pd.DataFrame(padded, columns=list(HEADER), dtype=object) if padded else pd.DataFrame(columns=HEADER)
     n = len(raw)
     num = {c: to_numbers(raw[c]) for c in HEADER if c != "radio"}

@@ -54,7 +54,8 @@ def sniff(head: str, path: Path) -> bool:
 def cells_frame(rows: list[list[str]], header: list[str]) -> pd.DataFrame:
     """Every cell row as typed columns shared by samples and neighbours (pure: no I/O)."""
     width = len(header)
-    padded = [r + [""] * (width - len(r)) if len(r) < width else r[:width] for r in rows]
+    padded = rows if all(len(r) == width for r in rows) else \
+        [r + [""] * (width - len(r)) if len(r) < width else r[:width] for r in rows]
     raw = pd.DataFrame(padded, columns=header, dtype=object) if padded else pd.DataFrame(columns=header)
     n = len(raw)
 
