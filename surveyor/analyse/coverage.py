@@ -480,6 +480,10 @@ def _classify(out: pd.DataFrame, settings: Settings) -> None:
                 & (out["speed_failed_sessions"] >= settings.failed_tests_min_sessions)
                 & (out["speed_passed"] == 0)).to_numpy()
     status = np.where(enough, np.where(by_signal, "dead", np.where(covered, "covered", "marginal")), "insufficient")
+    # Failed speed tests decide a cell the signal leaves undecided (too few samples, or marginal);
+    # they do not overturn a cell whose signal samples say "covered" with confidence (slow tests
+    # there point at congestion or backhaul, and are reported in speed_failed).
+    by_speed = by_speed & ~covered
     status = np.where(by_speed, "dead", status)
     out["status"] = status
     out["enough_evidence"] = enough.to_numpy()
