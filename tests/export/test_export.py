@@ -1,0 +1,237 @@
+"""Exports parse with independent readers, match the database, and keep untrusted text harmless."""
+
+from __future__ import annotations
+
+import csv
+import xml.etree.ElementTree as ET
+
+import numpy as np
+import pytest
+
+from surveyor.config import ExclusionZone, Settings
+from surveyor.errors import OutputExists, UsageError
+from surveyor.export import BLANKSPOT_COLUMNS, export_layer, neutralize
+
+from .conftest import surveydb
+
+KML = "{http://www.opengis.net/kml/2.2}"
+SECRETS = [*surveydb.VOLUNTEERS.values(), *surveydb.DEVICES.values(), "HYPERLINK", "rumah", ".jsonl"]
+
+
+def _db_count(store, layer):
+    return len(store.read_samples()) if layer == "samples" else len(store.read_layer(layer))
+
+
+def _read_csv(path):
+    with open(path, encoding="utf-8-sig", newline="") as fh:
+        return list(csv.DictReader(fh))
+
+
+@pytest.mark.parametrize("layer", ["samples", "cells", "dead_zones", "sites"])
+def test_every_format_parses_and_counts_match(store, settings, tmp_path, layer):
+    import openpyxl
+    import pyogrio
+
+    n = _db_count(store, layer)
+    assert n > 0
+    assert len(_read_csv(export_layer(store, settings, tmp_path / "x.csv", layer=layer))) == n
+    assert len(pyogrio.read_dataframe(export_layer(store, settings, tmp_path / "x.geojson", layer=layer))) == n
+    assert len(pyogrio.read_dataframe(export_layer(store, settings, tmp_path / "x.gpkg", layer=layer))) == n
+    ws = openpyxl.load_workbook(export_layer(store, settings, tmp_path / "x.xlsx", layer=layer)).active
+    assert ws.max_row - 1 == n
+    root = ET.parse(export_layer(store, settings, tmp_path / "x.kml", layer=layer)).getroot()
+    assert root.tag == f"{KML}kml"
+    assert len(root.findall(f".//{KML}Placemark")) == n
+
+
+def test_kml_is_styled_by_status_with_evidence(store, settings, tmp_path):
+    root = ET.parse(export_layer(store, settings, tmp_path / "z.kml", layer="dead_zones")).getroot()
+    styles = {s.get("id") for s in root.iter(f"{KML}Style")}
+    assert {"dead", "marginal", "covered", "insufficient", "not_surveyed"} <= styles
+    marks = root.findall(f".//{KML}Placemark")
+    names = {m.findtext(f"{KML}name") for m in marks}
+    assert names == set(store.read_layer("dead_zones")["zone_id"])
+    desc = marks[0].findtext(f"{KML}description")
+    assert "effective" in desc or "efektif" in desc
+    assert all(m.findtext(f"{KML}styleUrl") == "#dead" for m in marks)
+
+
+def test_kml_escapes_html_and_cdata_payloads(store, settings, tmp_path):
+    path = export_layer(store, settings, tmp_path / "s.kml", layer="samples")
+    root = ET.parse(path).getroot()  # ]]> in a note must not break the document
+    descs = [m.findtext(f"{KML}description") for m in root.iter(f"{KML}Placemark")]
+    nasty = [d for d in descs if "evil.example" in d]
+    assert nasty, "the note must survive"
+    # Inside the description (HTML for Google Earth) the payload is escaped text, not markup.
+    assert "<script>" not in nasty[0] and "&lt;script&gt;" in nasty[0]
+    assert "<b>bold</b>" not in nasty[0]
+    raw = path.read_text(encoding="utf-8")
+    assert "<script>" not in raw
+
+
+def test_csv_and_xlsx_neutralise_formulas_but_keep_negative_numbers(store, settings, tmp_path):
+    import openpyxl
+
+    rows = _read_csv(export_layer(store, settings, tmp_path / "s.csv", layer="samples"))
+    notes = [r["note"] for r in rows if r["note"]]
+    assert notes and all(n.startswith("'=") for n in notes)
+    vols = {r["volunteer"] for r in rows}
+    assert any(v.startswith("<script>") for v in vols)  # does not start with a formula character
+    assert any(r["rsrp_dbm"].startswith("-1") for r in rows)
+    ws = openpyxl.load_workbook(export_layer(store, settings, tmp_path / "s.xlsx", layer="samples")).active
+    header = [c.value for c in ws[1]]
+    note_col, rsrp_col = header.index("note"), header.index("rsrp_dbm")
+    values = list(ws.iter_rows(min_row=2, values_only=True))
+    cells = [r[note_col] for r in values if r[note_col]]
+    assert cells and all(c.startswith("'=") for c in cells)
+    assert all(ws.cell(row=i + 2, column=note_col + 1).data_type == "s" for i, r in enumerate(values) if r[note_col])
+    assert any(isinstance(r[rsrp_col], (int, float)) and r[rsrp_col] < 0 for r in values)
+
+
+@pytest.mark.parametrize("value, expected", [
+    ("=HYPERLINK(\"x\")", "'=HYPERLINK(\"x\")"), ("+1+2", "'+1+2"), ("-2+3", "'-2+3"), ("@SUM(1)", "'@SUM(1)"),
+    ("\tx", "'\tx"), ("\rx", "'\rx"), ("-115", "-115"), ("-7.43", "-7.43"), (-115.0, -115.0), ("ok", "ok"),
+])
+def test_neutralize(value, expected):
+    assert neutralize(value) == expected
+
+
+def test_anonymized_samples_have_no_personal_strings_and_cell_centre_positions(store, settings, tmp_path):
+    import h3
+    import pyogrio
+
+    for suffix in ("csv", "kml", "geojson", "xlsx", "gpkg"):
+        path = export_layer(store, settings, tmp_path / f"a.{suffix}", layer="samples", anonymize=True)
+        if suffix == "xlsx":
+            import openpyxl
+
+            text = " ".join(str(v) for r in openpyxl.load_workbook(path).active.iter_rows(values_only=True) for v in r)
+        elif suffix == "gpkg":
+            text = pyogrio.read_dataframe(path).to_csv()
+        else:
+            text = path.read_text(encoding="utf-8")
+        for secret in SECRETS:
+            assert secret not in text, (suffix, secret)
+    rows = _read_csv(tmp_path / "a.csv")
+    assert len(rows) == len(store.read_samples())
+    assert "volunteer" not in rows[0] and "device" not in rows[0] and "note" not in rows[0]
+    assert rows[0]["device_model"]
+    for r in rows[:20]:
+        lat, lon = h3.cell_to_latlng(h3.int_to_str(int(r["h3_10"])))
+        assert float(r["lat"]) == pytest.approx(lat, abs=1e-9) and float(r["lon"]) == pytest.approx(lon, abs=1e-9)
+    assert {r["session"] for r in rows} == {f"S{i:03d}" for i in range(1, 7)}
+
+
+def test_exclusion_zones_apply_with_and_without_anonymize(store, tmp_path):
+    samples = store.read_samples()
+    home = samples.iloc[len(samples) // 2]
+    settings = Settings(exclusion_zones=(ExclusionZone(float(home["lat"]), float(home["lon"]), 60.0, "home"),))
+    from surveyor.privacy import excluded_mask
+
+    inside = int(excluded_mask(samples["lat"], samples["lon"], settings).sum())
+    assert inside > 0
+    rows = _read_csv(export_layer(store, settings, tmp_path / "s.csv", layer="samples"))
+    assert len(rows) == len(samples) - inside
+    assert not excluded_mask(np.array([float(r["lat"]) for r in rows]), np.array([float(r["lon"]) for r in rows]),
+                             settings).any()
+    anon = _read_csv(export_layer(store, settings, tmp_path / "a.csv", layer="samples", anonymize=True))
+    assert len(anon) < len(rows)  # whole cells touching the zone go
+    cells = _read_csv(export_layer(store, settings, tmp_path / "c.csv", layer="cells"))
+    assert len(cells) < len(store.read_layer("cells"))
+
+
+def test_blankspot_sheet_csv_and_xlsx(store, settings, tmp_path):
+    import openpyxl
+
+    zones = store.read_layer("dead_zones")
+    cells = store.read_layer("cells")
+    weak = cells[cells["status"].isin(["covered", "marginal"]) & cells["weak_signal"].astype(bool)]
+    rows = _read_csv(export_layer(store, settings, tmp_path / "b.csv", fmt="blankspot"))
+    assert tuple(rows[0]) == BLANKSPOT_COLUMNS
+    assert len(rows) == len(zones) + len(weak)
+    dead = [r for r in rows if r["status"] == "tidak ada sinyal"]
+    assert {r["zona"] for r in dead} == set(zones["zone_id"])
+    assert {r["zona"] for r in rows if r["status"] == "sinyal lemah"} == set(weak["h3"])
+    z = zones.iloc[0]
+    row = next(r for r in dead if r["zona"] == z["zone_id"])
+    assert float(row["latitude"]) == pytest.approx(z["centroid_lat"], abs=1e-6)
+    assert int(row["sampel_efektif"]) == z["samples_effective"]
+    assert row["desa"] == "Lipursari" and row["kode_desa"] == "33.07.05.2002"
+    assert row["tanggal_awal"] == "2026-07-14"
+    ws = openpyxl.load_workbook(export_layer(store, settings, tmp_path / "b.xlsx", fmt="blankspot")).active
+    assert ws.max_row - 1 == len(rows)
+    assert isinstance(ws.cell(row=2, column=6).value, float)
+
+
+def test_refuses_overwrite_and_unknown_formats(store, settings, tmp_path):
+    out = tmp_path / "z.csv"
+    export_layer(store, settings, out, layer="dead_zones")
+    with pytest.raises(OutputExists):
+        export_layer(store, settings, out, layer="dead_zones")
+    export_layer(store, settings, out, layer="dead_zones", overwrite=True)
+    with pytest.raises(UsageError, match="--format"):
+        export_layer(store, settings, tmp_path / "z.txt", layer="cells")
+    with pytest.raises(UsageError, match=".csv or .xlsx"):
+        export_layer(store, settings, tmp_path / "b.kml", fmt="blankspot")
+    with pytest.raises(UsageError, match="33.07.05.2002"):
+        export_layer(store, settings, tmp_path / "q.csv", layer="cells", area="99.99")
+
+
+def test_export_before_analysis_says_run_analyze(tmp_path, settings):
+    from surveyor.errors import NothingToDo
+
+    store = surveydb.build_survey_db(tmp_path / "raw.gpkg", analysed=False)
+    with pytest.raises(NothingToDo, match="surveyor analyze"):
+        export_layer(store, settings, tmp_path / "z.kml", layer="dead_zones")
+
+
+def test_cli_export_prints_the_path(survey_db, tmp_path, runner):
+    from surveyor.cli import cli
+
+    out = tmp_path / "bs.xlsx"
+    res = runner.invoke(cli, ["export", "--db", str(survey_db), "--format", "blankspot", "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    assert res.stdout.strip() == str(out)
+    res = runner.invoke(cli, ["export", "--db", str(survey_db), "--out", str(tmp_path / "x.txt")])
+    assert res.exit_code != 0
+
+
+def test_reviewer_recomputes_a_dead_zone_from_the_samples_csv(store, settings, tmp_path):
+    """From the CSV of samples alone (plus the zone outline), recompute DZ-TSEL-01's evidence."""
+    pytest.importorskip("surveyor.analyse")
+    import pyogrio
+    import shapely
+    from scipy.stats import beta
+
+    from surveyor.privacy import distance_m
+
+    rows = _read_csv(export_layer(store, settings, tmp_path / "s.csv", layer="samples"))
+    zones = pyogrio.read_dataframe(export_layer(store, settings, tmp_path / "z.geojson", layer="dead_zones"))
+    zone = zones[zones["zone_id"] == "DZ-TSEL-01"].iloc[0]
+    poly = zone.geometry
+    sig = [r for r in rows if r["operator"] == "Telkomsel" and r["kind"] == "signal"
+           and r["environment"] != "indoor" and (not r["accuracy_m"] or float(r["accuracy_m"]) <= 50)
+           and r["lat"] and poly.buffer(1e-9).contains(shapely.Point(float(r["lon"]), float(r["lat"])))]
+    raw = len(sig)
+    eff = neg = 0
+    last: dict[str, tuple] = {}
+    for r in sorted(sig, key=lambda r: (r["session"], r["time"])):
+        t = np.datetime64(r["time"].rstrip("Z"))
+        lat, lon = float(r["lat"]), float(r["lon"])
+        prev = last.get(r["session"])
+        if prev is not None and not ((t - prev[0]) / np.timedelta64(1, "s") >= 10
+                                     and distance_m(prev[1], prev[2], lat, lon) >= 20):
+            continue
+        last[r["session"]] = (t, lat, lon)
+        eff += 1
+        rsrp = float(r["rsrp_dbm"]) if r["rsrp_dbm"] else None
+        negative = (r["service"] == "no_service" or r["tech"] in ("NONE", "GSM", "UMTS")
+                    or (rsrp is not None and rsrp < -115))
+        neg += negative
+    lower = beta.ppf(0.05, neg, eff - neg + 1) if neg else 0.0
+    upper = beta.ppf(0.95, neg + 1, eff - neg) if neg < eff else 1.0
+    assert raw == zone["samples_raw"]
+    assert eff == zone["samples_effective"]
+    assert neg == zone["negatives_effective"]
+    assert lower == pytest.approx(zone["lower_95"], abs=1e-6)
+    assert upper == pytest.approx(zone["upper_95"], abs=1e-6)
