@@ -480,15 +480,15 @@ def _classify(out: pd.DataFrame, settings: Settings) -> None:
                 & (out["speed_failed_sessions"] >= settings.failed_tests_min_sessions)
                 & (out["speed_passed"] == 0)).to_numpy()
     status = np.where(enough, np.where(by_signal, "dead", np.where(covered, "covered", "marginal")), "insufficient")
-    # Failed speed tests decide a cell the signal leaves undecided (too few samples, or marginal);
-    # they do not overturn a cell whose signal samples say "covered" with confidence (slow tests
-    # there point at congestion or backhaul, and are reported in speed_failed).
-    by_speed = by_speed & ~covered
+    # Failed speed tests decide cells that have too few signal samples to be judged ("dead even
+    # with few signal samples"). Where the signal samples are enough, the signal rule decides and
+    # the tests are supporting evidence (speed_failed), so the two rules never contradict each
+    # other (slow tests under good signal point at congestion or backhaul, not at coverage).
+    by_speed = by_speed & ~enough.to_numpy()
     status = np.where(by_speed, "dead", status)
     out["status"] = status
     out["enough_evidence"] = enough.to_numpy()
-    out["dead_by"] = np.select([by_signal & by_speed, by_signal, by_speed],
-                               ["signal+speed_tests", "signal", "speed_tests"], None)
+    out["dead_by"] = np.select([by_signal, by_speed], ["signal", "speed_tests"], None)
     weak = (out["status"].isin(["covered", "marginal"])
             & (((out["signal_metric"] == "rsrp") & (out["rsrp_median_dbm"] < settings.weak_signal_median_dbm))
                | out["only_2g3g"]))

@@ -199,7 +199,7 @@ def rollup(cells, resolution: int, settings=None):
     df["parent"] = parent_cells(from_hex(df["h3"]), resolution)
     surveyed = df["status"] != "not_surveyed"
     df["_enough"] = df["status"].isin(["dead", "covered", "marginal"]) & (df.get("dead_by", "") != "speed_tests")
-    df["_speed_dead"] = df.get("dead_by", pd.Series("", index=df.index)).fillna("").str.contains("speed")
+    df["_speed_dead"] = df.get("dead_by", pd.Series("", index=df.index)).fillna("") == "speed_tests"
     df["_dead"] = df["status"] == "dead"
     df["_surveyed"] = surveyed
     df["_nns"] = df["share_no_service"].fillna(0) * df["samples_effective"]
