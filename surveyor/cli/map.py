@@ -38,6 +38,9 @@ def command(db, out, operators, area, tiles, lang, show_samples, overwrite, conf
 
     settings = load_settings(config)
     path = check_output(out, overwrite)
+    if not path.parent.exists():
+        path.parent.mkdir(parents=True)
+        click.echo(f"Created folder {path.parent} for the output.", err=True)
     with open_store(db) as store:
         written = render_map(store, settings, path, operators=list(operators) or None, area=area,
                              tiles=tiles, lang=lang or settings.language, show_samples=show_samples)

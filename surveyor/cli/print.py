@@ -38,6 +38,9 @@ def command(db, out, paper, orientation, operators, area, lang, size, overwrite,
     if size == "whatsapp" and out == "maps/coverage.pdf":
         out = "maps/coverage-whatsapp.png"
     path = check_output(out, overwrite)
+    if not path.parent.exists():
+        path.parent.mkdir(parents=True)
+        click.echo(f"Created folder {path.parent} for the output.", err=True)
     with open_store(db) as store:
         written = render_print(store, settings, path, paper=paper.upper(), orientation=orientation,
                                operators=list(operators) or None, lang=lang or settings.language, size=size,

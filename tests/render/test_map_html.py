@@ -1,0 +1,174 @@
+"""The HTML map as a file: offline, small, escaped, private; and the `surveyor map` command."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from surveyor.config import ExclusionZone, Settings
+from surveyor.render.folium_map import external_references, render_map
+from surveyor.store import open_store
+
+from .mapdb import DEVICE, EVIL, VOLUNTEER, build_db
+
+
+@pytest.fixture(scope="module")
+def id_map(map_db, tmp_path_factory):
+    out = tmp_path_factory.mktemp("idmap") / "coverage.html"
+    with open_store(str(map_db)) as store:
+        render_map(store, Settings(), out, show_samples=True)
+    return out.read_text(encoding="utf-8")
+
+
+def test_self_contained_and_small(id_map):
+    assert external_references(id_map) == []
+    # Elements that load something (links a reader may click, like Leaflet's credit, are fine).
+    assert not re.search(r"""<(script|img|iframe|embed|source|video|audio)\b[^>]*\bsrc\s*=\s*["']?https?://""",
+                         id_map)
+    assert not re.search(r"""<link\b[^>]*\bhref\s*=\s*["']?https?://""", id_map)
+    assert "cdn." not in id_map and "jquery" not in id_map.lower() and "bootstrap" not in id_map.lower()
+    assert "Leaflet 1.9.4" in id_map  # inlined, with its licence header
+    assert "url(data:image/png;base64," in id_map  # layer-control icon inlined
+    assert len(id_map.encode()) < 3_000_000
+
+
+def test_indonesian_by_default_with_indonesian_numbers(id_map):
+    assert "Jangkauan 4G: Lipursari" in id_map
+    assert "Keterangan" in id_map and "Belum disurvei" in id_map
+    assert "Pengukuran: 1.200" in id_map  # Indonesian thousands separator
+
+
+def test_no_volunteer_names_or_device_ids_even_with_samples(id_map):
+    assert VOLUNTEER not in id_map and DEVICE not in id_map
+    assert "Jalur survei" in id_map  # the walks are there (thinned) with --show-samples
+
+
+def test_samples_only_on_request(map_db, tmp_path):
+    out = tmp_path / "m.html"
+    with open_store(str(map_db)) as store:
+        render_map(store, Settings(), out, lang="en")
+    text = out.read_text(encoding="utf-8")
+    assert "Survey walks" not in text and "Measurements (thinned)" not in text
+
+
+def test_hostile_text_is_escaped(evil_db, tmp_path):
+    out = tmp_path / "evil.html"
+    with open_store(str(evil_db)) as store:
+        render_map(store, Settings(), out, lang="en", show_samples=True, operators=["Telkomsel", EVIL])
+    text = out.read_text(encoding="utf-8")
+    assert "<img src=x" not in text and "<img src=\\u0022x" not in text
+    # Inside scripts the escaped text is JSON-encoded (< as \u003c); it is there, as text.
+    assert "\\u0026lt;img src=x onerror=alert(1)\\u0026gt;" in text or "&lt;img src=x onerror=alert(1)&gt;" in text
+
+
+def test_tiles_are_the_only_network_reference(map_db, tmp_path):
+    out = tmp_path / "osm.html"
+    with open_store(str(map_db)) as store:
+        render_map(store, Settings(), out, tiles="osm", lang="en")
+    text = out.read_text(encoding="utf-8")
+    assert external_references(text) == []
+    urls = set(re.findall(r"https?://[^\s\"'<>\\]+", text))
+    assert any("tile.openstreetmap.org" in u for u in urls)
+
+
+def test_exclusion_zones_remove_cells(map_db, tmp_path):
+    settings = Settings(exclusion_zones=(ExclusionZone(-7.436, 109.857, 300.0, "home"),))
+    out_a, out_b = tmp_path / "a.html", tmp_path / "b.html"
+    with open_store(str(map_db)) as store:
+        from surveyor.render.style import map_layers
+
+        all_cells = map_layers(store, Settings())
+        fewer = map_layers(store, settings)
+        render_map(store, settings, out_b, lang="en", show_samples=True)
+    assert len(fewer.cells) < len(all_cells.cells)
+    import shapely
+
+    from surveyor.privacy import exclusion_geometry
+
+    zone = exclusion_geometry(settings)
+    assert not fewer.cells.geometry.intersects(zone).any()
+    # Sample points inside the zone are gone too.
+    text = out_b.read_text(encoding="utf-8")
+    pts = re.findall(r'"coordinates": \[([-\d.]+), ([-\d.]+)\], "type": "Point"', text)
+    assert pts and not any(zone.contains(shapely.Point(float(x), float(y))) for x, y in pts)
+
+
+def test_large_area_rolls_up_to_coarser_cells(map_db, tmp_path, monkeypatch):
+    from surveyor.render import style
+
+    monkeypatch.setattr(style, "MAX_CELLS", 200)
+    with open_store(str(map_db)) as store:
+        layers = style.map_layers(store, Settings())
+    assert layers.rolled_up and layers.resolution < 10
+    assert set(layers.cells["resolution"]) == {layers.resolution}
+    assert {"dead", "covered"} <= set(layers.cells["status"])
+
+
+def test_many_samples_do_not_grow_the_file(tmp_path):
+    small = build_db(tmp_path / "small.gpkg", samples=500)
+    large = build_db(tmp_path / "large.gpkg", samples=30_000)
+    sizes = {}
+    for db in (small, large):
+        for show in (False, True):
+            out = tmp_path / f"{db.stem}-{show}.html"
+            with open_store(str(db)) as store:
+                render_map(store, Settings(), out, show_samples=show)
+            sizes[db.stem, show] = out.stat().st_size
+    # Aggregates only: the file does not depend on the number of samples at all.
+    assert abs(sizes["large", False] - sizes["small", False]) < 0.02 * sizes["small", False]
+    # With --show-samples the points and walks are thinned to a fixed budget.
+    assert sizes["large", True] < 3_000_000
+
+
+# -- the command ----------------------------------------------------------------------------------
+
+def test_cli_writes_and_refuses_to_overwrite(invoke, map_db, tmp_path):
+    out = tmp_path / "new" / "folder" / "map.html"
+    r = invoke("map", "--db", str(map_db), "--out", str(out), "--lang", "en")
+    assert r.exit_code == 0, r.output
+    assert r.stdout.strip() == str(out) and out.exists()
+    assert "Created folder" in r.stderr
+    assert sorted(p.name for p in (tmp_path / "new").rglob("*")) == ["folder", "map.html"]
+    before = out.read_bytes()
+    r = invoke("map", "--db", str(map_db), "--out", str(out))
+    assert r.exit_code == 1
+    assert "exists already" in r.stderr and "--overwrite" in r.stderr
+    assert out.read_bytes() == before
+    r = invoke("map", "--db", str(map_db), "--out", str(out), "--overwrite", "--operator", "Indosat")
+    assert r.exit_code == 0, r.output
+    assert "Indosat: jangkauan" in out.read_text(encoding="utf-8")
+    assert "Telkomsel: jangkauan" not in out.read_text(encoding="utf-8")
+
+
+def test_cli_empty_database_says_merge_first(invoke, tmp_path):
+    db = build_db(tmp_path / "empty.gpkg", samples=0, analysed=False)
+    out = tmp_path / "m.html"
+    r = invoke("map", "--db", str(db), "--out", str(out))
+    assert r.exit_code == 1
+    assert "no survey samples" in r.stderr and "surveyor merge" in r.stderr
+    assert not out.exists()
+
+
+def test_cli_without_analysis_says_analyze_first(invoke, tmp_path):
+    db = build_db(tmp_path / "raw.gpkg", samples=300, analysed=False)
+    out = tmp_path / "m.html"
+    r = invoke("map", "--db", str(db), "--out", str(out))
+    assert r.exit_code == 1
+    assert "no coverage analysis" in r.stderr and "surveyor analyze" in r.stderr
+    assert not out.exists()
+    r = invoke("print", "--db", str(db), "--out", str(tmp_path / "m.pdf"))
+    assert r.exit_code == 1 and "surveyor analyze" in r.stderr
+
+
+def test_cli_unknown_operator_and_tiles(invoke, map_db, tmp_path):
+    r = invoke("map", "--db", str(map_db), "--out", str(tmp_path / "a.html"), "--operator", "Nowhere")
+    assert r.exit_code == 1 and "Nowhere" in r.stderr and "Telkomsel" in r.stderr
+    r = invoke("map", "--db", str(map_db), "--out", str(tmp_path / "b.html"), "--tiles", "no.such.tiles")
+    assert r.exit_code == 2 and "tile" in r.stderr.lower()
+
+
+def test_commands_have_help(invoke):
+    for name in ("map", "print"):
+        r = invoke(name, "--help")
+        assert r.exit_code == 0 and "--overwrite" in r.stdout and "--lang" in r.stdout
