@@ -361,7 +361,7 @@ def build_context(store: Store, settings: Settings, *, lang: str, area: str | No
         "source_files": source_files, "limitations": [_(x) for x in LIMITATIONS],
         "dictionary": [{"layer": l, "column": c, "meaning": _(m)} for l, c, m in DATA_DICTIONARY],
         "maps": [base64.b64encode(png).decode("ascii") for png in (maps or [])],
-        "maps_available": maps is not None, "status_labels": {k: _(v) for k, v in STATUS_LABELS.items()},
+        "status_labels": {k: _(v) for k, v in STATUS_LABELS.items()},
     }
 
 
@@ -369,15 +369,13 @@ def build_context(store: Store, settings: Settings, *, lang: str, area: str | No
 # Maps (from the print engineer's renderer)
 
 
-def render_maps(store: Store, settings: Settings, *, lang: str, area: str | None) -> list[bytes] | None:
-    """PNG bytes of the printed maps, or None while :mod:`surveyor.render.print_map` is absent.
+def render_maps(store: Store, settings: Settings, *, lang: str, area: str | None) -> list[bytes]:
+    """PNG bytes of the printed maps (:func:`surveyor.render.print_map.render_print`).
 
     The PNGs are made in a temporary folder and embedded, so nothing is written beside the report.
     """
-    try:
-        from surveyor.render.print_map import render_print
-    except ImportError:
-        return None
+    from surveyor.render.print_map import render_print
+
     with tempfile.TemporaryDirectory(prefix="surveyor-report-") as tmp:
         paths = render_print(store, settings, Path(tmp) / "map.png", paper="A4", orientation="landscape",
                              operators=None, lang=lang, size=None, area=area)
