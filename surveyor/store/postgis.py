@@ -1,0 +1,1049 @@
+"""The shared PostGIS store: one PostgreSQL/PostGIS database holds many villages' surveys.
+
+Same :class:`surveyor.store.base.Store` interface as the GeoPackage, so no command knows which one it
+has. Design (docs/postgis.md has the long version):
+
+- **Schema** created on first use (``create=True``) and versioned in ``surveyor_schema``; the steps
+  of :data:`MIGRATIONS` are applied in order on open, under a transaction-level advisory lock, so an
+  older schema is migrated and a newer one refused with a message.
+- **Merges are transactions.** :meth:`append` COPYs rows into *temporary* staging tables of this
+  connection; :meth:`commit_merge` moves them in one transaction (``INSERT ... SELECT ... ORDER BY
+  sample_id ON CONFLICT (sample_id) DO NOTHING``, geometry built with ``ST_SetSRID(ST_MakePoint())``)
+  together with the ``merges`` row. A merge killed midway (process killed, server gone) leaves only
+  temporary tables, which PostgreSQL drops with the connection: nothing half-written, nothing to
+  clean up. Concurrent writers are made safe by the unique ``sample_id`` key, not by a check-then-
+  insert; inserting in ``sample_id`` order keeps two transactions from deadlocking on each other's
+  uncommitted keys. :meth:`writer_lock` is a session advisory lock that serialises the per-source
+  bookkeeping (was this file merged already?) across the district, like the GeoPackage's lock file.
+- **Areas**: ``areas`` holds village/dusun boundaries with codes. Each sample gets an ``area_code``
+  at merge (the smallest area polygon containing it); ``--area CODE`` selects that code, every code
+  below it in the ``parent_code`` tree, and every code that starts with ``CODE.`` (Kemendagri codes
+  are hierarchical: ``33.07`` is Kabupaten Wonosobo, ``33.07.05.2002`` Lipursari).
+- **Analysis at scale** runs in the database: :meth:`aggregate_cells` groups by the integer
+  ``h3_10`` column (Debian's PostgreSQL has no H3 extension) and :meth:`read_samples_chunks` streams
+  samples through a server-side cursor.
+
+Credentials come from the URL, ``PGPASSWORD`` or ``~/.pgpass`` (libpq reads them); the password is
+never printed: every message and ``status()["db"]`` use :func:`mask_url`.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import re
+import time as _time
+import uuid
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from typing import Any, Iterator
+from urllib.parse import parse_qsl, unquote, urlsplit, urlunsplit
+
+import numpy as np
+import pandas as pd
+
+from surveyor.errors import NothingToDo, StoreError
+from surveyor.model import ALL_FIELDS
+from surveyor.store.base import (MERGE_COUNT_KEYS, NEIGHBOUR_FIELDS, QUARANTINE_FIELDS, SESSION_FIELDS,
+                                 TOWER_FIELDS, TRACK_FIELDS, MergeRecord, Store)
+
+log = logging.getLogger(__name__)
+
+# Advisory lock keys (two int4): a class id for surveyor, then one key per purpose.
+LOCK_CLASS = 0x53555256  # "SURV"
+LOCK_WRITER = 1
+LOCK_SCHEMA = 2
+LOCK_WAIT_S = 3600.0
+
+SAMPLE_EXTRA = {"area_code": "str"}
+POINT_LAYERS = {"samples": ALL_FIELDS, "tracks": TRACK_FIELDS, "towers": TOWER_FIELDS}
+MERGE_LAYERS = {"samples": ALL_FIELDS, "quarantine": QUARANTINE_FIELDS, "neighbours": NEIGHBOUR_FIELDS,
+                "tracks": TRACK_FIELDS, "towers": TOWER_FIELDS}
+MERGE_FIELDS = {"merge_id": "int", "source_file": "str", "content_hash": "str", "format": "str",
+                "merged_at": "str", **{k: "int" for k in MERGE_COUNT_KEYS}, "options": "str"}
+ANALYSIS_LAYERS = ("cells", "dead_zones", "sites")
+AREA_FIELDS = {"code": "str", "name": "str", "level": "str", "parent_code": "str"}
+_PG_TYPES = {"int": "bigint", "float": "double precision", "str": "text", "bool": "boolean",
+             "time": "timestamptz"}
+SESSION_KEY = "coalesce(session, '(none) ' || source_file)"
+# The most specific area containing a point: its smallest polygon.
+AREA_LOOKUP = ("(SELECT a.code FROM areas a WHERE a.geom IS NOT NULL AND ST_Intersects(a.geom, {pt}) "
+               "ORDER BY ST_Area(a.geom), a.code LIMIT 1)")
+
+
+def _cols(fields: dict[str, str]) -> str:
+    return ", ".join(f'"{n}" {_PG_TYPES[t]}' for n, t in fields.items())
+
+
+def _create_v1() -> list[str]:
+    """The first schema: every layer of DESIGN section 3 (analysis layers are made by write_layer)."""
+    return [
+        "CREATE TABLE IF NOT EXISTS meta (key text PRIMARY KEY, value text)",
+        f"CREATE TABLE samples ({_cols(ALL_FIELDS)}, geom geometry(Point, 4326), PRIMARY KEY (sample_id))",
+        "CREATE INDEX samples_geom ON samples USING gist (geom)",
+        "CREATE INDEX samples_merge_id ON samples (merge_id)",
+        "CREATE INDEX samples_session_key ON samples ((coalesce(session, '(none) ' || source_file)))",
+        "CREATE INDEX samples_device ON samples (device)",
+        "CREATE INDEX samples_time ON samples (time)",
+        "CREATE INDEX samples_h3_10 ON samples (h3_10)",
+        "CREATE INDEX samples_unplaced ON samples (sample_id) WHERE placed_by IS NULL",
+        f"CREATE TABLE quarantine (fid bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, {_cols(QUARANTINE_FIELDS)})",
+        f"CREATE TABLE neighbours (fid bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, {_cols(NEIGHBOUR_FIELDS)})",
+        "CREATE INDEX neighbours_sample_id ON neighbours (sample_id)",
+        f"CREATE TABLE tracks (fid bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, {_cols(TRACK_FIELDS)}, "
+        "geom geometry(Point, 4326))",
+        "CREATE INDEX tracks_geom ON tracks USING gist (geom)",
+        "CREATE INDEX tracks_time ON tracks (time)",
+        f"CREATE TABLE towers (fid bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, {_cols(TOWER_FIELDS)}, "
+        "geom geometry(Point, 4326))",
+        "CREATE INDEX towers_geom ON towers USING gist (geom)",
+        *[f"CREATE INDEX {t}_merge_id ON {t} (merge_id)" for t in ("quarantine", "neighbours", "tracks", "towers")],
+        f"CREATE TABLE sessions ({_cols(SESSION_FIELDS)}, PRIMARY KEY (session))",
+        "CREATE TABLE merges (merge_id bigint PRIMARY KEY, source_file text, content_hash text, format text, "
+        "merged_at text, " + ", ".join(f"{k} bigint" for k in MERGE_COUNT_KEYS) + ", options text)",
+        "CREATE INDEX merges_hash ON merges (content_hash)",
+        "CREATE SEQUENCE merge_id_seq",
+        "CREATE TABLE areas (code text PRIMARY KEY, name text, level text, parent_code text, "
+        "geom geometry(Geometry, 4326))",
+        "CREATE INDEX areas_geom ON areas USING gist (geom)",
+    ]
+
+
+def _create_v2() -> list[str]:
+    """Samples learn which area they lie in, so one server can hold many villages."""
+    return [
+        "ALTER TABLE samples ADD COLUMN area_code text",
+        "CREATE INDEX samples_area_code ON samples (area_code text_pattern_ops)",
+        "UPDATE samples s SET area_code = " + AREA_LOOKUP.format(pt="s.geom") + " WHERE s.geom IS NOT NULL",
+    ]
+
+
+# version -> (description, SQL steps). Append new versions; never edit a released one.
+MIGRATIONS: dict[int, tuple[str, list[str]]] = {
+    1: ("layers of DESIGN section 3", _create_v1()),
+    2: ("samples.area_code filled from areas", _create_v2()),
+}
+POSTGIS_SCHEMA_VERSION = max(MIGRATIONS)
+
+
+# -- URLs and messages ----------------------------------------------------------------------------
+
+def mask_url(url: str) -> str:
+    """The URL with its password replaced by ``***`` (safe to print and log)."""
+    try:
+        parts = urlsplit(str(url))
+    except ValueError:
+        return "postgresql://***"
+    netloc = parts.netloc
+    if "@" in netloc:
+        userinfo, hostport = netloc.rsplit("@", 1)
+        if ":" in userinfo:
+            userinfo = userinfo.split(":", 1)[0] + ":***"
+        netloc = f"{userinfo}@{hostport}"
+    query = "&".join(f"{k}=***" if k.lower() == "password" else f"{k}={v}"
+                     for k, v in parse_qsl(parts.query, keep_blank_values=True))
+    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
+
+
+class _Target:
+    """What a URL points at, for libpq and for messages."""
+
+    def __init__(self, url: str):
+        self.url = str(url)
+        scheme, rest = self.url.split("://", 1)
+        self.conninfo = "postgresql://" + rest  # libpq knows neither "+psycopg" nor SQLAlchemy dialects
+        parts = urlsplit(self.conninfo)
+        params = dict(parse_qsl(parts.query))
+        self.password = unquote(parts.password) if parts.password else params.get("password")
+        self.user = unquote(parts.username) if parts.username else params.get("user")
+        self.host = parts.hostname or params.get("host") or "localhost"
+        try:
+            port = parts.port
+        except ValueError:
+            port = None
+        self.port = port or int(params.get("port") or 5432)
+        self.dbname = unquote(parts.path.lstrip("/")) or params.get("dbname") or self.user or "postgres"
+        self.params = params
+        self.masked = mask_url(self.url)
+
+    @property
+    def where(self) -> str:
+        return f"{self.host}:{self.port}"
+
+    def scrub(self, text: str) -> str:
+        """Remove the password from any text (a driver message may quote the connection string)."""
+        text = str(text)
+        if self.password:
+            text = text.replace(self.password, "***")
+        return text.replace(self.url, self.masked)
+
+
+def _connect_error(target: _Target, exc: Exception) -> StoreError:
+    raw = target.scrub(exc)
+    low = raw.lower()
+    who = f"user {target.user!r}" if target.user else "the default user"
+    if "password authentication failed" in low or "no password supplied" in low \
+            or "password is required" in low:
+        return StoreError(f"PostgreSQL at {target.where} refused the password for {who} "
+                          f"(database {target.dbname!r}): wrong password or no password given.",
+                          fix="Give the right password in the URL, in PGPASSWORD or in ~/.pgpass "
+                              "(host:port:database:user:password, chmod 600).")
+    if "does not exist" in low and "database" in low:
+        return StoreError(f"Database {target.dbname!r} does not exist on {target.where}.",
+                          fix=f"Ask the server admin to create it: createdb {target.dbname} && "
+                              f"psql -d {target.dbname} -c 'CREATE EXTENSION postgis;'.")
+    if "role" in low and "does not exist" in low:
+        return StoreError(f"PostgreSQL at {target.where} has no role {target.user!r}.",
+                          fix="Ask the server admin for a team role (docs/postgis.md), or fix the user in the URL.")
+    if "pg_hba.conf" in low:
+        return StoreError(f"PostgreSQL at {target.where} does not accept connections from this computer "
+                          f"for {who} (pg_hba.conf).",
+                          fix="Ask the server admin to add a `host` line for your network in pg_hba.conf.")
+    if any(s in low for s in ("connection refused", "could not connect", "timeout expired", "timed out",
+                              "could not translate host name", "no route to host", "network is unreachable",
+                              "name or service not known", "server closed the connection", "connection failed")):
+        return StoreError(f"Cannot reach the PostgreSQL server at {target.where} ({_first_line(raw)}).",
+                          fix=f"Check that the server runs and listens on {target.where} (listen_addresses, "
+                              "firewall, VPN), and the host and port in --db.")
+    return StoreError(f"Cannot open PostgreSQL database {target.masked}: {_first_line(raw)}",
+                      fix="Check the --db URL (postgresql://USER@HOST:PORT/DATABASE).")
+
+
+def _first_line(text: str) -> str:
+    lines = [ln.strip() for ln in str(text).strip().splitlines() if ln.strip()]
+    return lines[-1] if lines else str(text)
+
+
+def _now_iso() -> str:
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+# -- reading helpers ------------------------------------------------------------------------------
+
+def _kind_of_pg(udt: str) -> str:
+    if udt in ("int2", "int4", "int8"):
+        return "int"
+    if udt in ("float4", "float8", "numeric"):
+        return "float"
+    if udt == "bool":
+        return "bool"
+    if udt in ("timestamptz", "timestamp"):
+        return "time"
+    if udt == "geometry":
+        return "geom"
+    return "str"
+
+
+def _select_expr(name: str, kind: str, table_alias: str = "") -> str:
+    col = f'{table_alias}"{name}"'
+    if kind == "time":
+        return f"(extract(epoch FROM {col}) * 1000)::bigint AS \"{name}\""
+    if kind == "geom":
+        return f"encode(ST_AsBinary({col}), 'hex') AS \"{name}\""
+    return f"{col} AS \"{name}\""
+
+
+def _typed_frame(columns: list[str], kinds: dict[str, str], data: dict[str, Any] | None) -> pd.DataFrame:
+    """Columns from raw arrays (Arrow or lists) with the layer types of the GeoPackage store."""
+    out = {}
+    for name in columns:
+        kind = kinds.get(name, "str")
+        values = None if data is None else data[name]
+        if kind == "time":
+            s = pd.Series(values if values is not None else [], dtype="Int64")
+            out[name] = pd.to_datetime(s.astype("float64"), unit="ms", utc=True).astype("datetime64[ms, UTC]")
+        elif kind == "int":
+            s = pd.Series(values if values is not None else [], dtype="Int64")
+            out[name] = s if s.isna().any() else s.astype("int64")
+        elif kind == "float":
+            out[name] = pd.Series(values if values is not None else [], dtype="float64")
+        elif kind == "bool":
+            out[name] = pd.Series(values if values is not None else [], dtype="boolean")
+        else:
+            out[name] = pd.Series(values if values is not None else [], dtype=object)
+    return pd.DataFrame(out, columns=columns)
+
+
+def _arrow_read_types(columns: list[str], kinds: dict[str, str]):
+    import pyarrow as pa
+
+    m = {"int": pa.int64(), "time": pa.int64(), "float": pa.float64(), "bool": pa.bool_(),
+         "str": pa.string(), "geom": pa.string()}
+    return {c: m[kinds.get(c, "str")] for c in columns}
+
+
+def _csv_to_frame(raw: bytes, columns: list[str], kinds: dict[str, str]) -> pd.DataFrame:
+    import pyarrow.csv as pcsv
+
+    if not raw:
+        return _typed_frame(columns, kinds, None)
+    table = pcsv.read_csv(
+        io.BytesIO(raw),
+        read_options=pcsv.ReadOptions(column_names=columns, block_size=1 << 24),
+        parse_options=pcsv.ParseOptions(newlines_in_values=True),
+        convert_options=pcsv.ConvertOptions(column_types=_arrow_read_types(columns, kinds),
+                                            null_values=[""], strings_can_be_null=True,
+                                            quoted_strings_can_be_null=False,
+                                            true_values=["t"], false_values=["f"]))
+    data = {}
+    for c in columns:
+        col = table.column(c)
+        data[c] = col.to_pandas() if kinds.get(c, "str") not in ("int", "time") else \
+            pd.array(col.to_pylist(), dtype="Int64") if col.null_count else col.to_numpy()
+    return _typed_frame(columns, kinds, data)
+
+
+class PostgisStore(Store):
+    """A shared survey database in PostgreSQL/PostGIS, addressed by a ``postgresql://`` URL."""
+
+    def __init__(self, url: str, *, create: bool = False):
+        try:
+            import psycopg  # noqa: F401
+        except ImportError:  # pragma: no cover - depends on the installation
+            raise StoreError("The PostGIS store needs psycopg 3.",
+                             fix="Install it: pip install 'surveyor[postgis]'.") from None
+        self._t = _Target(url)
+        self.url = self._t.masked
+        self._conn = None
+        self._generation = 0
+        self._staged: dict[int, int] = {}  # merge_id -> connection generation its rows were staged on
+        self._stage_tables: set[str] = set()
+        # sample_ids staged on this connection and not committed yet (sorted), so a sample seen in an
+        # earlier batch of the same file counts as a duplicate, as in the GeoPackage store
+        self._staged_ids = np.zeros(0, dtype=np.int64)
+        self._lock_depth = 0
+        self.last_commit_added = 0
+        self._open(create)
+
+    # -- connections ------------------------------------------------------------------------------
+    def _new_connection(self):
+        import psycopg
+
+        kwargs: dict[str, Any] = {"autocommit": True}
+        if "connect_timeout" not in self._t.params:
+            kwargs["connect_timeout"] = 10
+        if "application_name" not in self._t.params:
+            kwargs["application_name"] = "surveyor"
+        try:
+            conn = psycopg.connect(self._t.conninfo, **kwargs)
+        except psycopg.Error as exc:
+            raise _connect_error(self._t, exc) from None
+        conn.execute("SET TimeZone TO 'UTC'")
+        return conn
+
+    def _connection(self):
+        if self._conn is None or self._conn.closed or self._conn.broken:
+            if self._conn is not None:
+                self._drop_connection()
+            self._conn = self._new_connection()
+            self._generation += 1
+            self._stage_tables = set()
+            self._staged_ids = np.zeros(0, dtype=np.int64)
+        return self._conn
+
+    def _drop_connection(self) -> None:
+        try:
+            if self._conn is not None:
+                self._conn.close()
+        except Exception:  # noqa: BLE001 - the connection is already gone
+            pass
+        self._conn = None
+        self._lock_depth = 0
+
+    @contextmanager
+    def _errors(self, action: str) -> Iterator[None]:
+        """psycopg errors as StoreError with the fix, the password scrubbed."""
+        import psycopg
+
+        try:
+            yield
+        except StoreError:
+            raise
+        except psycopg.OperationalError as exc:
+            lost = self._conn is None or self._conn.closed or self._conn.broken
+            if lost:
+                self._drop_connection()
+                raise StoreError(f"Lost the connection to PostgreSQL at {self._t.where} while {action} "
+                                 f"({_first_line(self._t.scrub(exc))}); nothing of an unfinished merge was kept.",
+                                 fix="Check that the server is up, then run the same command again.") from None
+            raise StoreError(f"PostgreSQL error while {action}: {_first_line(self._t.scrub(exc))}",
+                             fix="Run the command again; if it persists, ask the server admin.") from None
+        except psycopg.errors.InsufficientPrivilege as exc:
+            raise StoreError(f"The role {self._t.user!r} may not do this while {action}: "
+                             f"{_first_line(self._t.scrub(exc))}",
+                             fix="Ask the server admin to grant the team role its rights (docs/postgis.md).") from None
+        except psycopg.Error as exc:
+            raise StoreError(f"PostgreSQL error while {action}: {_first_line(self._t.scrub(exc))}",
+                             fix="Check the condition or the data given; run with -v for details.") from None
+
+    def close(self) -> None:
+        self._drop_connection()
+
+    # -- schema -----------------------------------------------------------------------------------
+    def _open(self, create: bool) -> None:
+        conn = self._connection()
+        with self._errors("opening the database"):
+            row = conn.execute("SELECT extversion FROM pg_extension WHERE extname = 'postgis'").fetchone()
+            if row is None:
+                raise StoreError(f"Database {self._t.dbname!r} on {self._t.where} has no PostGIS.",
+                                 fix=f"As the database owner run: psql -d {self._t.dbname} -c "
+                                     "'CREATE EXTENSION postgis;' (Debian package postgresql-15-postgis-3).")
+            version = self._schema_version(conn)
+            if version is None and not create:
+                raise NothingToDo(f"No surveyor data in database {self._t.masked} yet.",
+                                  fix=f"Merge or push into it first: `surveyor merge FILES --db {self._t.masked}`.")
+            if version is not None and version > POSTGIS_SCHEMA_VERSION:
+                raise StoreError(f"Database {self._t.masked} was written by a newer surveyor (schema {version}, "
+                                 f"this one knows {POSTGIS_SCHEMA_VERSION}).",
+                                 fix="Upgrade surveyor on this computer: pip install -U surveyor.")
+            if version is None or version < POSTGIS_SCHEMA_VERSION:
+                self._migrate(conn)
+
+    @staticmethod
+    def _schema_version(conn) -> int | None:
+        if conn.execute("SELECT to_regclass('surveyor_schema')").fetchone()[0] is None:
+            return None
+        return conn.execute("SELECT max(version) FROM surveyor_schema").fetchone()[0] or 0
+
+    def _migrate(self, conn) -> None:
+        with conn.transaction():
+            # One migrating process at a time; the others wait, then find nothing left to do.
+            conn.execute("SELECT pg_advisory_xact_lock(%s, %s)", (LOCK_CLASS, LOCK_SCHEMA))
+            conn.execute("CREATE TABLE IF NOT EXISTS surveyor_schema (version int PRIMARY KEY, "
+                          "applied_at timestamptz NOT NULL DEFAULT now(), description text)")
+            current = self._schema_version(conn) or 0
+            if current > POSTGIS_SCHEMA_VERSION:
+                raise StoreError(f"Database {self._t.masked} was written by a newer surveyor (schema {current}).",
+                                 fix="Upgrade surveyor: pip install -U surveyor.")
+            for version in sorted(v for v in MIGRATIONS if v > current):
+                description, steps = MIGRATIONS[version]
+                for sql in steps:
+                    conn.execute(sql)
+                conn.execute("INSERT INTO surveyor_schema (version, description) VALUES (%s, %s)",
+                             (version, description))
+                log.info("database schema migrated to version %d (%s)", version, description)
+            conn.execute("INSERT INTO meta (key, value) VALUES ('schema_version', %s) ON CONFLICT (key) "
+                         "DO UPDATE SET value = excluded.value", (json.dumps(POSTGIS_SCHEMA_VERSION),))
+            conn.execute("INSERT INTO meta (key, value) VALUES ('created_at', %s) ON CONFLICT (key) DO NOTHING",
+                         (json.dumps(_now_iso()),))
+
+    # -- locking ----------------------------------------------------------------------------------
+    @contextmanager
+    def writer_lock(self) -> Iterator[None]:
+        conn = self._connection()
+        if self._lock_depth == 0:
+            with self._errors("waiting for the writer lock"):
+                start = _time.monotonic()
+                told = False
+                while not conn.execute("SELECT pg_try_advisory_lock(%s, %s)",
+                                       (LOCK_CLASS, LOCK_WRITER)).fetchone()[0]:
+                    waited = _time.monotonic() - start
+                    if waited > LOCK_WAIT_S:
+                        raise StoreError(f"{self.url} is locked by another surveyor writer for an hour.",
+                                         fix="Wait for the other merge to finish, then run this again.")
+                    if not told and waited > 2:
+                        log.warning("waiting for another surveyor writer on %s", self.url)
+                        told = True
+                    _time.sleep(0.1)
+        self._lock_depth += 1
+        try:
+            yield
+        finally:
+            self._lock_depth -= 1
+            if self._lock_depth == 0 and self._conn is not None and not self._conn.broken:
+                try:
+                    self._conn.execute("SELECT pg_advisory_unlock(%s, %s)", (LOCK_CLASS, LOCK_WRITER))
+                except Exception:  # noqa: BLE001 - a dead connection released it already
+                    pass
+
+    # -- merges -----------------------------------------------------------------------------------
+    def cleanup_unfinished(self) -> int:
+        """Rows of a merge that did not finish live only in this connection's temporary tables.
+
+        A killed process or a dead connection took its temporary tables with it, so there is nothing
+        to delete in the shared tables; here only rows this process staged and abandoned are dropped.
+        """
+        deleted = 0
+        conn = self._connection()
+        with self._errors("cleaning up"):
+            for table in sorted(self._stage_tables):
+                deleted += conn.execute(f"DELETE FROM pg_temp.{table}").rowcount
+        self._staged.clear()
+        self._staged_ids = np.zeros(0, dtype=np.int64)
+        if deleted:
+            log.warning("removed %d rows of a merge that did not finish", deleted)
+        return deleted
+
+    def find_merges(self, content_hash: str) -> list[MergeRecord]:
+        return self._merges("WHERE content_hash = %s", (content_hash,))
+
+    def new_merge_id(self) -> int:
+        with self._errors("allocating a merge id"):
+            return int(self._connection().execute("SELECT nextval('merge_id_seq')").fetchone()[0])
+
+    def existing_sample_ids(self, sample_ids) -> np.ndarray:
+        ids = np.asarray(sample_ids, dtype=np.int64)
+        if ids.size == 0:
+            return np.zeros(0, dtype=bool)
+        found: list[int] = []
+        with self._errors("looking up samples"):
+            conn = self._connection()
+            step = 500_000
+            for i in range(0, ids.size, step):
+                chunk = ids[i:i + step].tolist()
+                found.extend(r[0] for r in conn.execute(
+                    "SELECT sample_id FROM samples WHERE sample_id = ANY(%s::bigint[])", (chunk,)))
+        return np.isin(ids, np.asarray(found, dtype=np.int64)) | np.isin(ids, self._staged_ids)
+
+    def _stage_table(self, layer: str) -> str:
+        name = f"surveyor_stage_{layer}"
+        if name not in self._stage_tables:
+            fields = MERGE_LAYERS[layer]
+            self._connection().execute(f"CREATE TEMP TABLE IF NOT EXISTS {name} ({_cols(fields)})")
+            self._stage_tables.add(name)
+        return name
+
+    def _copy_frame(self, table: str, df: pd.DataFrame, fields: dict[str, str]) -> None:
+        """COPY a frame into ``table`` (only the columns the frame has; the others stay null)."""
+        import pyarrow.csv as pcsv
+
+        from surveyor.store._arrow import frame_to_arrow
+
+        present = {n: k for n, k in fields.items() if n in df.columns}
+        if not present:
+            return
+        arrow = frame_to_arrow(df, present, geometry=False)
+        cols = ", ".join(f'"{n}"' for n in present)
+        conn = self._connection()
+        with conn.cursor() as cur:
+            with cur.copy(f"COPY {table} ({cols}) FROM STDIN (FORMAT csv)") as copy:
+                for batch in arrow.to_batches(max_chunksize=100_000):
+                    buf = io.BytesIO()
+                    pcsv.write_csv(batch, buf, pcsv.WriteOptions(include_header=False))
+                    copy.write(buf.getvalue())
+
+    def append(self, layer: str, df: pd.DataFrame) -> None:
+        if layer not in MERGE_LAYERS:
+            raise StoreError(f"Layer {layer} is not written by merge.", fix="Use write_layer for it.")
+        if len(df) == 0:
+            return
+        if "merge_id" not in df.columns or df["merge_id"].isna().any():
+            raise StoreError(f"Rows appended to {layer} need a merge_id.")
+        with self._errors(f"loading {layer}"):
+            self._connection()
+            table = self._stage_table(layer)
+            self._copy_frame(table, df, MERGE_LAYERS[layer])
+        for mid in pd.unique(df["merge_id"]):
+            self._staged.setdefault(int(mid), self._generation)
+        if layer == "samples" and "sample_id" in df.columns:
+            ids = pd.to_numeric(df["sample_id"], errors="coerce").dropna().to_numpy(dtype=np.int64)
+            self._staged_ids = np.union1d(self._staged_ids, ids)
+
+    def commit_merge(self, record: MergeRecord) -> None:
+        mid = int(record.merge_id)
+        staged_on = self._staged.get(mid)
+        conn = self._connection()
+        if staged_on is not None and staged_on != self._generation:
+            self._staged.pop(mid, None)
+            raise StoreError(f"The connection to {self._t.where} was lost after rows of merge {mid} were "
+                             "loaded; they were discarded.", fix="Run the same command again.")
+        with self._errors("committing the merge"):
+            with conn.transaction():
+                added = self._move_staged(conn, mid)
+                conn.execute(
+                    "INSERT INTO merges (merge_id, source_file, content_hash, format, merged_at, "
+                    + ", ".join(MERGE_COUNT_KEYS) + ", options) VALUES (%s, %s, %s, %s, %s, "
+                    + ", ".join("%s" for _ in MERGE_COUNT_KEYS) + ", %s)",
+                    (mid, record.source_file, record.content_hash, record.format, record.merged_at,
+                     *(int(record.counts.get(k, 0)) for k in MERGE_COUNT_KEYS),
+                     json.dumps(record.options, default=str)))
+        self._staged.pop(mid, None)
+        if not self._staged:
+            self._staged_ids = np.zeros(0, dtype=np.int64)
+        self.last_commit_added = added
+        log.debug("merge %d committed: %d new samples", mid, added)
+
+    def _move_staged(self, conn, mid: int) -> int:
+        """Staged rows of one merge into the shared tables (inside the commit transaction)."""
+        added = 0
+        if "surveyor_stage_samples" in self._stage_tables:
+            names = list(ALL_FIELDS)
+            cols = ", ".join(f'"{n}"' for n in names)
+            point = "CASE WHEN s.lat IS NOT NULL AND s.lon IS NOT NULL THEN ST_SetSRID(ST_MakePoint(s.lon, s.lat), 4326) END"
+            # sample_id order: concurrent transactions take the unique keys in the same order, so
+            # they wait for each other instead of deadlocking.
+            added = conn.execute(
+                f"INSERT INTO samples ({cols}, geom, area_code) "
+                f"SELECT {', '.join('s.' + chr(34) + n + chr(34) for n in names)}, p.geom, "
+                + AREA_LOOKUP.format(pt="p.geom") +
+                f" FROM pg_temp.surveyor_stage_samples s CROSS JOIN LATERAL (SELECT {point} AS geom) p "
+                "WHERE s.merge_id = %s AND s.sample_id IS NOT NULL ORDER BY s.sample_id "
+                "ON CONFLICT (sample_id) DO NOTHING", (mid,)).rowcount
+            keys = [r[0] for r in conn.execute(
+                f"SELECT DISTINCT {SESSION_KEY} FROM pg_temp.surveyor_stage_samples WHERE merge_id = %s", (mid,))]
+            conn.execute("DELETE FROM pg_temp.surveyor_stage_samples WHERE merge_id = %s", (mid,))
+            self._refresh_sessions(conn, keys)
+        for layer in ("quarantine", "neighbours", "tracks", "towers"):
+            stage = f"surveyor_stage_{layer}"
+            if stage not in self._stage_tables:
+                continue
+            fields = MERGE_LAYERS[layer]
+            cols = ", ".join(f'"{n}"' for n in fields)
+            if layer in POINT_LAYERS:
+                conn.execute(f"INSERT INTO {layer} ({cols}, geom) SELECT {cols}, CASE WHEN lat IS NOT NULL AND "
+                             "lon IS NOT NULL THEN ST_SetSRID(ST_MakePoint(lon, lat), 4326) END "
+                             f"FROM pg_temp.{stage} WHERE merge_id = %s", (mid,))
+            else:
+                conn.execute(f"INSERT INTO {layer} ({cols}) SELECT {cols} FROM pg_temp.{stage} WHERE merge_id = %s",
+                             (mid,))
+            conn.execute(f"DELETE FROM pg_temp.{stage} WHERE merge_id = %s", (mid,))
+        return added
+
+    def _refresh_sessions(self, conn, keys: list[str]) -> None:
+        """Recompute the ``sessions`` rows of these session keys only (a district has many)."""
+        if not keys:
+            return
+        conn.execute("DELETE FROM sessions WHERE session = ANY(%s)", (keys,))
+        conn.execute(
+            "INSERT INTO sessions (session, device, device_model, volunteer, route, operators, first, last, "
+            "samples, placed, source_format) "
+            f"SELECT {SESSION_KEY}, max(device), max(device_model), max(volunteer), max(route), "
+            "string_agg(DISTINCT operator, ','), min(time), max(time), count(*), count(placed_by), "
+            f"max(source_format) FROM samples WHERE {SESSION_KEY} = ANY(%s) GROUP BY 1", (keys,))
+
+    def delete_merges(self, merge_ids: list[int]) -> dict[str, int]:
+        removed: dict[str, int] = {}
+        if not merge_ids:
+            return removed
+        ids = [int(i) for i in merge_ids]
+        conn = self._connection()
+        with self._errors("removing merges"), conn.transaction():
+            keys = [r[0] for r in conn.execute(
+                f"SELECT DISTINCT {SESSION_KEY} FROM samples WHERE merge_id = ANY(%s)", (ids,))]
+            for t in ("samples", "quarantine", "neighbours", "tracks", "towers", "merges"):
+                removed[t] = conn.execute(f"DELETE FROM {t} WHERE merge_id = ANY(%s)", (ids,)).rowcount
+            self._refresh_sessions(conn, keys)
+        return removed
+
+    def delete_samples(self, *, session: str | None = None, device: str | None = None) -> int:
+        if (session is None) == (device is None):
+            raise ValueError("give exactly one of session, device")
+        column, value = ("session", session) if session is not None else ("device", device)
+        conn = self._connection()
+        with self._errors("removing samples"), conn.transaction():
+            conn.execute("CREATE TEMP TABLE IF NOT EXISTS surveyor_deleted (sample_id bigint, key text)")
+            conn.execute("TRUNCATE pg_temp.surveyor_deleted")
+            n = conn.execute(
+                f"WITH d AS (DELETE FROM samples WHERE {column} = %s RETURNING sample_id, {SESSION_KEY} AS key) "
+                "INSERT INTO pg_temp.surveyor_deleted SELECT sample_id, key FROM d", (value,)).rowcount
+            conn.execute("DELETE FROM neighbours n USING pg_temp.surveyor_deleted d WHERE n.sample_id = d.sample_id")
+            keys = [r[0] for r in conn.execute("SELECT DISTINCT key FROM pg_temp.surveyor_deleted")]
+            self._refresh_sessions(conn, keys)
+        return n
+
+    def update_positions(self, df: pd.DataFrame) -> int:
+        if len(df) == 0:
+            return 0
+        fields = {"sample_id": "int", "lat": "float", "lon": "float", "accuracy_m": "float",
+                  "placed_by": "str", "h3_10": "int"}
+        conn = self._connection()
+        with self._errors("placing samples"), conn.transaction():
+            conn.execute(f"CREATE TEMP TABLE IF NOT EXISTS surveyor_positions ({_cols(fields)})")
+            conn.execute("TRUNCATE pg_temp.surveyor_positions")
+            self._copy_frame("pg_temp.surveyor_positions", df, fields)
+            point = "ST_SetSRID(ST_MakePoint(p.lon, p.lat), 4326)"
+            n = conn.execute(
+                "UPDATE samples s SET lat = p.lat, lon = p.lon, accuracy_m = p.accuracy_m, placed_by = p.placed_by, "
+                f"h3_10 = p.h3_10, geom = {point}, area_code = " + AREA_LOOKUP.format(pt=point) +
+                " FROM pg_temp.surveyor_positions p WHERE s.sample_id = p.sample_id").rowcount
+            keys = [r[0] for r in conn.execute(
+                f"SELECT DISTINCT {SESSION_KEY.replace('session', 's.session').replace('source_file', 's.source_file')} "
+                "FROM samples s JOIN pg_temp.surveyor_positions p USING (sample_id)")]
+            self._refresh_sessions(conn, keys)
+        return n
+
+    # -- areas ----------------------------------------------------------------------------------
+    def area_condition(self, area: str | None, column: str = "area_code") -> str:
+        """An SQL condition selecting rows of an area and every area below it (or "TRUE")."""
+        if area is None:
+            return "TRUE"
+        from psycopg import sql
+
+        lit = sql.Literal(str(area)).as_string(self._connection())
+        prefix = sql.Literal(_like_escape(str(area)) + ".%").as_string(self._connection())
+        return (f"({column} = {lit} OR {column} LIKE {prefix} OR {column} IN ("
+                "WITH RECURSIVE sub(code) AS (SELECT code FROM areas WHERE code = " + lit +
+                " UNION SELECT a.code FROM areas a JOIN sub ON a.parent_code = sub.code) SELECT code FROM sub))")
+
+    def _sample_condition(self, where: str | None, area: str | None) -> str:
+        conds = []
+        if where:
+            conds.append(f"({where})")
+        if area is not None:
+            conds.append(self.area_condition(area))
+        return " AND ".join(conds) if conds else "TRUE"
+
+    # -- reading ----------------------------------------------------------------------------------
+    def _copy_out(self, query: str, params: tuple = ()) -> bytes:
+        conn = self._connection()
+        buf = io.BytesIO()
+        with conn.cursor() as cur:
+            with cur.copy(f"COPY ({query}) TO STDOUT (FORMAT csv)", params or None) as copy:
+                for block in copy:
+                    buf.write(block)
+        return buf.getvalue()
+
+    def _sample_kinds(self) -> dict[str, str]:
+        return {**ALL_FIELDS, **SAMPLE_EXTRA}
+
+    def read_samples(self, columns: list[str] | None = None, where: str | None = None, *,
+                     area: str | None = None) -> pd.DataFrame:
+        kinds = self._sample_kinds()
+        cols = list(columns) if columns is not None else list(ALL_FIELDS)
+        unknown = [c for c in cols if c not in kinds]
+        if unknown:
+            raise StoreError(f"samples has no column {', '.join(unknown)}.")
+        select = ", ".join(_select_expr(c, kinds[c]) for c in cols) or "1"
+        cond = self._sample_condition(where, area)
+        with self._errors("reading samples"):
+            raw = self._copy_out(f"SELECT {select} FROM samples WHERE {cond}")
+        return _csv_to_frame(raw, cols, kinds)
+
+    def read_samples_chunks(self, columns: list[str] | None = None, where: str | None = None, *,
+                            chunk_rows: int = 200_000, area: str | None = None,
+                            order_by: str | None = None) -> Iterator[pd.DataFrame]:
+        """Samples in DataFrames of at most ``chunk_rows`` rows, through a server-side cursor.
+
+        Memory stays at one chunk whatever the size of the district. ``order_by`` (e.g.
+        ``"session, time"``) lets a consumer work per session in one pass. Uses its own connection,
+        closed when the iteration ends or is abandoned.
+        """
+        kinds = self._sample_kinds()
+        cols = list(columns) if columns is not None else list(ALL_FIELDS)
+        select = ", ".join(_select_expr(c, kinds[c]) for c in cols)
+        cond = self._sample_condition(where, area)
+        query = f"SELECT {select} FROM samples WHERE {cond}" + (f" ORDER BY {order_by}" if order_by else "")
+        conn = self._new_connection()
+        conn.autocommit = False
+        try:
+            with self._errors("reading samples"):
+                with conn.cursor(name=f"surveyor_{uuid.uuid4().hex[:8]}") as cur:
+                    cur.itersize = chunk_rows
+                    cur.execute(query)
+                    while True:
+                        rows = cur.fetchmany(chunk_rows)
+                        if not rows:
+                            break
+                        data = {c: [r[i] for r in rows] for i, c in enumerate(cols)}
+                        yield _typed_frame(cols, kinds, data)
+        finally:
+            conn.close()
+
+    def aggregate_cells(self, *, area: str | None = None, where: str | None = None,
+                        rsrp_negative_below_dbm: float = -115.0, max_accuracy_m: float = 50.0,
+                        download_min_mbps: float = 5.0, upload_min_mbps: float = 1.0) -> pd.DataFrame:
+        """Raw evidence per (h3_10, operator), computed in the database in one grouped query.
+
+        Applies DESIGN section 4's sample filter (no indoor samples, GPS accuracy <= ``max_accuracy_m``
+        or unknown) and its negative rule; columns: ``h3_10, operator, samples_raw, negatives_raw,
+        no_service, only_2g3g, weak_signal, sessions, devices, days, first_seen, last_seen,
+        rsrp_p20_dbm, rsrp_median_dbm, rsrp_p80_dbm, unknown_accuracy, speed_tests, speed_failed,
+        download_median_mbps, upload_median_mbps``. Effective-sample thinning (10 s and 20 m within a
+        session) is sequential: do it over :meth:`read_samples_chunks` ordered by session and time.
+        """
+        cond = self._sample_condition(where, area)
+        neg_sig = ("(service = 'no_service' OR tech = 'NONE')")
+        old = "(tech IN ('GSM', 'UMTS'))"
+        best = "greatest(rsrp_dbm, nr_rsrp_dbm)"
+        weak = f"((tech IN ('LTE', 'NR') OR tech IS NULL) AND {best} < %(rsrp)s)"
+        sig = "(coalesce(kind, 'signal') = 'signal')"
+        man_neg = "(coalesce(kind, 'signal') = 'manual' AND (" + neg_sig + " OR level <= 1))"
+        spd = "(kind = 'speed')"
+        failed = "(test = 'failed' OR download_mbps < %(dl)s OR upload_mbps < %(ul)s)"
+        query = f"""
+            SELECT h3_10, operator,
+              count(*) FILTER (WHERE {sig} OR kind = 'manual') AS samples_raw,
+              count(*) FILTER (WHERE ({sig} AND ({neg_sig} OR {old} OR {weak})) OR {man_neg}) AS negatives_raw,
+              count(*) FILTER (WHERE NOT {spd} AND {neg_sig}) AS no_service,
+              count(*) FILTER (WHERE {sig} AND NOT {neg_sig} AND {old}) AS only_2g3g,
+              count(*) FILTER (WHERE {sig} AND NOT {neg_sig} AND NOT {old} AND {weak}) AS weak_signal,
+              count(DISTINCT {SESSION_KEY}) AS sessions,
+              count(DISTINCT device) AS devices,
+              count(DISTINCT (time AT TIME ZONE 'UTC')::date) AS days,
+              (extract(epoch FROM min(time)) * 1000)::bigint AS first_seen,
+              (extract(epoch FROM max(time)) * 1000)::bigint AS last_seen,
+              percentile_cont(0.2) WITHIN GROUP (ORDER BY {best}) FILTER (WHERE {sig}) AS rsrp_p20_dbm,
+              percentile_cont(0.5) WITHIN GROUP (ORDER BY {best}) FILTER (WHERE {sig}) AS rsrp_median_dbm,
+              percentile_cont(0.8) WITHIN GROUP (ORDER BY {best}) FILTER (WHERE {sig}) AS rsrp_p80_dbm,
+              count(*) FILTER (WHERE accuracy_m IS NULL) AS unknown_accuracy,
+              count(*) FILTER (WHERE {spd}) AS speed_tests,
+              count(*) FILTER (WHERE {spd} AND {failed}) AS speed_failed,
+              percentile_cont(0.5) WITHIN GROUP (ORDER BY download_mbps) FILTER (WHERE {spd}) AS download_median_mbps,
+              percentile_cont(0.5) WITHIN GROUP (ORDER BY upload_mbps) FILTER (WHERE {spd}) AS upload_median_mbps
+            FROM samples
+            WHERE h3_10 IS NOT NULL AND ({cond})
+              AND environment IS DISTINCT FROM 'indoor'
+              AND (accuracy_m IS NULL OR accuracy_m <= %(acc)s)
+            GROUP BY h3_10, operator
+            ORDER BY h3_10, operator"""
+        params = {"rsrp": rsrp_negative_below_dbm, "acc": max_accuracy_m, "dl": download_min_mbps,
+                  "ul": upload_min_mbps}
+        with self._errors("aggregating cells"):
+            cur = self._connection().execute(query.replace("%", "%%").replace("%%(", "%("), params)
+            names = [d.name for d in cur.description]
+            rows = cur.fetchall()
+        kinds = {n: "int" for n in names}
+        kinds.update({"operator": "str", "first_seen": "time", "last_seen": "time"})
+        kinds.update({n: "float" for n in names if n.endswith(("_dbm", "_mbps"))})
+        data = {c: [r[i] for r in rows] for i, c in enumerate(names)}
+        return _typed_frame(names, kinds, data)
+
+    def _table_kinds(self, table: str) -> dict[str, str]:
+        rows = self._connection().execute(
+            "SELECT column_name, udt_name FROM information_schema.columns WHERE table_schema = current_schema() "
+            "AND table_name = %s ORDER BY ordinal_position", (table,)).fetchall()
+        return {name: _kind_of_pg(udt) for name, udt in rows}
+
+    def read_layer(self, layer: str, where: str | None = None, *, area: str | None = None):
+        if layer == "samples":
+            return self.read_samples(where=where, area=area)
+        with self._errors(f"reading {layer}"):
+            kinds = self._table_kinds(layer)
+            if not kinds:
+                return pd.DataFrame()
+            kinds.pop("fid", None)
+            cols = list(kinds)
+            conds = [f"({where})"] if where else []
+            if area is not None:
+                if layer == "areas":
+                    conds.append(self.area_condition(area, "code"))
+                elif "area_code" in kinds:
+                    conds.append(self.area_condition(area))
+            cond = " AND ".join(conds) or "TRUE"
+            order = " ORDER BY fid" if layer in ("quarantine", "neighbours", "tracks", "towers") else \
+                " ORDER BY merge_id" if layer == "merges" else ""
+            select = ", ".join(_select_expr(c, kinds[c]) for c in cols)
+            raw = self._copy_out(f'SELECT {select} FROM "{layer}" WHERE {cond}{order}')
+        df = _csv_to_frame(raw, cols, kinds)
+        geom_cols = [c for c, k in kinds.items() if k == "geom"]
+        if not geom_cols:
+            return df
+        import geopandas as gpd
+        import shapely
+
+        g = geom_cols[0]
+        hexes = df.pop(g).to_numpy(dtype=object)
+        geoms = np.full(len(hexes), None, dtype=object)
+        ok = pd.notna(hexes)
+        if ok.any():
+            geoms[ok] = shapely.from_wkb(hexes[ok].astype(str))
+        for extra in geom_cols[1:]:
+            df.pop(extra)
+        return gpd.GeoDataFrame(df, geometry=gpd.GeoSeries(geoms, crs="EPSG:4326", index=df.index),
+                                crs="EPSG:4326")
+
+    def write_layer(self, layer: str, gdf, *, area: str | None = None) -> None:
+        """Replace an analysis layer (``area``: only that area's rows), or add/replace ``areas`` rows.
+
+        ``areas`` is shared by every village, so writing it replaces the rows of the codes given and
+        keeps the others; samples inside the changed areas get their ``area_code`` again.
+        """
+        if layer in MERGE_LAYERS or layer in ("merges", "sessions", "meta"):
+            raise StoreError(f"Layer {layer} is written by merge, not replaced.")
+        if not re.fullmatch(r"[a-z_][a-z0-9_]*", layer):
+            raise StoreError(f"Not a layer name: {layer!r}.")
+        gdf = _to_4326(gdf)
+        with self.writer_lock():
+            if layer == "areas":
+                self._write_areas(gdf)
+            else:
+                self._write_analysis(layer, gdf, area)
+
+    def _write_areas(self, gdf) -> None:
+        if len(gdf) == 0:
+            return
+        df = pd.DataFrame({k: (gdf[k] if k in gdf.columns else None) for k in AREA_FIELDS}, index=gdf.index)
+        if df["code"].isna().any():
+            raise StoreError("Every area needs a code.", fix="Give each boundary its Kemendagri code.")
+        import shapely
+
+        geom = getattr(gdf, "geometry", None)
+        df["geom"] = shapely.to_wkb(np.asarray(geom.values), hex=True) if geom is not None else None
+        conn = self._connection()
+        fields = {**AREA_FIELDS, "geom": "str"}
+        with self._errors("writing areas"), conn.transaction():
+            conn.execute("CREATE TEMP TABLE IF NOT EXISTS surveyor_areas_in (code text, name text, level text, "
+                         "parent_code text, geom text)")
+            conn.execute("TRUNCATE pg_temp.surveyor_areas_in")
+            self._copy_frame("pg_temp.surveyor_areas_in", df, fields)
+            conn.execute("SELECT pg_advisory_xact_lock(%s, %s)", (LOCK_CLASS, LOCK_SCHEMA))
+            old_codes = [r[0] for r in conn.execute("SELECT code FROM pg_temp.surveyor_areas_in")]
+            conn.execute(
+                "INSERT INTO areas (code, name, level, parent_code, geom) "
+                "SELECT DISTINCT ON (code) code, name, level, parent_code, "
+                "ST_SetSRID(ST_GeomFromWKB(decode(geom, 'hex')), 4326) FROM pg_temp.surveyor_areas_in "
+                "ORDER BY code ON CONFLICT (code) DO UPDATE SET name = excluded.name, level = excluded.level, "
+                "parent_code = excluded.parent_code, geom = excluded.geom")
+            conn.execute(
+                "UPDATE samples s SET area_code = " + AREA_LOOKUP.format(pt="s.geom") +
+                " WHERE s.geom IS NOT NULL AND (s.area_code = ANY(%s) OR EXISTS (SELECT 1 FROM areas a "
+                "WHERE a.code = ANY(%s) AND ST_Intersects(a.geom, s.geom)))", (old_codes, old_codes))
+
+    def _write_analysis(self, layer: str, gdf, area: str | None) -> None:
+        import geopandas as gpd
+
+        geom_name = gdf.geometry.name if isinstance(gdf, gpd.GeoDataFrame) and gdf._geometry_column_name in gdf else None
+        frame = pd.DataFrame(gdf.drop(columns=[geom_name]) if geom_name else gdf)
+        fields: dict[str, str] = {}
+        for col in frame.columns:
+            if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", str(col)):
+                raise StoreError(f"Column name {col!r} of {layer} is not a plain identifier.")
+            fields[str(col)] = _kind_of_dtype(frame[col])
+        if geom_name:
+            import shapely
+
+            frame = frame.copy()
+            frame["geom"] = pd.Series(shapely.to_wkb(np.asarray(gdf.geometry.values), hex=True), index=frame.index,
+                                      dtype=object)
+            frame.loc[gdf.geometry.isna().to_numpy(), "geom"] = None
+        conn = self._connection()
+        with self._errors(f"writing {layer}"), conn.transaction():
+            exists = bool(self._table_kinds(layer))
+            if area is None or not exists:
+                conn.execute(f'DROP TABLE IF EXISTS "{layer}"')
+                defs = ["fid bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY"]
+                if fields:
+                    defs.append(_cols(fields))
+                if geom_name:
+                    defs.append("geom geometry(Geometry, 4326)")
+                conn.execute(f'CREATE TABLE "{layer}" ({", ".join(defs)})')
+                if geom_name:
+                    conn.execute(f'CREATE INDEX "{layer}_geom" ON "{layer}" USING gist (geom)')
+            else:
+                have = self._table_kinds(layer)
+                for col, kind in fields.items():
+                    if col not in have:
+                        conn.execute(f'ALTER TABLE "{layer}" ADD COLUMN "{col}" {_PG_TYPES[kind]}')
+                if geom_name and "geom" not in have:
+                    conn.execute(f'ALTER TABLE "{layer}" ADD COLUMN geom geometry(Geometry, 4326)')
+                if "area_code" in have:
+                    conn.execute(f'DELETE FROM "{layer}" WHERE {self.area_condition(area)}')
+            copy_fields = dict(fields)
+            if geom_name:
+                copy_fields["geom"] = "str"
+            if len(frame):
+                self._copy_frame(f'"{layer}"', frame, copy_fields)
+
+    def merges(self) -> list[MergeRecord]:
+        return self._merges("", ())
+
+    def _merges(self, cond: str, params: tuple) -> list[MergeRecord]:
+        with self._errors("reading merges"):
+            rows = self._connection().execute(
+                "SELECT merge_id, source_file, content_hash, format, merged_at, " + ", ".join(MERGE_COUNT_KEYS)
+                + f", options FROM merges {cond} ORDER BY merge_id", params).fetchall()
+        out = []
+        for r in rows:
+            counts = {k: int(v or 0) for k, v in zip(MERGE_COUNT_KEYS, r[5:5 + len(MERGE_COUNT_KEYS)])}
+            out.append(MergeRecord(int(r[0]), r[1], r[2], r[3], r[4], counts, json.loads(r[-1] or "{}")))
+        return out
+
+    def get_meta(self, key: str, default: Any = None) -> Any:
+        with self._errors("reading meta"):
+            row = self._connection().execute("SELECT value FROM meta WHERE key = %s", (key,)).fetchone()
+        return default if row is None else json.loads(row[0])
+
+    def set_meta(self, key: str, value: Any) -> None:
+        with self._errors("writing meta"):
+            self._connection().execute(
+                "INSERT INTO meta (key, value) VALUES (%s, %s) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                (key, json.dumps(value, default=str)))
+
+    def status(self, *, area: str | None = None) -> dict[str, Any]:
+        cond = self._sample_condition(None, area)
+        iso = "to_char({} AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
+        with self._errors("reading the status"):
+            conn = self._connection()
+            q = lambda sql, p=None: conn.execute(sql, p).fetchall()  # noqa: E731
+            total, first, last, unplaced, devices, days = q(
+                f"SELECT count(*), {iso.format('min(time)')}, {iso.format('max(time)')}, "
+                "count(*) FILTER (WHERE placed_by IS NULL), count(DISTINCT device), "
+                f"count(DISTINCT (time AT TIME ZONE 'UTC')::date) FROM samples WHERE {cond}")[0]
+            by_operator = dict(q(f"SELECT coalesce(operator, '(unknown)'), count(*) FROM samples WHERE {cond} "
+                                 "GROUP BY 1 ORDER BY 2 DESC, 1"))
+            by_kind = dict(q(f"SELECT coalesce(kind, 'signal'), count(*) FROM samples WHERE {cond} "
+                             "GROUP BY 1 ORDER BY 2 DESC, 1"))
+            by_source_format = dict(q(f"SELECT source_format, count(*) FROM samples WHERE {cond} GROUP BY 1"))
+            if area is None:
+                sessions = q("SELECT count(*) FROM sessions")[0][0]
+                qcond = "TRUE"
+            else:
+                sessions = q(f"SELECT count(DISTINCT {SESSION_KEY}) FROM samples WHERE {cond}")[0][0]
+                qcond = f"merge_id IN (SELECT DISTINCT merge_id FROM samples WHERE {cond})"
+            quarantined = q(f"SELECT count(*) FROM quarantine WHERE {qcond}")[0][0]
+            by_reason = dict(q(f"SELECT reason, count(*) FROM quarantine WHERE {qcond} GROUP BY 1 ORDER BY 2 DESC, 1"))
+            merges = q(f"SELECT count(*) FROM merges WHERE {qcond}")[0][0]
+            tracks = q(f"SELECT count(*) FROM tracks WHERE {qcond}")[0][0]
+            towers = q(f"SELECT count(*) FROM towers WHERE {qcond}")[0][0]
+            neighbours = q(f"SELECT count(*) FROM neighbours WHERE {qcond}")[0][0]
+        out = {
+            "db": self.url,
+            "samples": int(total),
+            "by_operator": {k: int(v) for k, v in by_operator.items()},
+            "by_kind": {k: int(v) for k, v in by_kind.items()},
+            "by_source_format": {k: int(v) for k, v in by_source_format.items()},
+            "sessions": int(sessions),
+            "devices": int(devices),
+            "days": int(days),
+            "first": first,
+            "last": last,
+            "unplaced": int(unplaced or 0),
+            "quarantined": int(quarantined),
+            "quarantine_by_reason": {k: int(v) for k, v in by_reason.items()},
+            "merges": int(merges),
+            "neighbours": int(neighbours),
+            "track_points": int(tracks),
+            "towers": int(towers),
+            "analysed_at": self.get_meta("analysed_at"),
+        }
+        if area is not None:
+            out["area"] = area
+        return out
+
+    def disk_bytes(self) -> dict[str, int]:
+        """On-disk size of each table with its indexes (for benchmarks and `status -v`)."""
+        with self._errors("measuring the database"):
+            rows = self._connection().execute(
+                "SELECT c.relname, pg_total_relation_size(c.oid) FROM pg_class c JOIN pg_namespace n "
+                "ON n.oid = c.relnamespace WHERE n.nspname = current_schema() AND c.relkind = 'r' "
+                "ORDER BY 2 DESC").fetchall()
+        return {r[0]: int(r[1]) for r in rows}
+
+
+def _like_escape(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _kind_of_dtype(s: pd.Series) -> str:
+    dt = s.dtype
+    if pd.api.types.is_bool_dtype(dt):
+        return "bool"
+    if pd.api.types.is_integer_dtype(dt):
+        return "int"
+    if pd.api.types.is_float_dtype(dt):
+        return "float"
+    if pd.api.types.is_datetime64_any_dtype(dt):
+        return "time"
+    return "str"
+
+
+def _to_4326(gdf):
+    crs = getattr(gdf, "crs", None)
+    if crs is not None and getattr(gdf, "geometry", None) is not None:
+        try:
+            if crs.to_epsg() != 4326:
+                return gdf.to_crs(4326)
+        except Exception:  # noqa: BLE001 - an unusual CRS: let to_crs say why
+            return gdf.to_crs(4326)
+    return gdf
