@@ -63,11 +63,13 @@ _MS_PER_H = 3_600_000.0
 class Evidence:
     """Samples ready to be counted, one frame for signal (and manual) samples, one for speed tests.
 
-    ``signal`` columns: ``cell`` (uint64), ``operator``, ``session_key``, ``device``, ``t_ms``
-    (UTC epoch milliseconds), ``lat``, ``lon``, ``reason`` (negative reason or None), ``negative``,
-    ``effective``, ``tech``, ``rsrp``/``rscp``/``rssi`` (dBm; ``rsrp`` is the better of LTE and NR),
-    ``accuracy_unknown``, ``altitude_m``. ``speed`` columns: ``cell``, ``operator``, ``session_key``,
-    ``t_ms``, ``failed``, ``download_mbps``, ``upload_mbps``. ``left_out`` counts samples left out per
+    ``signal`` columns: ``cell`` (uint64), ``op`` (index into settings.operators), ``operator``,
+    ``session`` and ``device`` (integer codes; -1 unknown device), ``t_ms`` (UTC epoch
+    milliseconds), ``lat``, ``lon``, ``reason_code`` (index into :data:`REASON_CODES`; 0 = not
+    negative), ``negative``, ``effective``, ``tech_code`` (index into NR, LTE, UMTS, GSM, NONE; -1
+    unknown), ``rsrp``/``rscp``/``rssi`` (dBm; ``rsrp`` is the better of LTE and NR),
+    ``accuracy_unknown``, ``altitude_m``. ``speed`` columns: ``cell``, ``op``, ``operator``,
+    ``session``, ``t_ms``, ``failed``, ``download_mbps``, ``upload_mbps``. ``left_out`` counts samples left out per
     reason; ``other_operators`` counts samples of operators that are not analysed.
     """
 
@@ -118,7 +120,7 @@ def effective_mask(group, t_ms, lat, lon, *, min_gap_s: float = 10.0, min_distan
     because a straight line is never longer than the path). A short walk along the resulting chain
     of "next" pointers then marks the counted samples.
     """
-    from surveyor.privacy import distance_m
+    from surveyor.privacy import EARTH_RADIUS_M, distance_m
 
     group = np.asarray(group, dtype=np.int64)
     t = np.asarray(t_ms, dtype=np.int64)
@@ -146,6 +148,11 @@ def effective_mask(group, t_ms, lat, lon, *, min_gap_s: float = 10.0, min_distan
     cand = np.maximum(np.maximum(j_time, j_path), np.arange(1, n + 1))
     nxt = np.full(n, -2, dtype=np.int64)
     todo = np.arange(n)
+    # Haversine compared on its inner term: d >= D exactly when hav >= sin(D / 2R) ** 2, which
+    # saves the arcsine and square root of every comparison.
+    phi, lam = np.radians(la), np.radians(lo)
+    cos_phi = np.cos(phi)
+    hav_min = np.sin(min_distance_m / (2 * EARTH_RADIUS_M)) ** 2
     for _ in range(rounds):
         c = cand[todo]
         inside = c < grp_end[todo]
@@ -153,7 +160,9 @@ def effective_mask(group, t_ms, lat, lon, *, min_gap_s: float = 10.0, min_distan
         todo, c = todo[inside], c[inside]
         if len(todo) == 0:
             break
-        ok = distance_m(la[todo], lo[todo], la[c], lo[c]) >= min_distance_m
+        hav = (np.sin((phi[c] - phi[todo]) / 2) ** 2
+               + cos_phi[todo] * cos_phi[c] * np.sin((lam[c] - lam[todo]) / 2) ** 2)
+        ok = hav >= hav_min
         nxt[todo[ok]] = c[ok]
         todo = todo[~ok]
         cand[todo] += 1
@@ -210,6 +219,53 @@ def _num(df: pd.DataFrame, name: str) -> np.ndarray:
     return pd.to_numeric(df[name], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
 
 
+def _codes(df: pd.DataFrame, name: str) -> tuple[np.ndarray, np.ndarray]:
+    """Integer codes (-1 for missing) and the unique values of a column; fast on Arrow strings."""
+    if name not in df.columns:
+        return np.full(len(df), -1, dtype=np.int64), np.array([], dtype=object)
+    codes, uniques = pd.factorize(df[name], use_na_sentinel=True)
+    return np.asarray(codes, dtype=np.int64), np.asarray(uniques, dtype=object)
+
+
+def _is(codes: np.ndarray, uniques: np.ndarray, values) -> np.ndarray:
+    """codes whose value is one of ``values``."""
+    hit = np.flatnonzero(np.isin(uniques, list(values)))
+    return np.isin(codes, hit) if len(hit) else np.zeros(len(codes), dtype=bool)
+
+
+REASON_CODES = (None, "no_service", "2g3g_only", "weak_signal", "manual_no_signal")
+
+
+def _reason_codes(kind, service, tech, level, best_rsrp, settings: Settings) -> np.ndarray:
+    """The 4G rule of :func:`surveyor.model.negative_reasons`, evaluated once per distinct
+    combination of its inputs and mapped back (the rule itself stays in model.py)."""
+    from surveyor.model import negative_reasons
+
+    (kc, ku), (sc, su), (tc, tu), (lc, lu) = kind, service, tech, level
+    with np.errstate(invalid="ignore"):
+        weak = np.where(np.isnan(best_rsrp), 0, np.where(best_rsrp < settings.rsrp_negative_below_dbm, 1, 2))
+    sizes = [len(ku) + 1, len(su) + 1, len(tu) + 1, len(lu) + 1, 3]
+    key = np.zeros(len(kc), dtype=np.int64)
+    for part, size in zip((kc + 1, sc + 1, tc + 1, lc + 1, weak), sizes):
+        key = key * size + part
+    inverse, uniq_keys = pd.factorize(key)
+    parts = []
+    rest = np.asarray(uniq_keys, dtype=np.int64)
+    for size in reversed(sizes):
+        parts.append(rest % size)
+        rest = rest // size
+    w, l_, t_, s_, k_ = parts
+    pick = lambda u, c: np.array([None] + list(u), dtype=object)[c]  # noqa: E731
+    thr = settings.rsrp_negative_below_dbm
+    combos = pd.DataFrame({"kind": pick(ku, k_), "service": pick(su, s_), "tech": pick(tu, t_),
+                           "level": pd.to_numeric(pd.Series(pick(lu, l_)), errors="coerce"),
+                           "rsrp_dbm": np.select([w == 1, w == 2], [thr - 1.0, thr], np.nan),
+                           "nr_rsrp_dbm": np.nan})
+    reasons = negative_reasons(combos, rsrp_negative_below_dbm=thr, manual_max_level=settings.manual_max_level)
+    lut = np.array([REASON_CODES.index(r) if isinstance(r, str) else 0 for r in reasons], dtype=np.int8)
+    return lut[inverse]
+
+
 def prepare_evidence(samples: pd.DataFrame, settings: Settings, resolution: int | None = None) -> Evidence:
     """Filter samples, answer the 4G question per sample, mark effective samples, assign cells.
 
@@ -231,7 +287,6 @@ def prepare_evidence(samples: pd.DataFrame, settings: Settings, resolution: int 
     -------
     Evidence
     """
-    from surveyor.model import negative_reasons
     from surveyor.privacy import excluded_mask
 
     resolution = grid.check_resolution(resolution if resolution is not None else settings.resolution)
@@ -240,16 +295,18 @@ def prepare_evidence(samples: pd.DataFrame, settings: Settings, resolution: int 
     lat, lon = _num(df, "lat"), _num(df, "lon")
     t_ms = _utc_ms(_col(df, "time")) if n_read else np.zeros(0, dtype=np.int64)
     acc = _num(df, "accuracy_m")
-    env = _col(df, "environment").astype(object)
-    operator = _col(df, "operator").astype(object)
+    env_c, env_u = _codes(df, "environment")
+    op_c, op_u = _codes(df, "operator")
+    ops = list(settings.operators)
+    op_lut = np.array([ops.index(o) if o in ops else -1 for o in op_u] + [-1], dtype=np.int64)
+    op_idx = op_lut[op_c]  # code -1 (missing) picks the last entry, -1
     left_out = {k: 0 for k in ("unplaced", "excluded", "no_time", "indoor", "accuracy", "no_operator",
                                "other_operator")}
     keep = np.ones(n_read, dtype=bool)
 
     def drop(reason: str, mask: np.ndarray) -> None:
         nonlocal keep
-        hit = keep & mask
-        left_out[reason] = int(hit.sum())
+        left_out[reason] = int((keep & mask).sum())
         keep &= ~mask
 
     drop("unplaced", ~(np.isfinite(lat) & np.isfinite(lon)))
@@ -258,65 +315,76 @@ def prepare_evidence(samples: pd.DataFrame, settings: Settings, resolution: int 
         ex[keep] = excluded_mask(lat[keep], lon[keep], settings)
         drop("excluded", ex)
     drop("no_time", t_ms == np.iinfo(np.int64).min)
-    drop("indoor", (env == "indoor").to_numpy())
+    drop("indoor", _is(env_c, env_u, ["indoor"]))
     with np.errstate(invalid="ignore"):
         drop("accuracy", acc > settings.max_accuracy_m)
-    drop("no_operator", operator.isna().to_numpy())
-    analysed = operator.isin(list(settings.operators)).to_numpy()
-    other = keep & ~analysed
-    other_ops = operator[other].value_counts().to_dict() if other.any() else {}
-    drop("other_operator", ~analysed)
+    drop("no_operator", op_c < 0)
+    other = keep & (op_idx < 0)
+    other_ops: dict[str, int] = {}
+    if other.any():
+        counts = np.bincount(op_c[other], minlength=len(op_u))
+        other_ops = {str(op_u[i]): int(c) for i, c in enumerate(counts) if c}
+    drop("other_operator", op_idx < 0)
 
-    df = df[keep]
-    lat, lon, t_ms, acc = lat[keep], lon[keep], t_ms[keep], acc[keep]
-    h3_10 = df["h3_10"] if "h3_10" in df.columns else None
+    idx = np.flatnonzero(keep)
+    lat, lon, t_ms, acc, op_idx = lat[idx], lon[idx], t_ms[idx], acc[idx], op_idx[idx]
+    h3_10 = df["h3_10"].iloc[idx] if "h3_10" in df.columns else None
     cells = grid.assign_cells(lat, lon, resolution, h3_10=h3_10)
-    session = _col(df, "session").astype(object)
-    source = _col(df, "source_file").astype(object)
-    session_key = session.where(session.notna(), "(none) " + source.fillna("").astype(str))
-    kind = _col(df, "kind").fillna("signal").astype(object).to_numpy()
-    is_speed = kind == "speed"
+    sub = lambda name: tuple(a[idx] if i == 0 else a for i, a in enumerate(_codes(df, name)))  # noqa: E731
+    ses_c, ses_u = sub("session")
+    if (ses_c < 0).any():
+        # Samples without a session are grouped per source file, as the sessions layer does.
+        src_c, src_u = sub("source_file")
+        missing = ses_c < 0
+        extra, extra_u = pd.factorize(pd.Series(src_c[missing]))
+        ses_c = ses_c.copy()
+        ses_c[missing] = len(ses_u) + extra
+    dev_c, _ = sub("device")
+    kind = sub("kind")
+    is_speed = _is(kind[0], kind[1], ["speed"])
+    operator_cat = pd.Categorical.from_codes(op_idx, categories=ops) if ops else pd.Categorical([None] * len(idx))
 
     # -- speed tests, judged apart (FCC 4G floor) --
-    sp = df[is_speed]
-    dl, ul = _num(sp, "download_mbps"), _num(sp, "upload_mbps")
-    test = _col(sp, "test").astype(object).to_numpy()
+    sp_i = np.flatnonzero(is_speed)
+    sp_rows = idx[sp_i]
+    dl = _num(df, "download_mbps")[sp_rows]
+    ul = _num(df, "upload_mbps")[sp_rows]
+    test_c, test_u = _codes(df, "test")
+    test_c = test_c[sp_rows]
     with np.errstate(invalid="ignore"):
-        failed = (test == "failed") | (dl < settings.download_min_mbps) | (ul < settings.upload_min_mbps)
-    judged = failed | (test == "ok") | np.isfinite(dl) | np.isfinite(ul)
+        failed = _is(test_c, test_u, ["failed"]) | (dl < settings.download_min_mbps) | (ul < settings.upload_min_mbps)
+    judged = failed | _is(test_c, test_u, ["ok"]) | np.isfinite(dl) | np.isfinite(ul)
     speed = pd.DataFrame({
-        "cell": cells[is_speed], "operator": operator[keep][is_speed].to_numpy(),
-        "session_key": session_key[is_speed].to_numpy(), "t_ms": t_ms[is_speed], "failed": failed,
-        "download_mbps": dl, "upload_mbps": ul,
-    })[judged]
+        "cell": cells[sp_i], "op": op_idx[sp_i], "operator": operator_cat[sp_i], "session": ses_c[sp_i],
+        "t_ms": t_ms[sp_i], "failed": failed, "download_mbps": dl, "upload_mbps": ul,
+    })[judged].reset_index(drop=True)
 
     # -- signal and manual samples --
-    sig = df[~is_speed]
-    reasons = negative_reasons(sig.reindex(columns=["kind", "service", "tech", "level", "rsrp_dbm", "nr_rsrp_dbm"]),
-                               rsrp_negative_below_dbm=settings.rsrp_negative_below_dbm,
-                               manual_max_level=settings.manual_max_level).to_numpy()
-    rsrp = np.fmax(_num(sig, "rsrp_dbm"), _num(sig, "nr_rsrp_dbm"))
-    signal = pd.DataFrame({
-        "cell": cells[~is_speed], "operator": operator[keep][~is_speed].to_numpy(),
-        "session_key": session_key[~is_speed].to_numpy(),
-        "device": _col(sig, "device").astype(object).to_numpy(),
-        "t_ms": t_ms[~is_speed], "lat": lat[~is_speed], "lon": lon[~is_speed],
-        "reason": reasons, "negative": pd.notna(reasons),
-        "tech": _col(sig, "tech").astype(object).to_numpy(),
-        "rsrp": rsrp, "rscp": _num(sig, "rscp_dbm"), "rssi": _num(sig, "rssi_dbm"),
-        "accuracy_unknown": np.isnan(acc[~is_speed]), "altitude_m": _num(sig, "altitude_m"),
-    })
+    sg = np.flatnonzero(~is_speed)
+    rows = idx[sg]
+    best = np.fmax(_num(df, "rsrp_dbm")[rows], _num(df, "nr_rsrp_dbm")[rows])
+    full = lambda name: (lambda c, u: (c[rows], u))(*_codes(df, name))  # noqa: E731
+    tech_c, tech_u = full("tech")
+    reason = _reason_codes((kind[0][sg], kind[1]), full("service"), (tech_c, tech_u), full("level"), best, settings)
+    tech_lut = np.array([_TECHS.index(t) if t in _TECHS else -1 for t in tech_u] + [-1], dtype=np.int8)
     # Effective samples: per session AND operator, because a dual-SIM phone logs two independent
     # series of observations (one per network) in one session.
-    grp_codes, _ = pd.factorize(pd.MultiIndex.from_arrays([signal["session_key"], signal["operator"]]), sort=False)
-    order = np.lexsort((signal["t_ms"].to_numpy(), grp_codes))
-    signal = signal.iloc[order].reset_index(drop=True)
-    signal["effective"] = effective_mask(grp_codes[order], signal["t_ms"].to_numpy(), signal["lat"].to_numpy(),
+    grp = ses_c[sg] * (len(ops) + 1) + op_idx[sg]
+    order = np.lexsort((t_ms[sg], grp))
+    o_rows, o_sg = rows[order], sg[order]
+    signal = pd.DataFrame({
+        "cell": cells[o_sg], "op": op_idx[o_sg], "operator": operator_cat[o_sg], "session": ses_c[o_sg],
+        "device": dev_c[o_sg], "t_ms": t_ms[o_sg], "lat": lat[o_sg], "lon": lon[o_sg],
+        "reason_code": reason[order], "tech_code": tech_lut[tech_c[order]],
+        "rsrp": best[order], "rscp": _num(df, "rscp_dbm")[o_rows], "rssi": _num(df, "rssi_dbm")[o_rows],
+        "accuracy_unknown": np.isnan(acc[o_sg]), "altitude_m": _num(df, "altitude_m")[o_rows],
+    })
+    signal["negative"] = signal["reason_code"].to_numpy() > 0
+    signal["effective"] = effective_mask(grp[order], signal["t_ms"].to_numpy(), signal["lat"].to_numpy(),
                                          signal["lon"].to_numpy(), min_gap_s=settings.effective_min_gap_s,
                                          min_distance_m=settings.effective_min_distance_m)
-    return Evidence(signal=signal, speed=speed.reset_index(drop=True), resolution=resolution,
-                    samples_read=n_read, left_out=left_out,
-                    other_operators={str(k): int(v) for k, v in other_ops.items()})
+    return Evidence(signal=signal, speed=speed, resolution=resolution, samples_read=n_read, left_out=left_out,
+                    other_operators=other_ops)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -327,6 +395,13 @@ def _iso(ms) -> Any:
     if ms is None or (isinstance(ms, float) and np.isnan(ms)):
         return None
     return pd.Timestamp(int(ms), unit="ms", tz="UTC").strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _local_day(t_ms: np.ndarray, tz: str) -> np.ndarray:
+    """Calendar day number (days since 1970-01-01) in the survey's time zone, vectorised."""
+    local = pd.DatetimeIndex(pd.to_datetime(t_ms, unit="ms", utc=True)).tz_convert(tz).tz_localize(None)
+    return local.asi8 // 86_400_000_000_000 if local.asi8.dtype == np.int64 and local.unit == "ns" else \
+        local.as_unit("ms").asi8 // 86_400_000
 
 
 def _local_text(ms: float, tz: str) -> str:
@@ -357,25 +432,25 @@ def cell_table(ev: Evidence, settings: Settings) -> pd.DataFrame:
     n_ops = max(1, len(ops))
     all_cells = np.concatenate([sig["cell"].to_numpy(dtype=np.uint64), sp["cell"].to_numpy(dtype=np.uint64)])
     cell_codes, cell_uniques = pd.factorize(all_cells, sort=True)
-    sig_op = sig["operator"].map(op_index).to_numpy(dtype=np.int64)
-    sp_op = sp["operator"].map(op_index).to_numpy(dtype=np.int64)
+    sig_op = sig["op"].to_numpy(dtype=np.int64)
+    sp_op = sp["op"].to_numpy(dtype=np.int64)
     key_sig = cell_codes[:len(sig)] * n_ops + sig_op
     key_sp = cell_codes[len(sig):] * n_ops + sp_op
     n_keys = len(cell_uniques) * n_ops
 
     eff = sig["effective"].to_numpy()
     neg = sig["negative"].to_numpy()
-    reason = sig["reason"].to_numpy()
+    reason = sig["reason_code"].to_numpy()
     bc = lambda k, w=None: np.bincount(k, weights=w, minlength=n_keys)  # noqa: E731
     raw = bc(key_sig)
     n_eff = bc(key_sig, eff)
     n_neg = bc(key_sig, eff & neg)
-    n_ns = bc(key_sig, eff & (reason == "no_service"))
-    n_2g = bc(key_sig, eff & (reason == "2g3g_only"))
+    n_ns = bc(key_sig, eff & (reason == REASON_CODES.index("no_service")))
+    n_2g = bc(key_sig, eff & (reason == REASON_CODES.index("2g3g_only")))
     unk_acc = bc(key_sig, sig["accuracy_unknown"].to_numpy())
     t_ms = sig["t_ms"].to_numpy()
 
-    tech_codes = pd.Categorical(sig["tech"], categories=_TECHS).codes  # -1 unknown
+    tech_codes = sig["tech_code"].to_numpy(dtype=np.int64)  # -1 unknown
     tech_counts = np.bincount(key_sig * (len(_TECHS) + 1) + (tech_codes + 1),
                               minlength=n_keys * (len(_TECHS) + 1)).reshape(n_keys, len(_TECHS) + 1)
     known = tech_counts[:, 1:]
@@ -411,16 +486,16 @@ def cell_table(ev: Evidence, settings: Settings) -> pd.DataFrame:
 
     # Sessions, devices, days and the time spread count the visits that gave evidence: sessions
     # with effective samples in the cell.
-    e = pd.DataFrame({"key": key_sig[eff], "session": sig["session_key"].to_numpy()[eff],
-                      "device": sig["device"].to_numpy()[eff], "t": t_ms[eff]})
+    dev = sig["device"].to_numpy()[eff]
+    e = pd.DataFrame({"key": key_sig[eff], "session": sig["session"].to_numpy()[eff],
+                      "device": pd.Series(dev).where(dev >= 0), "t": t_ms[eff]})
     sessions = np.zeros(n_keys, dtype=np.int64)
     devices = np.zeros(n_keys, dtype=np.int64)
     days = np.zeros(n_keys, dtype=np.int64)
     spread_h = np.zeros(n_keys)
     first_visit = first.copy()
     if len(e):
-        local = pd.to_datetime(e["t"], unit="ms", utc=True).dt.tz_convert(settings.timezone)
-        e["day"] = local.dt.strftime("%Y-%m-%d")
+        e["day"] = _local_day(e["t"].to_numpy(), settings.timezone)
         g = e.groupby("key")
         idx = g.size().index.to_numpy()
         sessions[idx] = g["session"].nunique().to_numpy()
@@ -446,7 +521,9 @@ def cell_table(ev: Evidence, settings: Settings) -> pd.DataFrame:
     out["only_2g3g"] = only_2g3g
 
     # Altitude per cell (all operators), for site suggestions.
-    alt = grouped_quantiles(cell_codes[:len(sig)], sig["altitude_m"].to_numpy(), len(cell_uniques), (0.5,))[:, 0]
+    # (over effective samples: enough for a tie-break, and a fraction of the work)
+    alt = grouped_quantiles(cell_codes[:len(sig)][eff], sig["altitude_m"].to_numpy()[eff], len(cell_uniques),
+                            (0.5,))[:, 0]
     out["altitude_median_m"] = np.repeat(alt, n_ops)
 
     # Speed tests.
@@ -456,7 +533,7 @@ def cell_table(ev: Evidence, settings: Settings) -> pd.DataFrame:
     out["speed_passed"] = out["speed_tests"] - out["speed_failed"]
     fs = np.zeros(n_keys, dtype=np.int64)
     if failed.any():
-        f = pd.DataFrame({"key": key_sp[failed], "s": sp["session_key"].to_numpy()[failed]}).groupby("key")["s"].nunique()
+        f = pd.DataFrame({"key": key_sp[failed], "s": sp["session"].to_numpy()[failed]}).groupby("key")["s"].nunique()
         fs[f.index.to_numpy()] = f.to_numpy()
     out["speed_failed_sessions"] = fs
     out["download_median_mbps"] = grouped_quantiles(key_sp, sp["download_mbps"].to_numpy(), n_keys, (0.5,))[:, 0]
@@ -700,22 +777,21 @@ def _zone_evidence(member, op: str, settings: Settings, ev: Evidence | None) -> 
     out: dict[str, Any] = {}
     if ev is not None:
         cells = grid.from_hex(member["h3"])
-        sig = ev.signal[(ev.signal["operator"] == op) & ev.signal["cell"].isin(cells)]
-        sp = ev.speed[(ev.speed["operator"] == op) & ev.speed["cell"].isin(cells)]
+        sig = ev.signal[(ev.signal["operator"] == op).to_numpy() & np.isin(ev.signal["cell"].to_numpy(), cells)]
+        sp = ev.speed[(ev.speed["operator"] == op).to_numpy() & np.isin(ev.speed["cell"].to_numpy(), cells)]
         eff = sig[sig["effective"]]
         n_eff, n_neg = len(eff), int(eff["negative"].sum())
         out.update(samples_effective=n_eff, samples_raw=len(sig), negatives_effective=n_neg,
-                   sessions=eff["session_key"].nunique(), devices=eff["device"].nunique())
-        local = pd.to_datetime(eff["t_ms"], unit="ms", utc=True).dt.tz_convert(settings.timezone)
-        out["days"] = local.dt.strftime("%Y-%m-%d").nunique()
+                   sessions=eff["session"].nunique(), devices=eff["device"][eff["device"] >= 0].nunique())
+        out["days"] = len(np.unique(_local_day(eff["t_ms"].to_numpy(), settings.timezone)))
         t_all = np.concatenate([sig["t_ms"].to_numpy(), sp["t_ms"].to_numpy()])
         out["first_seen"] = _iso(t_all.min()) if len(t_all) else None
         out["last_seen"] = _iso(t_all.max()) if len(t_all) else None
         rsrp = sig["rsrp"].dropna()
         out["rsrp_median_dbm"] = float(rsrp.median()) if len(rsrp) else np.nan
         out["speed_tests"], out["speed_failed"] = len(sp), int(sp["failed"].sum())
-        ns = int((eff["reason"] == "no_service").sum())
-        g2 = int((eff["reason"] == "2g3g_only").sum())
+        ns = int((eff["reason_code"] == REASON_CODES.index("no_service")).sum())
+        g2 = int((eff["reason_code"] == REASON_CODES.index("2g3g_only")).sum())
     else:
         n_eff = int(member["samples_effective"].sum())
         n_neg = int(member["negatives_effective"].sum())

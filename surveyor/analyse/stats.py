@@ -75,9 +75,17 @@ def grouped_quantiles(codes: np.ndarray, values: np.ndarray, n_groups: int,
     codes = np.asarray(codes)
     ok = ~np.isnan(values)
     v, c = values[ok], codes[ok]
-    order = np.lexsort((v, c))
-    v, c = v[order], c[order]
     counts = np.bincount(c, minlength=n_groups)
+    span = float(v.max() - v.min()) if len(v) else 0.0
+    if len(v) and span < 1e4 and n_groups * (span + 1.0) < 2.0 ** 40:
+        # One float sort instead of a lexicographic one: group * (span + 1) + value keeps groups
+        # apart and, below 2**40, leaves the values exact to well under 1e-6 (dBm, Mbit/s, m).
+        width = span + 1.0
+        offset = c.astype(float) * width
+        v = np.sort(offset + (v - v.min())) - np.repeat(np.arange(n_groups) * width, counts) + v.min()
+    else:
+        order = np.lexsort((v, c))
+        v = v[order]
     starts = np.concatenate(([0], np.cumsum(counts)[:-1]))
     out = np.full((n_groups, len(qs)), np.nan)
     has = counts > 0
