@@ -226,8 +226,9 @@ def _merge_one(store: Store, display: str, path: Path, tz: ZoneInfo, forced, opt
                           mapping=dict(opts.mapping), max_gap_s=opts.max_gap_s, chunk_rows=opts.chunk_rows)
         merge_id = store.new_merge_id()
         quarantine: list[dict] = []
-        for batch in reader.read(path, ctx):
-            _store_batch(store, batch, ctx, reader.name, merge_id, result, quarantine)
+        with store.bulk_load(merge_id):
+            for batch in reader.read(path, ctx):
+                _store_batch(store, batch, ctx, reader.name, merge_id, result, quarantine)
         _store_quarantine(store, path, display, merge_id, quarantine, result)
         if result.counts["read"] == 0:
             raise InputError("has a header but no data rows." if path.stat().st_size else "the file is empty.",

@@ -40,6 +40,11 @@ def column_array(values: pd.Series | None, kind: str, n: int) -> pa.Array:
         return pa.array(pd.to_numeric(values, errors="coerce").astype("float64"), type=typ, from_pandas=True)
     if kind == "bool":
         return pa.array(values.astype("boolean"), type=typ, from_pandas=True)
+    if pd.api.types.is_string_dtype(values.dtype) or values.dtype == object:
+        try:
+            return pa.array(values, type=typ, from_pandas=True)
+        except (pa.ArrowInvalid, pa.ArrowTypeError):
+            pass  # mixed types (e.g. numbers in a text field): convert one by one below
     s = values.astype(object).where(values.notna(), None)
     return pa.array(s.map(lambda v: v if v is None else str(v)), type=typ, from_pandas=True)
 

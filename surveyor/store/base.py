@@ -101,6 +101,12 @@ class Store(abc.ABC):
         take their geometry from ``lat``/``lon`` (null for unplaced samples).
         """
 
+    def bulk_load(self, merge_id: int) -> AbstractContextManager:
+        """Context around the appends of one merge, for backends that index faster in bulk."""
+        from contextlib import nullcontext
+
+        return nullcontext()
+
     @abc.abstractmethod
     def commit_merge(self, record: MergeRecord) -> None:
         """Write the ``merges`` row: from now on the merge's rows are visible. Refreshes sessions."""

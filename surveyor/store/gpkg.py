@@ -19,6 +19,7 @@ import os
 import sqlite3
 import struct
 import tempfile
+import warnings
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
@@ -46,6 +47,13 @@ ATTRIBUTE_TABLES = {
 }
 _SQL_TYPES = {"int": "INTEGER", "float": "REAL", "str": "TEXT", "bool": "BOOLEAN", "time": "DATETIME"}
 VISIBLE = "merge_id IN (SELECT merge_id FROM merges)"
+RTREE = "rtree_samples_geom"
+RTREE_TRIGGERS_SQL = ("SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'samples' "
+                      "AND name LIKE 'rtree_samples_geom_%'")
+# R-tree rows from the lat/lon columns (the geometry is built from them), in space order: an R-tree
+# takes rows that arrive near each other much faster than rows in random order.
+RTREE_FILL = (f"INSERT OR REPLACE INTO {RTREE} SELECT fid, lon, lon, lat, lat FROM samples "
+              "WHERE geom IS NOT NULL AND lat IS NOT NULL AND lon IS NOT NULL {cond} ORDER BY round(lat, 3), lon")
 
 
 def _now_iso() -> str:
@@ -139,8 +147,6 @@ class GeoPackageStore(Store):
                                 "VALUES (?, 'attributes', ?, ?)", (table, table, _now_iso()))
                 con.execute("CREATE UNIQUE INDEX samples_sample_id ON samples (sample_id)")
                 con.execute("CREATE INDEX samples_merge_id ON samples (merge_id)")
-                con.execute("CREATE INDEX samples_session ON samples (session)")
-                con.execute("CREATE INDEX samples_time ON samples (time)")
                 con.execute("CREATE INDEX samples_unplaced ON samples (placed_by) WHERE placed_by IS NULL")
                 con.execute("CREATE UNIQUE INDEX merges_merge_id ON merges (merge_id)")
                 con.execute("CREATE INDEX merges_hash ON merges (content_hash)")
@@ -151,6 +157,8 @@ class GeoPackageStore(Store):
                 con.execute("INSERT INTO meta (key, value) VALUES ('schema_version', ?)",
                             (json.dumps(SCHEMA_VERSION),))
                 con.execute("INSERT INTO meta (key, value) VALUES ('created_at', ?)", (json.dumps(_now_iso()),))
+                triggers = con.execute(RTREE_TRIGGERS_SQL).fetchall()
+                con.execute("INSERT INTO meta (key, value) VALUES ('rtree_triggers', ?)", (json.dumps(triggers),))
                 con.execute("COMMIT")
             finally:
                 con.close()
@@ -196,10 +204,51 @@ class GeoPackageStore(Store):
             con.close()
 
     # -- merges -----------------------------------------------------------------------------------
+    @contextmanager
+    def bulk_load(self, merge_id: int) -> Iterator[None]:
+        """Append a merge's samples without per-row R-tree triggers, then index them in one pass.
+
+        GDAL maintains a GeoPackage's spatial index with triggers, one R-tree insert per row, which
+        is most of the cost of appending to an existing layer. The triggers are dropped for the
+        merge and restored after; a merge killed in between leaves them missing, which the next
+        writer notices (:meth:`cleanup_unfinished`) and repairs by rebuilding the index.
+        """
+        with self._sql() as con:
+            con.execute("BEGIN IMMEDIATE")
+            for name, _ in con.execute(RTREE_TRIGGERS_SQL).fetchall():
+                con.execute(f'DROP TRIGGER "{name}"')
+            con.execute("COMMIT")
+        try:
+            yield
+        finally:
+            with self._sql() as con:
+                con.execute("BEGIN IMMEDIATE")
+                con.execute(RTREE_FILL.format(cond="AND merge_id = ?"), (merge_id,))
+                self._restore_triggers(con)
+                con.execute("COMMIT")
+
+    def _restore_triggers(self, con: sqlite3.Connection) -> bool:
+        """Recreate missing R-tree triggers; True when some were missing."""
+        present = {name for name, _ in con.execute(RTREE_TRIGGERS_SQL).fetchall()}
+        saved = json.loads(con.execute("SELECT value FROM meta WHERE key = 'rtree_triggers'").fetchone()[0])
+        missing = [(name, sql) for name, sql in saved if name not in present]
+        for _, sql in missing:
+            con.execute(sql)
+        return bool(missing)
+
     def cleanup_unfinished(self) -> int:
         deleted = 0
         with self._sql() as con:
             con.execute("BEGIN IMMEDIATE")
+            if self._restore_triggers(con):
+                # A merge died in bulk mode: its rows go below, and the index is rebuilt from the rest.
+                log.warning("repairing the spatial index after a merge that did not finish")
+                for t in ("samples", "quarantine", "neighbours", "tracks", "towers"):
+                    deleted += con.execute(f'DELETE FROM "{t}" WHERE NOT ({VISIBLE})').rowcount
+                con.execute(f"DELETE FROM {RTREE}")
+                con.execute(RTREE_FILL.format(cond=""))
+                con.execute("COMMIT")
+                return deleted
             for t in ("samples", "quarantine", "neighbours", "tracks", "towers"):
                 deleted += con.execute(f'DELETE FROM "{t}" WHERE NOT ({VISIBLE})').rowcount
             con.execute("COMMIT")
@@ -233,8 +282,11 @@ class GeoPackageStore(Store):
             import pyogrio
 
             table = frame_to_arrow(df, POINT_LAYERS[layer])
-            pyogrio.write_arrow(table, self.path, layer=layer, driver="GPKG", geometry_name="geom",
-                                geometry_type="Point", crs="EPSG:4326", append=True)
+            with warnings.catch_warnings():
+                # During bulk_load GDAL sees an R-tree behind the table and says so; it is rebuilt after.
+                warnings.filterwarnings("ignore", message=".*[Ss]patial index.*")
+                pyogrio.write_arrow(table, self.path, layer=layer, driver="GPKG", geometry_name="geom",
+                                    geometry_type="Point", crs="EPSG:4326", append=True)
             return
         fields = ATTRIBUTE_TABLES[layer]
         table = frame_to_arrow(df, fields, geometry=False)
