@@ -1,0 +1,236 @@
+"""Moving a village's data between stores: ``push`` (GeoPackage -> PostGIS) and ``pull`` (back).
+
+Both are one operation, :func:`copy_merges`, over the Store interface: every completed merge of the
+source is copied as one merge of the target, with its provenance (source file, content hash,
+format, time, counts and options, plus where it came from), its samples, quarantine rows,
+neighbours, track points and towers. Each merge is copied under the target's writer lock and
+becomes visible at once when its ``merges`` row is committed, so a copy killed midway leaves
+nothing behind and a rerun completes it. Copying is idempotent: a merge whose source file and
+content hash the target holds already is skipped, and samples are deduplicated by ``sample_id``.
+
+``area`` limits the copy to one village (or any area code, with the areas below it): samples by
+position inside the area's boundary (the GeoPackage side) or by their ``area_code`` (PostGIS side).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from typing import Any, Callable
+
+import pandas as pd
+
+from surveyor.errors import NothingToDo, UsageError
+from surveyor.store.base import MergeRecord, Store
+
+log = logging.getLogger(__name__)
+
+OTHER_LAYERS = ("quarantine", "neighbours", "tracks", "towers")
+
+
+def push(source_db: str, url: str, *, area: str | None = None,
+         progress: Callable[[str], None] | None = None) -> dict[str, Any]:
+    """Copy the GeoPackage ``source_db`` (its merges and areas) into the PostGIS database ``url``."""
+    from surveyor.store import is_postgres_url, open_store
+
+    if not is_postgres_url(url):
+        raise UsageError(f"push copies into the shared PostGIS database, and {url!r} is not a postgresql:// URL.",
+                         fix="Give --db postgresql://USER@HOST:PORT/DATABASE (or set SURVEYOR_DB).")
+    if not os.path.exists(source_db):
+        raise NothingToDo(f"No geodatabase at {source_db}.", fix="Give the village's .gpkg file to push.")
+    with open_store(source_db) as src, open_store(url, create=True) as dst:
+        return copy_merges(src, dst, area=area, origin=os.path.basename(source_db), progress=progress)
+
+
+def pull(url: str, out: str, *, area: str | None = None,
+         progress: Callable[[str], None] | None = None) -> dict[str, Any]:
+    """Copy the PostGIS database ``url`` (or one area of it) into the GeoPackage ``out``.
+
+    ``out`` is created when absent; an existing surveyor GeoPackage is brought up to date (pulling
+    twice adds nothing).
+    """
+    from surveyor.store import is_postgres_url, open_store
+
+    if not is_postgres_url(url):
+        raise UsageError(f"pull copies from the shared PostGIS database, and {url!r} is not a postgresql:// URL.",
+                         fix="Give --db postgresql://USER@HOST:PORT/DATABASE (or set SURVEYOR_DB).")
+    if is_postgres_url(out):
+        raise UsageError("pull writes a GeoPackage file.", fix="Give --out FILE.gpkg.")
+    folder = os.path.dirname(os.path.abspath(out))
+    if not os.path.isdir(folder):
+        raise UsageError(f"Folder {folder} does not exist.", fix="Create it or give another --out.")
+    with open_store(url) as src:
+        with open_store(out, create=True) as dst:
+            return copy_merges(src, dst, area=area, origin=src.url, progress=progress)
+
+
+def copy_merges(src: Store, dst: Store, *, area: str | None = None, origin: str = "",
+                progress: Callable[[str], None] | None = None) -> dict[str, Any]:
+    """Copy every merge of ``src`` that ``dst`` lacks; returns what was done.
+
+    Returns ``{"merges": copied, "skipped": n, "samples": sent, "added": new in dst, "duplicates": n,
+    "quarantined": n, "neighbours": n, "track_points": n, "towers": n, "areas": n}``.
+    """
+    say = progress or (lambda _m: None)
+    summary = {"merges": 0, "skipped": 0, "samples": 0, "added": 0, "duplicates": 0, "quarantined": 0,
+               "neighbours": 0, "track_points": 0, "towers": 0, "areas": 0, "outside_area": 0}
+    areas = _areas_of(src, dst, area)
+    polygon = None
+    if area is not None:
+        if areas is None or len(areas) == 0:
+            if not _filters_by_code(src):
+                raise NothingToDo(f"Area {area} is not among the areas of either database.",
+                                  fix="Give a code listed by the areas layer, or copy without --area.")
+        else:
+            polygon = _union(areas)
+    if areas is not None and len(areas):
+        _merge_areas(dst, areas)
+        summary["areas"] = int(len(areas))
+    for rec in src.merges():
+        if _already_there(dst, rec, area):
+            summary["skipped"] += 1
+            continue
+        counts = _copy_one(src, dst, rec, area, polygon, origin)
+        if counts is None:  # nothing of this merge lies in the area
+            summary["outside_area"] += 1
+            continue
+        for k, v in counts.items():
+            summary[k] = summary.get(k, 0) + v
+        summary["merges"] += 1
+        say(f"{rec.source_file}: {counts['samples']} samples ({counts['added']} new)")
+    return summary
+
+
+def _filters_by_code(store: Store) -> bool:
+    return hasattr(store, "area_condition")
+
+
+def _already_there(dst: Store, rec: MergeRecord, area: str | None) -> bool:
+    for m in dst.find_merges(rec.content_hash):
+        if m.source_file != rec.source_file:
+            continue
+        copied_area = (m.options or {}).get("copied_area")
+        if copied_area is None or copied_area == area:
+            return True
+    return False
+
+
+def _copy_one(src: Store, dst: Store, rec: MergeRecord, area: str | None, polygon,
+              origin: str) -> dict[str, int] | None:
+    mid = int(rec.merge_id)
+    cond = f"merge_id = {mid}"
+    counts = {k: 0 for k in ("samples", "added", "duplicates", "quarantined", "neighbours", "track_points", "towers")}
+    if area is not None and _filters_by_code(src):
+        samples = src.read_samples(where=cond, area=area)
+    else:
+        samples = src.read_samples(where=cond)
+        if polygon is not None:
+            samples = samples[_inside(polygon, samples["lat"], samples["lon"])]
+    others = {layer: _plain(src.read_layer(layer, where=cond)) for layer in OTHER_LAYERS}
+    if polygon is not None or (area is not None and _filters_by_code(src)):
+        nb = others["neighbours"]
+        if len(nb):
+            others["neighbours"] = nb[nb["sample_id"].isin(samples["sample_id"])]
+        tr = others["tracks"]
+        if len(tr) and polygon is not None:
+            others["tracks"] = tr[_inside(polygon, tr["lat"], tr["lon"])]
+        if not len(samples) and not len(others["tracks"]) and not len(others["towers"]):
+            return None
+    with dst.writer_lock():
+        dst.cleanup_unfinished()
+        if _already_there(dst, rec, area):  # another copy of the same merge won the race
+            return counts
+        new_id = dst.new_merge_id()
+        if len(samples):
+            samples = samples.assign(merge_id=new_id)
+            stored = dst.existing_sample_ids(samples["sample_id"].to_numpy())
+            new = samples[~stored & ~samples["sample_id"].duplicated().to_numpy()]
+            counts["samples"] = int(len(samples))
+            counts["added"] = int(len(new))
+            counts["duplicates"] = int(len(samples) - len(new))
+            dst.append("samples", new)
+        for layer, df in others.items():
+            if len(df):
+                dst.append(layer, df.assign(merge_id=new_id))
+        counts["quarantined"] = int(len(others["quarantine"]))
+        counts["neighbours"] = int(len(others["neighbours"]))
+        counts["track_points"] = int(len(others["tracks"]))
+        counts["towers"] = int(len(others["towers"]))
+        options = dict(rec.options or {})
+        options["copied_from"] = {"db": origin, "merge_id": mid}
+        options["copied_area"] = area
+        dst.commit_merge(MergeRecord(merge_id=new_id, source_file=rec.source_file, content_hash=rec.content_hash,
+                                     format=rec.format, merged_at=rec.merged_at, counts=dict(rec.counts),
+                                     options=options))
+    return counts
+
+
+def _plain(df) -> pd.DataFrame:
+    """A layer as a plain frame: geometry dropped (point layers are rebuilt from lat/lon)."""
+    if df is None or len(df) == 0:
+        return pd.DataFrame()
+    geom = getattr(df, "_geometry_column_name", None)
+    out = pd.DataFrame(df.drop(columns=[geom])) if geom and geom in df.columns else pd.DataFrame(df)
+    return out.drop(columns=[c for c in ("fid",) if c in out.columns])
+
+
+def _inside(polygon, lat: pd.Series, lon: pd.Series):
+    import numpy as np
+    import shapely
+
+    la = pd.to_numeric(lat, errors="coerce").to_numpy(dtype=float)
+    lo = pd.to_numeric(lon, errors="coerce").to_numpy(dtype=float)
+    ok = np.isfinite(la) & np.isfinite(lo)
+    out = np.zeros(len(la), dtype=bool)
+    if ok.any():
+        out[ok] = shapely.intersects_xy(polygon, lo[ok], la[ok])
+    return out
+
+
+def _union(areas):
+    import shapely
+
+    return shapely.union_all([g for g in areas.geometry if g is not None])
+
+
+def _areas_of(src: Store, dst: Store, area: str | None):
+    """The areas to copy: all of the source's, or ``area`` with the areas below it."""
+    table = src.read_layer("areas")
+    if area is None:
+        return table if len(table) else None
+    picked = _select_area(table, area)
+    if picked is None or len(picked) == 0:
+        picked = _select_area(dst.read_layer("areas"), area)
+    return picked
+
+
+def _select_area(table, code: str):
+    if table is None or len(table) == 0 or "code" not in table.columns:
+        return None
+    codes = {code}
+    parents = table["parent_code"] if "parent_code" in table.columns else pd.Series([None] * len(table))
+    changed = True
+    while changed:
+        more = set(table.loc[parents.isin(codes), "code"]) - codes
+        codes |= more
+        changed = bool(more)
+    mask = table["code"].isin(codes) | table["code"].astype(str).str.startswith(code + ".")
+    return table[mask.to_numpy()]
+
+
+def _merge_areas(dst: Store, areas) -> None:
+    """Add these areas to the target, keeping its others (a GeoPackage replaces its whole layer)."""
+    import geopandas as gpd
+
+    keep = [c for c in ("code", "name", "level", "parent_code") if c in areas.columns]
+    incoming = gpd.GeoDataFrame(pd.DataFrame(areas[keep]), geometry=areas.geometry.values, crs="EPSG:4326")
+    if hasattr(dst, "area_condition"):  # PostGIS: rows of these codes are replaced, others kept
+        dst.write_layer("areas", incoming)
+        return
+    have = dst.read_layer("areas")
+    if len(have) and "code" in have.columns:
+        have = have[~have["code"].isin(incoming["code"])]
+        old = gpd.GeoDataFrame(pd.DataFrame(have[[c for c in keep if c in have.columns]]),
+                               geometry=have.geometry.values, crs="EPSG:4326")
+        incoming = gpd.GeoDataFrame(pd.concat([old, incoming], ignore_index=True), crs="EPSG:4326")
+    dst.write_layer("areas", incoming)
