@@ -212,7 +212,7 @@ def _connect_error(target: _Target, exc: Exception) -> StoreError:
 
 def _first_line(text: str) -> str:
     lines = [ln.strip() for ln in str(text).strip().splitlines() if ln.strip()]
-    return lines[-1] if lines else str(text)
+    return lines[0] if lines else str(text)
 
 
 def _now_iso() -> str:
