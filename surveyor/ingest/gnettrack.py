@@ -217,8 +217,9 @@ def _convert(batch: pa.RecordBatch, lines: np.ndarray, ctx: ReadContext, session
     tech = normalize.techs(_text(cols["NetworkMode"])) if "NetworkMode" in cols else pd.Series([None] * n)
     df["tech"] = tech.to_numpy()
     rsrp, rsrq = num.get("RSRP", np.full(n, np.nan)), num.get("RSRQ", np.full(n, np.nan))
-    t = df["tech"].to_numpy()
-    lte = np.isin(t, ["LTE", "NR"]) | (t == None)  # noqa: E711 - unknown tech: LTE is what the columns mean
+    t = df["tech"].to_numpy(dtype=object)
+    known_tech = df["tech"].notna().to_numpy()
+    lte = np.isin(t, ["LTE", "NR"]) | ~known_tech  # unknown tech: LTE is what the columns mean
     umts, gsm = t == "UMTS", t == "GSM"
     df["rsrp_dbm"] = np.where(lte, rsrp, np.nan)
     df["rsrq_db"] = np.where(lte, rsrq, np.nan)
@@ -251,7 +252,6 @@ def _convert(batch: pa.RecordBatch, lines: np.ndarray, ctx: ReadContext, session
     if "PINGAVG" in num:
         df["latency_ms"] = num["PINGAVG"]
     has_signal = ~(np.isnan(rsrp) & np.isnan(rssi))
-    known_tech = np.array([x is not None for x in t], dtype=bool)
     # A row with no network mode and no radio value at all is the phone out of service: G-NetTrack
     # keeps logging position then. It is evidence against the operator the log is about (the
     # file's operator, or --operator), so it is kept as no_service for that operator.

@@ -369,9 +369,8 @@ class GeoPackageStore(Store):
 
         cond = VISIBLE if not where else f"({VISIBLE}) AND ({where})"
         cols = list(columns) if columns is not None else list(ALL_FIELDS)
-        df = pyogrio.read_dataframe(self.path, layer="samples", columns=cols, where=cond,
-                                    read_geometry=False, use_arrow=True)
-        return _fix_types(df, ALL_FIELDS)
+        _, table = pyogrio.read_arrow(self.path, layer="samples", columns=cols, where=cond, read_geometry=False)
+        return _fix_types(_arrow_to_pandas(table), ALL_FIELDS)
 
     def read_layer(self, layer: str, where: str | None = None):
         import pyogrio
@@ -475,6 +474,15 @@ def _sqlite_values(column) -> list:
         return [None if v is None else v.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
                 for v in column.to_pylist()]
     return column.to_pylist()
+
+
+def _arrow_to_pandas(table) -> pd.DataFrame:
+    """Arrow -> pandas keeping 64-bit integers with nulls exact (H3 ids and sample ids exceed 2**53,
+    which the default conversion through float64 would round)."""
+    import pyarrow as pa
+
+    table = table.drop_columns([c for c in ("OGC_FID", "fid") if c in table.column_names])
+    return table.to_pandas(types_mapper={pa.int64(): pd.Int64Dtype(), pa.int32(): pd.Int64Dtype()}.get)
 
 
 def _fix_types(df: pd.DataFrame, fields: dict[str, str]) -> pd.DataFrame:

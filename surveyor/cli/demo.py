@@ -1,0 +1,25 @@
+"""``surveyor demo``: the main job on the bundled Lipursari sample survey."""
+
+from __future__ import annotations
+
+import click
+
+
+@click.command(name="demo")
+@click.option("--out", "out", default="surveyor-demo", show_default=True, metavar="DIR",
+              help="Folder to write into (a new one, or one an earlier demo made).")
+@click.option("--lang", type=click.Choice(["id", "en"]), default="id", show_default=True,
+              help="Language of the maps (the report is written in both).")
+@click.pass_context
+def command(ctx: click.Context, out: str, lang: str) -> None:
+    """Run merge, analyze, map, print, report and export on the bundled sample survey.
+
+    The sample survey is SIMULATED (made by surveyor.simulate with a fixed seed), not
+    measurements: it shows what surveyor does with a month of walks in Lipursari. Works offline.
+    Prints every path written.
+    """
+    from surveyor.demo import run_demo
+
+    quiet = (ctx.find_root().obj or {}).get("quiet", False)
+    for path in run_demo(out, lang=lang, say=(lambda m: None) if quiet else (lambda m: click.echo(m, err=True))):
+        click.echo(str(path))
