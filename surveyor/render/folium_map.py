@@ -428,12 +428,11 @@ def _sample_layers(store, settings: Settings, layers: st.MapLayers, w: Words):
                            manual_max_level=settings.manual_max_level).notna().to_numpy()
     # Points: one per operator and small H3 cell, at the finest resolution that fits the budget.
     fine = assign_cells(df["lat"].to_numpy(float), df["lon"].to_numpy(float), 12)
-    ops = df["operator"].astype(str).to_numpy()
+    ops = pd.factorize(df["operator"].astype(str))[0]
     keep = None
     for res in range(12, 6, -1):
         cells = fine if res == 12 else parent_cells(fine, res)
-        key = pd.Series(list(zip(ops, cells.tolist())))
-        first = ~key.duplicated().to_numpy()
+        first = ~pd.DataFrame({"op": ops, "cell": cells}).duplicated().to_numpy()
         if first.sum() <= st.MAX_SAMPLE_POINTS or res == 7:
             keep = np.flatnonzero(first)[: st.MAX_SAMPLE_POINTS]
             break

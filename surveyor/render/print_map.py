@@ -286,7 +286,7 @@ def _sheet(fig, layers: st.MapLayers, ops: list[str], settings: Settings, lang: 
         _north_arrow(ax, _("N"))
         if compact:
             ax.legend(handles=_legend_handles(layers, op, _), loc="lower right", fontsize=6.5, framealpha=0.9)
-    printed = format_date(datetime.now(timezone.utc).date(), lang)
+    printed = format_date(st.local_date(datetime.now(timezone.utc), settings), lang)  # same zone as analysed
     analysed = layers.summary.get("analysed_at")
     source = _("Source: surveyor field survey; analysed {analysed}; printed {printed}.").format(
         analysed=format_date(st.local_date(analysed, settings), lang) if analysed else "-", printed=printed)
@@ -368,7 +368,8 @@ def render_print(store, settings: Settings, out, *, paper="A4", orientation="lan
         w_mm, h_mm = h_mm, w_mm
     figsize = (w_mm / MM_PER_INCH, h_mm / MM_PER_INCH)
     st.ensure_folder(p)
-    rc = {"font.family": "DejaVu Sans", "hatch.linewidth": 0.5, "pdf.fonttype": 42}
+    # parse_math off: a name with "$" from an app export is text, not a formula.
+    rc = {"font.family": "DejaVu Sans", "hatch.linewidth": 0.5, "pdf.fonttype": 42, "text.parse_math": False}
     with plt.rc_context(rc):
         if suffix == ".pdf":
             with PdfPages(p, metadata={"Title": f"4G coverage: {layers.area_name}", "Creator": "surveyor"}) as pdf:

@@ -60,7 +60,7 @@ CLASSES: tuple[CoverageClass, ...] = (
     CoverageClass("insufficient", N_("Not enough checks yet"),
                   N_("Surveyed, but not judged yet: a place needs at least {min_samples} checks from "
                      "{min_sessions} visits at least {gap_h} hours apart."),
-                  "#BBBBBB", 0.6, "...", "#888888"),
+                  "#888888", 0.6, "...", "#666666"),
     CoverageClass("not_surveyed", N_("Not surveyed"),
                   N_("Nobody has surveyed here yet. This says nothing about the signal."),
                   "#FFFFFF", 0.0, "", "#777777", dashed=True),
