@@ -67,6 +67,7 @@ def command(ctx: click.Context, sources, db, config, fmt, mapping, tz, operator,
                            volunteer=volunteer, device=device, max_gap_s=max_gap_s, replace=replace)
     quiet = (ctx.find_root().obj or {}).get("quiet", False)
     with open_store(db, create=True) as store:
+        shown_db = store.url  # a PostGIS URL comes back with its password masked
         summary = merge_sources(store, sources, options,
                                 progress=None if (as_json or quiet) else lambda m: click.echo(m, err=True))
     if as_json:
@@ -78,7 +79,7 @@ def command(ctx: click.Context, sources, db, config, fmt, mapping, tz, operator,
         click.echo(f"{summary['files']} files, {summary['read']} rows: {summary['added']} samples added, "
                    f"{summary['duplicates']} duplicates, {summary['quarantined']} quarantined"
                    + "".join(f", {summary[k]} {k.replace('_', ' ')}" for k in ("neighbours", "track_points", "towers")
-                             if summary[k]) + f" -> {db}")
+                             if summary[k]) + f" -> {shown_db}")
         if summary["by_reason"]:
             click.echo("Quarantined by reason: " + ", ".join(f"{k} {v}" for k, v in summary["by_reason"].items())
                        + " (see the quarantine layer)", err=True)

@@ -226,9 +226,12 @@ def _merge_one(store: Store, display: str, path: Path, tz: ZoneInfo, forced, opt
                           mapping=dict(opts.mapping), max_gap_s=opts.max_gap_s, chunk_rows=opts.chunk_rows)
         merge_id = store.new_merge_id()
         quarantine: list[dict] = []
+        # Identities added by this merge are remembered here, so the database is asked only about
+        # samples that other merges may have stored (none at all for a first import).
+        seen = _SeenIds(check_store=store.has_samples(other_than_merge=merge_id))
         with store.bulk_load(merge_id):
             for batch in reader.read(path, ctx):
-                _store_batch(store, batch, ctx, reader.name, merge_id, result, quarantine)
+                _store_batch(store, batch, ctx, reader.name, merge_id, result, quarantine, seen)
         _store_quarantine(store, path, display, merge_id, quarantine, result)
         if result.counts["read"] == 0:
             raise InputError("has a header but no data rows." if path.stat().st_size else "the file is empty.",
@@ -241,8 +244,30 @@ def _merge_one(store: Store, display: str, path: Path, tz: ZoneInfo, forced, opt
                      "mapping": opts.mapping, "by_reason": result.by_reason, "surveyor": __version__}))
 
 
+class _SeenIds:
+    """sample_ids appended by the running merge (sorted chunks, searched with numpy)."""
+
+    def __init__(self, check_store: bool):
+        self.check_store = check_store
+        self.chunks: list[np.ndarray] = []
+
+    def known(self, store: Store, ids: np.ndarray) -> np.ndarray:
+        found = np.zeros(len(ids), dtype=bool)
+        for chunk in self.chunks:
+            pos = np.searchsorted(chunk, ids).clip(0, len(chunk) - 1)
+            found |= chunk[pos] == ids
+        if self.check_store and (~found).any():
+            rest = ~found
+            found[rest] = store.existing_sample_ids(ids[rest])
+        return found
+
+    def add(self, ids: np.ndarray) -> None:
+        if len(ids):
+            self.chunks.append(np.sort(ids))
+
+
 def _store_batch(store: Store, batch: Batch, ctx: ReadContext, fmt: str, merge_id: int, result: FileResult,
-                 quarantine: list[dict]) -> None:
+                 quarantine: list[dict], seen: _SeenIds) -> None:
     c = result.counts
     c["read"] += batch.rows
     for rej in batch.rejects:
@@ -264,12 +289,13 @@ def _store_batch(store: Store, batch: Batch, ctx: ReadContext, fmt: str, merge_i
             good["merge_id"] = merge_id
             if "source_line" in good.columns:
                 line_to_id = dict(zip(good["source_line"].astype("int64"), good["sample_id"]))
-            first = ~good.duplicated("sample_id")
-            stored = store.existing_sample_ids(good["sample_id"].to_numpy())
-            new = first.to_numpy() & ~stored
+            ids = good["sample_id"].to_numpy(dtype=np.int64)
+            first = ~good.duplicated("sample_id").to_numpy()
+            new = first & ~seen.known(store, ids)
             c["duplicates"] += int((~new).sum())
             c["added"] += int(new.sum())
             store.append("samples", good[new])
+            seen.add(ids[new])
     if batch.neighbours is not None and len(batch.neighbours):
         nb = batch.neighbours.copy()
         serving = nb["serving_line"] if "serving_line" in nb.columns else pd.Series([None] * len(nb))

@@ -89,6 +89,11 @@ class Store(abc.ABC):
     def new_merge_id(self) -> int:
         """A merge_id not used by any row yet (rows written with it stay invisible until commit)."""
 
+    def has_samples(self, other_than_merge: int | None = None) -> bool:
+        """Whether any sample is stored (other than those of one merge). Backends may answer cheaply;
+        True is always a safe answer (it only costs a lookup per batch)."""
+        return True
+
     @abc.abstractmethod
     def existing_sample_ids(self, sample_ids) -> "Any":
         """Boolean numpy array: which of these sample_ids are stored already."""

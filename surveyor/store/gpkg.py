@@ -30,6 +30,7 @@ import pandas as pd
 
 from surveyor.errors import NothingToDo, StoreError
 from surveyor.model import ALL_FIELDS
+from surveyor.store import rtree
 from surveyor.store._arrow import arrow_schema, frame_to_arrow
 from surveyor.store.base import (MERGE_COUNT_KEYS, NEIGHBOUR_FIELDS, QUARANTINE_FIELDS, SCHEMA_VERSION,
                                  SESSION_FIELDS, TOWER_FIELDS, TRACK_FIELDS, MergeRecord, Store)
@@ -146,6 +147,7 @@ class GeoPackageStore(Store):
                     con.execute("INSERT INTO gpkg_contents (table_name, data_type, identifier, last_change) "
                                 "VALUES (?, 'attributes', ?, ?)", (table, table, _now_iso()))
                 con.execute("CREATE UNIQUE INDEX samples_sample_id ON samples (sample_id)")
+                # merge_id only grows, so this index costs little to keep up and makes cleanup cheap.
                 con.execute("CREATE INDEX samples_merge_id ON samples (merge_id)")
                 con.execute("CREATE INDEX samples_unplaced ON samples (placed_by) WHERE placed_by IS NULL")
                 con.execute("CREATE UNIQUE INDEX merges_merge_id ON merges (merge_id)")
@@ -184,12 +186,14 @@ class GeoPackageStore(Store):
     # -- locking ----------------------------------------------------------------------------------
     @contextmanager
     def writer_lock(self) -> Iterator[None]:
+        """The inter-process writer lock; reentrant within one store object."""
         from filelock import FileLock, Timeout
 
-        key = hashlib.sha1(os.path.realpath(self.path).encode()).hexdigest()[:16]
-        lock = FileLock(os.path.join(tempfile.gettempdir(), f"surveyor-{key}.lock"))
+        if getattr(self, "_lock", None) is None:
+            key = hashlib.sha1(os.path.realpath(self.path).encode()).hexdigest()[:16]
+            self._lock = FileLock(os.path.join(tempfile.gettempdir(), f"surveyor-{key}.lock"))
         try:
-            with lock.acquire(timeout=3600):
+            with self._lock.acquire(timeout=3600):
                 yield
         except Timeout:  # pragma: no cover - needs an hour-long writer
             raise StoreError(f"{self.path} is locked by another surveyor process.",
@@ -223,7 +227,15 @@ class GeoPackageStore(Store):
         finally:
             with self._sql() as con:
                 con.execute("BEGIN IMMEDIATE")
-                con.execute(RTREE_FILL.format(cond="AND merge_id = ?"), (merge_id,))
+                added, total = con.execute("SELECT sum(merge_id = ?), count(*) FROM samples", (merge_id,)).fetchone()
+                if (added or 0) >= max(50_000, (total or 0) // 2):
+                    # Most of the table is new: pack the whole index at once (much faster than inserts).
+                    rows = con.execute("SELECT fid, lon, lat FROM samples WHERE geom IS NOT NULL AND lat IS NOT NULL "
+                                       "AND lon IS NOT NULL").fetchall()
+                    arr = np.array(rows, dtype=np.float64).reshape(-1, 3)
+                    rtree.rebuild(con, RTREE, arr[:, 0].astype(np.int64), arr[:, 1], arr[:, 2])
+                else:
+                    con.execute(RTREE_FILL.format(cond="AND merge_id = ?"), (merge_id,))
                 self._restore_triggers(con)
                 con.execute("COMMIT")
 
@@ -237,20 +249,25 @@ class GeoPackageStore(Store):
         return bool(missing)
 
     def cleanup_unfinished(self) -> int:
+        """Delete rows of merges that never wrote their ``merges`` row.
+
+        Merges run one at a time under the writer lock and each starts with this cleanup, so rows of
+        an unfinished merge always carry a merge_id above every finished one.
+        """
         deleted = 0
+        unfinished = "merge_id > coalesce((SELECT max(merge_id) FROM merges), 0)"
         with self._sql() as con:
             con.execute("BEGIN IMMEDIATE")
-            if self._restore_triggers(con):
-                # A merge died in bulk mode: its rows go below, and the index is rebuilt from the rest.
-                log.warning("repairing the spatial index after a merge that did not finish")
-                for t in ("samples", "quarantine", "neighbours", "tracks", "towers"):
-                    deleted += con.execute(f'DELETE FROM "{t}" WHERE NOT ({VISIBLE})').rowcount
-                con.execute(f"DELETE FROM {RTREE}")
-                con.execute(RTREE_FILL.format(cond=""))
-                con.execute("COMMIT")
-                return deleted
+            repair = self._restore_triggers(con)
             for t in ("samples", "quarantine", "neighbours", "tracks", "towers"):
-                deleted += con.execute(f'DELETE FROM "{t}" WHERE NOT ({VISIBLE})').rowcount
+                deleted += con.execute(f'DELETE FROM "{t}" WHERE {unfinished}').rowcount
+            if repair:
+                # A merge died in bulk mode: rebuild the index from the rows that remain.
+                log.warning("repairing the spatial index after a merge that did not finish")
+                rows = con.execute("SELECT fid, lon, lat FROM samples WHERE geom IS NOT NULL AND lat IS NOT NULL "
+                                   "AND lon IS NOT NULL").fetchall()
+                arr = np.array(rows, dtype=np.float64).reshape(-1, 3)
+                rtree.rebuild(con, RTREE, arr[:, 0].astype(np.int64), arr[:, 1], arr[:, 2])
             con.execute("COMMIT")
         if deleted:
             log.warning("removed %d rows of a merge that did not finish", deleted)
@@ -265,6 +282,12 @@ class GeoPackageStore(Store):
                               "SELECT max(merge_id) FROM samples UNION ALL SELECT max(merge_id) FROM quarantine)"
                               ).fetchone()
         return int(row[0] or 0) + 1
+
+    def has_samples(self, other_than_merge: int | None = None) -> bool:
+        with self._sql() as con:
+            row = con.execute("SELECT EXISTS (SELECT 1 FROM samples WHERE merge_id IS NOT ?)",
+                              (other_than_merge,)).fetchone()
+        return bool(row[0])
 
     def existing_sample_ids(self, sample_ids) -> np.ndarray:
         ids = np.asarray(sample_ids, dtype=np.int64)

@@ -84,9 +84,8 @@ def _create_v1() -> list[str]:
         "CREATE INDEX samples_geom ON samples USING gist (geom)",
         "CREATE INDEX samples_merge_id ON samples (merge_id)",
         "CREATE INDEX samples_session_key ON samples ((coalesce(session, '(none) ' || source_file)))",
-        "CREATE INDEX samples_device ON samples (device)",
-        "CREATE INDEX samples_time ON samples (time)",
-        "CREATE INDEX samples_h3_10 ON samples (h3_10)",
+        # No index on device, time or h3_10: every index costs each merge (measured), and what reads
+        # by them (analysis, status) scans the rows of an area anyway.
         "CREATE INDEX samples_unplaced ON samples (sample_id) WHERE placed_by IS NULL",
         f"CREATE TABLE quarantine (fid bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, {_cols(QUARANTINE_FIELDS)})",
         f"CREATE TABLE neighbours (fid bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, {_cols(NEIGHBOUR_FIELDS)})",
@@ -313,6 +312,7 @@ class PostgisStore(Store):
         # earlier batch of the same file counts as a duplicate, as in the GeoPackage store
         self._staged_ids = np.zeros(0, dtype=np.int64)
         self._lock_depth = 0
+        self._areas_cache = None
         self.last_commit_added = 0
         self._open(create)
 
@@ -471,6 +471,7 @@ class PostgisStore(Store):
                 deleted += conn.execute(f"DELETE FROM pg_temp.{table}").rowcount
         self._staged.clear()
         self._staged_ids = np.zeros(0, dtype=np.int64)
+        self._areas_cache = None  # another team may have pushed new boundaries meanwhile
         if deleted:
             log.warning("removed %d rows of a merge that did not finish", deleted)
         return deleted
@@ -499,7 +500,7 @@ class PostgisStore(Store):
     def _stage_table(self, layer: str) -> str:
         name = f"surveyor_stage_{layer}"
         if name not in self._stage_tables:
-            fields = MERGE_LAYERS[layer]
+            fields = {**ALL_FIELDS, **SAMPLE_EXTRA} if layer == "samples" else MERGE_LAYERS[layer]
             self._connection().execute(f"CREATE TEMP TABLE IF NOT EXISTS {name} ({_cols(fields)})")
             self._stage_tables.add(name)
         return name
@@ -533,7 +534,11 @@ class PostgisStore(Store):
         with self._errors(f"loading {layer}"):
             self._connection()
             table = self._stage_table(layer)
-            self._copy_frame(table, df, MERGE_LAYERS[layer])
+            fields = MERGE_LAYERS[layer]
+            if layer == "samples" and "lat" in df.columns and "lon" in df.columns:
+                df = df.assign(area_code=self._area_codes(df["lat"], df["lon"]))
+                fields = {**fields, **SAMPLE_EXTRA}
+            self._copy_frame(table, df, fields)
         for mid in pd.unique(df["merge_id"]):
             self._staged.setdefault(int(mid), self._generation)
         if layer == "samples" and "sample_id" in df.columns:
@@ -573,12 +578,13 @@ class PostgisStore(Store):
             point = "CASE WHEN s.lat IS NOT NULL AND s.lon IS NOT NULL THEN ST_SetSRID(ST_MakePoint(s.lon, s.lat), 4326) END"
             # sample_id order: concurrent transactions take the unique keys in the same order, so
             # they wait for each other instead of deadlocking.
+            # NOT EXISTS skips known samples cheaply; ON CONFLICT settles races with concurrent writers.
             added = conn.execute(
                 f"INSERT INTO samples ({cols}, geom, area_code) "
-                f"SELECT {', '.join('s.' + chr(34) + n + chr(34) for n in names)}, p.geom, "
-                + AREA_LOOKUP.format(pt="p.geom") +
-                f" FROM pg_temp.surveyor_stage_samples s CROSS JOIN LATERAL (SELECT {point} AS geom) p "
-                "WHERE s.merge_id = %s AND s.sample_id IS NOT NULL ORDER BY s.sample_id "
+                f"SELECT {', '.join('s.' + chr(34) + n + chr(34) for n in names)}, {point}, s.area_code "
+                "FROM pg_temp.surveyor_stage_samples s "
+                "WHERE s.merge_id = %s AND s.sample_id IS NOT NULL "
+                "AND NOT EXISTS (SELECT 1 FROM samples t WHERE t.sample_id = s.sample_id) ORDER BY s.sample_id "
                 "ON CONFLICT (sample_id) DO NOTHING", (mid,)).rowcount
             keys = [r[0] for r in conn.execute(
                 f"SELECT DISTINCT {SESSION_KEY} FROM pg_temp.surveyor_stage_samples WHERE merge_id = %s", (mid,))]
@@ -664,6 +670,40 @@ class PostgisStore(Store):
         return n
 
     # -- areas ----------------------------------------------------------------------------------
+    def _area_codes(self, lat: pd.Series, lon: pd.Series) -> np.ndarray:
+        """The code of the smallest area containing each point (None outside every area).
+
+        Done here with an STRtree over the areas (a few hundred polygons) rather than by a GiST
+        probe per row in SQL, which costs about 20 us a sample (measured; see docs/postgis.md).
+        """
+        import shapely
+
+        n = len(lat)
+        out = np.full(n, None, dtype=object)
+        if self._areas_cache is None:
+            rows = self._connection().execute(
+                "SELECT code, encode(ST_AsBinary(geom), 'hex') FROM areas WHERE geom IS NOT NULL").fetchall()
+            geoms = shapely.from_wkb([r[1] for r in rows]) if rows else np.zeros(0, dtype=object)
+            codes = np.array([r[0] for r in rows], dtype=object)
+            self._areas_cache = (shapely.STRtree(geoms), codes, shapely.area(geoms) if len(geoms) else np.zeros(0))
+        tree, codes, areas = self._areas_cache
+        if len(codes) == 0 or n == 0:
+            return out
+        la = pd.to_numeric(lat, errors="coerce").to_numpy(dtype=float)
+        lo = pd.to_numeric(lon, errors="coerce").to_numpy(dtype=float)
+        ok = np.flatnonzero(np.isfinite(la) & np.isfinite(lo))
+        if ok.size == 0:
+            return out
+        pts, polys = tree.query(shapely.points(lo[ok], la[ok]), predicate="intersects")
+        if pts.size == 0:
+            return out
+        # smallest area first (then code), and the first hit of each point wins
+        order = np.lexsort((codes[polys].astype(str), areas[polys], pts))
+        pts, polys = pts[order], polys[order]
+        first = np.concatenate(([True], pts[1:] != pts[:-1]))
+        out[ok[pts[first]]] = codes[polys[first]]
+        return out
+
     def area_condition(self, area: str | None, column: str = "area_code") -> str:
         """An SQL condition selecting rows of an area and every area below it (or "TRUE")."""
         if area is None:
@@ -885,6 +925,7 @@ class PostgisStore(Store):
                 "ST_SetSRID(ST_GeomFromWKB(decode(geom, 'hex')), 4326) FROM pg_temp.surveyor_areas_in "
                 "ORDER BY code ON CONFLICT (code) DO UPDATE SET name = excluded.name, level = excluded.level, "
                 "parent_code = excluded.parent_code, geom = excluded.geom")
+            self._areas_cache = None
             conn.execute(
                 "UPDATE samples s SET area_code = " + AREA_LOOKUP.format(pt="s.geom") +
                 " WHERE s.geom IS NOT NULL AND (s.area_code = ANY(%s) OR EXISTS (SELECT 1 FROM areas a "
