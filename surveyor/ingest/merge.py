@@ -39,6 +39,7 @@ from surveyor.ingest.identity import h3_cells, sample_ids
 from surveyor.ingest.validate import validate
 from surveyor.model import SAMPLE_FIELDS
 from surveyor.store.base import MERGE_COUNT_KEYS, MergeRecord, Store
+from surveyor.store.sessions import combine_sessions, session_aggregates
 
 log = logging.getLogger(__name__)
 
@@ -229,19 +230,22 @@ def _merge_one(store: Store, display: str, path: Path, tz: ZoneInfo, forced, opt
         # Identities added by this merge are remembered here, so the database is asked only about
         # samples that other merges may have stored (none at all for a first import).
         seen = _SeenIds(check_store=store.has_samples(other_than_merge=merge_id))
+        sessions: list[pd.DataFrame] = []
         with store.bulk_load(merge_id):
             for batch in reader.read(path, ctx):
-                _store_batch(store, batch, ctx, reader.name, merge_id, result, quarantine, seen)
+                _store_batch(store, batch, ctx, reader.name, merge_id, result, quarantine, seen, sessions)
         _store_quarantine(store, path, display, merge_id, quarantine, result)
         if result.counts["read"] == 0:
             raise InputError("has a header but no data rows." if path.stat().st_size else "the file is empty.",
                              path=display, fix="Check that the export finished and copy the file again.")
+        session_rows = combine_sessions(pd.concat(sessions, ignore_index=True)) if sessions else None
         store.commit_merge(MergeRecord(
             merge_id=merge_id, source_file=display, content_hash=content_hash, format=reader.name,
             merged_at=datetime.now(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z"),
             counts=dict(result.counts),
             options={"tz": opts.tz, "operator": opts.operator, "volunteer": opts.volunteer, "device": opts.device,
-                     "mapping": opts.mapping, "by_reason": result.by_reason, "surveyor": __version__}))
+                     "mapping": opts.mapping, "by_reason": result.by_reason, "surveyor": __version__}),
+            **({"sessions": session_rows} if session_rows is not None else {}))
 
 
 class _SeenIds:
@@ -267,7 +271,7 @@ class _SeenIds:
 
 
 def _store_batch(store: Store, batch: Batch, ctx: ReadContext, fmt: str, merge_id: int, result: FileResult,
-                 quarantine: list[dict], seen: _SeenIds) -> None:
+                 quarantine: list[dict], seen: _SeenIds, sessions: list[pd.DataFrame]) -> None:
     c = result.counts
     c["read"] += batch.rows
     for rej in batch.rejects:
@@ -296,6 +300,8 @@ def _store_batch(store: Store, batch: Batch, ctx: ReadContext, fmt: str, merge_i
             c["added"] += int(new.sum())
             store.append("samples", good[new])
             seen.add(ids[new])
+            if new.any():
+                sessions.append(session_aggregates(good[new]))
     if batch.neighbours is not None and len(batch.neighbours):
         nb = batch.neighbours.copy()
         serving = nb["serving_line"] if "serving_line" in nb.columns else pd.Series([None] * len(nb))

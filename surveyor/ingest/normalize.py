@@ -32,18 +32,26 @@ def operators(names: pd.Series | None = None, mcc: pd.Series | None = None,
     """Columns ``operator``, ``mcc``, ``mnc`` from names and/or MCC/MNC columns."""
     length = n if n is not None else len(next(s for s in (names, mcc, mnc) if s is not None))
     index = next((s.index for s in (names, mcc, mnc) if s is not None), pd.RangeIndex(length))
-    parts = {k: (v.astype(object).where(v.notna(), None) if v is not None else pd.Series([None] * length, index=index,
-                                                                                        dtype=object))
-             for k, v in (("name", names), ("mcc", mcc), ("mnc", mnc))}
-    key = pd.Series(list(zip(parts["name"], parts["mcc"], parts["mnc"])), index=index, dtype=object)
-    codes, uniques = pd.factorize(key)
-    ops = [normalize_operator(*u) for u in uniques]
+    # Factorise each column on its own and combine the codes: a handful of distinct operators per
+    # file, whatever its length, so the scalar rule runs a handful of times.
+    combined = np.zeros(length, dtype=np.int64)
+    columns: list[tuple[np.ndarray, object]] = []
+    for values in (names, mcc, mnc):
+        if values is None:
+            columns.append((np.full(length, -1, dtype=np.int64), np.array([], dtype=object)))
+            continue
+        c, u = pd.factorize(values, use_na_sentinel=True)
+        columns.append((c.astype(np.int64), np.asarray(u, dtype=object)))
+        combined = combined * (len(u) + 1) + (c + 1)
+    keys, reps, codes = np.unique(combined, return_index=True, return_inverse=True)
+    ops = [normalize_operator(*(None if cc[r] < 0 else uu[cc[r]] for cc, uu in columns)) for r in reps]
     out = pd.DataFrame(index=index)
-    out["operator"] = np.array([o.name for o in ops], dtype=object)[codes] if len(ops) else None
-    out["mcc"] = pd.array(np.array([o.mcc for o in ops], dtype=object)[codes] if len(ops) else [None] * length,
-                          dtype="Int64")
-    out["mnc"] = pd.array(np.array([o.mnc for o in ops], dtype=object)[codes] if len(ops) else [None] * length,
-                          dtype="Int64")
+    out["operator"] = np.array([o.name for o in ops] or [None], dtype=object)[codes]
+    for field in ("mcc", "mnc"):
+        table = np.array([np.nan if getattr(o, field) is None else getattr(o, field) for o in ops] or [np.nan])
+        values = table[codes]
+        out[field] = pd.array(np.where(np.isnan(values), 0, values).astype(np.int64), dtype="Int64")
+        out.loc[np.isnan(values), field] = pd.NA
     return out
 
 

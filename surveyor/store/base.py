@@ -113,8 +113,12 @@ class Store(abc.ABC):
         return nullcontext()
 
     @abc.abstractmethod
-    def commit_merge(self, record: MergeRecord) -> None:
-        """Write the ``merges`` row: from now on the merge's rows are visible. Refreshes sessions."""
+    def commit_merge(self, record: MergeRecord, sessions=None) -> None:
+        """Write the ``merges`` row: from now on the merge's rows are visible. Refreshes sessions.
+
+        ``sessions``, when given, holds the merge's own per-session aggregates (the columns of
+        ``SESSION_FIELDS`` plus ``session``), which a backend may fold in instead of rescanning.
+        """
 
     @abc.abstractmethod
     def delete_merges(self, merge_ids: list[int]) -> dict[str, int]:

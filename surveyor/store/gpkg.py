@@ -31,6 +31,7 @@ import pandas as pd
 from surveyor.errors import NothingToDo, StoreError
 from surveyor.model import ALL_FIELDS
 from surveyor.store import rtree
+from surveyor.store.sessions import combine_sessions
 from surveyor.store._arrow import arrow_schema, frame_to_arrow
 from surveyor.store.base import (MERGE_COUNT_KEYS, NEIGHBOUR_FIELDS, QUARANTINE_FIELDS, SCHEMA_VERSION,
                                  SESSION_FIELDS, TOWER_FIELDS, TRACK_FIELDS, MergeRecord, Store)
@@ -48,6 +49,9 @@ ATTRIBUTE_TABLES = {
 }
 _SQL_TYPES = {"int": "INTEGER", "float": "REAL", "str": "TEXT", "bool": "BOOLEAN", "time": "DATETIME"}
 VISIBLE = "merge_id IN (SELECT merge_id FROM merges)"
+# merge_id only grows, so its index costs little to keep up and makes cleanup cheap.
+SAMPLE_INDEXES = (("samples_sample_id", "CREATE UNIQUE INDEX samples_sample_id ON samples (sample_id)"),
+                  ("samples_merge_id", "CREATE INDEX samples_merge_id ON samples (merge_id)"))
 RTREE = "rtree_samples_geom"
 RTREE_TRIGGERS_SQL = ("SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'samples' "
                       "AND name LIKE 'rtree_samples_geom_%'")
@@ -146,9 +150,8 @@ class GeoPackageStore(Store):
                     con.execute(f'CREATE TABLE "{table}" (fid INTEGER PRIMARY KEY AUTOINCREMENT, {cols})')
                     con.execute("INSERT INTO gpkg_contents (table_name, data_type, identifier, last_change) "
                                 "VALUES (?, 'attributes', ?, ?)", (table, table, _now_iso()))
-                con.execute("CREATE UNIQUE INDEX samples_sample_id ON samples (sample_id)")
-                # merge_id only grows, so this index costs little to keep up and makes cleanup cheap.
-                con.execute("CREATE INDEX samples_merge_id ON samples (merge_id)")
+                for _, sql in SAMPLE_INDEXES:
+                    con.execute(sql)
                 con.execute("CREATE INDEX samples_unplaced ON samples (placed_by) WHERE placed_by IS NULL")
                 con.execute("CREATE UNIQUE INDEX merges_merge_id ON merges (merge_id)")
                 con.execute("CREATE INDEX merges_hash ON merges (content_hash)")
@@ -221,12 +224,21 @@ class GeoPackageStore(Store):
             con.execute("BEGIN IMMEDIATE")
             for name, _ in con.execute(RTREE_TRIGGERS_SQL).fetchall():
                 con.execute(f'DROP TRIGGER "{name}"')
+            # Into an empty table (a first import), the indexes are built once at the end, which is
+            # several times faster than keeping them up row by row. The merge then checks for
+            # duplicates in memory (there is nothing else to be a duplicate of).
+            empty = not con.execute("SELECT EXISTS (SELECT 1 FROM samples)").fetchone()[0]
+            if empty:
+                for name, _ in SAMPLE_INDEXES:
+                    con.execute(f'DROP INDEX IF EXISTS "{name}"')
             con.execute("COMMIT")
         try:
             yield
         finally:
             with self._sql() as con:
+                con.execute("PRAGMA cache_size = -262144")
                 con.execute("BEGIN IMMEDIATE")
+                self._restore_indexes(con)
                 added, total = con.execute("SELECT sum(merge_id = ?), count(*) FROM samples", (merge_id,)).fetchone()
                 if (added or 0) >= max(50_000, (total or 0) // 2):
                     # Most of the table is new: pack the whole index at once (much faster than inserts).
@@ -238,6 +250,11 @@ class GeoPackageStore(Store):
                     con.execute(RTREE_FILL.format(cond="AND merge_id = ?"), (merge_id,))
                 self._restore_triggers(con)
                 con.execute("COMMIT")
+
+    @staticmethod
+    def _restore_indexes(con: sqlite3.Connection) -> None:
+        for name, sql in SAMPLE_INDEXES:
+            con.execute(sql.replace("INDEX ", "INDEX IF NOT EXISTS ", 1))
 
     def _restore_triggers(self, con: sqlite3.Connection) -> bool:
         """Recreate missing R-tree triggers; True when some were missing."""
@@ -258,6 +275,7 @@ class GeoPackageStore(Store):
         unfinished = "merge_id > coalesce((SELECT max(merge_id) FROM merges), 0)"
         with self._sql() as con:
             con.execute("BEGIN IMMEDIATE")
+            self._restore_indexes(con)
             repair = self._restore_triggers(con)
             for t in ("samples", "quarantine", "neighbours", "tracks", "towers"):
                 deleted += con.execute(f'DELETE FROM "{t}" WHERE {unfinished}').rowcount
@@ -308,8 +326,12 @@ class GeoPackageStore(Store):
             with warnings.catch_warnings():
                 # During bulk_load GDAL sees an R-tree behind the table and says so; it is rebuilt after.
                 warnings.filterwarnings("ignore", message=".*[Ss]patial index.*")
-                pyogrio.write_arrow(table, self.path, layer=layer, driver="GPKG", geometry_name="geom",
-                                    geometry_type="Point", crs="EPSG:4326", append=True)
+                pyogrio.set_gdal_config_options({"OGR_SQLITE_CACHE": "256"})  # MB of page cache for the write
+                try:
+                    pyogrio.write_arrow(table, self.path, layer=layer, driver="GPKG", geometry_name="geom",
+                                        geometry_type="Point", crs="EPSG:4326", append=True)
+                finally:
+                    pyogrio.set_gdal_config_options({"OGR_SQLITE_CACHE": None})
             return
         fields = ATTRIBUTE_TABLES[layer]
         table = frame_to_arrow(df, fields, geometry=False)
@@ -321,7 +343,7 @@ class GeoPackageStore(Store):
             con.executemany(f'INSERT INTO "{layer}" ({cols}) VALUES ({marks})', rows)
             con.execute("COMMIT")
 
-    def commit_merge(self, record: MergeRecord) -> None:
+    def commit_merge(self, record: MergeRecord, sessions: pd.DataFrame | None = None) -> None:
         with self._sql() as con:
             con.execute("BEGIN IMMEDIATE")
             con.execute(
@@ -330,8 +352,31 @@ class GeoPackageStore(Store):
                 + ", ".join("?" for _ in MERGE_COUNT_KEYS) + ", ?)",
                 (record.merge_id, record.source_file, record.content_hash, record.format, record.merged_at,
                  *(int(record.counts.get(k, 0)) for k in MERGE_COUNT_KEYS), json.dumps(record.options)))
-            self._refresh_sessions(con)
+            if sessions is None:
+                self._refresh_sessions(con)
+            else:
+                self._add_sessions(con, sessions)
             con.execute("COMMIT")
+
+    def _add_sessions(self, con: sqlite3.Connection, new: pd.DataFrame) -> None:
+        """Fold one merge's per-session aggregates into the sessions table (no rescan of samples)."""
+        if len(new) == 0:
+            return
+        keys = [str(k) for k in new["session"]]
+        marks = ",".join("?" for _ in keys)
+        old = pd.read_sql_query(f"SELECT * FROM sessions WHERE session IN ({marks})", con, params=keys)
+        if len(old):
+            old = old.drop(columns=["fid"])
+            old["first"] = pd.to_datetime(old["first"], utc=True, format="ISO8601")
+            old["last"] = pd.to_datetime(old["last"], utc=True, format="ISO8601")
+            both = pd.concat([old, new], ignore_index=True)
+            new = combine_sessions(both)
+            con.execute(f"DELETE FROM sessions WHERE session IN ({marks})", keys)
+        fields = list(SESSION_FIELDS)
+        table = frame_to_arrow(new, SESSION_FIELDS, geometry=False)
+        rows = list(zip(*(_sqlite_values(table.column(n)) for n in fields)))
+        con.executemany(f"INSERT INTO sessions ({', '.join(chr(34) + f + chr(34) for f in fields)}) "
+                        f"VALUES ({', '.join('?' for _ in fields)})", rows)
 
     def _refresh_sessions(self, con: sqlite3.Connection) -> None:
         con.execute("DELETE FROM sessions")

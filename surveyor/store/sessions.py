@@ -1,0 +1,40 @@
+"""Per-session aggregates (the ``sessions`` layer), computed from samples or folded together."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+
+def session_aggregates(samples: pd.DataFrame) -> pd.DataFrame:
+    """Per-session aggregates (the columns of ``sessions``) of some samples."""
+    key = samples["session"].astype(object).where(samples["session"].notna(),
+                                                  "(none) " + samples["source_file"].astype(str))
+    df = samples.assign(_key=key.to_numpy(), _placed=samples["placed_by"].notna().to_numpy())
+    g = df.groupby("_key", sort=False, dropna=False)
+    out = pd.DataFrame({
+        "device": g["device"].first() if "device" in df else None,
+        "device_model": g["device_model"].first() if "device_model" in df else None,
+        "volunteer": g["volunteer"].first() if "volunteer" in df else None,
+        "route": g["route"].first() if "route" in df else None,
+        "operators": g["operator"].agg(lambda s: ",".join(sorted(set(s.dropna())))),
+        "first": g["time"].min(),
+        "last": g["time"].max(),
+        "samples": g.size(),
+        "placed": g["_placed"].sum(),
+        "source_format": g["source_format"].first(),
+    })
+    return out.rename_axis("session").reset_index()
+
+
+def combine_sessions(parts: pd.DataFrame) -> pd.DataFrame:
+    """Fold rows of ``sessions`` that share a session into one (from several batches or merges)."""
+    g = parts.groupby("session", sort=False)
+    return pd.DataFrame({
+        "device": g["device"].first(), "device_model": g["device_model"].first(),
+        "volunteer": g["volunteer"].first(), "route": g["route"].first(),
+        "operators": g["operators"].agg(lambda s: ",".join(sorted({o for v in s.dropna() for o in str(v).split(",")
+                                                                   if o}))),
+        "first": g["first"].min(), "last": g["last"].max(),
+        "samples": g["samples"].sum(), "placed": g["placed"].sum(),
+        "source_format": g["source_format"].first(),
+    }).rename_axis("session").reset_index()
