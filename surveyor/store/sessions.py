@@ -7,15 +7,19 @@ import pandas as pd
 
 def session_aggregates(samples: pd.DataFrame) -> pd.DataFrame:
     """Per-session aggregates (the columns of ``sessions``) of some samples."""
-    key = samples["session"].astype(object).where(samples["session"].notna(),
-                                                  "(none) " + samples["source_file"].astype(str))
-    df = samples.assign(_key=key.to_numpy(), _placed=samples["placed_by"].notna().to_numpy())
+    df = samples.copy()
+    for column in ("session", "device", "device_model", "volunteer", "route", "operator", "source_format",
+                   "source_file", "placed_by"):
+        if column not in df.columns:
+            df[column] = None
+    key = df["session"].astype(object).where(df["session"].notna(), "(none) " + df["source_file"].astype(str))
+    df = df.assign(_key=key.to_numpy(), _placed=df["placed_by"].notna().to_numpy())
     g = df.groupby("_key", sort=False, dropna=False)
     out = pd.DataFrame({
-        "device": g["device"].first() if "device" in df else None,
-        "device_model": g["device_model"].first() if "device_model" in df else None,
-        "volunteer": g["volunteer"].first() if "volunteer" in df else None,
-        "route": g["route"].first() if "route" in df else None,
+        "device": g["device"].first(),
+        "device_model": g["device_model"].first(),
+        "volunteer": g["volunteer"].first(),
+        "route": g["route"].first(),
         "operators": g["operator"].agg(lambda s: ",".join(sorted(set(s.dropna())))),
         "first": g["time"].min(),
         "last": g["time"].max(),
