@@ -483,6 +483,16 @@ class PostgisStore(Store):
         with self._errors("allocating a merge id"):
             return int(self._connection().execute("SELECT nextval('merge_id_seq')").fetchone()[0])
 
+    def has_samples(self, other_than_merge: int | None = None) -> bool:
+        """Whether any committed sample exists (a running merge's rows are only staged, never counted)."""
+        with self._errors("looking up samples"):
+            return bool(self._connection().execute("SELECT EXISTS (SELECT 1 FROM samples)").fetchone()[0])
+
+    @contextmanager
+    def bulk_load(self, merge_id: int) -> Iterator[None]:
+        """Nothing to switch: appends are always COPYs into staging tables."""
+        yield
+
     def existing_sample_ids(self, sample_ids) -> np.ndarray:
         ids = np.asarray(sample_ids, dtype=np.int64)
         if ids.size == 0:
@@ -545,7 +555,13 @@ class PostgisStore(Store):
             ids = pd.to_numeric(df["sample_id"], errors="coerce").dropna().to_numpy(dtype=np.int64)
             self._staged_ids = np.union1d(self._staged_ids, ids)
 
-    def commit_merge(self, record: MergeRecord) -> None:
+    def commit_merge(self, record: MergeRecord, sessions=None) -> None:
+        """Move the merge's staged rows in, with its ``merges`` row, in one transaction.
+
+        ``sessions`` (the merge's own per-session aggregates) is not folded in: with concurrent
+        writers ``ON CONFLICT`` may skip some of the merge's samples, so the touched sessions are
+        recomputed from the stored samples instead (through the session-key index).
+        """
         mid = int(record.merge_id)
         staged_on = self._staged.get(mid)
         conn = self._connection()
