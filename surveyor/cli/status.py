@@ -30,10 +30,11 @@ def command(db, sessions, as_json) -> None:
                                                .to_json(orient="records", date_format="iso"))
         click.echo(json.dumps(status, indent=2, default=str))
         return
+    shown = status.get("db", db)  # a PostGIS URL comes back with its password masked
     if not status["samples"]:
-        click.echo(f"{db}: no samples yet. Merge some: surveyor merge FILES --db {db}")
+        click.echo(f"{shown}: no samples yet. Merge some: surveyor merge FILES --db {shown}")
         return
-    click.echo(f"{db}: {_n(status['samples'])} samples in {status['sessions']} sessions by "
+    click.echo(f"{shown}: {_n(status['samples'])} samples in {status['sessions']} sessions by "
                f"{status['devices']} devices on {status['days']} days, {status['first']} .. {status['last']}")
     width = max(len(k) for k in status["by_operator"])
     for op, n in status["by_operator"].items():
