@@ -5,7 +5,7 @@ always, with or without ``--anonymize``: analysis ignores samples inside them an
 cells and zones that touch them. ``--anonymize`` removes volunteer names, device IDs and exact
 sample positions (only cell aggregates remain); device models stay.
 
-What ``--anonymize`` removes from samples, and why (see docs/report.md, "Privacy"):
+What ``--anonymize`` removes from samples, and why (see the README, "Privacy"):
 
 - ``volunteer``, ``device`` (personal data by DESIGN section 3);
 - ``route``, ``note``, ``source_file`` and ``source_line``: free text and file names that

@@ -1,7 +1,7 @@
 """The shared PostGIS store: one PostgreSQL/PostGIS database holds many villages' surveys.
 
 Same :class:`surveyor.store.base.Store` interface as the GeoPackage, so no command knows which one it
-has. Design (docs/postgis.md has the long version):
+has. Design (the README section "The shared PostGIS database" has the long version):
 
 - **Schema** created on first use (``create=True``) and versioned in ``surveyor_schema``; the steps
   of :data:`MIGRATIONS` are applied in order on open, under a transaction-level advisory lock, so an
@@ -194,7 +194,7 @@ def _connect_error(target: _Target, exc: Exception) -> StoreError:
                               f"psql -d {target.dbname} -c 'CREATE EXTENSION postgis;'.")
     if "role" in low and "does not exist" in low:
         return StoreError(f"PostgreSQL at {target.where} has no role {target.user!r}.",
-                          fix="Ask the server admin for a team role (docs/postgis.md), or fix the user in the URL.")
+                          fix="Ask the server admin for a team role (README, "The shared PostGIS database"), or fix the user in the URL.")
     if "pg_hba.conf" in low:
         return StoreError(f"PostgreSQL at {target.where} does not accept connections from this computer "
                           f"for {who} (pg_hba.conf).",
@@ -372,7 +372,7 @@ class PostgisStore(Store):
         except psycopg.errors.InsufficientPrivilege as exc:
             raise StoreError(f"The role {self._t.user!r} may not do this while {action}: "
                              f"{_first_line(self._t.scrub(exc))}",
-                             fix="Ask the server admin to grant the team role its rights (docs/postgis.md).") from None
+                             fix="Ask the server admin to grant the team role its rights (README, "The shared PostGIS database").") from None
         except psycopg.Error as exc:
             raise StoreError(f"PostgreSQL error while {action}: {_first_line(self._t.scrub(exc))}",
                              fix="Check the condition or the data given; run with -v for details.") from None
@@ -690,7 +690,7 @@ class PostgisStore(Store):
         """The code of the smallest area containing each point (None outside every area).
 
         Done here with an STRtree over the areas (a few hundred polygons) rather than by a GiST
-        probe per row in SQL, which costs about 20 us a sample (measured; see docs/postgis.md).
+        probe per row in SQL, which costs about 20 us a sample (measured; see the README, "The shared PostGIS database").
         """
         import shapely
 
