@@ -78,34 +78,38 @@ def compute(samples, settings: Settings, boundary=None, dusun=None, towers=None,
 
 def summarize(cells, zones, sites, ev: Evidence, settings: Settings) -> dict:
     """The summary printed by ``surveyor analyze`` and stored as ``analysis_summary``."""
-    sig = ev.signal
-    used = len(sig) + len(ev.speed)
+    sig, sp = ev.sig, ev.sp
+    n_sig, n_sp = len(sig["cell"]), len(sp["cell"])
     summary: dict[str, Any] = {
         "resolution": ev.resolution,
         "samples_read": ev.samples_read,
-        "samples_used": used,
-        "signal_samples": len(sig),
-        "effective_samples": int(sig["effective"].sum()) if len(sig) else 0,
-        "speed_tests": len(ev.speed),
+        "samples_used": n_sig + n_sp,
+        "signal_samples": n_sig,
+        "effective_samples": int(sig["effective"].sum()) if n_sig else 0,
+        "speed_tests": n_sp,
         "left_out": {k: v for k, v in ev.left_out.items() if k != "other_operator"},
         "other_operators": ev.other_operators,
-        "unknown_accuracy_share": float(sig["accuracy_unknown"].mean()) if len(sig) else None,
+        "unknown_accuracy_share": float(sig["accuracy_unknown"].mean()) if n_sig else None,
         "outside_area_cells": int(cells.loc[cells["status"] != "not_surveyed", "h3"][
             cells["outside_area"]].nunique()) if len(cells) else 0,
         "operators": {},
     }
+    c_op = cells["operator"].to_numpy() if len(cells) else np.array([], dtype=object)
+    c_st = cells["status"].to_numpy() if len(cells) else np.array([], dtype=object)
+    z_op = zones["operator"].to_numpy() if len(zones) else np.array([], dtype=object)
+    s_op = sites["operator"].to_numpy() if len(sites) else np.array([], dtype=object)
+    ops = list(ev.operators)
     for op in settings.operators:
-        c = cells[cells["operator"] == op] if len(cells) else cells
-        z = zones[zones["operator"] == op] if len(zones) else zones
-        s = sites[sites["operator"] == op] if len(sites) else sites
-        by_status = {st: int((c["status"] == st).sum()) if len(c) else 0 for st in STATUSES}
+        st_op = c_st[c_op == op]
+        z = zones[z_op == op] if len(zones) else zones
+        by_status = {st: int((st_op == st).sum()) for st in STATUSES}
         summary["operators"][op] = {
             "cells": by_status,
             "dead_zones": len(z),
             "dead_area_km2": round(float(z["area_km2"].sum()), 4) if len(z) else 0.0,
             "zone_ids": list(z["zone_id"]) if len(z) else [],
-            "samples": int((sig["operator"] == op).sum()) if len(sig) else 0,
-            "sites": len(s),
+            "samples": int((sig["op"] == ops.index(op)).sum()) if n_sig and op in ops else 0,
+            "sites": int((s_op == op).sum()),
         }
     return summary
 

@@ -59,6 +59,11 @@ _TECHS = ("NR", "LTE", "UMTS", "GSM", "NONE")
 _MS_PER_H = 3_600_000.0
 
 
+_SIGNAL_COLUMNS = ("cell", "op", "operator", "session", "device", "t_ms", "lat", "lon", "reason_code", "tech_code",
+                   "rsrp", "rscp", "rssi", "accuracy_unknown", "altitude_m", "negative", "effective")
+_SPEED_COLUMNS = ("cell", "op", "operator", "session", "t_ms", "failed", "download_mbps", "upload_mbps")
+
+
 @dataclass
 class Evidence:
     """Samples ready to be counted, one frame for signal (and manual) samples, one for speed tests.
@@ -71,14 +76,38 @@ class Evidence:
     ``accuracy_unknown``, ``altitude_m``. ``speed`` columns: ``cell``, ``op``, ``operator``,
     ``session``, ``t_ms``, ``failed``, ``download_mbps``, ``upload_mbps``. ``left_out`` counts samples left out per
     reason; ``other_operators`` counts samples of operators that are not analysed.
+
+    The columns are held as numpy arrays (``sig`` and ``sp``, without ``operator``), which is what
+    the analysis itself reads; the ``signal`` and ``speed`` DataFrames are built from them on
+    first use.
     """
 
-    signal: pd.DataFrame
-    speed: pd.DataFrame
+    sig: dict
+    sp: dict
     resolution: int
+    operators: tuple = ()
     samples_read: int = 0
     left_out: dict[str, int] = field(default_factory=dict)
     other_operators: dict[str, int] = field(default_factory=dict)
+
+    def _frame(self, arrays: dict, columns) -> pd.DataFrame:
+        ops = list(self.operators)
+        op = arrays["op"]
+        data = {c: (pd.Categorical.from_codes(op, categories=ops) if ops else pd.Categorical([None] * len(op)))
+                if c == "operator" else arrays[c] for c in columns}
+        return pd.DataFrame(data)
+
+    @property
+    def signal(self) -> pd.DataFrame:
+        if "_signal" not in self.__dict__:
+            self.__dict__["_signal"] = self._frame(self.sig, _SIGNAL_COLUMNS)
+        return self.__dict__["_signal"]
+
+    @property
+    def speed(self) -> pd.DataFrame:
+        if "_speed" not in self.__dict__:
+            self.__dict__["_speed"] = self._frame(self.sp, _SPEED_COLUMNS)
+        return self.__dict__["_speed"]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -320,8 +349,39 @@ def _codes(df: pd.DataFrame, name: str) -> tuple[np.ndarray, np.ndarray]:
     """Integer codes (-1 for missing) and the unique values of a column; fast on Arrow strings."""
     if name not in df.columns:
         return np.full(len(df), -1, dtype=np.int64), np.array([], dtype=object)
-    codes, uniques = pd.factorize(df[name], use_na_sentinel=True)
+    col = df[name]
+    n = len(col)
+    if n > 4096:
+        # Survey columns come in long runs (a session, its device and operator, a technology held
+        # for minutes): factorising one value per run and repeating the codes gives the same
+        # codes and uniques (first-appearance order) as factorising every row, at a fraction.
+        heads = _run_heads(col)
+        if heads is not None and len(heads) * 8 < n:
+            head_codes, uniques = pd.factorize(col.iloc[heads], use_na_sentinel=True)
+            codes = np.repeat(np.asarray(head_codes, dtype=np.int64), np.diff(np.append(heads, n)))
+            return codes, np.asarray(uniques, dtype=object)
+    codes, uniques = pd.factorize(col, use_na_sentinel=True)
     return np.asarray(codes, dtype=np.int64), np.asarray(uniques, dtype=object)
+
+
+def _run_heads(col: pd.Series) -> np.ndarray | None:
+    """Rows where a new run of equal values starts (missing values always start one), or None
+    when the column is not one that compares cheaply (Arrow-backed or a numeric numpy column)."""
+    arr = col.array
+    if hasattr(arr, "__arrow_array__") and not isinstance(col.dtype, pd.CategoricalDtype):
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        a = arr.__arrow_array__()
+        a = a.combine_chunks() if isinstance(a, pa.ChunkedArray) else a
+        change = pc.fill_null(pc.not_equal(a.slice(1), a.slice(0, len(a) - 1)), True)
+        change = change.to_numpy(zero_copy_only=False)
+    elif col.dtype.kind in "biuf":
+        v = col.to_numpy()
+        change = v[1:] != v[:-1]  # NaN != NaN: every missing value starts a run
+    else:
+        return None
+    return np.flatnonzero(np.concatenate(([True], change)))
 
 
 def _is(codes: np.ndarray, uniques: np.ndarray, values) -> np.ndarray:
@@ -345,7 +405,15 @@ def _reason_codes(kind, service, tech, level, best_rsrp, settings: Settings) -> 
     key = np.zeros(len(kc), dtype=np.int64)
     for part, size in zip((kc + 1, sc + 1, tc + 1, lc + 1, weak), sizes):
         key = key * size + part
-    inverse, uniq_keys = pd.factorize(key)
+    space = int(np.prod(sizes, dtype=np.float64))
+    if space <= 1 << 22:
+        # Few possible combinations: find the present ones by counting, not by hashing every row.
+        uniq_keys = np.flatnonzero(np.bincount(key, minlength=space))
+        to_uniq = np.zeros(space, dtype=np.int64)
+        to_uniq[uniq_keys] = np.arange(len(uniq_keys))
+        inverse = to_uniq[key]
+    else:
+        inverse, uniq_keys = pd.factorize(key)
     parts = []
     rest = np.asarray(uniq_keys, dtype=np.int64)
     for size in reversed(sizes):
@@ -424,10 +492,12 @@ def prepare_evidence(samples: pd.DataFrame, settings: Settings, resolution: int 
     drop("other_operator", op_idx < 0)
 
     idx = np.flatnonzero(keep)
-    lat, lon, t_ms, acc, op_idx = lat[idx], lon[idx], t_ms[idx], acc[idx], op_idx[idx]
-    h3_10 = df["h3_10"].iloc[idx] if "h3_10" in df.columns else None
+    all_kept = len(idx) == n_read
+    take = (lambda a: a) if all_kept else (lambda a: a[idx])  # noqa: E731
+    lat, lon, t_ms, acc, op_idx = take(lat), take(lon), take(t_ms), take(acc), take(op_idx)
+    h3_10 = (df["h3_10"] if all_kept else df["h3_10"].iloc[idx]) if "h3_10" in df.columns else None
     cells = grid.assign_cells(lat, lon, resolution, h3_10=h3_10)
-    sub = lambda name: tuple(a[idx] if i == 0 else a for i, a in enumerate(_codes(df, name)))  # noqa: E731
+    sub = lambda name: (lambda c, u: (take(c), u))(*_codes(df, name))  # noqa: E731
     ses_c, ses_u = sub("session")
     if (ses_c < 0).any():
         # Samples without a session are grouped per source file, as the sessions layer does.
@@ -439,7 +509,6 @@ def prepare_evidence(samples: pd.DataFrame, settings: Settings, resolution: int 
     dev_c, _ = sub("device")
     kind = sub("kind")
     is_speed = _is(kind[0], kind[1], ["speed"])
-    operator_cat = pd.Categorical.from_codes(op_idx, categories=ops) if ops else pd.Categorical([None] * len(idx))
 
     # -- speed tests, judged apart (FCC 4G floor) --
     sp_i = np.flatnonzero(is_speed)
@@ -451,37 +520,54 @@ def prepare_evidence(samples: pd.DataFrame, settings: Settings, resolution: int 
     with np.errstate(invalid="ignore"):
         failed = _is(test_c, test_u, ["failed"]) | (dl < settings.download_min_mbps) | (ul < settings.upload_min_mbps)
     judged = failed | _is(test_c, test_u, ["ok"]) | np.isfinite(dl) | np.isfinite(ul)
-    speed = pd.DataFrame({
-        "cell": cells[sp_i], "op": op_idx[sp_i], "operator": operator_cat[sp_i], "session": ses_c[sp_i],
-        "t_ms": t_ms[sp_i], "failed": failed, "download_mbps": dl, "upload_mbps": ul,
-    })[judged].reset_index(drop=True)
+    sp_j = sp_i[judged]
+    speed = {"cell": cells[sp_j], "op": op_idx[sp_j], "session": ses_c[sp_j], "t_ms": t_ms[sp_j],
+             "failed": failed[judged], "download_mbps": dl[judged], "upload_mbps": ul[judged]}
 
     # -- signal and manual samples --
-    sg = np.flatnonzero(~is_speed)
-    rows = idx[sg]
-    best = np.fmax(_num(df, "rsrp_dbm")[rows], _num(df, "nr_rsrp_dbm")[rows])
-    full = lambda name: (lambda c, u: (c[rows], u))(*_codes(df, name))  # noqa: E731
+    no_speed = not len(sp_i)
+    sg = np.arange(len(idx)) if no_speed else np.flatnonzero(~is_speed)
+    rows = idx if no_speed else idx[sg]
+    in_sg = (lambda a: a) if no_speed else (lambda a: a[sg])  # noqa: E731
+    full = lambda name: (lambda c, u: (c if all_kept and no_speed else c[rows], u))(*_codes(df, name))  # noqa: E731
+    num = lambda name: _num(df, name) if all_kept and no_speed else _num(df, name)[rows]  # noqa: E731
+    best = np.fmax(num("rsrp_dbm"), num("nr_rsrp_dbm"))
     tech_c, tech_u = full("tech")
-    reason = _reason_codes((kind[0][sg], kind[1]), full("service"), (tech_c, tech_u), full("level"), best, settings)
+    reason = _reason_codes((in_sg(kind[0]), kind[1]), full("service"), (tech_c, tech_u), full("level"), best,
+                           settings)
     tech_lut = np.array([_TECHS.index(t) if t in _TECHS else -1 for t in tech_u] + [-1], dtype=np.int8)
     # Effective samples: per session AND operator, because a dual-SIM phone logs two independent
     # series of observations (one per network) in one session.
-    grp = ses_c[sg] * (len(ops) + 1) + op_idx[sg]
-    order = np.lexsort((t_ms[sg], grp))
-    o_rows, o_sg = rows[order], sg[order]
-    signal = pd.DataFrame({
-        "cell": cells[o_sg], "op": op_idx[o_sg], "operator": operator_cat[o_sg], "session": ses_c[o_sg],
-        "device": dev_c[o_sg], "t_ms": t_ms[o_sg], "lat": lat[o_sg], "lon": lon[o_sg],
-        "reason_code": reason[order], "tech_code": tech_lut[tech_c[order]],
-        "rsrp": best[order], "rscp": _num(df, "rscp_dbm")[o_rows], "rssi": _num(df, "rssi_dbm")[o_rows],
-        "accuracy_unknown": np.isnan(acc[o_sg]), "altitude_m": _num(df, "altitude_m")[o_rows],
-    })
-    signal["negative"] = signal["reason_code"].to_numpy() > 0
-    signal["effective"] = effective_mask(grp[order], signal["t_ms"].to_numpy(), signal["lat"].to_numpy(),
-                                         signal["lon"].to_numpy(), min_gap_s=settings.effective_min_gap_s,
+    grp = in_sg(ses_c) * (len(ops) + 1) + in_sg(op_idx)
+    t_sg = in_sg(t_ms)
+    order = _group_time_order(grp, t_sg)
+    pick = (lambda a: a) if order is None else (lambda a: a[order])  # noqa: E731
+    o_sg = sg if order is None else sg[order]
+    at = (lambda a: in_sg(a) if order is None else a[o_sg])  # noqa: E731
+    reason = pick(reason)
+    signal = {
+        "cell": at(cells), "op": at(op_idx), "session": at(ses_c), "device": at(dev_c), "t_ms": pick(t_sg),
+        "lat": at(lat), "lon": at(lon), "reason_code": reason, "tech_code": tech_lut[pick(tech_c)],
+        "rsrp": pick(best), "rscp": pick(num("rscp_dbm")), "rssi": pick(num("rssi_dbm")),
+        "accuracy_unknown": np.isnan(at(acc)), "altitude_m": pick(num("altitude_m")),
+        "negative": reason > 0,
+    }
+    signal["effective"] = effective_mask(pick(grp), signal["t_ms"], signal["lat"], signal["lon"],
+                                         min_gap_s=settings.effective_min_gap_s,
                                          min_distance_m=settings.effective_min_distance_m)
-    return Evidence(signal=signal, speed=speed, resolution=resolution, samples_read=n_read, left_out=left_out,
-                    other_operators=other_ops)
+    return Evidence(sig=signal, sp=speed, resolution=resolution, operators=tuple(ops), samples_read=n_read,
+                    left_out=left_out, other_operators=other_ops)
+
+
+def _group_time_order(grp: np.ndarray, t: np.ndarray) -> np.ndarray | None:
+    """The order that sorts samples by group, then time (stable), or None when they already are
+    (samples usually come in session and time order, which saves a sort and every gather)."""
+    if len(grp) < 2:
+        return None
+    same = grp[1:] == grp[:-1]
+    if (grp[1:] >= grp[:-1]).all() and (~same | (t[1:] >= t[:-1])).all():
+        return None
+    return np.lexsort((t, grp))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -523,31 +609,34 @@ def _needs(eff: int, sessions: int, spread_h: float, first_ms: float, settings: 
 
 def cell_table(ev: Evidence, settings: Settings) -> pd.DataFrame:
     """Per cell and operator with samples: counts, bounds and status (no geometry, no area rows)."""
-    sig, sp = ev.signal, ev.speed
+    sig, sp = ev.sig, ev.sp
+    n_sig = len(sig["cell"])
     ops = list(settings.operators)
-    op_index = {o: i for i, o in enumerate(ops)}
     n_ops = max(1, len(ops))
-    all_cells = np.concatenate([sig["cell"].to_numpy(dtype=np.uint64), sp["cell"].to_numpy(dtype=np.uint64)])
+    all_cells = np.concatenate([sig["cell"].astype(np.uint64, copy=False), sp["cell"].astype(np.uint64, copy=False)])
     cell_codes, cell_uniques = pd.factorize(all_cells, sort=True)
-    sig_op = sig["op"].to_numpy(dtype=np.int64)
-    sp_op = sp["op"].to_numpy(dtype=np.int64)
-    key_sig = cell_codes[:len(sig)] * n_ops + sig_op
-    key_sp = cell_codes[len(sig):] * n_ops + sp_op
+    cell_codes = np.asarray(cell_codes, dtype=np.int64)
+    sig_op = sig["op"].astype(np.int64, copy=False)
+    sp_op = sp["op"].astype(np.int64, copy=False)
+    key_sig = cell_codes[:n_sig] * n_ops + sig_op
+    key_sp = cell_codes[n_sig:] * n_ops + sp_op
     n_keys = len(cell_uniques) * n_ops
 
-    eff = sig["effective"].to_numpy()
-    neg = sig["negative"].to_numpy()
-    reason = sig["reason_code"].to_numpy()
+    eff = sig["effective"]
+    neg = sig["negative"]
+    reason = sig["reason_code"]
     bc = lambda k, w=None: np.bincount(k, weights=w, minlength=n_keys)  # noqa: E731
     raw = bc(key_sig)
-    n_eff = bc(key_sig, eff)
-    n_neg = bc(key_sig, eff & neg)
-    n_ns = bc(key_sig, eff & (reason == REASON_CODES.index("no_service")))
-    n_2g = bc(key_sig, eff & (reason == REASON_CODES.index("2g3g_only")))
-    unk_acc = bc(key_sig, sig["accuracy_unknown"].to_numpy())
-    t_ms = sig["t_ms"].to_numpy()
+    k_eff = key_sig[eff]
+    n_eff = bc(k_eff).astype(float)
+    n_neg = bc(k_eff[neg[eff]]).astype(float)
+    r_eff = reason[eff]
+    n_ns = bc(k_eff[r_eff == REASON_CODES.index("no_service")]).astype(float)
+    n_2g = bc(k_eff[r_eff == REASON_CODES.index("2g3g_only")]).astype(float)
+    unk_acc = bc(key_sig[sig["accuracy_unknown"]]).astype(float)
+    t_ms = sig["t_ms"]
 
-    tech_codes = sig["tech_code"].to_numpy(dtype=np.int64)  # -1 unknown
+    tech_codes = sig["tech_code"].astype(np.int64)  # -1 unknown
     tech_counts = np.bincount(key_sig * (len(_TECHS) + 1) + (tech_codes + 1),
                               minlength=n_keys * (len(_TECHS) + 1)).reshape(n_keys, len(_TECHS) + 1)
     known = tech_counts[:, 1:]
@@ -556,7 +645,7 @@ def cell_table(ev: Evidence, settings: Settings) -> pd.DataFrame:
     old = known[:, 2] + known[:, 3]
     only_2g3g = (old > 0) & (modern == 0)
 
-    out = pd.DataFrame({"key": np.arange(n_keys)})
+    out = {"key": np.arange(n_keys)}
     out["cell"] = np.repeat(cell_uniques.astype(np.uint64), n_ops)
     out["operator"] = np.tile(np.array(ops, dtype=object), len(cell_uniques))
     out["samples_raw"] = raw.astype(np.int64)
@@ -570,47 +659,57 @@ def cell_table(ev: Evidence, settings: Settings) -> pd.DataFrame:
     lower, upper = clopper_pearson(n_neg, n_eff, settings.confidence)
     out["lower_95"], out["upper_95"] = lower, upper
 
-    # first/last seen over every sample in the cell (signal and speed)
-    t_all = np.concatenate([t_ms, sp["t_ms"].to_numpy()])
-    k_all = np.concatenate([key_sig, key_sp])
+    # first/last seen over every sample in the cell (signal and speed). Signal samples are sorted
+    # by group (session and operator) and time, so within a run of one key and one group the
+    # first sample is the earliest and the last the latest: only run ends need comparing.
     first = np.full(n_keys, np.inf)
     last = np.full(n_keys, -np.inf)
-    if len(k_all):
-        s = pd.Series(t_all).groupby(k_all)
-        mins, maxs = s.min(), s.max()
-        first[mins.index.to_numpy()] = mins.to_numpy()
-        last[maxs.index.to_numpy()] = maxs.to_numpy()
+    if n_sig:
+        grp = sig["session"].astype(np.int64) * (len(ops) + 1) + sig_op
+        brk = np.flatnonzero((key_sig[1:] != key_sig[:-1]) | (grp[1:] != grp[:-1]))
+        heads = np.concatenate(([0], brk + 1))
+        tails = np.append(brk, n_sig - 1)
+        k_all = np.concatenate([key_sig[heads], key_sp])
+        lo_all = np.concatenate([t_ms[heads], sp["t_ms"]]).astype(float)
+        hi_all = np.concatenate([t_ms[tails], sp["t_ms"]]).astype(float)
+    else:
+        k_all, lo_all, hi_all = key_sp, sp["t_ms"].astype(float), sp["t_ms"].astype(float)
+    np.minimum.at(first, k_all, lo_all)
+    np.maximum.at(last, k_all, hi_all)
 
     # Sessions, devices, days and the time spread count the visits that gave evidence: sessions
     # with effective samples in the cell.
-    dev = sig["device"].to_numpy()[eff]
-    e = pd.DataFrame({"key": key_sig[eff], "session": sig["session"].to_numpy()[eff],
-                      "device": pd.Series(dev).where(dev >= 0), "t": t_ms[eff]})
-    sessions = np.zeros(n_keys, dtype=np.int64)
-    devices = np.zeros(n_keys, dtype=np.int64)
-    days = np.zeros(n_keys, dtype=np.int64)
+    ses_e = sig["session"][eff].astype(np.int64)
+    dev_e = sig["device"][eff].astype(np.int64)
+    t_e = t_ms[eff]
+    sessions = _distinct_per_key(k_eff, ses_e, n_keys)
+    devices = _distinct_per_key(k_eff[dev_e >= 0], dev_e[dev_e >= 0], n_keys)
+    days = _distinct_per_key(k_eff, _local_day(t_e, settings.timezone) if len(t_e) else t_e, n_keys)
     spread_h = np.zeros(n_keys)
     first_visit = first.copy()
-    if len(e):
-        e["day"] = _local_day(e["t"].to_numpy(), settings.timezone)
-        g = e.groupby("key")
-        idx = g.size().index.to_numpy()
-        sessions[idx] = g["session"].nunique().to_numpy()
-        devices[idx] = g["device"].nunique().to_numpy()
-        days[idx] = g["day"].nunique().to_numpy()
-        starts = e.groupby(["key", "session"])["t"].min().groupby(level=0)
-        spread_h[idx] = ((starts.max() - starts.min()) / _MS_PER_H).to_numpy()
-        first_visit[idx] = starts.min().to_numpy()
+    if len(k_eff):
+        # First effective sample of each (key, session): the earliest, as samples are in time order
+        # within a session and operator (and the key holds the operator).
+        pair = k_eff * (int(ses_e.max()) + 1) + ses_e
+        uniq_pair, first_i = np.unique(pair, return_index=True)
+        pk = uniq_pair // (int(ses_e.max()) + 1)
+        starts_t = t_e[first_i].astype(float)
+        b = np.flatnonzero(np.concatenate(([True], pk[1:] != pk[:-1])))
+        kk = pk[b]
+        mx, mn = np.maximum.reduceat(starts_t, b), np.minimum.reduceat(starts_t, b)
+        spread_h[kk] = (mx - mn) / _MS_PER_H
+        first_visit[kk] = mn
     out["sessions"], out["devices"], out["days"] = sessions, devices, days
     out["first_ms"], out["last_ms"], out["first_visit_ms"] = first, last, first_visit
     out["time_spread_h"] = spread_h
 
     # Signal percentiles, of the metric that fits the cell's main technology.
-    metric = np.where(pd.Series(tech_main).isin(["UMTS"]), "rscp",
-                      np.where(pd.Series(tech_main).isin(["GSM"]), "rssi", "rsrp"))
-    m_per_sample = metric[key_sig]
-    values = np.select([m_per_sample == "rscp", m_per_sample == "rssi"],
-                       [sig["rscp"].to_numpy(), sig["rssi"].to_numpy()], sig["rsrp"].to_numpy())
+    metric = np.where(tech_main == "UMTS", "rscp", np.where(tech_main == "GSM", "rssi", "rsrp")).astype(object)
+    if (metric == "rsrp").all():
+        values = sig["rsrp"]
+    else:
+        m_per_sample = metric[key_sig]
+        values = np.select([m_per_sample == "rscp", m_per_sample == "rssi"], [sig["rscp"], sig["rssi"]], sig["rsrp"])
     q = grouped_quantiles(key_sig, values, n_keys, (0.2, 0.5, 0.8))
     out["rsrp_p20_dbm"], out["rsrp_median_dbm"], out["rsrp_p80_dbm"] = q[:, 0], q[:, 1], q[:, 2]
     out["signal_metric"] = np.where(raw > 0, metric, None)
@@ -619,26 +718,33 @@ def cell_table(ev: Evidence, settings: Settings) -> pd.DataFrame:
 
     # Altitude per cell (all operators), for site suggestions.
     # (over effective samples: enough for a tie-break, and a fraction of the work)
-    alt = grouped_quantiles(cell_codes[:len(sig)][eff], sig["altitude_m"].to_numpy()[eff], len(cell_uniques),
-                            (0.5,))[:, 0]
+    alt = grouped_quantiles(cell_codes[:n_sig][eff], sig["altitude_m"][eff], len(cell_uniques), (0.5,))[:, 0]
     out["altitude_median_m"] = np.repeat(alt, n_ops)
 
     # Speed tests.
-    failed = sp["failed"].to_numpy()
+    failed = sp["failed"].astype(bool)
     out["speed_tests"] = np.bincount(key_sp, minlength=n_keys).astype(np.int64)
-    out["speed_failed"] = np.bincount(key_sp, weights=failed, minlength=n_keys).astype(np.int64)
+    out["speed_failed"] = np.bincount(key_sp[failed], minlength=n_keys).astype(np.int64)
     out["speed_passed"] = out["speed_tests"] - out["speed_failed"]
-    fs = np.zeros(n_keys, dtype=np.int64)
-    if failed.any():
-        f = pd.DataFrame({"key": key_sp[failed], "s": sp["session"].to_numpy()[failed]}).groupby("key")["s"].nunique()
-        fs[f.index.to_numpy()] = f.to_numpy()
-    out["speed_failed_sessions"] = fs
-    out["download_median_mbps"] = grouped_quantiles(key_sp, sp["download_mbps"].to_numpy(), n_keys, (0.5,))[:, 0]
-    out["upload_median_mbps"] = grouped_quantiles(key_sp, sp["upload_mbps"].to_numpy(), n_keys, (0.5,))[:, 0]
+    out["speed_failed_sessions"] = _distinct_per_key(key_sp[failed], sp["session"][failed].astype(np.int64), n_keys)
+    out["download_median_mbps"] = grouped_quantiles(key_sp, sp["download_mbps"], n_keys, (0.5,))[:, 0]
+    out["upload_median_mbps"] = grouped_quantiles(key_sp, sp["upload_mbps"], n_keys, (0.5,))[:, 0]
 
-    out = out[(out["samples_raw"] > 0) | (out["speed_tests"] > 0)].copy()
+    have = (out["samples_raw"] > 0) | (out["speed_tests"] > 0)
+    out = pd.DataFrame({k: v[have] for k, v in out.items()})
     _classify(out, settings)
     return out.drop(columns=["key"]).reset_index(drop=True)
+
+
+def _distinct_per_key(key: np.ndarray, values: np.ndarray, n_keys: int) -> np.ndarray:
+    """Number of distinct ``values`` per key (ints), like a grouped nunique."""
+    if not len(key):
+        return np.zeros(n_keys, dtype=np.int64)
+    values = np.asarray(values, dtype=np.int64)
+    v0 = int(values.min())
+    width = int(values.max()) - v0 + 1
+    pair = np.unique(key.astype(np.int64) * width + (values - v0))
+    return np.bincount(pair // width, minlength=n_keys).astype(np.int64)
 
 
 def _classify(out: pd.DataFrame, settings: Settings) -> None:
@@ -874,21 +980,26 @@ def _zone_evidence(member, op: str, settings: Settings, ev: Evidence | None) -> 
     out: dict[str, Any] = {}
     if ev is not None:
         cells = grid.from_hex(member["h3"])
-        sig = ev.signal[(ev.signal["operator"] == op).to_numpy() & np.isin(ev.signal["cell"].to_numpy(), cells)]
-        sp = ev.speed[(ev.speed["operator"] == op).to_numpy() & np.isin(ev.speed["cell"].to_numpy(), cells)]
-        eff = sig[sig["effective"]]
-        n_eff, n_neg = len(eff), int(eff["negative"].sum())
-        out.update(samples_effective=n_eff, samples_raw=len(sig), negatives_effective=n_neg,
-                   sessions=eff["session"].nunique(), devices=eff["device"][eff["device"] >= 0].nunique())
-        out["days"] = len(np.unique(_local_day(eff["t_ms"].to_numpy(), settings.timezone)))
-        t_all = np.concatenate([sig["t_ms"].to_numpy(), sp["t_ms"].to_numpy()])
+        sig, sp = ev.sig, ev.sp
+        op_i = list(ev.operators).index(op) if op in ev.operators else -2
+        m = (sig["op"] == op_i) & np.isin(sig["cell"], cells)
+        m_sp = (sp["op"] == op_i) & np.isin(sp["cell"], cells)
+        e = m & sig["effective"]
+        n_eff, n_neg = int(e.sum()), int((e & sig["negative"]).sum())
+        dev = sig["device"][e]
+        out.update(samples_effective=n_eff, samples_raw=int(m.sum()), negatives_effective=n_neg,
+                   sessions=len(np.unique(sig["session"][e])), devices=len(np.unique(dev[dev >= 0])))
+        out["days"] = len(np.unique(_local_day(sig["t_ms"][e], settings.timezone)))
+        t_all = np.concatenate([sig["t_ms"][m], sp["t_ms"][m_sp]])
         out["first_seen"] = _iso(t_all.min()) if len(t_all) else None
         out["last_seen"] = _iso(t_all.max()) if len(t_all) else None
-        rsrp = sig["rsrp"].dropna()
-        out["rsrp_median_dbm"] = float(rsrp.median()) if len(rsrp) else np.nan
-        out["speed_tests"], out["speed_failed"] = len(sp), int(sp["failed"].sum())
-        ns = int((eff["reason_code"] == REASON_CODES.index("no_service")).sum())
-        g2 = int((eff["reason_code"] == REASON_CODES.index("2g3g_only")).sum())
+        rsrp = sig["rsrp"][m]
+        rsrp = rsrp[~np.isnan(rsrp)]
+        out["rsrp_median_dbm"] = float(np.median(rsrp)) if len(rsrp) else np.nan
+        out["speed_tests"], out["speed_failed"] = int(m_sp.sum()), int(sp["failed"][m_sp].sum())
+        reason = sig["reason_code"][e]
+        ns = int((reason == REASON_CODES.index("no_service")).sum())
+        g2 = int((reason == REASON_CODES.index("2g3g_only")).sum())
     else:
         n_eff = int(member["samples_effective"].sum())
         n_neg = int(member["negatives_effective"].sum())
