@@ -374,11 +374,17 @@ def _run_heads(col: pd.Series) -> np.ndarray | None:
 
         a = arr.__arrow_array__()
         a = a.combine_chunks() if isinstance(a, pa.ChunkedArray) else a
-        change = pc.fill_null(pc.not_equal(a.slice(1), a.slice(0, len(a) - 1)), True)
+        a1, a0 = a.slice(1), a.slice(0, len(a) - 1)
+        change = pc.not_equal(a1, a0)
+        if change.null_count:  # a run of missing values is one run too
+            change = pc.fill_null(change, pc.xor(pc.is_null(a1), pc.is_null(a0)))
         change = change.to_numpy(zero_copy_only=False)
     elif col.dtype.kind in "biuf":
         v = col.to_numpy()
-        change = v[1:] != v[:-1]  # NaN != NaN: every missing value starts a run
+        change = v[1:] != v[:-1]
+        if v.dtype.kind == "f":
+            nan = np.isnan(v)
+            change &= ~(nan[1:] & nan[:-1])  # a run of NaN is one run too
     else:
         return None
     return np.flatnonzero(np.concatenate(([True], change)))
@@ -580,6 +586,16 @@ def _iso(ms) -> Any:
     return pd.Timestamp(int(ms), unit="ms", tz="UTC").strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def _iso_array(ms: np.ndarray) -> np.ndarray:
+    """:func:`_iso` of many epoch milliseconds at once (None where not finite)."""
+    out = np.full(len(ms), None, dtype=object)
+    ok = np.isfinite(ms)
+    if ok.any():
+        sec = (ms[ok].astype(np.int64) // 1000).astype("datetime64[s]")
+        out[ok] = np.char.add(np.datetime_as_string(sec, unit="s"), "Z").astype(object)
+    return out
+
+
 def _local_day(t_ms: np.ndarray, tz: str) -> np.ndarray:
     """Calendar day number (days since 1970-01-01) in the survey's time zone, vectorised."""
     local = pd.DatetimeIndex(pd.to_datetime(t_ms, unit="ms", utc=True)).tz_convert(tz).tz_localize(None)
@@ -591,7 +607,8 @@ def _local_text(ms: float, tz: str) -> str:
     return pd.Timestamp(int(ms), unit="ms", tz="UTC").tz_convert(tz).strftime("%Y-%m-%d %H:%M")
 
 
-def _needs(eff: int, sessions: int, spread_h: float, first_ms: float, settings: Settings) -> str:
+def _needs(eff: int, sessions: int, spread_h: float, first_ms: float, settings: Settings,
+           when: str | None = None) -> str:
     """What an insufficient cell still needs, in plain words."""
     parts = []
     more = settings.min_effective_samples - int(eff)
@@ -599,7 +616,10 @@ def _needs(eff: int, sessions: int, spread_h: float, first_ms: float, settings: 
         parts.append(f"{more} more sample{'s' if more != 1 else ''}")
     missing_sessions = max(0, settings.min_sessions - int(sessions))
     if not (spread_h >= settings.min_session_gap_h) and settings.min_sessions >= 2:
-        when = _local_text(first_ms, settings.timezone) if np.isfinite(first_ms) else "the first visit"
+        if not np.isfinite(first_ms):
+            when = "the first visit"
+        elif when is None:
+            when = _local_text(first_ms, settings.timezone)
         parts.append(f"another session >= {settings.min_session_gap_h:g} h after {when}")
         missing_sessions -= 1
     if missing_sessions > 0:
@@ -779,9 +799,14 @@ def _classify(out: pd.DataFrame, settings: Settings) -> None:
         eff = out["samples_effective"].to_numpy()
         ses = out["sessions"].to_numpy()
         spr = out["time_spread_h"].to_numpy()
-        fv = out["first_visit_ms"].to_numpy()
-        for i in ins:
-            needs[i] = _needs(eff[i], ses[i], spr[i], fv[i], settings)
+        fv = out["first_visit_ms"].to_numpy()[ins]
+        ok = np.isfinite(fv)
+        when = np.full(len(ins), None, dtype=object)
+        if ok.any():
+            when[ok] = pd.to_datetime(fv[ok].astype(np.int64), unit="ms", utc=True).tz_convert(
+                settings.timezone).strftime("%Y-%m-%d %H:%M").to_numpy(dtype=object)
+        for j, i in enumerate(ins):
+            needs[i] = _needs(eff[i], ses[i], spr[i], fv[j], settings, when=when[j])
     out["needs"] = needs
 
 
@@ -818,10 +843,16 @@ def compute_cells(samples: pd.DataFrame | Evidence, settings: Settings, boundary
     in_area = grid.area_cells(boundary, res) if boundary is not None else np.zeros(0, dtype=np.uint64)
     # not_surveyed: area cells x operators without a row
     if len(in_area) and len(settings.operators):
-        full = pd.DataFrame({"cell": np.repeat(in_area, len(settings.operators)),
-                             "operator": np.tile(np.array(settings.operators, dtype=object), len(in_area))})
-        have = pd.MultiIndex.from_frame(table[["cell", "operator"]].astype({"cell": np.uint64}))
-        missing = full[~pd.MultiIndex.from_frame(full).isin(have)].copy()
+        n_ops = len(settings.operators)
+        op_names = np.array(settings.operators, dtype=object)
+        have = np.zeros((len(in_area), n_ops), dtype=bool)
+        t_cell = table["cell"].to_numpy(dtype=np.uint64)
+        t_op = pd.Index(op_names).get_indexer(table["operator"].to_numpy(dtype=object))
+        at = np.minimum(np.searchsorted(in_area, t_cell), len(in_area) - 1)
+        hit = (in_area[at] == t_cell) & (t_op >= 0)
+        have[at[hit], t_op[hit]] = True
+        miss = ~have.ravel()
+        missing = pd.DataFrame({"cell": np.repeat(in_area, n_ops)[miss], "operator": np.tile(op_names, len(in_area))[miss]})
         missing["status"] = "not_surveyed"
         for c in ("samples_raw", "samples_effective", "negatives_effective", "sessions", "devices", "days",
                   "speed_tests", "speed_failed", "speed_passed", "speed_failed_sessions"):
@@ -845,10 +876,8 @@ def compute_cells(samples: pd.DataFrame | Evidence, settings: Settings, boundary
             inside = shapely.contains_xy(geom, clon, clat) & pd.isna(names)
             names[inside] = name
         table["dusun"] = names[inv]
-    table["first_seen"] = [_iso(v) if np.isfinite(v) else None for v in table["first_ms"].to_numpy(dtype=float)] \
-        if "first_ms" in table.columns else None
-    table["last_seen"] = [_iso(v) if np.isfinite(v) else None for v in table["last_ms"].to_numpy(dtype=float)] \
-        if "last_ms" in table.columns else None
+    table["first_seen"] = _iso_array(table["first_ms"].to_numpy(dtype=float)) if "first_ms" in table.columns else None
+    table["last_seen"] = _iso_array(table["last_ms"].to_numpy(dtype=float)) if "last_ms" in table.columns else None
     out = table.reindex(columns=CELL_COLUMNS)
     for c in ("samples_raw", "samples_effective", "negatives_effective", "sessions", "devices", "days",
               "speed_tests", "speed_failed", "speed_passed", "speed_failed_sessions", "resolution"):
