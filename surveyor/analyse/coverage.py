@@ -950,25 +950,32 @@ def dead_zones(cells, towers=None, settings: Settings | None = None, evidence: E
     from surveyor.areas import utm_crs
 
     settings = settings or Settings()
-    empty = gpd.GeoDataFrame({c: [] for c in ZONE_COLUMNS}, geometry=[], crs="EPSG:4326")
+
+    def empty():
+        return gpd.GeoDataFrame({c: [] for c in ZONE_COLUMNS}, geometry=[], crs="EPSG:4326")
+
     if cells is None or len(cells) == 0:
-        return empty
+        return empty()
     rows = []
     geoms = []
+    # A plain DataFrame view: filtering a GeoDataFrame costs far more than the work done here.
+    c_op = cells["operator"].to_numpy(dtype=object)
+    c_st = cells["status"].to_numpy(dtype=object)
+    cells = pd.DataFrame(cells, copy=False)
     for op in sorted(cells["operator"].dropna().unique()):
-        dead = cells[(cells["operator"] == op) & (cells["status"] == "dead")]
+        dead = cells[(c_op == op) & (c_st == "dead")]
         if len(dead) == 0:
             continue
         dead_cells = grid.from_hex(dead["h3"])
         labels = grid.neighbours_components(dead_cells)
-        covered = cells[(cells["operator"] == op) & (cells["status"] == "covered")]
+        covered = cells[(c_op == op) & (c_st == "covered")]
         op_towers = None
         if towers is not None and len(towers) and {"operator", "lat", "lon"} <= set(towers.columns):
             op_towers = towers[towers["operator"] == op]
         zone_rows = []
         for lab in np.unique(labels):
             member = dead.iloc[np.flatnonzero(labels == lab)]
-            geom = shapely.union_all(list(member.geometry))
+            geom = shapely.union_all(list(member["geometry"]))
             crs = utm_crs(float(member["lon"].mean()), float(member["lat"].mean()))
             # Area and centroid in UTM metres: degrees are not equal-area.
             g_utm = gpd.GeoSeries([geom], crs="EPSG:4326").to_crs(crs)
@@ -993,14 +1000,14 @@ def dead_zones(cells, towers=None, settings: Settings | None = None, evidence: E
             rows.append(row)
             geoms.append(geom)
     if not rows:
-        return empty
+        return empty()
+    ints = ("cells", "samples_effective", "samples_raw", "negatives_effective", "sessions", "devices", "days",
+            "speed_tests", "speed_failed", "resolution")
+    floats = ("nearest_signal_m", "nearest_signal_bearing_deg", "nearest_tower_m", "nearest_tower_bearing_deg",
+              "rsrp_median_dbm", "area_km2", "centroid_lat", "centroid_lon")
     out = pd.DataFrame(rows).reindex(columns=ZONE_COLUMNS)
-    for c in ("cells", "samples_effective", "samples_raw", "negatives_effective", "sessions", "devices", "days",
-              "speed_tests", "speed_failed", "resolution"):
-        out[c] = out[c].fillna(0).astype(np.int64)
-    for c in ("nearest_signal_m", "nearest_signal_bearing_deg", "nearest_tower_m", "nearest_tower_bearing_deg",
-              "rsrp_median_dbm", "area_km2", "centroid_lat", "centroid_lon"):
-        out[c] = out[c].astype(float)
+    out = pd.DataFrame({c: np.nan_to_num(out[c].to_numpy(dtype=float)).astype(np.int64) if c in ints
+                        else out[c].to_numpy(dtype=float) if c in floats else out[c] for c in ZONE_COLUMNS})
     return gpd.GeoDataFrame(out, geometry=geoms, crs="EPSG:4326")
 
 

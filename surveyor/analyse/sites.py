@@ -57,16 +57,27 @@ def suggest_sites(cells, settings: Settings | None = None, zones=None, *, radius
     settings = settings or Settings()
     radius_m = float(radius_m if radius_m is not None else settings.radius_m)
     top_k = int(top_k if top_k is not None else settings.top_k)
-    empty = gpd.GeoDataFrame({c: [] for c in SITE_COLUMNS}, geometry=[], crs="EPSG:4326")
+    def empty():
+        return gpd.GeoDataFrame({c: [] for c in SITE_COLUMNS}, geometry=[], crs="EPSG:4326")
+
     if cells is None or len(cells) == 0 or top_k <= 0:
-        return empty
-    cand = cells[cells["status"].isin(["covered", "marginal"])]
-    if len(cand) == 0:
-        return empty
-    alt_col = "altitude_median_m" if "altitude_median_m" in cand.columns else None
-    cand = (cand.assign(_alt=cand[alt_col] if alt_col else np.nan)
-            .groupby("h3", as_index=False).agg(lat=("lat", "first"), lon=("lon", "first"), _alt=("_alt", "max"))
-            .sort_values("h3").reset_index(drop=True))
+        return empty()
+    # Plain columns: filtering a GeoDataFrame costs far more than the arithmetic here.
+    cells = pd.DataFrame({c: cells[c].to_numpy() for c in ("h3", "operator", "status", "lat", "lon",
+                                                             "samples_effective", "altitude_median_m")
+                          if c in cells.columns})
+    is_cand = cells["status"].isin(["covered", "marginal"]).to_numpy()
+    if not is_cand.any():
+        return empty()
+    # One candidate per cell (any operator), in h3 order: the first row's centre, the highest altitude.
+    h3_all = cells["h3"].to_numpy(dtype=object)[is_cand]
+    uniq, first_i, inv = np.unique(h3_all, return_index=True, return_inverse=True)
+    alt_all = (cells["altitude_median_m"].to_numpy(dtype=float)[is_cand] if "altitude_median_m" in cells.columns
+               else np.full(len(h3_all), np.nan))
+    alt_max = np.full(len(uniq), np.nan)
+    np.fmax.at(alt_max, inv.ravel(), alt_all)
+    cand = pd.DataFrame({"h3": uniq, "lat": cells["lat"].to_numpy()[is_cand][first_i],
+                         "lon": cells["lon"].to_numpy()[is_cand][first_i], "_alt": alt_max})
     crs = utm_crs(float(cells["lon"].mean()), float(cells["lat"].mean()))
     # Radius in UTM metres (a planar circle is what "covers within radius_m" means at village scale).
     fwd = Transformer.from_crs("EPSG:4326", crs, always_xy=True)
@@ -78,7 +89,7 @@ def suggest_sites(cells, settings: Settings | None = None, zones=None, *, radius
                 zone_of[(op, h)] = zid
     rows = []
     for op in sorted(cells["operator"].dropna().unique()):
-        dead = cells[(cells["operator"] == op) & (cells["status"] == "dead")].reset_index(drop=True)
+        dead = cells[((cells["operator"] == op) & (cells["status"] == "dead")).to_numpy()].reset_index(drop=True)
         if len(dead) == 0:
             continue
         dx, dy = fwd.transform(dead["lon"].to_numpy(), dead["lat"].to_numpy())
@@ -105,6 +116,6 @@ def suggest_sites(cells, settings: Settings | None = None, zones=None, *, radius
                          "zone_ids": ",".join(zids), "radius_m": radius_m, "area_code": settings.code,
                          "note": NOTE})
     if not rows:
-        return empty
+        return empty()
     out = pd.DataFrame(rows, columns=SITE_COLUMNS)
     return gpd.GeoDataFrame(out, geometry=gpd.points_from_xy(out["lon"], out["lat"]), crs="EPSG:4326")
