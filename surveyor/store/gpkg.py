@@ -242,14 +242,24 @@ class GeoPackageStore(Store):
                 added, total = con.execute("SELECT sum(merge_id = ?), count(*) FROM samples", (merge_id,)).fetchone()
                 if (added or 0) >= max(50_000, (total or 0) // 2):
                     # Most of the table is new: pack the whole index at once (much faster than inserts).
-                    rows = con.execute("SELECT fid, lon, lat FROM samples WHERE geom IS NOT NULL AND lat IS NOT NULL "
-                                       "AND lon IS NOT NULL").fetchall()
-                    arr = np.array(rows, dtype=np.float64).reshape(-1, 3)
-                    rtree.rebuild(con, RTREE, arr[:, 0].astype(np.int64), arr[:, 1], arr[:, 2])
+                    fid, lon, lat = self._positions()
+                    rtree.rebuild(con, RTREE, fid, lon, lat)
                 else:
                     con.execute(RTREE_FILL.format(cond="AND merge_id = ?"), (merge_id,))
                 self._restore_triggers(con)
                 con.execute("COMMIT")
+
+    def _positions(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """fid, lon, lat of every placed sample, as arrays (Arrow keeps a million rows small)."""
+        import pyogrio
+
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=".*[Ss]patial index.*")
+            _, table = pyogrio.read_arrow(self.path, layer="samples", columns=["lon", "lat"], read_geometry=False,
+                                          return_fids=True,
+                                          where="geom IS NOT NULL AND lat IS NOT NULL AND lon IS NOT NULL")
+        return (table.column("fid").to_numpy(), table.column("lon").to_numpy(zero_copy_only=False),
+                table.column("lat").to_numpy(zero_copy_only=False))
 
     @staticmethod
     def _restore_indexes(con: sqlite3.Connection) -> None:
@@ -282,10 +292,8 @@ class GeoPackageStore(Store):
             if repair:
                 # A merge died in bulk mode: rebuild the index from the rows that remain.
                 log.warning("repairing the spatial index after a merge that did not finish")
-                rows = con.execute("SELECT fid, lon, lat FROM samples WHERE geom IS NOT NULL AND lat IS NOT NULL "
-                                   "AND lon IS NOT NULL").fetchall()
-                arr = np.array(rows, dtype=np.float64).reshape(-1, 3)
-                rtree.rebuild(con, RTREE, arr[:, 0].astype(np.int64), arr[:, 1], arr[:, 2])
+                fid, lon, lat = self._positions()
+                rtree.rebuild(con, RTREE, fid, lon, lat)
             con.execute("COMMIT")
         if deleted:
             log.warning("removed %d rows of a merge that did not finish", deleted)
@@ -323,6 +331,11 @@ class GeoPackageStore(Store):
             import pyogrio
 
             table = frame_to_arrow(df, POINT_LAYERS[layer])
+            # Columns empty in this batch are left out: GDAL fills them with NULL, and a G-NetTrack
+            # log leaves about half of the 53 sample columns empty, half of the write's work.
+            empty = [name for name in table.column_names if name != "geom" and table.column(name).null_count == len(table)]
+            if empty and len(empty) < table.num_columns - 1:
+                table = table.drop_columns(empty)
             with warnings.catch_warnings():
                 # During bulk_load GDAL sees an R-tree behind the table and says so; it is rebuilt after.
                 warnings.filterwarnings("ignore", message=".*[Ss]patial index.*")

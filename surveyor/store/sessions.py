@@ -20,7 +20,7 @@ def session_aggregates(samples: pd.DataFrame) -> pd.DataFrame:
         "device_model": g["device_model"].first(),
         "volunteer": g["volunteer"].first(),
         "route": g["route"].first(),
-        "operators": g["operator"].agg(lambda s: ",".join(sorted(set(s.dropna())))),
+        "operators": _operators_by_key(df),
         "first": g["time"].min(),
         "last": g["time"].max(),
         "samples": g.size(),
@@ -28,6 +28,12 @@ def session_aggregates(samples: pd.DataFrame) -> pd.DataFrame:
         "source_format": g["source_format"].first(),
     })
     return out.rename_axis("session").reset_index()
+
+
+def _operators_by_key(df: pd.DataFrame) -> pd.Series:
+    # Distinct (session, operator) pairs first: a few rows, whatever the number of samples.
+    pairs = df[["_key", "operator"]].dropna().drop_duplicates()
+    return pairs.groupby("_key", sort=False)["operator"].agg(lambda s: ",".join(sorted(s)))
 
 
 def combine_sessions(parts: pd.DataFrame) -> pd.DataFrame:
