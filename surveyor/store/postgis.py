@@ -194,7 +194,7 @@ def _connect_error(target: _Target, exc: Exception) -> StoreError:
                               f"psql -d {target.dbname} -c 'CREATE EXTENSION postgis;'.")
     if "role" in low and "does not exist" in low:
         return StoreError(f"PostgreSQL at {target.where} has no role {target.user!r}.",
-                          fix="Ask the server admin for a team role (README, "The shared PostGIS database"), or fix the user in the URL.")
+                          fix="Ask the server admin for a team role (the README's section on the shared PostGIS database), or fix the user in the URL.")
     if "pg_hba.conf" in low:
         return StoreError(f"PostgreSQL at {target.where} does not accept connections from this computer "
                           f"for {who} (pg_hba.conf).",
@@ -372,7 +372,7 @@ class PostgisStore(Store):
         except psycopg.errors.InsufficientPrivilege as exc:
             raise StoreError(f"The role {self._t.user!r} may not do this while {action}: "
                              f"{_first_line(self._t.scrub(exc))}",
-                             fix="Ask the server admin to grant the team role its rights (README, "The shared PostGIS database").") from None
+                             fix="Ask the server admin to grant the team role its rights (the README's section on the shared PostGIS database).") from None
         except psycopg.Error as exc:
             raise StoreError(f"PostgreSQL error while {action}: {_first_line(self._t.scrub(exc))}",
                              fix="Check the condition or the data given; run with -v for details.") from None
