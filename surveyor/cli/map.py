@@ -33,15 +33,12 @@ def command(db, out, operators, area, tiles, lang, show_samples, overwrite, conf
     """
     from surveyor.config import load_settings
     from surveyor.render.folium_map import render_map
-    from surveyor.render.style import check_output
+    from surveyor.render.style import check_output, output_folder
     from surveyor.store import open_store
 
     settings = load_settings(config)
     path = check_output(out, overwrite)
-    if not path.parent.exists():
-        path.parent.mkdir(parents=True)
-        click.echo(f"Created folder {path.parent} for the output.", err=True)
-    with open_store(db) as store:
+    with open_store(db) as store, output_folder(path):
         written = render_map(store, settings, path, operators=list(operators) or None, area=area,
                              tiles=tiles, lang=lang or settings.language, show_samples=show_samples)
     click.echo(str(written))

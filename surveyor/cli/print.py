@@ -31,17 +31,14 @@ def command(db, out, paper, orientation, operators, area, lang, size, overwrite,
     """
     from surveyor.config import load_settings
     from surveyor.render.print_map import render_print
-    from surveyor.render.style import check_output
+    from surveyor.render.style import check_output, output_folder
     from surveyor.store import open_store
 
     settings = load_settings(config)
     if size == "whatsapp" and out == "maps/coverage.pdf":
         out = "maps/coverage-whatsapp.png"
     path = check_output(out, overwrite)
-    if not path.parent.exists():
-        path.parent.mkdir(parents=True)
-        click.echo(f"Created folder {path.parent} for the output.", err=True)
-    with open_store(db) as store:
+    with open_store(db) as store, output_folder(path):
         written = render_print(store, settings, path, paper=paper.upper(), orientation=orientation,
                                operators=list(operators) or None, lang=lang or settings.language, size=size,
                                area=area)

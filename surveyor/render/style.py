@@ -14,6 +14,8 @@ larger than a village, and adds the cells nobody has surveyed yet so they can be
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -406,3 +408,26 @@ def ensure_folder(p) -> None:
     if not p.parent.exists():
         p.parent.mkdir(parents=True, exist_ok=True)
         log.warning("created folder %s for the output", p.parent)
+
+
+@contextmanager
+def output_folder(path: Path):
+    """Create the output's missing folders for the write, and take them away again if it fails."""
+    import click
+
+    created = []
+    folder = path.parent
+    while not folder.exists():
+        created.append(folder)
+        folder = folder.parent
+    for f in reversed(created):
+        f.mkdir()
+    try:
+        yield
+    except BaseException:
+        for f in created:
+            if f.exists() and not any(f.iterdir()):
+                f.rmdir()
+        raise
+    if created:
+        click.echo(f"Created folder {created[0]} for the output.", err=True)
