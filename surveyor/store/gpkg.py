@@ -236,7 +236,7 @@ class GeoPackageStore(Store):
             yield
         finally:
             with self._sql() as con:
-                con.execute("PRAGMA cache_size = -262144")
+                con.execute("PRAGMA cache_size = -65536")  # 64 MB for building the indexes
                 con.execute("BEGIN IMMEDIATE")
                 self._restore_indexes(con)
                 added, total = con.execute("SELECT sum(merge_id = ?), count(*) FROM samples", (merge_id,)).fetchone()

@@ -116,8 +116,11 @@ def rebuild(con: sqlite3.Connection, rtree: str, ids: np.ndarray, x: np.ndarray,
             body = raw[a * CELL.itemsize:b * CELL.itemsize]
             node_rows.append((int(numbers[lv][k]), header + body + bytes(node_size - 4 - len(body))))
         if lv == 0:
-            rowid_rows = zip(cells["id"].tolist(), numbers[0][group].tolist())
+            leaf_ids, leaf_nodes = cells["id"].astype(np.int64), numbers[0][group]
     con.executemany(f'INSERT INTO "{rtree}_node" VALUES (?, ?)', node_rows)
     con.executemany(f'INSERT INTO "{rtree}_parent" VALUES (?, ?)', parent_rows)
-    con.executemany(f'INSERT INTO "{rtree}_rowid" VALUES (?, ?)', rowid_rows)
+    # In slices, so a large table does not become millions of Python objects at once.
+    for a in range(0, len(leaf_ids), 100_000):
+        con.executemany(f'INSERT INTO "{rtree}_rowid" VALUES (?, ?)',
+                        zip(leaf_ids[a:a + 100_000].tolist(), leaf_nodes[a:a + 100_000].tolist()))
     return len(node_rows)
