@@ -58,6 +58,14 @@ def test_kill_9_midway_leaves_nothing_and_a_rerun_completes(tmp_path):
     with open_store(db) as store:
         assert store.status()["samples"] == 400_020
     assert _raw_sample_rows(db) == 400_020  # the leftovers were cleaned up, nothing doubled
+    con = sqlite3.connect(db)
+    try:  # the spatial index was repaired and packed: valid, one entry per sample, triggers back
+        assert con.execute("SELECT rtreecheck('rtree_samples_geom')").fetchone()[0] == "ok"
+        assert con.execute("SELECT count(*) FROM rtree_samples_geom").fetchone()[0] == 400_020
+        assert con.execute("SELECT count(*) FROM sqlite_master WHERE type = 'trigger' "
+                           "AND name LIKE 'rtree_samples_geom_%'").fetchone()[0] >= 6
+    finally:
+        con.close()
 
 
 def test_two_merges_at_once_of_overlapping_files(tmp_path):

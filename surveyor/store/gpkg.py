@@ -240,14 +240,23 @@ class GeoPackageStore(Store):
                 con.execute("BEGIN IMMEDIATE")
                 self._restore_indexes(con)
                 added, total = con.execute("SELECT sum(merge_id = ?), count(*) FROM samples", (merge_id,)).fetchone()
-                if (added or 0) >= max(50_000, (total or 0) // 2):
-                    # Most of the table is new: pack the whole index at once (much faster than inserts).
-                    fid, lon, lat = self._positions()
-                    rtree.rebuild(con, RTREE, fid, lon, lat)
-                else:
+                pack = (added or 0) >= max(50_000, (total or 0) // 2)
+                if not pack:
                     con.execute(RTREE_FILL.format(cond="AND merge_id = ?"), (merge_id,))
-                self._restore_triggers(con)
+                    self._restore_triggers(con)
                 con.execute("COMMIT")
+            if pack:
+                # Most of the table is new: pack the whole index at once (much faster than inserts).
+                self._pack_rtree()
+
+    def _pack_rtree(self) -> None:
+        """Rebuild the samples' spatial index from scratch and put its triggers back."""
+        fid, lon, lat = self._positions()  # read before the write transaction: GDAL opens its own connection
+        with self._sql() as con:
+            con.execute("BEGIN IMMEDIATE")
+            rtree.rebuild(con, RTREE, fid, lon, lat)
+            self._restore_triggers(con)
+            con.execute("COMMIT")
 
     def _positions(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """fid, lon, lat of every placed sample, as arrays (Arrow keeps a million rows small)."""
@@ -289,12 +298,11 @@ class GeoPackageStore(Store):
             repair = self._restore_triggers(con)
             for t in ("samples", "quarantine", "neighbours", "tracks", "towers"):
                 deleted += con.execute(f'DELETE FROM "{t}" WHERE {unfinished}').rowcount
-            if repair:
-                # A merge died in bulk mode: rebuild the index from the rows that remain.
-                log.warning("repairing the spatial index after a merge that did not finish")
-                fid, lon, lat = self._positions()
-                rtree.rebuild(con, RTREE, fid, lon, lat)
             con.execute("COMMIT")
+        if repair:
+            # A merge died in bulk mode: rebuild the index from the rows that remain.
+            log.warning("repaired the spatial index after a merge that did not finish")
+            self._pack_rtree()
         if deleted:
             log.warning("removed %d rows of a merge that did not finish", deleted)
         return deleted
