@@ -11,7 +11,7 @@ import shutil
 from pathlib import Path
 from typing import Callable
 
-from surveyor.errors import OutputExists
+from surveyor.errors import OutputExists, PdfUnavailable
 
 MARKER = ".surveyor-demo"
 
@@ -67,8 +67,13 @@ def run_demo(out_dir: str | Path = "surveyor-demo", *, lang: str = "id",
         written += render_print(store, settings, root / "maps" / "coverage-a3.pdf", paper="A3", lang=lang)
         written += render_print(store, settings, root / "maps" / "coverage-whatsapp.png", size="whatsapp",
                                 lang=lang)
-        written.append(render_report(store, settings, root / "reports" / "laporan-lipursari.pdf", lang="id"))
-        written.append(render_report(store, settings, root / "reports" / "report-lipursari-en.pdf", lang="en"))
+        for name, report_lang in (("laporan-lipursari", "id"), ("report-lipursari-en", "en")):
+            try:
+                written.append(render_report(store, settings, root / "reports" / f"{name}.pdf", lang=report_lang))
+            except PdfUnavailable as exc:
+                # A fresh machine may lack Pango; the same report as one HTML file still serves.
+                say(f"{exc} Writing {name}.html instead.")
+                written.append(render_report(store, settings, root / "reports" / f"{name}.html", lang=report_lang))
         written.append(export_layer(store, settings, root / "reports" / "blankspot-lipursari.xlsx",
                                     fmt="blankspot"))
         written.append(export_layer(store, settings, root / "reports" / "dead-zones.kml", layer="dead_zones",

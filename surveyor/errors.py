@@ -49,6 +49,10 @@ class NothingToDo(SurveyorError):
     """A command needs data that is not there yet (e.g. analyse before merge)."""
 
 
+class PdfUnavailable(SurveyorError):
+    """A PDF cannot be made on this machine (WeasyPrint, its system libraries or fonts are missing)."""
+
+
 class OutputExists(SurveyorError):
     """Refuse to overwrite a file the user did not ask us to overwrite."""
 

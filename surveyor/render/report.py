@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from surveyor.config import SETTINGS, Settings
-from surveyor.errors import OutputExists, SurveyorError, UsageError
+from surveyor.errors import OutputExists, PdfUnavailable, UsageError
 from surveyor.store.base import Store
 
 TEMPLATE_DIR = Path(__file__).parent / "templates"
@@ -105,16 +105,16 @@ def load_weasyprint():
 
     Raises
     ------
-    SurveyorError
+    PdfUnavailable
         When WeasyPrint or Pango cannot be loaded.
     """
     try:
         import weasyprint
     except OSError as exc:  # cffi cannot dlopen libpango / libgobject
-        raise SurveyorError(f"Cannot make a PDF: a system library WeasyPrint needs is missing ({exc}).",
+        raise PdfUnavailable(f"Cannot make a PDF: a system library WeasyPrint needs is missing ({exc}).",
                             fix=INSTALL_HINT) from None
     except ImportError as exc:
-        raise SurveyorError(f"Cannot make a PDF: WeasyPrint is not installed ({exc}).",
+        raise PdfUnavailable(f"Cannot make a PDF: WeasyPrint is not installed ({exc}).",
                             fix="Run `pip install weasyprint`, or write HTML with --out reports/report.html.") from None
     return weasyprint
 
@@ -138,7 +138,7 @@ def check_fonts() -> None:
     """
     families = installed_font_families()
     if families is not None and not families:
-        raise SurveyorError("Cannot make a PDF: no fonts are installed, so the text would be empty boxes.",
+        raise PdfUnavailable("Cannot make a PDF: no fonts are installed, so the text would be empty boxes.",
                             fix="Install a font package: on Debian/Ubuntu `sudo apt install fonts-dejavu-core`.")
 
 

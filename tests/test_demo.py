@@ -1,0 +1,87 @@
+"""surveyor demo: the whole job on the bundled sample survey, in one folder, offline."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from surveyor.errors import PdfUnavailable
+from surveyor.store import open_store
+
+pytestmark = pytest.mark.slow
+
+
+def test_demo_writes_every_output_and_can_run_again(tmp_path, invoke, monkeypatch):
+    out = tmp_path / "demo"
+    r = invoke("demo", "--out", str(out))
+    assert r.exit_code == 0, r.output
+    paths = [Path(p) for p in r.stdout.split()]
+    assert all(p.exists() and p.stat().st_size > 0 for p in paths)
+    assert all(out in p.parents for p in paths)  # nothing written outside the folder named
+    names = {p.name for p in paths}
+    for expected in ("survey.gpkg", "coverage.html", "coverage-a3.pdf", "coverage-whatsapp.png",
+                     "laporan-lipursari.pdf", "report-lipursari-en.pdf", "blankspot-lipursari.xlsx",
+                     "dead-zones.kml", "cells.geojson"):
+        assert expected in names
+    assert "DZ-TSEL-01" in r.stderr  # the dead-zone table
+    with open_store(str(out / "survey.gpkg")) as store:
+        st = store.status()
+        assert st["by_operator"]["Telkomsel"] > 1000 and st["by_operator"]["Indosat"] > 1000
+        assert st["sessions"] >= 10 and st["analysed_at"]
+        assert len(store.read_layer("dead_zones")) >= 1
+    # Running it again reuses the folder it made ...
+    monkeypatch.setattr("surveyor.render.report.load_weasyprint",
+                        lambda: (_ for _ in ()).throw(PdfUnavailable("Cannot make a PDF: no Pango.")))
+    r2 = invoke("demo", "--out", str(out))
+    assert r2.exit_code == 0, r2.output
+    # ... and without the PDF libraries the reports come out as HTML, said on stderr.
+    assert "laporan-lipursari.html" in r2.stdout and "Cannot make a PDF" in r2.stderr
+
+
+def test_demo_refuses_a_folder_it_did_not_make(tmp_path, invoke):
+    (tmp_path / "mine.txt").write_text("a real survey")
+    r = invoke("demo", "--out", str(tmp_path))
+    assert r.exit_code == 1 and "another --out" in r.stderr
+    assert (tmp_path / "mine.txt").read_text() == "a real survey"
+
+
+def test_every_command_has_help(invoke):
+    from surveyor.cli import COMMANDS
+
+    for name in COMMANDS:
+        r = invoke(name, "--help")
+        assert r.exit_code == 0, name
+        assert "Usage: surveyor " + name in r.stdout
+        summary = r.stdout.split("\n\n")[1].strip()
+        assert len(summary) > 20, f"{name} has no help text"
+
+
+def test_version_and_module_entry_point():
+    import subprocess
+    import sys
+
+    r = subprocess.run([sys.executable, "-m", "surveyor", "--version"], capture_output=True, text=True)
+    assert r.returncode == 0 and "surveyor" in r.stdout
+    r = subprocess.run([sys.executable, "-m", "surveyor", "merge"], capture_output=True, text=True)
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+
+
+def test_init_writes_a_survey_folder(tmp_path, invoke):
+    r = invoke("init", str(tmp_path / "v"))
+    assert r.exit_code == 0
+    assert (tmp_path / "v" / "survey.toml").exists() and (tmp_path / "v" / "maps").is_dir()
+    with open_store(str(tmp_path / "v" / "survey.gpkg")) as store:
+        areas = store.read_layer("areas")
+    assert list(areas["code"]) == ["33.07.05.2002"]
+    r = invoke("init", str(tmp_path / "v"))
+    assert r.exit_code == 1 and "--overwrite" in r.stderr
+    boundary = tmp_path / "desa.geojson"
+    boundary.write_text(json.dumps({"type": "Polygon", "coordinates": [[[110.0, -7.0], [110.01, -7.0],
+                                                                        [110.01, -7.01], [110.0, -7.0]]]}))
+    r = invoke("init", str(tmp_path / "w"), "--area", str(boundary), "--name", "Contoh", "--code", "33.01.01.2001")
+    assert r.exit_code == 0, r.output
+    assert 'code = "33.01.01.2001"' in (tmp_path / "w" / "survey.toml").read_text()
+    r = invoke("init", str(tmp_path / "x"), "--area", str(boundary))
+    assert r.exit_code == 2 and "--name" in r.stderr
