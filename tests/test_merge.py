@@ -276,3 +276,15 @@ def test_real_gnettrack_logs(shared_data, tmp_path, invoke):
     _, again = merge_json(invoke, *map(str, files), "--db", db, "--tz", "Europe/Dublin")
     assert again["added"] == 0 and again["read"] == s["read"]
     assert_adds_up(again)
+
+
+def test_map_columns_of_an_unknown_table_without_format(tmp_path, invoke):
+    t = tmp_path / "sheet.csv"
+    t.write_text("Waktu;Lintang;Bujur;Sinyal\n2026-07-14T08:00:00+07:00;-7,437;109,858;-101\n"
+                 "2026-07-14T08:00:10+07:00;-7,438;109,859;-118\n")
+    r, s = merge_json(invoke, str(t), "--db", str(tmp_path / "s.gpkg"), "--map", "Waktu=time", "--map", "Lintang=lat",
+                      "--map", "Bujur=lon", "--map", "Sinyal=rsrp_dbm", "--operator", "Telkomsel")
+    assert r.exit_code == 0, r.output
+    assert s["per_file"][0]["format"] == "generic" and s["added"] == 2
+    r = invoke("merge", str(t), "--db", str(tmp_path / "s.gpkg"), "--map", "Sinyal=rsrp_watts")
+    assert r.exit_code == 2 and "rsrp_dbm" in r.stderr

@@ -47,17 +47,28 @@ def read_head(path: Path) -> str:
     return raw.decode("utf-8", errors="replace")
 
 
-def detect(path: Path, source_file: str) -> Reader:
-    """The reader for this file, or :class:`InputError` listing the known formats."""
+def detect(path: Path, source_file: str, mapping: dict[str, str] | None = None) -> Reader:
+    """The reader for this file, or :class:`InputError` listing the known formats.
+
+    With ``--map`` given, a table no specific reader claims is read as a generic table when the
+    mapped columns make it one.
+    """
     head = read_head(path)
     if not head.strip():
         raise InputError("the file is empty.", path=source_file,
                          fix="Check that the export finished and copy the file again.")
     found = readers()
-    for generic in (False, True):
-        for reader in found.values():
-            if reader.generic == generic and reader.sniff(head, path):
-                return reader
+    for reader in found.values():
+        if not reader.generic and reader.sniff(head, path):
+            return reader
+    if mapping and "generic" in found:
+        from surveyor.ingest.generic import claims
+
+        if claims(head, mapping):
+            return found["generic"]
+    for reader in found.values():
+        if reader.generic and reader.sniff(head, path):
+            return reader
     names = ", ".join(found)
     raise InputError(
         "not a format surveyor recognises.", path=source_file,

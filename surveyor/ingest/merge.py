@@ -218,7 +218,7 @@ def _merge_one(store: Store, display: str, path: Path, tz: ZoneInfo, forced, opt
                                  quarantined=c.get("quarantined", 0), neighbours=c.get("neighbours", 0),
                                  track_points=c.get("track_points", 0), towers=c.get("towers", 0))
             return
-        reader = forced or detect.detect(path, display)
+        reader = forced or detect.detect(path, display, opts.mapping)
         result.format = reader.name
         if earlier:
             store.delete_merges([m.merge_id for m in earlier])
