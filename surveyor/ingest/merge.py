@@ -25,7 +25,7 @@ import tempfile
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Iterator
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import numpy as np
@@ -232,8 +232,8 @@ def _merge_one(store: Store, display: str, path: Path, tz: ZoneInfo, forced, opt
         seen = _SeenIds(check_store=store.has_samples(other_than_merge=merge_id))
         sessions: list[pd.DataFrame] = []
         with store.bulk_load(merge_id):
-            for batch in reader.read(path, ctx):
-                _store_batch(store, batch, ctx, reader.name, merge_id, result, quarantine, seen, sessions)
+            for prepared in prepared_batches(reader, path, ctx, merge_id):
+                _store_batch(store, prepared, ctx, merge_id, result, quarantine, seen, sessions)
         _store_quarantine(store, path, display, merge_id, quarantine, result)
         if result.counts["read"] == 0:
             raise InputError("has a header but no data rows." if path.stat().st_size else "the file is empty.",
@@ -270,19 +270,28 @@ class _SeenIds:
             self.chunks.append(np.sort(ids))
 
 
-def _store_batch(store: Store, batch: Batch, ctx: ReadContext, fmt: str, merge_id: int, result: FileResult,
-                 quarantine: list[dict], seen: _SeenIds, sessions: list[pd.DataFrame]) -> None:
-    c = result.counts
-    c["read"] += batch.rows
-    for rej in batch.rejects:
-        quarantine.append({"line": rej.line, "raw": rej.raw, "reason": rej.reason, "message": rej.message})
-    line_to_id: dict[int, int] = {}
+@dataclass
+class Prepared:
+    """A batch after the work that needs no database: validation, identities, H3 cells."""
+
+    rows: int
+    rejects: list[dict]
+    good: pd.DataFrame | None
+    neighbours: pd.DataFrame | None
+    tracks: pd.DataFrame | None
+    towers: pd.DataFrame | None
+
+
+def prepare(batch: Batch, ctx: ReadContext, fmt: str, merge_id: int) -> Prepared:
+    """Validate a batch and give its samples identities, cells and provenance (pure, no I/O)."""
+    rejects = [{"line": r.line, "raw": r.raw, "reason": r.reason, "message": r.message} for r in batch.rejects]
+    good = None
     df = batch.samples
     if df is not None and len(df):
         good, bad = validate(df)
         for row in bad.itertuples(index=False):
-            quarantine.append({"line": None if pd.isna(row.source_line) else int(row.source_line), "raw": None,
-                               "reason": row.reason, "message": row.message})
+            rejects.append({"line": None if pd.isna(row.source_line) else int(row.source_line), "raw": None,
+                            "reason": row.reason, "message": row.message})
         if len(good):
             good = good.reset_index(drop=True)
             good["sample_id"] = sample_ids(good, ctx.content_hash)
@@ -291,34 +300,90 @@ def _store_batch(store: Store, batch: Batch, ctx: ReadContext, fmt: str, merge_i
             good["source_format"] = fmt
             good["source_file"] = ctx.source_file
             good["merge_id"] = merge_id
-            if "source_line" in good.columns:
-                line_to_id = dict(zip(good["source_line"].astype("int64"), good["sample_id"]))
-            ids = good["sample_id"].to_numpy(dtype=np.int64)
-            first = ~good.duplicated("sample_id").to_numpy()
-            new = first & ~seen.known(store, ids)
-            c["duplicates"] += int((~new).sum())
-            c["added"] += int(new.sum())
-            store.append("samples", good[new])
-            seen.add(ids[new])
-            if new.any():
-                sessions.append(session_aggregates(good[new]))
-    if batch.neighbours is not None and len(batch.neighbours):
-        nb = batch.neighbours.copy()
+        else:
+            good = None
+    return Prepared(batch.rows, rejects, good, batch.neighbours, batch.tracks, batch.towers)
+
+
+# Files at least this large are read and prepared in a second process while this one writes, so a
+# large import uses both cores of a laptop; smaller files are not worth starting a process for.
+PARALLEL_MIN_BYTES = 32 * 1024 * 1024
+
+
+def prepared_batches(reader, path: Path, ctx: ReadContext, merge_id: int) -> Iterator[Prepared]:
+    """The file's batches, prepared: in a worker process for large files, else in this one."""
+    if path.stat().st_size < PARALLEL_MIN_BYTES or os.environ.get("SURVEYOR_NO_WORKER"):
+        for batch in reader.read(path, ctx):
+            yield prepare(batch, ctx, reader.name, merge_id)
+        return
+    import multiprocessing as mp
+
+    context = mp.get_context("spawn")  # no fork: this process may hold threads and open databases
+    queue = context.Queue(maxsize=2)
+    worker = context.Process(target=_prepare_worker, args=(reader, path, ctx, merge_id, queue), daemon=True)
+    worker.start()
+    try:
+        while True:
+            kind, item = queue.get()
+            if kind == "done":
+                break
+            if kind == "error":
+                raise item
+            yield item
+    finally:
+        if worker.is_alive():
+            worker.terminate()
+        worker.join()
+
+
+def _prepare_worker(reader, path: Path, ctx: ReadContext, merge_id: int, queue) -> None:
+    try:
+        for batch in reader.read(path, ctx):
+            queue.put(("batch", prepare(batch, ctx, reader.name, merge_id)))
+        queue.put(("done", None))
+    except BaseException as exc:  # handed to the merging process, which reports it
+        try:
+            queue.put(("error", exc))
+        except Exception:  # an exception that cannot be pickled
+            queue.put(("error", InputError(f"cannot be read ({type(exc).__name__}: {exc}).", path=ctx.source_file)))
+
+
+def _store_batch(store: Store, p: Prepared, ctx: ReadContext, merge_id: int, result: FileResult,
+                 quarantine: list[dict], seen: _SeenIds, sessions: list[pd.DataFrame]) -> None:
+    c = result.counts
+    c["read"] += p.rows
+    quarantine.extend(p.rejects)
+    line_to_id: dict[int, int] = {}
+    good = p.good
+    if good is not None and len(good):
+        if "source_line" in good.columns:
+            line_to_id = dict(zip(good["source_line"].astype("int64"), good["sample_id"]))
+        ids = good["sample_id"].to_numpy(dtype=np.int64)
+        first = ~good.duplicated("sample_id").to_numpy()
+        new = first & ~seen.known(store, ids)
+        c["duplicates"] += int((~new).sum())
+        c["added"] += int(new.sum())
+        store.append("samples", good[new])
+        seen.add(ids[new])
+        if new.any():
+            sessions.append(session_aggregates(good[new]))
+    if p.neighbours is not None and len(p.neighbours):
+        nb = p.neighbours.copy()
         serving = nb["serving_line"] if "serving_line" in nb.columns else pd.Series([None] * len(nb))
         nb["sample_id"] = [line_to_id.get(int(s)) if pd.notna(s) else None for s in serving]
         nb["merge_id"] = merge_id
         c["neighbours"] += len(nb)
         store.append("neighbours", nb)
-    if batch.tracks is not None and len(batch.tracks):
-        tr = batch.tracks.copy()
+    if p.tracks is not None and len(p.tracks):
+        tr = p.tracks.copy()
         tr["merge_id"] = merge_id
         tr["source_file"] = ctx.source_file
         if ctx.device and "device" not in tr.columns:
             tr["device"] = ctx.device
         c["track_points"] += len(tr)
         store.append("tracks", tr)
-    if batch.towers is not None and len(batch.towers):
-        tw = batch.towers.copy()
+    if p.towers is not None and len(p.towers):
+        tw = p.towers.copy()
         tw["merge_id"] = merge_id
         c["towers"] += len(tw)
         store.append("towers", tw)
