@@ -29,6 +29,21 @@ def _raw_sample_rows(db: str) -> int:
         con.close()
 
 
+def _workers_of(pid: int) -> list[int]:
+    """Processes started by ``pid`` that are still alive (they are re-parented when it dies)."""
+    import psutil
+
+    return [p.pid for p in psutil.process_iter(["cmdline", "environ"])
+            if "spawn_main" in " ".join(p.info["cmdline"] or []) and _started_by(p, pid)]
+
+
+def _started_by(p, pid: int) -> bool:
+    try:
+        return p.parent() is None or p.parent().pid in (pid, 1) or p.ppid() == pid
+    except Exception:
+        return False
+
+
 def test_kill_9_midway_leaves_nothing_and_a_rerun_completes(tmp_path):
     big = write_big_gnettrack(tmp_path / "big.csv", 400_000)
     small = write_journal(tmp_path / "small.jsonl", [journal_sample(i) for i in range(20)])
@@ -49,6 +64,11 @@ def test_kill_9_midway_leaves_nothing_and_a_rerun_completes(tmp_path):
     assert proc.poll() is None, "the merge finished before it could be killed; make the file bigger"
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
+    # The worker process that read the file for it does not outlive it.
+    deadline = time.time() + 30
+    while time.time() < deadline and _workers_of(proc.pid):
+        time.sleep(0.2)
+    assert not _workers_of(proc.pid)
     assert 20 < _raw_sample_rows(db) < 400_020  # part of the big file was on disk
     with open_store(db) as store:
         st = store.status()

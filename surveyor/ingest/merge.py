@@ -320,7 +320,8 @@ def prepared_batches(reader, path: Path, ctx: ReadContext, merge_id: int) -> Ite
 
     context = mp.get_context("spawn")  # no fork: this process may hold threads and open databases
     queue = context.Queue(maxsize=2)
-    worker = context.Process(target=_prepare_worker, args=(reader, path, ctx, merge_id, queue), daemon=True)
+    worker = context.Process(target=_prepare_worker, args=(reader, path, ctx, merge_id, queue, os.getpid()),
+                             daemon=True)
     worker.start()
     try:
         while True:
@@ -336,16 +337,29 @@ def prepared_batches(reader, path: Path, ctx: ReadContext, merge_id: int) -> Ite
         worker.join()
 
 
-def _prepare_worker(reader, path: Path, ctx: ReadContext, merge_id: int, queue) -> None:
+def _prepare_worker(reader, path: Path, ctx: ReadContext, merge_id: int, queue, parent_pid: int) -> None:
+    def send(item) -> None:
+        # Waits while the merging process is busy writing, but gives up if it died (kill -9, power
+        # cut of a laptop that came back): a worker never outlives its merge.
+        import queue as queue_module
+
+        while True:
+            try:
+                queue.put(item, timeout=1.0)
+                return
+            except queue_module.Full:
+                if os.getppid() != parent_pid:
+                    os._exit(1)
+
     try:
         for batch in reader.read(path, ctx):
-            queue.put(("batch", prepare(batch, ctx, reader.name, merge_id)))
-        queue.put(("done", None))
+            send(("batch", prepare(batch, ctx, reader.name, merge_id)))
+        send(("done", None))
     except BaseException as exc:  # handed to the merging process, which reports it
         try:
-            queue.put(("error", exc))
+            send(("error", exc))
         except Exception:  # an exception that cannot be pickled
-            queue.put(("error", InputError(f"cannot be read ({type(exc).__name__}: {exc}).", path=ctx.source_file)))
+            send(("error", InputError(f"cannot be read ({type(exc).__name__}: {exc}).", path=ctx.source_file)))
 
 
 def _store_batch(store: Store, p: Prepared, ctx: ReadContext, merge_id: int, result: FileResult,
