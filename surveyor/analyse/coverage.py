@@ -178,8 +178,20 @@ def effective_mask(group, t_ms, lat, lon, *, min_gap_s: float = 10.0, min_distan
     eff[starts] = True
     pos, end = starts, ends
     counted, steps = len(starts), 0
+    last = n - 1
+    ahead = np.arange(1, 33, dtype=np.int64)
     while len(pos):
-        c = np.searchsorted(key, key[pos] + gap_ms, side="left")
+        # The first sample at least gap_ms later: samples usually come every second or so, so it
+        # is looked for among the next 32 first (the first key reaching the target there is what a
+        # binary search over all keys finds), and by binary search for the rows where it is not.
+        target = key[pos] + gap_ms
+        near = np.minimum(pos[:, None] + ahead, last)
+        ok = key[near] >= target[:, None]
+        hit = ok.any(axis=1)
+        c = pos + 1 + ok.argmax(axis=1)
+        if not hit.all():
+            miss = ~hit
+            c[miss] = np.searchsorted(key, target[miss], side="left")
         np.maximum(c, pos + 1, out=c)
         live = c < end
         if not live.all():
@@ -326,6 +338,15 @@ def _scan_next(i: int, start: int, end: int, la, lo, min_distance_m: float, bloc
 
 def _utc_ms(times: pd.Series) -> np.ndarray:
     t = times
+    if isinstance(t.dtype, pd.DatetimeTZDtype) and t.dtype.unit in ("ms", "us", "ns"):
+        # Zoned datetimes hold UTC integers: flooring them to milliseconds is what the conversion
+        # below does, without going through pandas.
+        i8 = np.asarray(t.array.asi8)
+        nat = i8 == np.iinfo(np.int64).min
+        out = i8.copy() if t.dtype.unit == "ms" else i8 // (1000 if t.dtype.unit == "us" else 1_000_000)
+        if nat.any():
+            out[nat] = np.iinfo(np.int64).min
+        return out
     if not isinstance(t.dtype, pd.DatetimeTZDtype):
         t = pd.to_datetime(t, utc=True, errors="coerce", format="ISO8601")
     else:
@@ -340,17 +361,29 @@ def _col(df: pd.DataFrame, name: str, default: Any = None) -> pd.Series:
 
 
 def _num(df: pd.DataFrame, name: str) -> np.ndarray:
+    """A column as float64 (NaN where missing or not a number); a float64 column is returned as
+    its own (read-only) array, without a copy."""
     if name not in df.columns:
         return np.full(len(df), np.nan)
-    return pd.to_numeric(df[name], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
-
-
-def _codes(df: pd.DataFrame, name: str) -> tuple[np.ndarray, np.ndarray]:
-    """Integer codes (-1 for missing) and the unique values of a column; fast on Arrow strings."""
-    if name not in df.columns:
-        return np.full(len(df), -1, dtype=np.int64), np.array([], dtype=object)
     col = df[name]
-    n = len(col)
+    if col.dtype == np.float64:
+        return col.to_numpy()
+    return pd.to_numeric(col, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+
+
+def _codes(df: pd.DataFrame, name: str, narrow: bool = False,
+           mask: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Integer codes (-1 for missing) and the unique values of a column; fast on Arrow strings.
+
+    The codes are int64, or with ``narrow`` the smallest signed integer type that holds them (for
+    codes only compared and combined here, which then move a fraction of the memory). With
+    ``mask`` (bool per row), the codes of the rows it selects only (the uniques are those of the
+    whole column either way)."""
+    n = len(df)
+    n_out = n if mask is None else int(np.count_nonzero(mask))
+    if name not in df.columns:
+        return np.full(n_out, -1, dtype=np.int8 if narrow else np.int64), np.array([], dtype=object)
+    col = df[name]
     if n > 4096:
         # Survey columns come in long runs (a session, its device and operator, a technology held
         # for minutes): factorising one value per run and repeating the codes gives the same
@@ -358,10 +391,23 @@ def _codes(df: pd.DataFrame, name: str) -> tuple[np.ndarray, np.ndarray]:
         heads = _run_heads(col)
         if heads is not None and len(heads) * 8 < n:
             head_codes, uniques = pd.factorize(col.iloc[heads], use_na_sentinel=True)
-            codes = np.repeat(np.asarray(head_codes, dtype=np.int64), np.diff(np.append(heads, n)))
+            dtype = _code_dtype(len(uniques)) if narrow else np.int64
+            # Each run's code repeated for the rows of the run that are wanted.
+            lengths = np.diff(np.append(heads, n)) if mask is None else \
+                np.add.reduceat(mask, heads, dtype=np.int64)
+            codes = np.repeat(np.asarray(head_codes, dtype=dtype), lengths)
             return codes, np.asarray(uniques, dtype=object)
     codes, uniques = pd.factorize(col, use_na_sentinel=True)
-    return np.asarray(codes, dtype=np.int64), np.asarray(uniques, dtype=object)
+    codes = np.asarray(codes, dtype=_code_dtype(len(uniques)) if narrow else np.int64)
+    return codes if mask is None else codes[mask], np.asarray(uniques, dtype=object)
+
+
+def _code_dtype(n_uniques: int):
+    """The smallest signed integer type for codes -1 .. n_uniques - 1."""
+    for dtype in (np.int8, np.int16, np.int32):
+        if n_uniques <= np.iinfo(dtype).max:
+            return dtype
+    return np.int64
 
 
 def _run_heads(col: pd.Series) -> np.ndarray | None:
@@ -373,12 +419,17 @@ def _run_heads(col: pd.Series) -> np.ndarray | None:
         import pyarrow.compute as pc
 
         a = arr.__arrow_array__()
-        a = a.combine_chunks() if isinstance(a, pa.ChunkedArray) else a
+        if isinstance(a, pa.ChunkedArray):  # one chunk is used as-is (combining copies it)
+            a = a.chunk(0) if a.num_chunks == 1 else a.combine_chunks()
         a1, a0 = a.slice(1), a.slice(0, len(a) - 1)
         change = pc.not_equal(a1, a0)
         if change.null_count:  # a run of missing values is one run too
             change = pc.fill_null(change, pc.xor(pc.is_null(a1), pc.is_null(a0)))
-        change = change.to_numpy(zero_copy_only=False)
+        after = pc.indices_nonzero(change).to_numpy()  # runs are few: no boolean array of every row
+        heads = np.zeros(len(after) + 1, dtype=np.int64)
+        heads[1:] = after
+        heads[1:] += 1
+        return heads
     elif col.dtype.kind in "biuf":
         v = col.to_numpy()
         change = v[1:] != v[:-1]
@@ -405,13 +456,20 @@ def _reason_codes(kind, service, tech, level, best_rsrp, settings: Settings) -> 
     from surveyor.model import negative_reasons
 
     (kc, ku), (sc, su), (tc, tu), (lc, lu) = kind, service, tech, level
+    # 0 no RSRP, 1 below the threshold, 2 at or above it (NaN compares False both ways)
     with np.errstate(invalid="ignore"):
-        weak = np.where(np.isnan(best_rsrp), 0, np.where(best_rsrp < settings.rsrp_negative_below_dbm, 1, 2))
+        weak = (best_rsrp < settings.rsrp_negative_below_dbm).view(np.int8) \
+            + 2 * (best_rsrp >= settings.rsrp_negative_below_dbm).view(np.int8)
     sizes = [len(ku) + 1, len(su) + 1, len(tu) + 1, len(lu) + 1, 3]
-    key = np.zeros(len(kc), dtype=np.int64)
-    for part, size in zip((kc + 1, sc + 1, tc + 1, lc + 1, weak), sizes):
-        key = key * size + part
     space = int(np.prod(sizes, dtype=np.float64))
+    # The key built in place, in 32 bits when it fits (a fraction of the memory traffic).
+    key = np.zeros(len(kc), dtype=np.int32 if space < 2 ** 31 else np.int64)
+    for part, size in zip((kc, sc, tc, lc), sizes):
+        key *= size
+        key += part
+        key += 1
+    key *= 3
+    key += weak
     if space <= 1 << 22:
         # Few possible combinations: find the present ones by counting, not by hashing every row.
         uniq_keys = np.flatnonzero(np.bincount(key, minlength=space))
@@ -466,8 +524,8 @@ def prepare_evidence(samples: pd.DataFrame, settings: Settings, resolution: int 
     lat, lon = _num(df, "lat"), _num(df, "lon")
     t_ms = _utc_ms(_col(df, "time")) if n_read else np.zeros(0, dtype=np.int64)
     acc = _num(df, "accuracy_m")
-    env_c, env_u = _codes(df, "environment")
-    op_c, op_u = _codes(df, "operator")
+    env_c, env_u = _codes(df, "environment", narrow=True)
+    op_c, op_u = _codes(df, "operator", narrow=True)
     ops = list(settings.operators)
     op_lut = np.array([ops.index(o) if o in ops else -1 for o in op_u] + [-1], dtype=np.int64)
     op_idx = op_lut[op_c]  # code -1 (missing) picks the last entry, -1
@@ -500,10 +558,11 @@ def prepare_evidence(samples: pd.DataFrame, settings: Settings, resolution: int 
     idx = np.flatnonzero(keep)
     all_kept = len(idx) == n_read
     take = (lambda a: a) if all_kept else (lambda a: a[idx])  # noqa: E731
-    lat, lon, t_ms, acc, op_idx = take(lat), take(lon), take(t_ms), take(acc), take(op_idx)
+    lat, lon, t_ms, op_idx = take(lat), take(lon), take(t_ms), take(op_idx)
     h3_10 = (df["h3_10"] if all_kept else df["h3_10"].iloc[idx]) if "h3_10" in df.columns else None
     cells = grid.assign_cells(lat, lon, resolution, h3_10=h3_10)
-    sub = lambda name: (lambda c, u: (take(c), u))(*_codes(df, name))  # noqa: E731
+    # Text columns are coded for the rows wanted only (kept rows here, signal rows below).
+    sub = lambda name, narrow=False: _codes(df, name, narrow, mask=None if all_kept else keep)  # noqa: E731
     ses_c, ses_u = sub("session")
     if (ses_c < 0).any():
         # Samples without a session are grouped per source file, as the sessions layer does.
@@ -512,17 +571,17 @@ def prepare_evidence(samples: pd.DataFrame, settings: Settings, resolution: int 
         extra, extra_u = pd.factorize(pd.Series(src_c[missing]))
         ses_c = ses_c.copy()
         ses_c[missing] = len(ses_u) + extra
-    dev_c, _ = sub("device")
-    kind = sub("kind")
+    kind = sub("kind", narrow=True)
     is_speed = _is(kind[0], kind[1], ["speed"])
 
     # -- speed tests, judged apart (FCC 4G floor) --
     sp_i = np.flatnonzero(is_speed)
     sp_rows = idx[sp_i]
-    dl = _num(df, "download_mbps")[sp_rows]
-    ul = _num(df, "upload_mbps")[sp_rows]
-    test_c, test_u = _codes(df, "test")
-    test_c = test_c[sp_rows]
+    # Only the speed-test rows are read (a fraction of the samples).
+    sp_df = df[[c for c in ("download_mbps", "upload_mbps", "test") if c in df.columns]]
+    sp_df = sp_df.iloc[sp_rows] if len(sp_rows) < n_read else sp_df
+    dl, ul = _num(sp_df, "download_mbps"), _num(sp_df, "upload_mbps")
+    test_c, test_u = _codes(sp_df, "test")
     with np.errstate(invalid="ignore"):
         failed = _is(test_c, test_u, ["failed"]) | (dl < settings.download_min_mbps) | (ul < settings.upload_min_mbps)
     judged = failed | _is(test_c, test_u, ["ok"]) | np.isfinite(dl) | np.isfinite(ul)
@@ -535,8 +594,13 @@ def prepare_evidence(samples: pd.DataFrame, settings: Settings, resolution: int 
     sg = np.arange(len(idx)) if no_speed else np.flatnonzero(~is_speed)
     rows = idx if no_speed else idx[sg]
     in_sg = (lambda a: a) if no_speed else (lambda a: a[sg])  # noqa: E731
-    full = lambda name: (lambda c, u: (c if all_kept and no_speed else c[rows], u))(*_codes(df, name))  # noqa: E731
-    num = lambda name: _num(df, name) if all_kept and no_speed else _num(df, name)[rows]  # noqa: E731
+    if all_kept and no_speed:
+        sig_rows = None
+    else:  # the kept rows that are not speed tests
+        sig_rows = keep.copy()
+        sig_rows[sp_rows] = False
+    full = lambda name, narrow=True: _codes(df, name, narrow, mask=sig_rows)  # noqa: E731
+    num = lambda name: _num(df, name) if sig_rows is None else _num(df, name)[rows]  # noqa: E731
     best = np.fmax(num("rsrp_dbm"), num("nr_rsrp_dbm"))
     tech_c, tech_u = full("tech")
     reason = _reason_codes((in_sg(kind[0]), kind[1]), full("service"), (tech_c, tech_u), full("level"), best,
@@ -552,10 +616,12 @@ def prepare_evidence(samples: pd.DataFrame, settings: Settings, resolution: int 
     at = (lambda a: in_sg(a) if order is None else a[o_sg])  # noqa: E731
     reason = pick(reason)
     signal = {
-        "cell": at(cells), "op": at(op_idx), "session": at(ses_c), "device": at(dev_c), "t_ms": pick(t_sg),
+        "cell": at(cells), "op": at(op_idx), "session": at(ses_c), "device": pick(full("device", False)[0]),
+        "t_ms": pick(t_sg),
         "lat": at(lat), "lon": at(lon), "reason_code": reason, "tech_code": tech_lut[pick(tech_c)],
         "rsrp": pick(best), "rscp": pick(num("rscp_dbm")), "rssi": pick(num("rssi_dbm")),
-        "accuracy_unknown": np.isnan(at(acc)), "altitude_m": pick(num("altitude_m")),
+        "accuracy_unknown": pick(np.isnan(acc if sig_rows is None else acc[rows])),
+        "altitude_m": pick(num("altitude_m")),
         "negative": reason > 0,
     }
     signal["effective"] = effective_mask(pick(grp), signal["t_ms"], signal["lat"], signal["lon"],
@@ -634,15 +700,14 @@ def cell_table(ev: Evidence, settings: Settings) -> pd.DataFrame:
     ops = list(settings.operators)
     n_ops = max(1, len(ops))
     all_cells = np.concatenate([sig["cell"].astype(np.uint64, copy=False), sp["cell"].astype(np.uint64, copy=False)])
-    cell_codes, cell_uniques = pd.factorize(all_cells, sort=True)
-    cell_codes = np.asarray(cell_codes, dtype=np.int64)
+    cell_codes, cell_uniques = _factorize_sorted(all_cells)
     sig_op = sig["op"].astype(np.int64, copy=False)
     sp_op = sp["op"].astype(np.int64, copy=False)
     key_sig = cell_codes[:n_sig] * n_ops + sig_op
     key_sp = cell_codes[n_sig:] * n_ops + sp_op
     n_keys = len(cell_uniques) * n_ops
 
-    eff = sig["effective"]
+    eff = np.flatnonzero(sig["effective"])  # the effective samples are few: index them once
     neg = sig["negative"]
     reason = sig["reason_code"]
     bc = lambda k, w=None: np.bincount(k, weights=w, minlength=n_keys)  # noqa: E731
@@ -738,7 +803,7 @@ def cell_table(ev: Evidence, settings: Settings) -> pd.DataFrame:
 
     # Altitude per cell (all operators), for site suggestions.
     # (over effective samples: enough for a tie-break, and a fraction of the work)
-    alt = grouped_quantiles(cell_codes[:n_sig][eff], sig["altitude_m"][eff], len(cell_uniques), (0.5,))[:, 0]
+    alt = grouped_quantiles(cell_codes[eff], sig["altitude_m"][eff], len(cell_uniques), (0.5,))[:, 0]
     out["altitude_median_m"] = np.repeat(alt, n_ops)
 
     # Speed tests.
@@ -754,6 +819,19 @@ def cell_table(ev: Evidence, settings: Settings) -> pd.DataFrame:
     out = pd.DataFrame({k: v[have] for k, v in out.items()})
     _classify(out, settings)
     return out.drop(columns=["key"]).reset_index(drop=True)
+
+
+def _factorize_sorted(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``pandas.factorize(values, sort=True)`` (int64 codes), one value per run of equal values
+    when runs are long (samples walk through a cell in runs), which gives the same result."""
+    n = len(values)
+    if n > 4096:
+        heads = np.flatnonzero(np.concatenate(([True], values[1:] != values[:-1])))
+        if len(heads) * 8 < n:
+            head_codes, uniques = pd.factorize(values[heads], sort=True)
+            return np.repeat(np.asarray(head_codes, dtype=np.int64), np.diff(np.append(heads, n))), uniques
+    codes, uniques = pd.factorize(values, sort=True)
+    return np.asarray(codes, dtype=np.int64), uniques
 
 
 def _distinct_per_key(key: np.ndarray, values: np.ndarray, n_keys: int) -> np.ndarray:
@@ -961,6 +1039,8 @@ def dead_zones(cells, towers=None, settings: Settings | None = None, evidence: E
     # A plain DataFrame view: filtering a GeoDataFrame costs far more than the work done here.
     c_op = cells["operator"].to_numpy(dtype=object)
     c_st = cells["status"].to_numpy(dtype=object)
+    c_lat = cells["lat"].to_numpy(dtype=float)
+    c_lon = cells["lon"].to_numpy(dtype=float)
     cells = pd.DataFrame(cells, copy=False)
     for op in sorted(cells["operator"].dropna().unique()):
         dead = cells[(c_op == op) & (c_st == "dead")]
@@ -968,7 +1048,10 @@ def dead_zones(cells, towers=None, settings: Settings | None = None, evidence: E
             continue
         dead_cells = grid.from_hex(dead["h3"])
         labels = grid.neighbours_components(dead_cells)
-        covered = cells[(c_op == op) & (c_st == "covered")]
+        is_covered = (c_op == op) & (c_st == "covered")
+        covered_lat, covered_lon = c_lat[is_covered], c_lon[is_covered]
+        # The samples of this operator in any of its dead cells, found once for all its zones.
+        op_samples = _samples_in(evidence, op, dead_cells) if evidence is not None else None
         op_towers = None
         if towers is not None and len(towers) and {"operator", "lat", "lon"} <= set(towers.columns):
             op_towers = towers[towers["operator"] == op]
@@ -991,9 +1074,9 @@ def dead_zones(cells, towers=None, settings: Settings | None = None, evidence: E
                 "area_code": settings.code, "h3_cells": ",".join(member["h3"]),
                 "resolution": int(member["resolution"].iloc[0]),
             }
-            row.update(_zone_evidence(member, op, settings, evidence))
+            row.update(_zone_evidence(member, op, settings, evidence, op_samples))
             row["nearest_signal_m"], row["nearest_signal_bearing_deg"], row["nearest_signal_direction"] = \
-                _nearest(clat, clon, covered["lat"], covered["lon"])
+                _nearest(clat, clon, covered_lat, covered_lon)
             if op_towers is not None and len(op_towers):
                 row["nearest_tower_m"], row["nearest_tower_bearing_deg"], row["nearest_tower_direction"] = \
                     _nearest(clat, clon, op_towers["lat"], op_towers["lon"])
@@ -1011,19 +1094,32 @@ def dead_zones(cells, towers=None, settings: Settings | None = None, evidence: E
     return gpd.GeoDataFrame(out, geometry=geoms, crs="EPSG:4326")
 
 
-def _zone_evidence(member, op: str, settings: Settings, ev: Evidence | None) -> dict[str, Any]:
-    """Evidence of one zone, with the bounds recomputed on the zone totals."""
+def _samples_in(ev: Evidence, op: str, cells: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Indices (ascending) of the signal and the speed samples of ``op`` in ``cells``."""
+    sig, sp = ev.sig, ev.sp
+    op_i = list(ev.operators).index(op) if op in ev.operators else -2
+    return (np.flatnonzero((sig["op"] == op_i) & np.isin(sig["cell"], cells)),
+            np.flatnonzero((sp["op"] == op_i) & np.isin(sp["cell"], cells)))
+
+
+def _zone_evidence(member, op: str, settings: Settings, ev: Evidence | None,
+                   op_samples: tuple[np.ndarray, np.ndarray] | None = None) -> dict[str, Any]:
+    """Evidence of one zone, with the bounds recomputed on the zone totals. ``op_samples``: the
+    samples of ``op`` in a set of cells holding the zone's (from :func:`_samples_in`), to look
+    among (all samples when None)."""
     out: dict[str, Any] = {}
     if ev is not None:
         cells = grid.from_hex(member["h3"])
         sig, sp = ev.sig, ev.sp
-        op_i = list(ev.operators).index(op) if op in ev.operators else -2
-        m = (sig["op"] == op_i) & np.isin(sig["cell"], cells)
-        m_sp = (sp["op"] == op_i) & np.isin(sp["cell"], cells)
-        e = m & sig["effective"]
-        n_eff, n_neg = int(e.sum()), int((e & sig["negative"]).sum())
+        if op_samples is None:
+            op_samples = _samples_in(ev, op, cells)
+        m, m_sp = op_samples
+        m = m[np.isin(sig["cell"][m], cells)]
+        m_sp = m_sp[np.isin(sp["cell"][m_sp], cells)]
+        e = m[sig["effective"][m]]
+        n_eff, n_neg = len(e), int(sig["negative"][e].sum())
         dev = sig["device"][e]
-        out.update(samples_effective=n_eff, samples_raw=int(m.sum()), negatives_effective=n_neg,
+        out.update(samples_effective=n_eff, samples_raw=len(m), negatives_effective=n_neg,
                    sessions=len(np.unique(sig["session"][e])), devices=len(np.unique(dev[dev >= 0])))
         out["days"] = len(np.unique(_local_day(sig["t_ms"][e], settings.timezone)))
         t_all = np.concatenate([sig["t_ms"][m], sp["t_ms"][m_sp]])
@@ -1032,7 +1128,7 @@ def _zone_evidence(member, op: str, settings: Settings, ev: Evidence | None) -> 
         rsrp = sig["rsrp"][m]
         rsrp = rsrp[~np.isnan(rsrp)]
         out["rsrp_median_dbm"] = float(np.median(rsrp)) if len(rsrp) else np.nan
-        out["speed_tests"], out["speed_failed"] = int(m_sp.sum()), int(sp["failed"][m_sp].sum())
+        out["speed_tests"], out["speed_failed"] = len(m_sp), int(sp["failed"][m_sp].sum())
         reason = sig["reason_code"][e]
         ns = int((reason == REASON_CODES.index("no_service")).sum())
         g2 = int((reason == REASON_CODES.index("2g3g_only")).sum())

@@ -57,6 +57,9 @@ def assign_cells(lat, lon, resolution: int, h3_10=None) -> np.ndarray:
             if have.any():
                 out[have] = raw[have] if resolution == 10 else parent_cells(raw[have], resolution)
                 todo &= ~have
+    if len(la) and todo.all():  # every position needs computing: no masking, no copies
+        cells = np.asarray(cells_of(la, lo, resolution), dtype=np.uint64)
+        return cells if cells.flags.writeable else cells.copy()
     if todo.any():
         out[todo] = cells_of(la[todo], lo[todo], resolution)
     return out

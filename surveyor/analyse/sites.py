@@ -98,11 +98,18 @@ def suggest_sites(cells, settings: Settings | None = None, zones=None, *, radius
         weight = dead["samples_effective"].to_numpy(dtype=np.int64)
         alt = np.nan_to_num(cand["_alt"].to_numpy(dtype=float), nan=-1e9)
         left = np.ones(len(dead), dtype=bool)
+        # The dead cells each candidate serves, flat (cell index, candidate index), so the gains of
+        # all candidates are two bincounts.
+        n_served = np.array([len(s) for s in served], dtype=np.int64)
+        flat = np.fromiter((j for s in served for j in s), dtype=np.int64, count=int(n_served.sum()))
+        owner = np.repeat(np.arange(len(served)), n_served)
         for rank in range(1, top_k + 1):
-            gain = np.array([left[s].sum() if s else 0 for s in served])
+            left_flat = left[flat]
+            gain = np.bincount(owner[left_flat], minlength=len(served)).astype(np.int64)
             if gain.max(initial=0) <= 0:
                 break
-            samples = np.array([weight[s][left[s]].sum() if s else 0 for s in served])
+            samples = np.bincount(owner[left_flat], weights=weight[flat][left_flat],
+                                  minlength=len(served)).astype(np.int64)
             # lexsort: last key is primary
             best = np.lexsort((cand["h3"].to_numpy(), -samples, -alt, -gain))[0]
             hit = [j for j in served[best] if left[j]]
