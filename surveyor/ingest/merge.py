@@ -17,6 +17,7 @@ After each file, samples without a position are placed by time from GPS tracks w
 from __future__ import annotations
 
 import hashlib
+from queue import Empty
 import logging
 import os
 import shutil
@@ -325,7 +326,13 @@ def prepared_batches(reader, path: Path, ctx: ReadContext, merge_id: int) -> Ite
     worker.start()
     try:
         while True:
-            kind, item = queue.get()
+            try:
+                kind, item = queue.get(timeout=1.0)
+            except Empty:
+                if worker.is_alive():
+                    continue
+                raise InputError(f"the process reading it stopped (exit code {worker.exitcode}).", path=ctx.source_file,
+                                 fix="Run the merge again; if it stops again, the machine may be out of memory.") from None
             if kind == "done":
                 break
             if kind == "error":
