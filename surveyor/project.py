@@ -6,7 +6,7 @@ import shutil
 from importlib import resources
 from pathlib import Path
 
-from surveyor.config import CONFIG_NAME, DEFAULT_DB, Settings, load_settings, render_toml
+from surveyor.config import CONFIG_NAME, DEFAULT_DB, load_settings, render_toml
 from surveyor.errors import OutputExists, UsageError
 
 FOLDERS = ("samples", "maps", "reports")
@@ -67,7 +67,3 @@ def bundled_samples_dir() -> Path:
     if here.is_dir():
         return here
     raise FileNotFoundError("the bundled sample survey is missing from this installation")
-
-
-def settings_for(directory: Path) -> Settings:
-    return load_settings(directory / CONFIG_NAME)

@@ -32,7 +32,7 @@ from importlib import resources
 
 import numpy as np
 import shapely
-from shapely.geometry import LineString, MultiPolygon, Polygon, box, shape
+from shapely.geometry import LineString, MultiPolygon, Polygon, shape
 from shapely.ops import nearest_points, unary_union
 
 from surveyor.model import SAMPLE_FIELDS

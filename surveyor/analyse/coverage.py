@@ -114,6 +114,17 @@ class Evidence:
 # Effective samples
 
 
+def _chain_inputs(group, t_ms, lat, lon):
+    """The effective-sample rules' inputs as arrays, with each group's first and end index."""
+    group = np.asarray(group, dtype=np.int64)
+    t = np.asarray(t_ms, dtype=np.int64)
+    la = np.asarray(lat, dtype=float)
+    lo = np.asarray(lon, dtype=float)
+    starts = np.flatnonzero(np.concatenate(([True], group[1:] != group[:-1]))) if len(t) else np.zeros(0, int)
+    ends = np.append(starts[1:], len(t))
+    return group, t, la, lo, starts, ends
+
+
 def effective_mask(group, t_ms, lat, lon, *, min_gap_s: float = 10.0, min_distance_m: float = 20.0,
                    rounds: int = 8, dense_factor: float = 120.0) -> np.ndarray:
     """Which samples count as *effective*: within a group (one session and operator), a sample
@@ -156,18 +167,13 @@ def effective_mask(group, t_ms, lat, lon, *, min_gap_s: float = 10.0, min_distan
     session), the number of steps would grow with their length, so they are finished by
     :func:`_effective_dense`, which computes the next candidate of every sample at once.
     """
-    group = np.asarray(group, dtype=np.int64)
-    t = np.asarray(t_ms, dtype=np.int64)
-    la = np.asarray(lat, dtype=float)
-    lo = np.asarray(lon, dtype=float)
+    group, t, la, lo, starts, ends = _chain_inputs(group, t_ms, lat, lon)
     n = len(t)
     eff = np.zeros(n, dtype=bool)
     if n == 0:
         return eff
     from surveyor.privacy import EARTH_RADIUS_M
 
-    starts = np.flatnonzero(np.concatenate(([True], group[1:] != group[:-1])))
-    ends = np.append(starts[1:], n)
     gap_ms = int(round(min_gap_s * 1000))
     # Integer keys keep the time rule exact to the millisecond (10.000 s counts, 9.999 s does not);
     # a group's key range is wider than its times plus the gap, so a search never leaves it early.
@@ -260,16 +266,11 @@ def _effective_dense(group, t_ms, lat, lon, *, min_gap_s: float = 10.0, min_dist
     """
     from surveyor.privacy import EARTH_RADIUS_M, distance_m
 
-    group = np.asarray(group, dtype=np.int64)
-    t = np.asarray(t_ms, dtype=np.int64)
-    la = np.asarray(lat, dtype=float)
-    lo = np.asarray(lon, dtype=float)
+    group, t, la, lo, starts, ends = _chain_inputs(group, t_ms, lat, lon)
     n = len(t)
     eff = np.zeros(n, dtype=bool)
     if n == 0:
         return eff
-    starts = np.flatnonzero(np.concatenate(([True], group[1:] != group[:-1])))
-    ends = np.append(starts[1:], n)
     grp_end = np.repeat(ends, ends - starts)
     # Integer keys keep the time rule exact to the millisecond (10.000 s counts, 9.999 s does not).
     span = int(t.max() - t.min()) + int(min_gap_s * 1000) + 1

@@ -88,7 +88,3 @@ class Reader:
     read: Callable[[Path, ReadContext], Iterator[Batch]]
     # Generic readers are tried last.
     generic: bool = False
-
-
-def empty_batch() -> Batch:
-    return Batch()

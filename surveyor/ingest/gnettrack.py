@@ -38,6 +38,9 @@ NUMERIC = ("Longitude", "Latitude", "Speed", "RSRP", "RSRQ", "SNR", "CQI", "RSSI
            "UL_bitrate", "PINGAVG", "NRxRSRP", "NRxRSRQ", "Altitude", "Accuracy", "Level", "ARFCN", "PSC",
            "PCI", "RAWCELLID", "CellID", "LAC", "Qual", "LTERSSI")
 TIME_FORMAT = "%Y.%m.%d_%H.%M.%S"
+# Columns stored as they are, whatever the technology: G-NetTrack column -> sample field.
+COPIED = {"Speed": "speed_kmh", "Altitude": "altitude_m", "Accuracy": "accuracy_m", "NRxRSRP": "nr_rsrp_dbm",
+          "NRxRSRQ": "nr_rsrq_db", "Level": "level", "ARFCN": "arfcn", "PCI": "pci"}
 _NUMBER_RE = r"^\s*[-+]?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?\s*$"
 
 
@@ -210,12 +213,6 @@ def _convert(batch: pa.RecordBatch, lines: np.ndarray, ctx: ReadContext, session
     df["time"] = _local_times(cols["Timestamp"], ctx)
     df["lat"] = np.round(num["Latitude"], 7)
     df["lon"] = np.round(num["Longitude"], 7)
-    if "Speed" in num:
-        df["speed_kmh"] = num["Speed"]
-    if "Altitude" in num:
-        df["altitude_m"] = num["Altitude"]
-    if "Accuracy" in num:
-        df["accuracy_m"] = num["Accuracy"]
     ops = normalize.operators(_text(cols["Operatorname"]) if "Operatorname" in cols else None, n=n)
     df["operator"] = ops["operator"].to_numpy()
     df["mcc"] = ops["mcc"].to_numpy()
@@ -237,16 +234,9 @@ def _convert(batch: pa.RecordBatch, lines: np.ndarray, ctx: ReadContext, session
     df["rssi_dbm"] = np.where(gsm & np.isnan(rssi), rsrp, rssi)
     if "SNR" in num:
         df["sinr_db"] = np.where(lte, num["SNR"], np.nan)
-    if "NRxRSRP" in num:
-        df["nr_rsrp_dbm"] = num["NRxRSRP"]
-    if "NRxRSRQ" in num:
-        df["nr_rsrq_db"] = num["NRxRSRQ"]
-    if "Level" in num:
-        df["level"] = num["Level"]
-    if "ARFCN" in num:
-        df["arfcn"] = num["ARFCN"]
-    if "PCI" in num:
-        df["pci"] = num["PCI"]
+    for column, field in COPIED.items():
+        if column in num:
+            df[field] = num[column]
     cell = num.get("RAWCELLID")
     if cell is None or np.isnan(cell).all():
         cell = num.get("CellID", np.full(n, np.nan))

@@ -35,10 +35,9 @@ import pandas as pd
 from surveyor import __version__
 from surveyor.errors import InputError, SurveyorError, UsageError
 from surveyor.ingest import detect
-from surveyor.ingest.base import Batch, ReadContext, Reject
+from surveyor.ingest.base import Batch, ReadContext
 from surveyor.ingest.identity import h3_cells, sample_ids
 from surveyor.ingest.validate import validate
-from surveyor.model import SAMPLE_FIELDS
 from surveyor.store.base import MERGE_COUNT_KEYS, MergeRecord, Store
 from surveyor.store.sessions import combine_sessions, session_aggregates
 
@@ -425,7 +424,3 @@ def _store_quarantine(store: Store, path: Path, display: str, merge_id: int, row
     df["merge_id"] = merge_id
     df["source_file"] = display
     store.append("quarantine", df)
-
-
-def sample_columns() -> list[str]:
-    return list(SAMPLE_FIELDS)

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import base64
 import html
-import json
 import logging
 import re
 from functools import lru_cache

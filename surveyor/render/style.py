@@ -19,6 +19,7 @@ from contextlib import contextmanager
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from surveyor.config import Settings
