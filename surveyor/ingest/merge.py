@@ -227,13 +227,14 @@ def _merge_one(store: Store, display: str, path: Path, tz: ZoneInfo, forced, opt
                           mapping=dict(opts.mapping), max_gap_s=opts.max_gap_s, chunk_rows=opts.chunk_rows)
         merge_id = store.new_merge_id()
         quarantine: list[dict] = []
-        # Identities added by this merge are remembered here, so the database is asked only about
-        # samples that other merges may have stored (none at all for a first import).
-        seen = _SeenIds(check_store=store.has_samples(other_than_merge=merge_id))
+        # Repeats within the file are caught while preparing; the database is asked only when it
+        # holds samples of other merges (never for a first import).
+        check_store = store.has_samples(other_than_merge=merge_id)
         sessions: list[pd.DataFrame] = []
         with store.bulk_load(merge_id):
             for prepared in prepared_batches(reader, path, ctx, merge_id):
-                _store_batch(store, prepared, ctx, merge_id, result, quarantine, seen, sessions)
+                if not _store_batch(store, prepared, result, quarantine, check_store, sessions):
+                    sessions = None  # some samples were stored already: sessions are recounted from the table
         _store_quarantine(store, path, display, merge_id, quarantine, result)
         if result.counts["read"] == 0:
             raise InputError("has a header but no data rows." if path.stat().st_size else "the file is empty.",
@@ -249,43 +250,57 @@ def _merge_one(store: Store, display: str, path: Path, tz: ZoneInfo, forced, opt
 
 
 class _SeenIds:
-    """sample_ids appended by the running merge (sorted chunks, searched with numpy)."""
+    """sample_ids seen so far in one file: sorted runs searched with numpy, merged as they grow so
+    there are only ever a few."""
 
-    def __init__(self, check_store: bool):
-        self.check_store = check_store
-        self.chunks: list[np.ndarray] = []
+    def __init__(self) -> None:
+        self.runs: list[np.ndarray] = []
 
-    def known(self, store: Store, ids: np.ndarray) -> np.ndarray:
+    def known(self, ids: np.ndarray) -> np.ndarray:
         found = np.zeros(len(ids), dtype=bool)
-        for chunk in self.chunks:
-            pos = np.searchsorted(chunk, ids).clip(0, len(chunk) - 1)
-            found |= chunk[pos] == ids
-        if self.check_store and (~found).any():
-            rest = ~found
-            found[rest] = store.existing_sample_ids(ids[rest])
+        for run in self.runs:
+            pos = np.searchsorted(run, ids).clip(0, len(run) - 1)
+            found |= run[pos] == ids
         return found
 
     def add(self, ids: np.ndarray) -> None:
-        if len(ids):
-            self.chunks.append(np.sort(ids))
+        if not len(ids):
+            return
+        self.runs.append(np.sort(ids))
+        while len(self.runs) > 1 and len(self.runs[-1]) * 2 >= len(self.runs[-2]):
+            last = self.runs.pop()
+            self.runs[-1] = np.sort(np.concatenate([self.runs[-1], last]))
 
 
 @dataclass
 class Prepared:
-    """A batch after the work that needs no database: validation, identities, H3 cells."""
+    """A batch after all the work that needs no database, ready to store.
+
+    ``samples`` holds the batch's samples not seen earlier in the file, as an Arrow table of the
+    samples layer (geometry included), with their ``sample_ids``; ``sessions`` their per-session
+    aggregates. Neighbours, track points and towers carry their merge_id (and links) already.
+    """
 
     rows: int
     rejects: list[dict]
-    good: pd.DataFrame | None
-    neighbours: pd.DataFrame | None
-    tracks: pd.DataFrame | None
-    towers: pd.DataFrame | None
+    samples: Any = None
+    sample_ids: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    repeated: int = 0
+    sessions: pd.DataFrame | None = None
+    neighbours: pd.DataFrame | None = None
+    tracks: pd.DataFrame | None = None
+    towers: pd.DataFrame | None = None
 
 
-def prepare(batch: Batch, ctx: ReadContext, fmt: str, merge_id: int) -> Prepared:
-    """Validate a batch and give its samples identities, cells and provenance (pure, no I/O)."""
+def prepare(batch: Batch, ctx: ReadContext, fmt: str, merge_id: int, seen: _SeenIds) -> Prepared:
+    """Validate a batch, give its samples identities, cells and provenance, drop repeats within the
+    file and convert them for the store (pure, no I/O; runs in the reading process)."""
+    from surveyor.model import ALL_FIELDS
+    from surveyor.store._arrow import frame_to_arrow
+
     rejects = [{"line": r.line, "raw": r.raw, "reason": r.reason, "message": r.message} for r in batch.rejects]
-    good = None
+    out = Prepared(batch.rows, rejects)
+    line_to_id: dict[int, int] = {}
     df = batch.samples
     if df is not None and len(df):
         good, bad = validate(df)
@@ -294,15 +309,46 @@ def prepare(batch: Batch, ctx: ReadContext, fmt: str, merge_id: int) -> Prepared
                             "reason": row.reason, "message": row.message})
         if len(good):
             good = good.reset_index(drop=True)
-            good["sample_id"] = sample_ids(good, ctx.content_hash)
-            good["h3_10"] = h3_cells(good["lat"], good["lon"], 10)
-            good["placed_by"] = np.where(good["lat"].notna() & good["lon"].notna(), "gps", None)
-            good["source_format"] = fmt
-            good["source_file"] = ctx.source_file
-            good["merge_id"] = merge_id
-        else:
-            good = None
-    return Prepared(batch.rows, rejects, good, batch.neighbours, batch.tracks, batch.towers)
+            ids = sample_ids(good, ctx.content_hash)
+            if batch.neighbours is not None and len(batch.neighbours) and "source_line" in good.columns:
+                line_to_id = dict(zip(good["source_line"].astype("int64"), ids))
+            first = ~pd.Series(ids).duplicated().to_numpy() & ~seen.known(ids)
+            seen.add(ids[first])
+            out.repeated = int((~first).sum())
+            if first.any():
+                good = good[first].reset_index(drop=True)
+                good["sample_id"] = ids[first]
+                good["h3_10"] = h3_cells(good["lat"], good["lon"], 10)
+                good["placed_by"] = np.where(good["lat"].notna() & good["lon"].notna(), "gps", None)
+                good["source_format"] = fmt
+                good["source_file"] = ctx.source_file
+                good["merge_id"] = merge_id
+                table = frame_to_arrow(good, ALL_FIELDS)
+                # Columns empty in this batch are left out: GDAL fills them with NULL, and a
+                # G-NetTrack log leaves about half of the 53 sample columns empty.
+                empty = [name for name in table.column_names
+                         if name != "geom" and table.column(name).null_count == table.num_rows]
+                out.samples = table.drop_columns(empty) if len(empty) < table.num_columns - 1 else table
+                out.sample_ids = ids[first]
+                out.sessions = session_aggregates(good)
+    if batch.neighbours is not None and len(batch.neighbours):
+        nb = batch.neighbours.copy()
+        serving = nb["serving_line"] if "serving_line" in nb.columns else pd.Series([None] * len(nb))
+        nb["sample_id"] = [line_to_id.get(int(v)) if pd.notna(v) else None for v in serving]
+        nb["merge_id"] = merge_id
+        out.neighbours = nb
+    if batch.tracks is not None and len(batch.tracks):
+        tr = batch.tracks.copy()
+        tr["merge_id"] = merge_id
+        tr["source_file"] = ctx.source_file
+        if ctx.device and "device" not in tr.columns:
+            tr["device"] = ctx.device
+        out.tracks = tr
+    if batch.towers is not None and len(batch.towers):
+        tw = batch.towers.copy()
+        tw["merge_id"] = merge_id
+        out.towers = tw
+    return out
 
 
 # Files at least this large are read and prepared in a second process while this one writes, so a
@@ -313,8 +359,9 @@ PARALLEL_MIN_BYTES = 32 * 1024 * 1024
 def prepared_batches(reader, path: Path, ctx: ReadContext, merge_id: int) -> Iterator[Prepared]:
     """The file's batches, prepared: in a worker process for large files, else in this one."""
     if path.stat().st_size < PARALLEL_MIN_BYTES or os.environ.get("SURVEYOR_NO_WORKER"):
+        seen = _SeenIds()
         for batch in reader.read(path, ctx):
-            yield prepare(batch, ctx, reader.name, merge_id)
+            yield prepare(batch, ctx, reader.name, merge_id, seen)
         return
     import multiprocessing as mp
 
@@ -358,8 +405,9 @@ def _prepare_worker(reader, path: Path, ctx: ReadContext, merge_id: int, queue, 
                     os._exit(1)
 
     try:
+        seen = _SeenIds()
         for batch in reader.read(path, ctx):
-            send(("batch", prepare(batch, ctx, reader.name, merge_id)))
+            send(("batch", prepare(batch, ctx, reader.name, merge_id, seen)))
         send(("done", None))
     except BaseException as exc:  # handed to the merging process, which reports it
         try:
@@ -368,45 +416,36 @@ def _prepare_worker(reader, path: Path, ctx: ReadContext, merge_id: int, queue, 
             send(("error", InputError(f"cannot be read ({type(exc).__name__}: {exc}).", path=ctx.source_file)))
 
 
-def _store_batch(store: Store, p: Prepared, ctx: ReadContext, merge_id: int, result: FileResult,
-                 quarantine: list[dict], seen: _SeenIds, sessions: list[pd.DataFrame]) -> None:
+def _store_batch(store: Store, p: Prepared, result: FileResult, quarantine: list[dict], check_store: bool,
+                 sessions: list[pd.DataFrame] | None) -> bool:
+    """Store a prepared batch; False when some of its samples were in the database already (its
+    session aggregates then do not fit what was added)."""
     c = result.counts
     c["read"] += p.rows
+    c["duplicates"] += p.repeated
     quarantine.extend(p.rejects)
-    line_to_id: dict[int, int] = {}
-    good = p.good
-    if good is not None and len(good):
-        if "source_line" in good.columns:
-            line_to_id = dict(zip(good["source_line"].astype("int64"), good["sample_id"]))
-        ids = good["sample_id"].to_numpy(dtype=np.int64)
-        first = ~good.duplicated("sample_id").to_numpy()
-        new = first & ~seen.known(store, ids)
-        c["duplicates"] += int((~new).sum())
-        c["added"] += int(new.sum())
-        store.append("samples", good[new])
-        seen.add(ids[new])
-        if new.any():
-            sessions.append(session_aggregates(good[new]))
-    if p.neighbours is not None and len(p.neighbours):
-        nb = p.neighbours.copy()
-        serving = nb["serving_line"] if "serving_line" in nb.columns else pd.Series([None] * len(nb))
-        nb["sample_id"] = [line_to_id.get(int(s)) if pd.notna(s) else None for s in serving]
-        nb["merge_id"] = merge_id
-        c["neighbours"] += len(nb)
-        store.append("neighbours", nb)
-    if p.tracks is not None and len(p.tracks):
-        tr = p.tracks.copy()
-        tr["merge_id"] = merge_id
-        tr["source_file"] = ctx.source_file
-        if ctx.device and "device" not in tr.columns:
-            tr["device"] = ctx.device
-        c["track_points"] += len(tr)
-        store.append("tracks", tr)
-    if p.towers is not None and len(p.towers):
-        tw = p.towers.copy()
-        tw["merge_id"] = merge_id
-        c["towers"] += len(tw)
-        store.append("towers", tw)
+    exact = True
+    table, ids = p.samples, p.sample_ids
+    if table is not None and table.num_rows:
+        if check_store:
+            stored = np.asarray(store.existing_sample_ids(ids), dtype=bool)
+            if stored.any():
+                import pyarrow as pa
+
+                table, ids = table.filter(pa.array(~stored)), ids[~stored]
+                c["duplicates"] += int(stored.sum())
+                exact = False
+        c["added"] += len(ids)
+        if len(ids):
+            store.append("samples", table)
+            if sessions is not None and p.sessions is not None:
+                sessions.append(p.sessions)
+    for layer, frame, key in (("neighbours", p.neighbours, "neighbours"), ("tracks", p.tracks, "track_points"),
+                              ("towers", p.towers, "towers")):
+        if frame is not None and len(frame):
+            c[key] += len(frame)
+            store.append(layer, frame)
+    return exact
 
 
 def _store_quarantine(store: Store, path: Path, display: str, merge_id: int, rows: list[dict],

@@ -103,7 +103,8 @@ class Store(abc.ABC):
         """Append rows to ``samples``, ``quarantine``, ``neighbours``, ``tracks`` or ``towers``.
 
         ``df`` is a pandas DataFrame with the layer's columns (missing ones are null). Point layers
-        take their geometry from ``lat``/``lon`` (null for unplaced samples).
+        take their geometry from ``lat``/``lon`` (null for unplaced samples). For ``samples`` it may
+        also be a pyarrow Table as ``prepare`` makes it (the layer's columns and a WKB ``geom``).
         """
 
     def bulk_load(self, merge_id: int) -> AbstractContextManager:

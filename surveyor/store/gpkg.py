@@ -21,6 +21,7 @@ import struct
 import tempfile
 import warnings
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterator
@@ -49,9 +50,12 @@ ATTRIBUTE_TABLES = {
 }
 _SQL_TYPES = {"int": "INTEGER", "float": "REAL", "str": "TEXT", "bool": "BOOLEAN", "time": "DATETIME"}
 VISIBLE = "merge_id IN (SELECT merge_id FROM merges)"
-# merge_id only grows, so its index costs little to keep up and makes cleanup cheap.
-SAMPLE_INDEXES = (("samples_sample_id", "CREATE UNIQUE INDEX samples_sample_id ON samples (sample_id)"),
-                  ("samples_merge_id", "CREATE INDEX samples_merge_id ON samples (merge_id)"))
+# The unique sample_id index is what makes merges idempotent. samples has no merge_id index (an
+# older version made one; bulk_load drops it): rows of an unfinished merge are found by fid instead,
+# as they come after the last fid of the last finished merge (meta ``samples_committed_fid``).
+SAMPLE_INDEXES = (("samples_sample_id", "CREATE UNIQUE INDEX samples_sample_id ON samples (sample_id)"),)
+COMMITTED_FID = "samples_committed_fid"
+SEQUENCE_SQL = "SELECT coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'samples'), 0)"
 RTREE = "rtree_samples_geom"
 RTREE_TRIGGERS_SQL = ("SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'samples' "
                       "AND name LIKE 'rtree_samples_geom_%'")
@@ -113,6 +117,8 @@ def _connect(path: str) -> sqlite3.Connection:
 class GeoPackageStore(Store):
     """A survey geodatabase in one GeoPackage file."""
 
+    _bulk: "_Bulk | None" = None
+
     def __init__(self, path: str | os.PathLike, *, create: bool = False):
         self.path = str(path)
         self.url = self.path
@@ -162,6 +168,7 @@ class GeoPackageStore(Store):
                 con.execute("INSERT INTO meta (key, value) VALUES ('schema_version', ?)",
                             (json.dumps(SCHEMA_VERSION),))
                 con.execute("INSERT INTO meta (key, value) VALUES ('created_at', ?)", (json.dumps(_now_iso()),))
+                con.execute("INSERT INTO meta (key, value) VALUES (?, '0')", (COMMITTED_FID,))
                 triggers = con.execute(RTREE_TRIGGERS_SQL).fetchall()
                 con.execute("INSERT INTO meta (key, value) VALUES ('rtree_triggers', ?)", (json.dumps(triggers),))
                 con.execute("COMMIT")
@@ -224,6 +231,7 @@ class GeoPackageStore(Store):
             con.execute("BEGIN IMMEDIATE")
             for name, _ in con.execute(RTREE_TRIGGERS_SQL).fetchall():
                 con.execute(f'DROP TRIGGER "{name}"')
+            con.execute('DROP INDEX IF EXISTS "samples_merge_id"')
             # Into an empty table (a first import), the indexes are built once at the end, which is
             # several times faster than keeping them up row by row. The merge then checks for
             # duplicates in memory (there is nothing else to be a duplicate of).
@@ -231,23 +239,49 @@ class GeoPackageStore(Store):
             if empty:
                 for name, _ in SAMPLE_INDEXES:
                     con.execute(f'DROP INDEX IF EXISTS "{name}"')
+            start_fid = int(con.execute(SEQUENCE_SQL).fetchone()[0])
             con.execute("COMMIT")
+        self._bulk = _Bulk(merge_id=merge_id, start_fid=start_fid, last_fid=start_fid, empty=empty)
         try:
             yield
         finally:
+            bulk, self._bulk = self._bulk, None
+            self._finish_bulk(bulk)
+
+    def _finish_bulk(self, bulk: "_Bulk") -> None:
+        """Indexes back after a bulk load: the unique sample_id index, then the R-tree, either
+        filled with the merge's rows or, when they are most of the table, packed anew."""
+        total = bulk.added
+        if not bulk.empty:
             with self._sql() as con:
-                con.execute("PRAGMA cache_size = -65536")  # 64 MB for building the indexes
-                con.execute("BEGIN IMMEDIATE")
-                self._restore_indexes(con)
-                added, total = con.execute("SELECT sum(merge_id = ?), count(*) FROM samples", (merge_id,)).fetchone()
-                pack = (added or 0) >= max(50_000, (total or 0) // 2)
-                if not pack:
-                    con.execute(RTREE_FILL.format(cond="AND merge_id = ?"), (merge_id,))
-                    self._restore_triggers(con)
-                con.execute("COMMIT")
+                total = int(con.execute("SELECT count(*) FROM samples").fetchone()[0])
+        pack = bulk.added >= max(50_000, total // 2)
+        positions = None
+        if pack:
+            positions = bulk.positions()
+            if positions is None:
+                positions = self._positions()
+            elif not bulk.empty:
+                # Read before the write transaction: GDAL reads on its own connection.
+                old = self._positions(f"fid <= {bulk.start_fid}")
+                positions = tuple(np.concatenate([a, b]) for a, b in zip(old, positions))
+        with self._sql() as con:
+            con.execute("PRAGMA cache_size = -65536")  # 64 MB for building the indexes
+            con.execute("BEGIN IMMEDIATE")
             if pack:
-                # Most of the table is new: pack the whole index at once (much faster than inserts).
-                self._pack_rtree()
+                from concurrent.futures import ThreadPoolExecutor
+
+                # The R-tree is planned (numpy) while SQLite builds the sample_id index: both let
+                # go of the GIL, so a laptop's second core does one while the first does the other.
+                with ThreadPoolExecutor(max_workers=1) as pool:
+                    image = pool.submit(rtree.plan, *positions, rtree.node_size(con, RTREE))
+                    self._restore_indexes(con)
+                    rtree.write(con, RTREE, image.result())
+            else:
+                self._restore_indexes(con)
+                con.execute(RTREE_FILL.format(cond="AND fid > ? AND merge_id = ?"), (bulk.start_fid, bulk.merge_id))
+            self._restore_triggers(con)
+            con.execute("COMMIT")
 
     def _pack_rtree(self) -> None:
         """Rebuild the samples' spatial index from scratch and put its triggers back."""
@@ -258,17 +292,18 @@ class GeoPackageStore(Store):
             self._restore_triggers(con)
             con.execute("COMMIT")
 
-    def _positions(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def _positions(self, where: str | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """fid, lon, lat of every placed sample, as arrays (Arrow keeps a million rows small)."""
         import pyogrio
 
+        cond = "geom IS NOT NULL AND lat IS NOT NULL AND lon IS NOT NULL" + (f" AND {where}" if where else "")
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", message=".*[Ss]patial index.*")
             _, table = pyogrio.read_arrow(self.path, layer="samples", columns=["lon", "lat"], read_geometry=False,
-                                          return_fids=True,
-                                          where="geom IS NOT NULL AND lat IS NOT NULL AND lon IS NOT NULL")
-        return (table.column("fid").to_numpy(), table.column("lon").to_numpy(zero_copy_only=False),
-                table.column("lat").to_numpy(zero_copy_only=False))
+                                          return_fids=True, where=cond)
+        return (table.column("fid").to_numpy().astype(np.int64),
+                table.column("lon").to_numpy(zero_copy_only=False).astype(np.float64),
+                table.column("lat").to_numpy(zero_copy_only=False).astype(np.float64))
 
     @staticmethod
     def _restore_indexes(con: sqlite3.Connection) -> None:
@@ -296,7 +331,11 @@ class GeoPackageStore(Store):
             con.execute("BEGIN IMMEDIATE")
             self._restore_indexes(con)
             repair = self._restore_triggers(con)
-            for t in ("samples", "quarantine", "neighbours", "tracks", "towers"):
+            row = con.execute("SELECT value FROM meta WHERE key = ?", (COMMITTED_FID,)).fetchone()
+            committed = int(json.loads(row[0])) if row else 0
+            # fid > committed keeps this a look at the table's tail, not a scan of all samples.
+            deleted += con.execute(f"DELETE FROM samples WHERE fid > ? AND {unfinished}", (committed,)).rowcount
+            for t in ("quarantine", "neighbours", "tracks", "towers"):
                 deleted += con.execute(f'DELETE FROM "{t}" WHERE {unfinished}').rowcount
             con.execute("COMMIT")
         if repair:
@@ -312,9 +351,10 @@ class GeoPackageStore(Store):
 
     def new_merge_id(self) -> int:
         with self._sql() as con:
+            # The last sample by fid carries the newest merge_id that wrote samples.
             row = con.execute("SELECT max(m) FROM (SELECT max(merge_id) AS m FROM merges UNION ALL "
-                              "SELECT max(merge_id) FROM samples UNION ALL SELECT max(merge_id) FROM quarantine)"
-                              ).fetchone()
+                              "SELECT merge_id FROM samples WHERE fid = (SELECT max(fid) FROM samples) UNION ALL "
+                              "SELECT max(merge_id) FROM quarantine)").fetchone()
         return int(row[0] or 0) + 1
 
     def has_samples(self, other_than_merge: int | None = None) -> bool:
@@ -332,13 +372,14 @@ class GeoPackageStore(Store):
                                 "(SELECT value FROM json_each(?))", (json.dumps(ids.tolist()),)).fetchall()
         return np.isin(ids, np.fromiter((r[0] for r in found), dtype=np.int64, count=len(found)))
 
-    def append(self, layer: str, df: pd.DataFrame) -> None:
+    def append(self, layer: str, df) -> None:
         if len(df) == 0:
             return
         if layer in POINT_LAYERS:
+            import pyarrow as pa
             import pyogrio
 
-            table = frame_to_arrow(df, POINT_LAYERS[layer])
+            table = df if isinstance(df, pa.Table) else frame_to_arrow(df, POINT_LAYERS[layer])
             # Columns empty in this batch are left out: GDAL fills them with NULL, and a G-NetTrack
             # log leaves about half of the 53 sample columns empty, half of the write's work.
             empty = [name for name in table.column_names if name != "geom" and table.column(name).null_count == len(table)]
@@ -353,6 +394,10 @@ class GeoPackageStore(Store):
                                         geometry_type="Point", crs="EPSG:4326", append=True)
                 finally:
                     pyogrio.set_gdal_config_options({"OGR_SQLITE_CACHE": None})
+            if layer == "samples" and self._bulk is not None:
+                with self._sql() as con:
+                    last = int(con.execute(SEQUENCE_SQL).fetchone()[0])
+                self._bulk.wrote(table, last)
             return
         fields = ATTRIBUTE_TABLES[layer]
         table = frame_to_arrow(df, fields, geometry=False)
@@ -377,6 +422,8 @@ class GeoPackageStore(Store):
                 self._refresh_sessions(con)
             else:
                 self._add_sessions(con, sessions)
+            con.execute("DELETE FROM meta WHERE key = ?", (COMMITTED_FID,))
+            con.execute(f"INSERT INTO meta (key, value) SELECT ?, ({SEQUENCE_SQL})", (COMMITTED_FID,))
             con.execute("COMMIT")
 
     def _add_sessions(self, con: sqlite3.Connection, new: pd.DataFrame) -> None:
@@ -554,6 +601,45 @@ class GeoPackageStore(Store):
             "towers": towers,
             "analysed_at": self.get_meta("analysed_at"),
         }
+
+
+@dataclass
+class _Bulk:
+    """What a bulk load wrote: the fids GDAL gave its samples and their positions, so the R-tree
+    is built from memory instead of reading a million rows back."""
+
+    merge_id: int
+    start_fid: int
+    last_fid: int
+    empty: bool
+    added: int = 0
+    parts: list | None = field(default_factory=list)
+
+    def wrote(self, table, last_fid: int) -> None:
+        n = table.num_rows
+        self.added += n
+        if self.parts is not None and last_fid - self.last_fid == n:
+            fid = np.arange(self.last_fid + 1, last_fid + 1, dtype=np.int64)
+            lon = _floats(table, "lon", n)
+            lat = _floats(table, "lat", n)
+            ok = np.isfinite(lon) & np.isfinite(lat)
+            self.parts.append((fid[ok], lon[ok], lat[ok]))
+        else:  # fids not consecutive (should not happen under the writer lock): read them back
+            self.parts = None
+        self.last_fid = last_fid
+
+    def positions(self) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+        if self.parts is None:
+            return None
+        if not self.parts:
+            return (np.zeros(0, dtype=np.int64), np.zeros(0), np.zeros(0))
+        return tuple(np.concatenate(column) for column in zip(*self.parts))
+
+
+def _floats(table, name: str, n: int) -> np.ndarray:
+    if name not in table.column_names:
+        return np.full(n, np.nan)
+    return table.column(name).to_numpy(zero_copy_only=False).astype(np.float64)
 
 
 def _sqlite_values(column) -> list:

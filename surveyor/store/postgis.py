@@ -534,11 +534,16 @@ class PostgisStore(Store):
                     pcsv.write_csv(batch, buf, pcsv.WriteOptions(include_header=False))
                     copy.write(buf.getvalue())
 
-    def append(self, layer: str, df: pd.DataFrame) -> None:
+    def append(self, layer: str, df) -> None:
         if layer not in MERGE_LAYERS:
             raise StoreError(f"Layer {layer} is not written by merge.", fix="Use write_layer for it.")
         if len(df) == 0:
             return
+        if not isinstance(df, pd.DataFrame):  # the samples layer as Arrow, from the merge
+            import pyarrow as pa
+
+            table = df.drop_columns([c for c in ("geom",) if c in df.column_names])
+            df = table.to_pandas(types_mapper={pa.int64(): pd.Int64Dtype()}.get)
         if "merge_id" not in df.columns or df["merge_id"].isna().any():
             raise StoreError(f"Rows appended to {layer} need a merge_id.")
         with self._errors(f"loading {layer}"):

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 import sqlite3
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -50,23 +51,40 @@ def _str_groups(cx: np.ndarray, cy: np.ndarray, capacity: int) -> tuple[np.ndarr
     return order, group
 
 
+@dataclass
+class Image:
+    """The shadow-table rows of a packed R-tree, ready to insert."""
+
+    node_size: int
+    nodes: list[tuple[int, bytes]]
+    parents: list[tuple[int, int]]
+    leaf_ids: np.ndarray  # entry ids, ascending
+    leaf_nodes: np.ndarray  # the leaf node of each entry
+
+
+def node_size(con: sqlite3.Connection, rtree: str) -> int:
+    """The node size of an existing R-tree (it follows the database's page size)."""
+    row = con.execute(f'SELECT length(data) FROM "{rtree}_node" WHERE nodeno = 1').fetchone()
+    return int(row[0]) if row else 1228
+
+
 def rebuild(con: sqlite3.Connection, rtree: str, ids: np.ndarray, x: np.ndarray, y: np.ndarray) -> int:
     """Replace the whole R-tree ``rtree`` with points (ids, x, y); returns the number of nodes.
 
     The caller holds a write transaction and makes sure nothing else writes the table meanwhile.
     """
-    row = con.execute(f'SELECT length(data) FROM "{rtree}_node" WHERE nodeno = 1').fetchone()
-    node_size = int(row[0]) if row else 1228
+    return write(con, rtree, plan(ids, x, y, node_size(con, rtree)))
+
+
+def plan(ids: np.ndarray, x: np.ndarray, y: np.ndarray, node_size: int) -> Image:
+    """Pack points (ids, x, y) into R-tree nodes. Pure numpy, no database: it can run in a thread
+    while the database builds other indexes."""
     capacity = (node_size - 4) // CELL.itemsize
-    con.execute(f'DELETE FROM "{rtree}_node"')
-    con.execute(f'DELETE FROM "{rtree}_rowid"')
-    con.execute(f'DELETE FROM "{rtree}_parent"')
     ids = np.asarray(ids, dtype=np.int64)
     x = np.asarray(x, dtype=np.float64)
     y = np.asarray(y, dtype=np.float64)
     if len(ids) == 0:
-        con.execute(f'INSERT INTO "{rtree}_node" VALUES (1, ?)', (bytes(node_size),))
-        return 1
+        return Image(node_size, [(1, bytes(node_size))], [], ids, ids)
     # Level 0: the points themselves.
     level_ids, x0, x1, y0, y1 = ids, _down(x), _up(x), _down(y), _up(y)
     levels = []  # per level: (cells in node order, node index of each cell)
@@ -117,10 +135,22 @@ def rebuild(con: sqlite3.Connection, rtree: str, ids: np.ndarray, x: np.ndarray,
             node_rows.append((int(numbers[lv][k]), header + body + bytes(node_size - 4 - len(body))))
         if lv == 0:
             leaf_ids, leaf_nodes = cells["id"].astype(np.int64), numbers[0][group]
-    con.executemany(f'INSERT INTO "{rtree}_node" VALUES (?, ?)', node_rows)
-    con.executemany(f'INSERT INTO "{rtree}_parent" VALUES (?, ?)', parent_rows)
+    # %_rowid is keyed by the entry id: inserting in id order appends to its B-tree instead of
+    # splitting pages all over it (several times faster for a million rows).
+    by_id = np.argsort(leaf_ids, kind="stable")
+    return Image(node_size, node_rows, parent_rows, leaf_ids[by_id], leaf_nodes[by_id])
+
+
+def write(con: sqlite3.Connection, rtree: str, image: Image) -> int:
+    """Replace the shadow tables of ``rtree`` with a planned image; returns the number of nodes."""
+    con.execute(f'DELETE FROM "{rtree}_node"')
+    con.execute(f'DELETE FROM "{rtree}_rowid"')
+    con.execute(f'DELETE FROM "{rtree}_parent"')
+    con.executemany(f'INSERT INTO "{rtree}_node" VALUES (?, ?)', image.nodes)
+    con.executemany(f'INSERT INTO "{rtree}_parent" VALUES (?, ?)', image.parents)
     # In slices, so a large table does not become millions of Python objects at once.
-    for a in range(0, len(leaf_ids), 100_000):
+    step = 100_000
+    for a in range(0, len(image.leaf_ids), step):
         con.executemany(f'INSERT INTO "{rtree}_rowid" VALUES (?, ?)',
-                        zip(leaf_ids[a:a + 100_000].tolist(), leaf_nodes[a:a + 100_000].tolist()))
-    return len(node_rows)
+                        zip(image.leaf_ids[a:a + step].tolist(), image.leaf_nodes[a:a + step].tolist()))
+    return len(image.nodes)
