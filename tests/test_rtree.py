@@ -10,14 +10,21 @@ import pytest
 from surveyor.store.rtree import rebuild
 
 
+# Ids one apart (a bulk load's fids), with gaps (unplaced samples in between) and sparse: the
+# shadow tables are written by the dense and the row-by-row paths.
+@pytest.mark.parametrize("step", [1, 3])
 @pytest.mark.parametrize("n", [0, 1, 51, 52, 2_601, 20_000])
-def test_packed_rtree_is_valid_and_complete(n):
+def test_packed_rtree_is_valid_and_complete(n, step):
     con = sqlite3.connect(":memory:", isolation_level=None)
     con.execute("CREATE VIRTUAL TABLE r USING rtree(id, minx, maxx, miny, maxy)")
     rng = np.random.default_rng(n)
     x = 109.84 + rng.random(n) * 0.03
     y = -7.45 + rng.random(n) * 0.03
-    ids = np.arange(1, n + 1) * 3
+    ids = 1000 + np.arange(1, n + 1) * step
+    if step == 1:
+        ids = ids[rng.random(n) > 0.2]  # gaps
+        x, y = x[:len(ids)], y[:len(ids)]
+        n = len(ids)
     con.execute("BEGIN")
     rebuild(con, "r", ids, x, y)
     con.execute("COMMIT")

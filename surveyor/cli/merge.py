@@ -58,6 +58,19 @@ def command(ctx: click.Context, sources, db, config, fmt, mapping, tz, operator,
       surveyor merge ookla.csv --operator Telkomsel --tz Asia/Jakarta
       surveyor merge old.csv --tz Asia/Jakarta --replace
     """
+    from surveyor.ingest.helper import Helper
+
+    # Started before the heavy imports below, so the helper's own start-up overlaps them.
+    helper = Helper.prestarted(sources)
+    try:
+        _merge(ctx, helper, sources, db, config, fmt, mapping, tz, operator, volunteer, device, max_gap_s, replace,
+               as_json)
+    finally:
+        helper.stop()
+
+
+def _merge(ctx: click.Context, helper, sources, db, config, fmt, mapping, tz, operator, volunteer, device, max_gap_s,
+           replace, as_json) -> None:
     from surveyor.config import load_settings
     from surveyor.ingest.merge import MergeOptions, merge_sources
     from surveyor.store import open_store
@@ -68,7 +81,7 @@ def command(ctx: click.Context, sources, db, config, fmt, mapping, tz, operator,
     quiet = (ctx.find_root().obj or {}).get("quiet", False)
     with open_store(db, create=True) as store:
         shown_db = store.url  # a PostGIS URL comes back with its password masked
-        summary = merge_sources(store, sources, options,
+        summary = merge_sources(store, sources, options, helper=helper,
                                 progress=None if (as_json or quiet) else lambda m: click.echo(m, err=True))
     if as_json:
         click.echo(json.dumps(summary, indent=2, default=str))

@@ -126,7 +126,7 @@ def read(path: Path, ctx: ReadContext) -> Iterator[Batch]:
 
     reader = pacsv.open_csv(
         path,
-        read_options=pacsv.ReadOptions(skip_rows=1, column_names=names, block_size=1 << 24),
+        read_options=pacsv.ReadOptions(skip_rows=1, column_names=names, block_size=1 << 23),
         parse_options=pacsv.ParseOptions(delimiter=delimiter, invalid_row_handler=on_invalid,
                                          newlines_in_values=False),
         convert_options=pacsv.ConvertOptions(column_types={n: pa.string() for n in names},

@@ -17,7 +17,6 @@ After each file, samples without a position are placed by time from GPS tracks w
 from __future__ import annotations
 
 import hashlib
-from queue import Empty
 import logging
 import os
 import shutil
@@ -36,6 +35,7 @@ from surveyor import __version__
 from surveyor.errors import InputError, SurveyorError, UsageError
 from surveyor.ingest import detect
 from surveyor.ingest.base import Batch, ReadContext
+from surveyor.ingest.helper import Helper, wanted
 from surveyor.ingest.identity import h3_cells, sample_ids
 from surveyor.ingest.validate import validate
 from surveyor.store.base import MERGE_COUNT_KEYS, MergeRecord, Store
@@ -127,12 +127,19 @@ def _raw_lines(path: Path, wanted: set[int]) -> dict[int, str]:
 
 
 def merge_sources(store: Store, sources: Iterable[str], options: MergeOptions | None = None, *,
-                  progress: Callable[[str], None] | None = None) -> dict[str, Any]:
+                  progress: Callable[[str], None] | None = None, helper: Helper | None = None) -> dict[str, Any]:
     """Merge files into the store; returns the summary of ``surveyor merge --json``.
 
     A file that cannot be read at all is reported in its ``per_file`` entry (``error``) while the
-    other files still merge; the caller exits 1 when any file failed.
+    other files still merge; the caller exits 1 when any file failed. Large files are prepared in
+    ``helper`` (one is started when needed, and stopped at the end, if none is given).
     """
+    if helper is None:
+        own = Helper()
+        try:
+            return merge_sources(store, sources, options, progress=progress, helper=own)
+        finally:
+            own.stop()
     opts = options or MergeOptions()
     try:
         tz = ZoneInfo(opts.tz)
@@ -153,7 +160,7 @@ def merge_sources(store: Store, sources: Iterable[str], options: MergeOptions | 
                 tmp = path = Path(name)
             if path is None:
                 raise InputError("no such file or folder.", path=display, fix="Check the path.")
-            _merge_one(store, display, path, tz, forced, opts, result)
+            _merge_one(store, display, path, tz, forced, opts, result, helper)
             if progress:
                 progress(_describe(result))
         except SurveyorError as exc:
@@ -202,7 +209,7 @@ def _place(store: Store, max_gap_s: float) -> dict[str, Any] | None:
 
 
 def _merge_one(store: Store, display: str, path: Path, tz: ZoneInfo, forced, opts: MergeOptions,
-               result: FileResult) -> None:
+               result: FileResult, helper: Helper | None = None) -> None:
     content_hash = _hash_file(path)
     with store.writer_lock():
         store.cleanup_unfinished()
@@ -232,7 +239,7 @@ def _merge_one(store: Store, display: str, path: Path, tz: ZoneInfo, forced, opt
         check_store = store.has_samples(other_than_merge=merge_id)
         sessions: list[pd.DataFrame] = []
         with store.bulk_load(merge_id):
-            for prepared in prepared_batches(reader, path, ctx, merge_id):
+            for prepared in prepared_batches(reader, path, ctx, merge_id, helper):
                 if not _store_batch(store, prepared, result, quarantine, check_store, sessions):
                     sessions = None  # some samples were stored already: sessions are recounted from the table
         _store_quarantine(store, path, display, merge_id, quarantine, result)
@@ -351,59 +358,25 @@ def prepare(batch: Batch, ctx: ReadContext, fmt: str, merge_id: int, seen: _Seen
     return out
 
 
-# Files at least this large are read and prepared in a second process while this one writes, so a
-# large import uses both cores of a laptop; smaller files are not worth starting a process for.
-PARALLEL_MIN_BYTES = 32 * 1024 * 1024
-
-
-def prepared_batches(reader, path: Path, ctx: ReadContext, merge_id: int) -> Iterator[Prepared]:
-    """The file's batches, prepared: in a worker process for large files, else in this one."""
-    if path.stat().st_size < PARALLEL_MIN_BYTES or os.environ.get("SURVEYOR_NO_WORKER"):
+def prepared_batches(reader, path: Path, ctx: ReadContext, merge_id: int,
+                     helper: Helper | None = None) -> Iterator[Prepared]:
+    """The file's batches, prepared: in the helper process for large files, else in this one."""
+    if helper is None or not wanted(path):
         seen = _SeenIds()
         for batch in reader.read(path, ctx):
             yield prepare(batch, ctx, reader.name, merge_id, seen)
         return
-    import multiprocessing as mp
 
-    context = mp.get_context("spawn")  # no fork: this process may hold threads and open databases
-    queue = context.Queue(maxsize=2)
-    worker = context.Process(target=_prepare_worker, args=(reader, path, ctx, merge_id, queue, os.getpid()),
-                             daemon=True)
-    worker.start()
-    try:
-        while True:
-            try:
-                kind, item = queue.get(timeout=1.0)
-            except Empty:
-                if worker.is_alive():
-                    continue
-                raise InputError(f"the process reading it stopped (exit code {worker.exitcode}).", path=ctx.source_file,
-                                 fix="Run the merge again; if it stops again, the machine may be out of memory.") from None
-            if kind == "done":
-                break
-            if kind == "error":
-                raise item
-            yield item
-    finally:
-        if worker.is_alive():
-            worker.terminate()
-        worker.join()
+    def died(code: int | None) -> Exception:
+        return InputError(f"the process reading it stopped (exit code {code}).", path=ctx.source_file,
+                          fix="Run the merge again; if it stops again, the machine may be out of memory.")
+
+    yield from helper.run((reader, path, ctx, merge_id), died)
 
 
-def _prepare_worker(reader, path: Path, ctx: ReadContext, merge_id: int, queue, parent_pid: int) -> None:
-    def send(item) -> None:
-        # Waits while the merging process is busy writing, but gives up if it died (kill -9, power
-        # cut of a laptop that came back): a worker never outlives its merge.
-        import queue as queue_module
-
-        while True:
-            try:
-                queue.put(item, timeout=1.0)
-                return
-            except queue_module.Full:
-                if os.getppid() != parent_pid:
-                    os._exit(1)
-
+def produce(reader, path: Path, ctx: ReadContext, merge_id: int, send: Callable[[tuple], None]) -> None:
+    """Prepare a file's batches and hand each to ``send`` (in the helper process), then
+    ("done", None), or ("error", exception) when the file cannot be read."""
     try:
         seen = _SeenIds()
         for batch in reader.read(path, ctx):

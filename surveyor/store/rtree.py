@@ -148,9 +148,19 @@ def write(con: sqlite3.Connection, rtree: str, image: Image) -> int:
     con.execute(f'DELETE FROM "{rtree}_parent"')
     con.executemany(f'INSERT INTO "{rtree}_node" VALUES (?, ?)', image.nodes)
     con.executemany(f'INSERT INTO "{rtree}_parent" VALUES (?, ?)', image.parents)
+    ids, nodes = image.leaf_ids, image.leaf_nodes
+    if len(ids) and ids[-1] - ids[0] < 2 * len(ids):
+        # Dense ids (the usual case: fids of a bulk load): one JSON array of node numbers indexed by
+        # id - first id, 0 where an id has no entry, expanded by SQLite itself. About twice as fast
+        # as a million bound inserts.
+        dense = np.zeros(int(ids[-1] - ids[0]) + 1, dtype=np.int64)
+        dense[ids - ids[0]] = nodes
+        con.execute(f'INSERT INTO "{rtree}_rowid" SELECT key + ?, value FROM json_each(?) WHERE value > 0',
+                    (int(ids[0]), "[" + ",".join(map(str, dense.tolist())) + "]"))
+        return len(image.nodes)
     # In slices, so a large table does not become millions of Python objects at once.
     step = 100_000
-    for a in range(0, len(image.leaf_ids), step):
+    for a in range(0, len(ids), step):
         con.executemany(f'INSERT INTO "{rtree}_rowid" VALUES (?, ?)',
-                        zip(image.leaf_ids[a:a + step].tolist(), image.leaf_nodes[a:a + step].tolist()))
+                        zip(ids[a:a + step].tolist(), nodes[a:a + step].tolist()))
     return len(image.nodes)
