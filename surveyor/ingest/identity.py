@@ -31,7 +31,9 @@ def _mix(x: np.ndarray) -> np.ndarray:
 
 
 def _hash_strings(values: pd.Series) -> np.ndarray:
-    codes, uniques = pd.factorize(values.astype(object).where(values.notna(), None), use_na_sentinel=True)
+    # Factorised as they are (Arrow-backed text factorises in C++): only the few distinct values
+    # are hashed in Python. Missing values (None, NaN, NA) all take the sentinel.
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
     digests = [int.from_bytes(hashlib.blake2b(str(u).encode("utf-8"), digest_size=8).digest(), "little")
                for u in uniques]
     table = np.array(digests + [0x5EED], dtype=np.uint64)
@@ -60,7 +62,8 @@ def sample_ids(df: pd.DataFrame, source_key: str) -> np.ndarray:
     """
     n = len(df)
     device = df["device"] if "device" in df.columns else pd.Series([None] * n, index=df.index, dtype=object)
-    key = device.astype(object).where(device.notna(), "file:" + source_key)
+    key = device.fillna("file:" + source_key) if device.notna().any() else \
+        pd.Series(np.full(n, "file:" + source_key, dtype=object), index=df.index)
     h = _mix(_hash_strings(key) ^ np.uint64(0x9E3779B97F4A7C15))
     # A missing value leaves the hash as it is, so a sample read from a format with fewer columns
     # has the same identity as from one where those columns are empty.

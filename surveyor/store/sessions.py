@@ -7,13 +7,19 @@ import pandas as pd
 
 def session_aggregates(samples: pd.DataFrame) -> pd.DataFrame:
     """Per-session aggregates (the columns of ``sessions``) of some samples."""
-    df = samples.copy()
-    for column in ("session", "device", "device_model", "volunteer", "route", "operator", "source_format",
-                   "source_file", "placed_by"):
-        if column not in df.columns:
-            df[column] = None
-    key = df["session"].astype(object).where(df["session"].notna(), "(none) " + df["source_file"].astype(str))
-    df = df.assign(_key=key.to_numpy(), _placed=df["placed_by"].notna().to_numpy())
+    n = len(samples)
+
+    def column(name: str) -> pd.Series:
+        if name in samples.columns:
+            return samples[name].reset_index(drop=True)
+        return pd.Series([None] * n, dtype=object)
+
+    session, source_file = column("session"), column("source_file")
+    key = session.astype(object).where(session.notna(), "(none) " + source_file.astype(str))
+    # Only the columns the aggregates need (a batch has some fifty).
+    df = pd.DataFrame({"_key": key.to_numpy(), "_placed": column("placed_by").notna().to_numpy(),
+                       **{c: column(c) for c in ("device", "device_model", "volunteer", "route", "operator",
+                                                 "source_format", "time")}})
     g = df.groupby("_key", sort=False, dropna=False)
     out = pd.DataFrame({
         "device": g["device"].first(),
