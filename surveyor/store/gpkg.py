@@ -55,6 +55,7 @@ VISIBLE = "merge_id IN (SELECT merge_id FROM merges)"
 # as they come after the last fid of the last finished merge (meta ``samples_committed_fid``).
 SAMPLE_INDEXES = (("samples_sample_id", "CREATE UNIQUE INDEX samples_sample_id ON samples (sample_id)"),)
 COMMITTED_FID = "samples_committed_fid"
+PACK_MAX_ROWS = 4_000_000
 SEQUENCE_SQL = "SELECT coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'samples'), 0)"
 RTREE = "rtree_samples_geom"
 RTREE_TRIGGERS_SQL = ("SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'samples' "
@@ -255,7 +256,9 @@ class GeoPackageStore(Store):
         if not bulk.empty:
             with self._sql() as con:
                 total = int(con.execute("SELECT count(*) FROM samples").fetchone()[0])
-        pack = bulk.added >= max(50_000, total // 2)
+        # Packing holds every position in memory (about 100 bytes a sample while it runs); past
+        # PACK_MAX_ROWS the index is filled by SQLite instead, slower but in flat memory.
+        pack = max(50_000, total // 2) <= bulk.added and total <= PACK_MAX_ROWS
         positions = None
         if pack:
             positions = bulk.positions()
@@ -285,10 +288,17 @@ class GeoPackageStore(Store):
 
     def _pack_rtree(self) -> None:
         """Rebuild the samples' spatial index from scratch and put its triggers back."""
-        fid, lon, lat = self._positions()  # read before the write transaction: GDAL opens its own connection
+        with self._sql() as con:
+            large = con.execute("SELECT count(*) FROM samples").fetchone()[0] > PACK_MAX_ROWS
+        # Positions are read before the write transaction: GDAL opens its own connection.
+        positions = None if large else self._positions()
         with self._sql() as con:
             con.execute("BEGIN IMMEDIATE")
-            rtree.rebuild(con, RTREE, fid, lon, lat)
+            if positions is None:  # too many to hold in memory: SQLite fills it, in flat memory
+                con.execute(f'DELETE FROM "{RTREE}"')
+                con.execute(RTREE_FILL.format(cond=""))
+            else:
+                rtree.rebuild(con, RTREE, *positions)
             self._restore_triggers(con)
             con.execute("COMMIT")
 
@@ -618,7 +628,7 @@ class _Bulk:
     def wrote(self, table, last_fid: int) -> None:
         n = table.num_rows
         self.added += n
-        if self.parts is not None and last_fid - self.last_fid == n:
+        if self.parts is not None and last_fid - self.last_fid == n and self.added <= PACK_MAX_ROWS:
             fid = np.arange(self.last_fid + 1, last_fid + 1, dtype=np.int64)
             lon = _floats(table, "lon", n)
             lat = _floats(table, "lat", n)
