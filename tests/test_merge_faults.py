@@ -103,3 +103,36 @@ def test_two_merges_at_once_of_overlapping_files(tmp_path):
     assert st["samples"] == 300 + 400  # a's 300, and the 400 distinct journal samples of b and c
     assert ids.is_unique
     assert st["merges"] == 3
+
+
+def test_ctrl_c_stops_at_once_and_leaves_nothing(tmp_path):
+    big = write_big_gnettrack(tmp_path / "big.csv", 400_000)  # over 32 MB: read by the helper process
+    db = str(tmp_path / "s.gpkg")
+    proc = subprocess.Popen(_surveyor("merge", str(big), "--db", db), stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    deadline = time.time() + 120
+    while time.time() < deadline and proc.poll() is None:
+        try:
+            if _raw_sample_rows(db) > 0:
+                break
+        except sqlite3.OperationalError:
+            pass
+        time.sleep(0.05)
+    assert proc.poll() is None, "the merge finished before it could be interrupted; make the file bigger"
+    proc.send_signal(signal.SIGINT)
+    t0 = time.time()
+    _, err = proc.communicate(timeout=60)
+    # The helper is mid-file: it is stopped at once, not waited for.
+    assert time.time() - t0 < 3, err
+    assert proc.returncode == 1 and "Traceback" not in err
+    deadline = time.time() + 30
+    while time.time() < deadline and _workers_of(proc.pid):
+        time.sleep(0.2)
+    assert not _workers_of(proc.pid)
+    with open_store(db) as store:
+        assert store.status()["samples"] == 0
+    done = subprocess.run(_surveyor("merge", str(big), "--db", db), capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    with open_store(db) as store:
+        assert store.status()["samples"] == 400_000

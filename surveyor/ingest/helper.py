@@ -81,11 +81,13 @@ class Helper:
                 else:
                     os.environ[k] = v
 
-    def stop(self) -> None:
+    def stop(self, wait: bool = True) -> None:
+        """End the helper: asked to finish (``wait``), or at once, when it is mid-job for a merge
+        that was interrupted (Ctrl-C) or failed."""
         process, self._process = self._process, None
         if process is None:
             return
-        if process.is_alive():
+        if wait and process.is_alive():
             self._jobs.put(None)
             process.join(timeout=5)
         if process.is_alive():
@@ -119,7 +121,7 @@ class Helper:
                 yield item
         finally:
             if not finished:
-                self.stop()
+                self.stop(wait=False)
 
 
 def _serve(jobs, results, parent_pid: int) -> None:
