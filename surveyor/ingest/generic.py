@@ -19,7 +19,7 @@ import csv
 import io
 import re
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 import numpy as np
 import pandas as pd
@@ -84,6 +84,38 @@ def csv_records(path: Path, delimiter: str = ",") -> Iterator[tuple[int, str, li
             if not fields or (not fields[0].strip() and all(not f.strip() for f in fields)):
                 continue
             yield first, raw, fields
+
+
+def record_chunks(records: Iterator[tuple[int, str, list[str] | None]], width: int, chunk_rows: int,
+                  reject_wide: Callable[[int, str, list[str] | None], Reject],
+                  boundary: Callable[[list[str]], object] | None = None
+                  ) -> Iterator[tuple[list[list[str]], list[int], list[str], list[Reject]]]:
+    """Records of a table in chunks of about ``chunk_rows``: ``(rows, lines, raws, rejects)``.
+
+    A record with more non-empty fields than the header (or no fields: a record that could not be
+    put together) is set aside as ``reject_wide(line, raw, fields)``, in the chunk it arrived in.
+    With ``boundary``, a chunk is cut only where ``boundary(fields)`` changes (rows that belong
+    together stay in one chunk).
+    """
+    rows: list[list[str]] = []
+    lines: list[int] = []
+    raws: list[str] = []
+    rejects: list[Reject] = []
+    last = None
+    for line_no, raw, fields in records:
+        if fields is None or len(fields) > width and any(f.strip() for f in fields[width:]):
+            rejects.append(reject_wide(line_no, raw, fields))
+            continue
+        key = boundary(fields) if boundary is not None else None
+        if len(rows) >= chunk_rows and (boundary is None or key != last):
+            yield rows, lines, raws, rejects
+            rows, lines, raws, rejects = [], [], [], []
+        last = key
+        rows.append(fields)
+        lines.append(line_no)
+        raws.append(raw)
+    if rows or rejects:
+        yield rows, lines, raws, rejects
 
 
 def first_line(head: str) -> str:
@@ -284,12 +316,13 @@ def _read(path: Path, ctx: ReadContext) -> Iterator[Batch]:
     records = csv_records(path, delimiter=delimiter)
     width = len(split_header(header_line.rstrip("\r\n"), delimiter))
     next(records, None)  # the header
-    rows: list[list[str]] = []
-    lines: list[int] = []
-    raws: list[str] = []
-    rejects: list[Reject] = []
 
-    def flush() -> Batch:
+    def wide(line_no: int, raw: str, fields: list[str] | None) -> Reject:
+        return Reject(line_no, raw, "wrong_column_count",
+                      f"row has {len(fields or [])} fields, the header has {width}; "
+                      "check for an unquoted delimiter inside a value.")
+
+    for rows, lines, raws, rejects in record_chunks(records, width, ctx.chunk_rows, wide):
         df = frame_from_rows(rows, columns, ctx.tz, ctx)
         bad_time = df["time"].isna().to_numpy()
         out_rejects = list(rejects)
@@ -299,22 +332,7 @@ def _read(path: Path, ctx: ReadContext) -> Iterator[Batch]:
                                       f"time {value!r} is not a date and time surveyor can read; "
                                       "write ISO 8601 (2024-05-01T09:30:00+07:00) or give --tz for local times."))
         df["source_line"] = np.asarray(lines, dtype=np.int64)
-        return Batch(samples=df[~bad_time].reset_index(drop=True), rejects=out_rejects)
-
-    for line_no, raw, fields in records:
-        if len(fields) > width and any(f.strip() for f in fields[width:]):
-            rejects.append(Reject(line_no, raw, "wrong_column_count",
-                                  f"row has {len(fields)} fields, the header has {width}; "
-                                  "check for an unquoted delimiter inside a value."))
-            continue
-        rows.append(fields)
-        lines.append(line_no)
-        raws.append(raw)
-        if len(rows) >= ctx.chunk_rows:
-            yield flush()
-            rows, lines, raws, rejects = [], [], [], []
-    if rows or rejects:
-        yield flush()
+        yield Batch(samples=df[~bad_time].reset_index(drop=True), rejects=out_rejects)
 
 
 READER = Reader(

@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 
 from surveyor.ingest.base import Batch, ReadContext, Reader, Reject
-from surveyor.ingest.generic import first_line, open_text, split_header, to_numbers
+from surveyor.ingest.generic import first_line, open_text, record_chunks, split_header, to_numbers
 from surveyor.ingest.normalize import local_to_utc, techs
 
 HEADER = ("date", "conntype", "lat", "lon", "download", "upload", "latency", "servername", "internalip",
@@ -162,25 +162,13 @@ def _read(path: Path, ctx: ReadContext) -> Iterator[Batch]:
     header = [h.lower().replace(" ", "") for h in split_header(header_line.rstrip("\r\n"), ",")]
     width = len(header)
     it = records(path, width)
-    rows: list[list[str]] = []
-    lines: list[int] = []
-    raws: list[str] = []
-    rejects: list[Reject] = []
-    for line_no, raw, fields in it:
-        if fields is None or len(fields) > width and any(f.strip() for f in fields[width:]):
-            rejects.append(Reject(line_no, raw, "truncated_record",
-                                  f"record does not have the header's {width} fields even after joining "
-                                  "wrapped lines; copy the export again from the phone, not from an e-mail body."))
-            continue
-        rows.append(fields)
-        lines.append(line_no)
-        raws.append(raw)
-        if len(rows) >= ctx.chunk_rows:
-            batch = batch_from_records(rows, lines, raws, header, ctx)
-            batch.rejects[:0] = rejects
-            yield batch
-            rows, lines, raws, rejects = [], [], [], []
-    if rows or rejects:
+
+    def truncated(line_no: int, raw: str, fields: list[str] | None) -> Reject:
+        return Reject(line_no, raw, "truncated_record",
+                      f"record does not have the header's {width} fields even after joining "
+                      "wrapped lines; copy the export again from the phone, not from an e-mail body.")
+
+    for rows, lines, raws, rejects in record_chunks(it, width, ctx.chunk_rows, truncated):
         batch = batch_from_records(rows, lines, raws, header, ctx)
         batch.rejects[:0] = rejects
         yield batch

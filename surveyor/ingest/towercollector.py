@@ -34,7 +34,7 @@ import numpy as np
 import pandas as pd
 
 from surveyor.ingest.base import Batch, ReadContext, Reader, Reject
-from surveyor.ingest.generic import csv_records, first_line, missing, split_header, to_numbers
+from surveyor.ingest.generic import csv_records, first_line, missing, record_chunks, split_header, to_numbers
 from surveyor.ingest.normalize import operators, techs
 
 SHORT_HEADER = ("mcc", "mnc", "lac", "cell_id", "psc", "asu", "dbm", "ta", "lat", "lon", "accuracy",
@@ -200,32 +200,20 @@ def _read(path: Path, ctx: ReadContext) -> Iterator[Batch]:
     width = len(header)
     mt_col = header.index("measured_at")
     dev_col = header.index("device") if "device" in header else None
-    rows: list[list[str]] = []
-    lines: list[int] = []
-    raws: list[str] = []
-    pending_rejects: list[Reject] = []
-    last_key: tuple | None = None
-    for line_no, raw, fields in records:
-        if len(fields) > width and any(f.strip() for f in fields[width:]):
-            pending_rejects.append(Reject(line_no, raw, "wrong_column_count",
-                                          f"row has {len(fields)} fields, the header has {width}; "
-                                          "the file was edited or cut: export it again."))
-            continue
-        key = (fields[mt_col] if len(fields) > mt_col else "",
-               fields[dev_col] if dev_col is not None and len(fields) > dev_col else "")
-        # Cut batches only between measurements, so a neighbour and its serving row stay together.
-        if len(rows) >= ctx.chunk_rows and key != last_key:
-            batch = batch_from_rows(rows, lines, raws, header, ctx)
-            batch.rejects[:0] = pending_rejects
-            yield batch
-            rows, lines, raws, pending_rejects = [], [], [], []
-        last_key = key
-        rows.append(fields)
-        lines.append(line_no)
-        raws.append(raw)
-    if rows or pending_rejects:
+
+    def wide(line_no: int, raw: str, fields: list[str] | None) -> Reject:
+        return Reject(line_no, raw, "wrong_column_count",
+                      f"row has {len(fields or [])} fields, the header has {width}; "
+                      "the file was edited or cut: export it again.")
+
+    def measurement(fields: list[str]) -> tuple:
+        return (fields[mt_col] if len(fields) > mt_col else "",
+                fields[dev_col] if dev_col is not None and len(fields) > dev_col else "")
+
+    # Chunks are cut only between measurements, so a neighbour and its serving row stay together.
+    for rows, lines, raws, rejects in record_chunks(records, width, ctx.chunk_rows, wide, boundary=measurement):
         batch = batch_from_rows(rows, lines, raws, header, ctx)
-        batch.rejects[:0] = pending_rejects
+        batch.rejects[:0] = rejects
         yield batch
 
 
