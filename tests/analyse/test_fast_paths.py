@@ -9,7 +9,8 @@ import pytest
 
 from surveyor.analyse.coverage import _codes, _factorize_sorted, _utc_ms, effective_mask
 from surveyor.analyse.stats import grouped_quantiles
-from surveyor.privacy import distance_m
+
+from analyse.test_effective_fast import plain_loop
 
 
 def _runs(rng, n, values, mean_run=50):
@@ -85,17 +86,6 @@ def test_zoned_times_to_ms_match_pandas(unit, tz):
     assert (_utc_ms(times) == want).all()
 
 
-def _plain_loop(g, t, lat, lon, gap_ms=10_000, dist_m=20.0):
-    out = np.zeros(len(g), dtype=bool)
-    last = None
-    for i in range(len(g)):
-        if i == 0 or g[i] != g[i - 1]:
-            last, out[i] = i, True
-        elif t[i] - t[last] >= gap_ms and distance_m(lat[last], lon[last], lat[i], lon[i]) >= dist_m:
-            last, out[i] = i, True
-    return out
-
-
 @pytest.mark.parametrize("seed", range(3))
 def test_effective_samples_logged_many_times_a_second(seed):
     # 10 samples a second: the first sample 10 s later is 100 samples on, beyond the look-ahead.
@@ -105,6 +95,6 @@ def test_effective_samples_logged_many_times_a_second(seed):
     t = np.cumsum(rng.choice([0, 100, 100, 250], n)).astype(np.int64)
     lat = -7.43 + np.cumsum(rng.normal(0, 0.4, n)) / 111_195.0
     lon = 109.85 + np.cumsum(rng.normal(0, 0.4, n)) / 110_000.0
-    expected = _plain_loop(g, t, lat, lon)
+    expected = plain_loop(g, t, lat, lon)
     for dense_factor in (0.0, 120.0):
         assert (effective_mask(g, t, lat, lon, dense_factor=dense_factor) == expected).all()
