@@ -19,6 +19,7 @@ import threading
 import time
 from dataclasses import dataclass
 
+from surveyor.acquire import port_and_baud
 from surveyor.errors import SurveyorError, UsageError
 
 log = logging.getLogger(__name__)
@@ -442,14 +443,7 @@ def open_gps(spec: str, *, interval_s: float = 1.0) -> GpsSource:
     if kind == "nmea":
         if not arg:
             raise UsageError("--gps nmea needs a device or file.", fix="For example --gps nmea:/dev/ttyACM0@9600.")
-        path, baud = arg, 4800
-        if "@" in arg:
-            path, _, b = arg.rpartition("@")
-            try:
-                baud = int(b)
-            except ValueError:
-                raise UsageError(f"--gps {spec}: the baud rate must be a number.",
-                                 fix="For example --gps nmea:/dev/ttyUSB0@9600.") from None
+        path, baud = port_and_baud("--gps", spec, arg, 4800, "nmea:/dev/ttyUSB0@9600")
         return NmeaGps(path, baud, max_age_s=max(DEFAULT_MAX_AGE_S, interval_s * 2))
     if kind == "termux":
         return TermuxGps(poll_s=max(1.0, interval_s))

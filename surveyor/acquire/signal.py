@@ -15,6 +15,7 @@ import subprocess
 import time
 from typing import Callable
 
+from surveyor.acquire import port_and_baud
 from surveyor.errors import SurveyorError, UsageError
 from surveyor.model import normalize_operator
 
@@ -427,14 +428,7 @@ def open_signal(spec: str, *, ask: Callable[[str, str], str] | None = None,
     if kind == "at":
         if not arg:
             raise UsageError("--signal at needs the modem's AT port.", fix="For example --signal at:/dev/ttyUSB2.")
-        path, baud = arg, 115200
-        if "@" in arg:
-            path, _, b = arg.rpartition("@")
-            try:
-                baud = int(b)
-            except ValueError:
-                raise UsageError(f"--signal {spec}: the baud rate must be a number.",
-                                 fix="For example --signal at:/dev/ttyUSB2@115200.") from None
+        path, baud = port_and_baud("--signal", spec, arg, 115200, "at:/dev/ttyUSB2@115200")
         return AtSignal(path, baud)
     if kind == "manual":
         if ask is None:
