@@ -131,6 +131,14 @@ def pseudonymize_sessions(df):
     return sessions.map(names).astype(object).where(sessions.notna(), None)
 
 
+def _cell_at(h3_int: int, resolution: int) -> str:
+    """An H3 cell (integer) as a string, coarsened to ``resolution`` when it is finer."""
+    import h3
+
+    cell = h3.int_to_str(h3_int)
+    return h3.cell_to_parent(cell, resolution) if h3.get_resolution(cell) > resolution else cell
+
+
 def cell_centres(h3_ints, resolution: int = 10):
     """Latitudes and longitudes (numpy arrays) of the centres of H3 cells given as integers.
 
@@ -146,10 +154,7 @@ def cell_centres(h3_ints, resolution: int = 10):
             continue
         v = int(v)
         if v not in cache:
-            cell = h3.int_to_str(v)
-            if h3.get_resolution(cell) > resolution:
-                cell = h3.cell_to_parent(cell, resolution)
-            cache[v] = h3.cell_to_latlng(cell)
+            cache[v] = h3.cell_to_latlng(_cell_at(v, resolution))
         lat[i], lon[i] = cache[v]
     return lat, lon
 
@@ -173,10 +178,7 @@ def drop_samples_in_excluded_cells(df, settings: Settings, resolution: int = 10)
             continue
         v = int(v)
         if v not in verdict:
-            cell = h3.int_to_str(v)
-            if h3.get_resolution(cell) > resolution:
-                cell = h3.cell_to_parent(cell, resolution)
-            ring = [(b, a) for a, b in h3.cell_to_boundary(cell)]
+            ring = [(b, a) for a, b in h3.cell_to_boundary(_cell_at(v, resolution))]
             verdict[v] = not shapely.Polygon(ring).intersects(zone)
         keep[i] = verdict[v]
     return df[keep]
