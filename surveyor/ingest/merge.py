@@ -38,6 +38,8 @@ from surveyor.ingest.base import Batch, ReadContext
 from surveyor.ingest.helper import Helper, wanted
 from surveyor.ingest.identity import h3_cells, sample_ids
 from surveyor.ingest.validate import validate
+from surveyor.model import ALL_FIELDS
+from surveyor.store._arrow import frame_to_arrow
 from surveyor.store.base import MERGE_COUNT_KEYS, MergeRecord, Store
 from surveyor.store.sessions import combine_sessions, session_aggregates
 
@@ -276,7 +278,8 @@ class _SeenIds:
         self.runs.append(np.sort(ids))
         while len(self.runs) > 1 and len(self.runs[-1]) * 2 >= len(self.runs[-2]):
             last = self.runs.pop()
-            self.runs[-1] = np.sort(np.concatenate([self.runs[-1], last]))
+            # Two sorted runs: a stable (Timsort) sort merges them in linear time.
+            self.runs[-1] = np.sort(np.concatenate([self.runs[-1], last]), kind="stable")
 
 
 @dataclass
@@ -302,9 +305,6 @@ class Prepared:
 def prepare(batch: Batch, ctx: ReadContext, fmt: str, merge_id: int, seen: _SeenIds) -> Prepared:
     """Validate a batch, give its samples identities, cells and provenance, drop repeats within the
     file and convert them for the store (pure, no I/O; runs in the reading process)."""
-    from surveyor.model import ALL_FIELDS
-    from surveyor.store._arrow import frame_to_arrow
-
     rejects = [{"line": r.line, "raw": r.raw, "reason": r.reason, "message": r.message} for r in batch.rejects]
     out = Prepared(batch.rows, rejects)
     line_to_id: dict[int, int] = {}
