@@ -56,7 +56,7 @@ def test_helper_and_in_process_merges_store_the_same(tmp_path, monkeypatch):
         try:
             with open_store(db, create=True) as store:
                 summary = merge_sources(store, [str(src)], MergeOptions(), helper=helper)
-            used = helper._process is not None
+            used = helper.jobs_run > 0
         finally:
             helper.stop()
         assert used == (mode == "helper")

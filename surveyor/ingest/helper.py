@@ -52,6 +52,8 @@ class Helper:
         self._process = None
         self._jobs = None
         self._results = None
+        self._leaving: list = []  # released helpers, exiting on their own
+        self.jobs_run = 0
 
     @classmethod
     def prestarted(cls, sources: Iterable[str]) -> "Helper":
@@ -81,18 +83,29 @@ class Helper:
                 else:
                     os.environ[k] = v
 
+    def release(self) -> None:
+        """Tell the helper no more jobs are coming: it exits while this process finishes the merge
+        (a later job would start a new one). :meth:`stop` still waits for it."""
+        process, self._process = self._process, None
+        if process is not None:
+            if process.is_alive():
+                self._jobs.put(None)
+            self._leaving.append(process)
+
     def stop(self, wait: bool = True) -> None:
         """End the helper: asked to finish (``wait``), or at once, when it is mid-job for a merge
         that was interrupted (Ctrl-C) or failed."""
+        if self._process is not None and wait:
+            self.release()
         process, self._process = self._process, None
-        if process is None:
-            return
-        if wait and process.is_alive():
-            self._jobs.put(None)
-            process.join(timeout=5)
-        if process.is_alive():
-            process.terminate()
-        process.join()
+        leaving = self._leaving + ([process] if process is not None else [])
+        self._leaving = []
+        for p in leaving:
+            if wait and p.is_alive():
+                p.join(timeout=5)
+            if p.is_alive():
+                p.terminate()
+            p.join()
 
     def run(self, job: tuple, describe: Callable[[int | None], Exception]) -> Iterator[Any]:
         """The items the helper makes of one job; ``describe(exit_code)`` is the error to raise if
@@ -100,6 +113,7 @@ class Helper:
         would otherwise go on making items for nobody; the next job starts a new one."""
         self.start()
         self._jobs.put(job)
+        self.jobs_run += 1
         finished = False
         try:
             while True:

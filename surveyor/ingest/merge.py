@@ -174,6 +174,7 @@ def merge_sources(store: Store, sources: Iterable[str], options: MergeOptions | 
         finally:
             if tmp is not None:
                 tmp.unlink(missing_ok=True)
+    helper.release()  # it exits while the merge places samples and reports
     placed = _place(store, opts.max_gap_s)
     totals = {k: sum(r.counts[k] for r in results) for k in MERGE_COUNT_KEYS}
     by_reason: dict[str, int] = {}

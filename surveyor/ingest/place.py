@@ -176,7 +176,11 @@ def place_unplaced(store, max_gap_s: float = 30.0) -> dict[str, Any]:
     ``{"placed": n, "unplaced": n, "reasons": {reason: n}, "messages": [str]}`` where ``unplaced``
     counts the samples still without a position afterwards.
     """
-    samples = store.read_samples(columns=["sample_id", "time", "device"], where="lat IS NULL OR lon IS NULL")
+    # A sample without a position has no ``placed_by`` (a merge sets "gps" with the position, placing
+    # sets "track"). Both stores keep a partial index of those rows, so asking for placed_by IS NULL
+    # looks at them only instead of scanning every sample after each merge.
+    samples = store.read_samples(columns=["sample_id", "time", "device"],
+                                 where="placed_by IS NULL AND (lat IS NULL OR lon IS NULL)")
     result: dict[str, Any] = {"placed": 0, "unplaced": int(len(samples)), "reasons": {}, "messages": []}
     if len(samples) == 0:
         return result

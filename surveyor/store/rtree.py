@@ -60,6 +60,10 @@ class Image:
     parents: list[tuple[int, int]]
     leaf_ids: np.ndarray  # entry ids, ascending
     leaf_nodes: np.ndarray  # the leaf node of each entry
+    # When the ids are dense (the usual case: fids of a bulk load), the leaf node of every id from
+    # leaf_ids[0] on as one JSON array, 0 where an id has no entry; made while planning, so it is
+    # ready before the write starts.
+    rowid_json: str | None = None
 
 
 def node_size(con: sqlite3.Connection, rtree: str) -> int:
@@ -138,7 +142,13 @@ def plan(ids: np.ndarray, x: np.ndarray, y: np.ndarray, node_size: int) -> Image
     # %_rowid is keyed by the entry id: inserting in id order appends to its B-tree instead of
     # splitting pages all over it (several times faster for a million rows).
     by_id = np.argsort(leaf_ids, kind="stable")
-    return Image(node_size, node_rows, parent_rows, leaf_ids[by_id], leaf_nodes[by_id])
+    leaf_ids, leaf_nodes = leaf_ids[by_id], leaf_nodes[by_id]
+    rowid_json = None
+    if leaf_ids[-1] - leaf_ids[0] < 2 * len(leaf_ids):
+        dense = np.zeros(int(leaf_ids[-1] - leaf_ids[0]) + 1, dtype=np.int64)
+        dense[leaf_ids - leaf_ids[0]] = leaf_nodes
+        rowid_json = "[" + ",".join(map(str, dense.tolist())) + "]"
+    return Image(node_size, node_rows, parent_rows, leaf_ids, leaf_nodes, rowid_json)
 
 
 def write(con: sqlite3.Connection, rtree: str, image: Image) -> int:
@@ -149,14 +159,11 @@ def write(con: sqlite3.Connection, rtree: str, image: Image) -> int:
     con.executemany(f'INSERT INTO "{rtree}_node" VALUES (?, ?)', image.nodes)
     con.executemany(f'INSERT INTO "{rtree}_parent" VALUES (?, ?)', image.parents)
     ids, nodes = image.leaf_ids, image.leaf_nodes
-    if len(ids) and ids[-1] - ids[0] < 2 * len(ids):
-        # Dense ids (the usual case: fids of a bulk load): one JSON array of node numbers indexed by
-        # id - first id, 0 where an id has no entry, expanded by SQLite itself. About twice as fast
+    if image.rowid_json is not None:
+        # Dense ids: one JSON array of node numbers, expanded by SQLite itself. About twice as fast
         # as a million bound inserts.
-        dense = np.zeros(int(ids[-1] - ids[0]) + 1, dtype=np.int64)
-        dense[ids - ids[0]] = nodes
         con.execute(f'INSERT INTO "{rtree}_rowid" SELECT key + ?, value FROM json_each(?) WHERE value > 0',
-                    (int(ids[0]), "[" + ",".join(map(str, dense.tolist())) + "]"))
+                    (int(ids[0]), image.rowid_json))
         return len(image.nodes)
     # In slices, so a large table does not become millions of Python objects at once.
     step = 100_000
