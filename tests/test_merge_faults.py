@@ -103,6 +103,7 @@ def test_two_merges_at_once_of_overlapping_files(tmp_path):
     assert st["samples"] == 300 + 400  # a's 300, and the 400 distinct journal samples of b and c
     assert ids.is_unique
     assert st["merges"] == 3
+    assert not os.path.exists(store.lock_path)  # the writers' lock file goes with the last of them
 
 
 def test_ctrl_c_stops_at_once_and_leaves_nothing(tmp_path):

@@ -20,7 +20,7 @@ import sqlite3
 import struct
 import tempfile
 import warnings
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -195,17 +195,29 @@ class GeoPackageStore(Store):
                              f"knows {SCHEMA_VERSION}).", fix="Upgrade surveyor: pip install -U surveyor.")
 
     # -- locking ----------------------------------------------------------------------------------
+    @property
+    def lock_path(self) -> str:
+        """The writer lock's file: in the temporary folder, named after the database's real path."""
+        key = hashlib.sha1(os.path.realpath(self.path).encode()).hexdigest()[:16]
+        return os.path.join(tempfile.gettempdir(), f"surveyor-{key}.lock")
+
     @contextmanager
     def writer_lock(self) -> Iterator[None]:
         """The inter-process writer lock; reentrant within one store object."""
         from filelock import FileLock, Timeout
 
         if getattr(self, "_lock", None) is None:
-            key = hashlib.sha1(os.path.realpath(self.path).encode()).hexdigest()[:16]
-            self._lock = FileLock(os.path.join(tempfile.gettempdir(), f"surveyor-{key}.lock"))
+            self._lock = FileLock(self.lock_path)
         try:
             with self._lock.acquire(timeout=3600):
-                yield
+                try:
+                    yield
+                finally:
+                    if self._lock.lock_counter == 1:
+                        # Removed while still held, so none is left in the temporary folder; a
+                        # process waiting on it finds it unlinked once it gets it, and takes a new one.
+                        with suppress(OSError):
+                            os.unlink(self._lock.lock_file)
         except Timeout:  # pragma: no cover - needs an hour-long writer
             raise StoreError(f"{self.path} is locked by another surveyor process.",
                              fix="Wait for the other merge to finish, then run this again.") from None
