@@ -214,13 +214,13 @@ def _convert(batch: pa.RecordBatch, lines: np.ndarray, ctx: ReadContext, session
     df["lat"] = np.round(num["Latitude"], 7)
     df["lon"] = np.round(num["Longitude"], 7)
     ops = normalize.operators(_text(cols["Operatorname"]) if "Operatorname" in cols else None, n=n)
-    df["operator"] = ops["operator"].to_numpy()
-    df["mcc"] = ops["mcc"].to_numpy()
-    df["mnc"] = ops["mnc"].to_numpy()
+    df["operator"] = ops["operator"].array
+    df["mcc"] = ops["mcc"].array
+    df["mnc"] = ops["mnc"].array
     if ctx.operator:
         df["operator"] = df["operator"].where(df["operator"].notna(), ctx.operator)
     tech = normalize.techs(_text(cols["NetworkMode"])) if "NetworkMode" in cols else pd.Series([None] * n)
-    df["tech"] = tech.to_numpy()
+    df["tech"] = tech.array
     rsrp, rsrq = num.get("RSRP", np.full(n, np.nan)), num.get("RSRQ", np.full(n, np.nan))
     t = df["tech"].to_numpy(dtype=object)
     known_tech = df["tech"].notna().to_numpy()
@@ -242,9 +242,9 @@ def _convert(batch: pa.RecordBatch, lines: np.ndarray, ctx: ReadContext, session
         cell = num.get("CellID", np.full(n, np.nan))
     df["cell_id"] = cell
     if "LACHEX" in cols:
-        area = _hex(_text(cols["LACHEX"])).to_numpy()
-        df["tac"] = np.where(lte, area, None)
-        df["lac"] = np.where(~lte, area, None)
+        area = pd.to_numeric(_hex(_text(cols["LACHEX"])), errors="coerce").to_numpy(dtype=float)
+        df["tac"] = np.where(lte, area, np.nan)
+        df["lac"] = np.where(~lte, area, np.nan)
     df["throughput_dl_kbps"] = num.get("DL_bitrate", np.full(n, np.nan))
     df["throughput_ul_kbps"] = num.get("UL_bitrate", np.full(n, np.nan))
     if "PINGAVG" in num:
@@ -254,7 +254,7 @@ def _convert(batch: pa.RecordBatch, lines: np.ndarray, ctx: ReadContext, session
     # keeps logging position then. It is evidence against the operator the log is about (the
     # file's operator, or --operator), so it is kept as no_service for that operator.
     silent = ~has_signal & ~known_tech
-    df["service"] = np.where(t == "NONE", "no_service", "in_service")
+    df["service"] = normalize.choose(t == "NONE", "no_service", "in_service")
     if silent.any():
         named = df["operator"].dropna()
         log_operator = ctx.operator or (named.mode().iloc[0] if len(named) else None)

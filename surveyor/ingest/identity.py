@@ -61,10 +61,12 @@ def sample_ids(df: pd.DataFrame, source_key: str) -> np.ndarray:
     ``source_key`` is used for rows without a ``device``: the content hash of their source file.
     """
     n = len(df)
-    device = df["device"] if "device" in df.columns else pd.Series([None] * n, index=df.index, dtype=object)
-    key = device.fillna("file:" + source_key) if device.notna().any() else \
-        pd.Series(np.full(n, "file:" + source_key, dtype=object), index=df.index)
-    h = _mix(_hash_strings(key) ^ np.uint64(0x9E3779B97F4A7C15))
+    device = df["device"] if "device" in df.columns else None
+    if device is not None and device.notna().any():
+        h = _mix(_hash_strings(device.fillna("file:" + source_key)) ^ np.uint64(0x9E3779B97F4A7C15))
+    else:  # every row has the file's key (most app exports): hashed once, not once a row
+        one = _mix(_hash_strings(pd.Series(["file:" + source_key], dtype=object)) ^ np.uint64(0x9E3779B97F4A7C15))
+        h = np.full(n, one[0], dtype=np.uint64)
     # A missing value leaves the hash as it is, so a sample read from a format with fewer columns
     # has the same identity as from one where those columns are empty.
     for i, name in enumerate(IDENTITY_FIELDS, 1):

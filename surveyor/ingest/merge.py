@@ -37,6 +37,7 @@ from surveyor.ingest import detect
 from surveyor.ingest.base import Batch, ReadContext
 from surveyor.ingest.helper import Helper, wanted
 from surveyor.ingest.identity import h3_cells, sample_ids
+from surveyor.ingest.normalize import choose
 from surveyor.ingest.validate import validate
 from surveyor.model import ALL_FIELDS
 from surveyor.store._arrow import frame_to_arrow
@@ -327,7 +328,7 @@ def prepare(batch: Batch, ctx: ReadContext, fmt: str, merge_id: int, seen: _Seen
                 good = good[first].reset_index(drop=True)
                 good["sample_id"] = ids[first]
                 good["h3_10"] = h3_cells(good["lat"], good["lon"], 10)
-                good["placed_by"] = np.where(good["lat"].notna() & good["lon"].notna(), "gps", None)
+                good["placed_by"] = choose((good["lat"].notna() & good["lon"].notna()).to_numpy(), "gps", None)
                 good["source_format"] = fmt
                 good["source_file"] = ctx.source_file
                 good["merge_id"] = merge_id

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from surveyor.model import normalize_operator, normalize_tech
 
@@ -25,6 +26,27 @@ def map_distinct(values: pd.Series, fn) -> pd.Series:
     codes, uniques = pd.factorize(values, use_na_sentinel=True)
     mapped = np.array([fn(u) for u in uniques] + [None], dtype=object)
     return pd.Series(mapped[codes], index=values.index, dtype=object)
+
+
+def text_array(values: pa.Array):
+    """Arrow text as a pandas column. pandas 3 keeps text in Arrow, so this costs no Python object
+    per row; older pandas get a plain object array."""
+    try:
+        return pd.array(values, dtype="str")
+    except (TypeError, ValueError):
+        return values.to_numpy(zero_copy_only=False)
+
+
+def text_from_codes(words: list, codes: np.ndarray):
+    """``words[code]`` for every code (-1 is missing) as a text column: a handful of distinct
+    words spread over a batch without a Python object per row."""
+    table = pa.array(list(words) + [None], type=pa.string())
+    return text_array(table.take(pa.array(np.where(codes < 0, len(words), codes))))
+
+
+def choose(mask: np.ndarray, yes: str | None, no: str | None):
+    """Text column: ``yes`` where ``mask``, else ``no`` (either may be None for missing)."""
+    return text_from_codes([no, yes], np.asarray(mask, dtype=np.int64))
 
 
 def operators(names: pd.Series | None = None, mcc: pd.Series | None = None,
@@ -46,7 +68,7 @@ def operators(names: pd.Series | None = None, mcc: pd.Series | None = None,
     keys, reps, codes = np.unique(combined, return_index=True, return_inverse=True)
     ops = [normalize_operator(*(None if cc[r] < 0 else uu[cc[r]] for cc, uu in columns)) for r in reps]
     out = pd.DataFrame(index=index)
-    out["operator"] = np.array([o.name for o in ops] or [None], dtype=object)[codes]
+    out["operator"] = text_from_codes([o.name for o in ops] or [None], codes)
     for field in ("mcc", "mnc"):
         table = np.array([np.nan if getattr(o, field) is None else getattr(o, field) for o in ops] or [np.nan])
         values = table[codes]
@@ -56,7 +78,8 @@ def operators(names: pd.Series | None = None, mcc: pd.Series | None = None,
 
 
 def techs(values: pd.Series) -> pd.Series:
-    return map_distinct(values, normalize_tech)
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    return pd.Series(text_from_codes([normalize_tech(u) for u in uniques], codes), index=values.index)
 
 
 def local_to_utc(values: pd.Series, tz: ZoneInfo, fmt: str | None = None) -> pd.Series:

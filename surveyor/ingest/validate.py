@@ -42,10 +42,12 @@ def validate(df: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     n = len(df)
     reason = np.full(n, None, dtype=object)
     message = np.full(n, None, dtype=object)
+    flagged = np.zeros(n, dtype=bool)
 
     def flag(mask: np.ndarray, code: str, text) -> None:
-        new = mask & (reason == None)  # noqa: E711 - elementwise on an object array
+        new = mask & ~flagged
         if new.any():
+            flagged[new] = True
             reason[new] = code
             message[new] = text(new) if callable(text) else text
 
@@ -100,8 +102,9 @@ def validate(df: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
              lambda m, name=name, s=s, allowed=allowed:
              [f"{name} {x!r} is not one of {', '.join(allowed)}" for x in s[m]])
 
-    rejected_mask = reason != None  # noqa: E711
-    good = df[~rejected_mask].drop(columns=["_broken"], errors="ignore").copy()
+    rejected_mask = flagged
+    # A new frame either way (pandas copies on write): rows are filtered only when some failed.
+    good = (df[~rejected_mask] if rejected_mask.any() else df).drop(columns=["_broken"], errors="ignore")
     rejected = pd.DataFrame({
         "source_line": df["source_line"].to_numpy()[rejected_mask] if "source_line" in df.columns else None,
         "reason": reason[rejected_mask],

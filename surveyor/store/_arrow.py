@@ -33,9 +33,18 @@ def column_array(values: pd.Series | None, kind: str, n: int) -> pa.Array:
             s = pd.to_datetime(s, utc=True, errors="coerce", format="ISO8601")
         return pa.array(s.dt.tz_convert("UTC").astype("datetime64[ms, UTC]"), type=typ, from_pandas=True)
     if kind == "int":
+        if isinstance(values.dtype, np.dtype) and values.dtype.kind in "fiu":
+            # Numbers already (readers give floats, NaN for missing): Arrow converts them without
+            # pandas' nullable integers; a fraction fails the safe cast and takes the path below.
+            try:
+                return pa.array(values.to_numpy(), from_pandas=True).cast(typ)
+            except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+                pass
         s = pd.to_numeric(values, errors="coerce").astype("Int64")
         return pa.array(s, type=typ, from_pandas=True)
     if kind == "float":
+        if isinstance(values.dtype, np.dtype) and values.dtype == np.float64:
+            return pa.array(values.to_numpy(), type=typ, from_pandas=True)
         return pa.array(pd.to_numeric(values, errors="coerce").astype("float64"), type=typ, from_pandas=True)
     if kind == "bool":
         return pa.array(values.astype("boolean"), type=typ, from_pandas=True)

@@ -14,8 +14,11 @@ def session_aggregates(samples: pd.DataFrame) -> pd.DataFrame:
             return samples[name].reset_index(drop=True)
         return pd.Series([None] * n, dtype=object)
 
-    session, source_file = column("session"), column("source_file")
-    key = session.astype(object).where(session.notna(), "(none) " + source_file.astype(str))
+    session = column("session")
+    if session.notna().all():  # the usual case: every sample names its session
+        key = session
+    else:
+        key = session.astype(object).where(session.notna(), "(none) " + column("source_file").astype(str))
     # Only the columns the aggregates need (a batch has some fifty).
     df = pd.DataFrame({"_key": key.to_numpy(), "_placed": column("placed_by").notna().to_numpy(),
                        **{c: column(c) for c in ("device", "device_model", "volunteer", "route", "operator",
