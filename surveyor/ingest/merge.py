@@ -333,13 +333,13 @@ def prepare(batch: Batch, ctx: ReadContext, fmt: str, merge_id: int, seen: _Seen
                 good["source_file"] = ctx.source_file
                 good["merge_id"] = merge_id
                 table = frame_to_arrow(good, ALL_FIELDS)
+                out.sessions = session_aggregates(table)
                 # Columns empty in this batch are left out: GDAL fills them with NULL, and a
                 # G-NetTrack log leaves about half of the 53 sample columns empty.
                 empty = [name for name in table.column_names
                          if name != "geom" and table.column(name).null_count == table.num_rows]
                 out.samples = table.drop_columns(empty) if len(empty) < table.num_columns - 1 else table
                 out.sample_ids = ids[first]
-                out.sessions = session_aggregates(good)
     if batch.neighbours is not None and len(batch.neighbours):
         nb = batch.neighbours.copy()
         serving = nb["serving_line"] if "serving_line" in nb.columns else pd.Series([None] * len(nb))
