@@ -56,21 +56,40 @@ def sniff(head: str, path: Path) -> bool:
     return all(c in cols for c in REQUIRED) and ("NetworkMode" in cols or "RSRP" in cols or "Level" in cols)
 
 
+_MISSING = pa.array(["-", "", "--", "NaN", "nan"])
+
+
+def _missing(col: pa.Array) -> pa.Array:
+    return pc.or_(pc.is_null(col), pc.is_in(col, value_set=_MISSING))
+
+
+def _parsed(col: pa.Array) -> np.ndarray | None:
+    """Floats of a text column with '-'/'' as NaN, or None when some text is not a number."""
+    try:
+        values = pc.cast(pc.if_else(_missing(col), pa.scalar(None, pa.string()), col), pa.float64())
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return None
+    return _unavailable_to_nan(values.to_numpy(zero_copy_only=False))
+
+
 def _numbers(col: pa.Array, decimal_comma: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """(values, broken): floats with '-'/'' as NaN; ``broken`` marks text that is not a number."""
-    col = pc.utf8_trim_whitespace(col)
     if decimal_comma:
         col = pc.replace_substring(col, ",", ".")
-    missing = pc.or_(pc.is_null(col), pc.is_in(col, value_set=pa.array(["-", "", "--", "NaN", "nan"])))
-    try:
-        values = pc.cast(pc.if_else(missing, pa.scalar(None, pa.string()), col), pa.float64())
-        return _unavailable_to_nan(values.to_numpy(zero_copy_only=False)), np.zeros(len(col), dtype=bool)
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-        ok = pc.match_substring_regex(col, _NUMBER_RE)
-        good = pc.and_(ok, pc.invert(missing))
-        values = pc.cast(pc.if_else(good, col, pa.scalar(None, pa.string())), pa.float64())
-        broken = pc.and_(pc.invert(ok), pc.invert(missing)).to_numpy(zero_copy_only=False)
-        return _unavailable_to_nan(values.to_numpy(zero_copy_only=False)), np.asarray(broken, dtype=bool)
+    # Parsed as written first: G-NetTrack writes no spaces, and trimming costs as much as the
+    # parse. Text with spaces fails that cast and is trimmed, which gives the same numbers.
+    values = _parsed(col)
+    if values is None:
+        col = pc.utf8_trim_whitespace(col)
+        values = _parsed(col)
+    if values is not None:
+        return values, np.zeros(len(col), dtype=bool)
+    missing = _missing(col)
+    ok = pc.match_substring_regex(col, _NUMBER_RE)
+    good = pc.and_(ok, pc.invert(missing))
+    values = pc.cast(pc.if_else(good, col, pa.scalar(None, pa.string())), pa.float64())
+    broken = pc.and_(pc.invert(ok), pc.invert(missing)).to_numpy(zero_copy_only=False)
+    return _unavailable_to_nan(values.to_numpy(zero_copy_only=False)), np.asarray(broken, dtype=bool)
 
 
 def _unavailable_to_nan(values: np.ndarray) -> np.ndarray:

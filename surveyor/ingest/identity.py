@@ -87,11 +87,12 @@ def h3_cells(lat: pd.Series, lon: pd.Series, resolution: int = 10) -> pd.Series:
     la = pd.to_numeric(lat, errors="coerce").to_numpy(dtype=float)
     lo = pd.to_numeric(lon, errors="coerce").to_numpy(dtype=float)
     ok = np.isfinite(la) & np.isfinite(lo)
-    out = pd.array(np.zeros(len(la), dtype=np.int64), dtype="Int64")
-    out[~ok] = pd.NA
-    if ok.any():
-        out[ok] = cells_of(la[ok], lo[ok], resolution).astype(np.int64)
-    return pd.Series(out, index=lat.index)
+    cells = np.zeros(len(la), dtype=np.int64)
+    if ok.all():
+        cells = cells_of(la, lo, resolution).astype(np.int64)
+    elif ok.any():
+        cells[ok] = cells_of(la[ok], lo[ok], resolution).astype(np.int64)
+    return pd.Series(pd.arrays.IntegerArray(cells, ~ok), index=lat.index)
 
 
 def cells_of(lat: np.ndarray, lon: np.ndarray, resolution: int) -> np.ndarray:
