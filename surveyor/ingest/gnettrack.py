@@ -38,6 +38,7 @@ NUMERIC = ("Longitude", "Latitude", "Speed", "RSRP", "RSRQ", "SNR", "CQI", "RSSI
            "UL_bitrate", "PINGAVG", "NRxRSRP", "NRxRSRQ", "Altitude", "Accuracy", "Level", "ARFCN", "PSC",
            "PCI", "RAWCELLID", "CellID", "LAC", "Qual", "LTERSSI")
 TIME_FORMAT = "%Y.%m.%d_%H.%M.%S"
+FIRST_ROWS = 10_000  # rows of the first batch (later batches are blocks of about 8 MB)
 # Columns stored as they are, whatever the technology: G-NetTrack column -> sample field.
 COPIED = {"Speed": "speed_kmh", "Altitude": "altitude_m", "Accuracy": "accuracy_m", "NRxRSRP": "nr_rsrp_dbm",
           "NRxRSRQ": "nr_rsrq_db", "Level": "level", "ARFCN": "arfcn", "PCI": "pci"}
@@ -153,9 +154,17 @@ def read(path: Path, ctx: ReadContext) -> Iterator[Batch]:
     )
     session = f"gnettrack-{ctx.content_hash[:12]}"
     lines = _LineNumbers(path)
+    first = True
     for record_batch in reader:
         numbers, rejects = lines.take(record_batch.num_rows, skipped)
         skipped.clear()
+        if first and record_batch.num_rows > FIRST_ROWS and len(numbers) == record_batch.num_rows:
+            # The first rows go out on their own: a merge starts writing them while the rest of
+            # the first block is prepared, instead of waiting for the whole block.
+            yield Batch(samples=_convert(record_batch.slice(0, FIRST_ROWS), numbers[:FIRST_ROWS], ctx, session,
+                                         delimiter == ";"), rejects=rejects)
+            record_batch, numbers, rejects = record_batch.slice(FIRST_ROWS), numbers[FIRST_ROWS:], []
+        first = False
         yield Batch(samples=_convert(record_batch, numbers, ctx, session, delimiter == ";"), rejects=rejects)
     if skipped:  # rejected rows after the last block (e.g. a truncated last line)
         _, rejects = lines.take(0, skipped)
