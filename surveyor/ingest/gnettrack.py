@@ -100,15 +100,19 @@ def _unavailable_to_nan(values: np.ndarray) -> np.ndarray:
 
 
 def _text(col: pa.Array) -> pd.Series:
-    """Text column as Python strings; bytes that are not UTF-8 become U+FFFD (low cardinality)."""
+    """Text column as a categorical of its distinct words ('-' and '' are missing; bytes that are not
+    UTF-8 become U+FFFD). A log has a handful of operator names or network modes whatever its
+    length, and the normalisers work on distinct values: no Python string per row is made."""
     enc = pc.dictionary_encode(col.cast(pa.binary()))
     words = [None if b is None else b.decode("utf-8", errors="replace").strip()
              for b in enc.dictionary.to_pylist()]
+    # Distinct words after cleaning (two spellings may differ only in spaces); -1 is missing.
+    categories = sorted({w for w in words if w not in (None, "-", "")})
+    position = {w: i for i, w in enumerate(categories)}
+    remap = np.array([position.get(w, -1) for w in words] + [-1], dtype=np.int64)
     idx = enc.indices.to_numpy(zero_copy_only=False)
-    arr = np.array(words + [None], dtype=object)
     idx = np.where(np.isnan(idx.astype(float)), len(words), idx).astype(int) if enc.indices.null_count else idx
-    out = pd.Series(arr[idx], dtype=object)
-    return out.where(~out.isin(["-", ""]), None)
+    return pd.Series(pd.Categorical.from_codes(remap[idx], categories=categories))
 
 
 def _local_times(col: pa.Array, ctx: ReadContext) -> pd.Series:
@@ -119,13 +123,16 @@ def _local_times(col: pa.Array, ctx: ReadContext) -> pd.Series:
     return local.dt.tz_convert("UTC").reset_index(drop=True)
 
 
-def _hex(values: pd.Series) -> pd.Series:
-    def conv(v: object) -> int | None:
+def _hex(values: pd.Series) -> np.ndarray:
+    """Hexadecimal text (LACHEX) as numbers, NaN where missing or not hexadecimal."""
+    codes, uniques = pd.factorize(values, use_na_sentinel=True)
+
+    def conv(v: object) -> float:
         try:
-            return int(str(v), 16)
+            return float(int(str(v), 16))
         except (TypeError, ValueError):
-            return None
-    return normalize.map_distinct(values, conv)
+            return np.nan
+    return np.array([conv(u) for u in uniques] + [np.nan], dtype=float)[codes]
 
 
 def read(path: Path, ctx: ReadContext) -> Iterator[Batch]:
@@ -270,7 +277,7 @@ def _convert(batch: pa.RecordBatch, lines: np.ndarray, ctx: ReadContext, session
         cell = num.get("CellID", np.full(n, np.nan))
     df["cell_id"] = cell
     if "LACHEX" in cols:
-        area = pd.to_numeric(_hex(_text(cols["LACHEX"])), errors="coerce").to_numpy(dtype=float)
+        area = _hex(_text(cols["LACHEX"]))
         df["tac"] = np.where(lte, area, np.nan)
         df["lac"] = np.where(~lte, area, np.nan)
     df["throughput_dl_kbps"] = num.get("DL_bitrate", np.full(n, np.nan))

@@ -21,13 +21,6 @@ ANDROID_UNAVAILABLE = (2147483647.0, -2147483648.0)
 MISSING_TOKENS = ("", "-", "--", "NA", "N/A", "NaN", "nan", "null", "NULL", "None")
 
 
-def map_distinct(values: pd.Series, fn) -> pd.Series:
-    """Apply ``fn`` to each distinct value only (nulls stay null)."""
-    codes, uniques = pd.factorize(values, use_na_sentinel=True)
-    mapped = np.array([fn(u) for u in uniques] + [None], dtype=object)
-    return pd.Series(mapped[codes], index=values.index, dtype=object)
-
-
 def text_array(values: pa.Array):
     """Arrow text as a pandas column. pandas 3 keeps text in Arrow, so this costs no Python object
     per row; older pandas get a plain object array."""

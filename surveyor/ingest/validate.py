@@ -118,7 +118,8 @@ def validate(df: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
         good["no_fix"] = good["no_fix"].astype("boolean").fillna(False) | nopos
     else:
         good["no_fix"] = nopos
-    good.loc[nopos, ["lat", "lon"] if "lat" in good.columns and "lon" in good.columns else []] = np.nan
+    if nopos.any():
+        good.loc[nopos, ["lat", "lon"] if "lat" in good.columns and "lon" in good.columns else []] = np.nan
     if "kind" in good.columns:
         good["kind"] = good["kind"].fillna("signal")
     else:
