@@ -63,10 +63,10 @@ def sample_ids(df: pd.DataFrame, source_key: str) -> np.ndarray:
     n = len(df)
     device = df["device"] if "device" in df.columns else None
     if device is not None and device.notna().any():
-        h = _mix(_hash_strings(device.fillna("file:" + source_key)) ^ np.uint64(0x9E3779B97F4A7C15))
+        key = _hash_strings(device.fillna("file:" + source_key))
     else:  # every row has the file's key (most app exports): hashed once, not once a row
-        one = _mix(_hash_strings(pd.Series(["file:" + source_key], dtype=object)) ^ np.uint64(0x9E3779B97F4A7C15))
-        h = np.full(n, one[0], dtype=np.uint64)
+        key = np.full(n, _hash_strings(pd.Series(["file:" + source_key], dtype=object))[0], dtype=np.uint64)
+    h = _mix(key ^ np.uint64(0x9E3779B97F4A7C15))
     # A missing value leaves the hash as it is, so a sample read from a format with fewer columns
     # has the same identity as from one where those columns are empty.
     for i, name in enumerate(IDENTITY_FIELDS, 1):

@@ -30,6 +30,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from surveyor import __version__
 from surveyor.errors import InputError, SurveyorError, UsageError
@@ -40,7 +41,7 @@ from surveyor.ingest.identity import h3_cells, sample_ids
 from surveyor.ingest.normalize import choose
 from surveyor.ingest.validate import validate
 from surveyor.model import ALL_FIELDS
-from surveyor.store._arrow import frame_to_arrow
+from surveyor.store._arrow import drop_empty_columns, frame_to_arrow
 from surveyor.store.base import MERGE_COUNT_KEYS, MergeRecord, Store
 from surveyor.store.sessions import combine_sessions, session_aggregates
 
@@ -348,11 +349,8 @@ def prepare(batch: Batch, ctx: ReadContext, fmt: str, merge_id: int, seen: _Seen
                 good["merge_id"] = merge_id
                 table = frame_to_arrow(good, ALL_FIELDS)
                 out.sessions = session_aggregates(table)
-                # Columns empty in this batch are left out: GDAL fills them with NULL, and a
-                # G-NetTrack log leaves about half of the 53 sample columns empty.
-                empty = [name for name in table.column_names
-                         if name != "geom" and table.column(name).null_count == table.num_rows]
-                out.samples = table.drop_columns(empty) if len(empty) < table.num_columns - 1 else table
+                # Dropped here already, so the hand-over to the merging process carries less.
+                out.samples = drop_empty_columns(table)
                 out.sample_ids = ids[first]
     if batch.neighbours is not None and len(batch.neighbours):
         nb = batch.neighbours.copy()
@@ -419,8 +417,6 @@ def _store_batch(store: Store, p: Prepared, result: FileResult, quarantine: list
         if check_store:
             stored = np.asarray(store.existing_sample_ids(ids), dtype=bool)
             if stored.any():
-                import pyarrow as pa
-
                 table, ids = table.filter(pa.array(~stored)), ids[~stored]
                 c["duplicates"] += int(stored.sum())
                 exact = False

@@ -102,13 +102,12 @@ def validate(df: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
              lambda m, name=name, s=s, allowed=allowed:
              [f"{name} {x!r} is not one of {', '.join(allowed)}" for x in s[m]])
 
-    rejected_mask = flagged
     # A new frame either way (pandas copies on write): rows are filtered only when some failed.
-    good = (df[~rejected_mask] if rejected_mask.any() else df).drop(columns=["_broken"], errors="ignore")
+    good = (df[~flagged] if flagged.any() else df).drop(columns=["_broken"], errors="ignore")
     rejected = pd.DataFrame({
-        "source_line": df["source_line"].to_numpy()[rejected_mask] if "source_line" in df.columns else None,
-        "reason": reason[rejected_mask],
-        "message": message[rejected_mask],
+        "source_line": df["source_line"].to_numpy()[flagged] if "source_line" in df.columns else None,
+        "reason": reason[flagged],
+        "message": message[flagged],
     })
     # Keep a no-position sample as evidence, to be placed from a GPS track later.
     gl = pd.to_numeric(good["lat"], errors="coerce") if "lat" in good.columns else pd.Series(np.nan, index=good.index)
@@ -124,5 +123,5 @@ def validate(df: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
         good["kind"] = good["kind"].fillna("signal")
     else:
         good["kind"] = "signal"
-    good["time"] = t[~rejected_mask]
+    good["time"] = t[~flagged]
     return good, rejected

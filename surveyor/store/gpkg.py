@@ -33,7 +33,7 @@ from surveyor.errors import NothingToDo, StoreError
 from surveyor.model import ALL_FIELDS
 from surveyor.store import rtree
 from surveyor.store.sessions import combine_sessions
-from surveyor.store._arrow import arrow_schema, frame_to_arrow
+from surveyor.store._arrow import arrow_schema, drop_empty_columns, frame_to_arrow
 from surveyor.store.base import (MERGE_COUNT_KEYS, NEIGHBOUR_FIELDS, QUARANTINE_FIELDS, SCHEMA_VERSION,
                                  SESSION_FIELDS, TOWER_FIELDS, TRACK_FIELDS, MergeRecord, Store)
 
@@ -401,12 +401,7 @@ class GeoPackageStore(Store):
             import pyarrow as pa
             import pyogrio
 
-            table = df if isinstance(df, pa.Table) else frame_to_arrow(df, POINT_LAYERS[layer])
-            # Columns empty in this batch are left out: GDAL fills them with NULL, and a G-NetTrack
-            # log leaves about half of the 53 sample columns empty, half of the write's work.
-            empty = [name for name in table.column_names if name != "geom" and table.column(name).null_count == len(table)]
-            if empty and len(empty) < table.num_columns - 1:
-                table = table.drop_columns(empty)
+            table = drop_empty_columns(df if isinstance(df, pa.Table) else frame_to_arrow(df, POINT_LAYERS[layer]))
             with warnings.catch_warnings():
                 # During bulk_load GDAL sees an R-tree behind the table and says so; it is rebuilt after.
                 warnings.filterwarnings("ignore", message=".*[Ss]patial index.*")

@@ -542,7 +542,7 @@ class PostgisStore(Store):
         if not isinstance(df, pd.DataFrame):  # the samples layer as Arrow, from the merge
             import pyarrow as pa
 
-            table = df.drop_columns([c for c in ("geom",) if c in df.column_names])
+            table = df.drop_columns(["geom"]) if "geom" in df.column_names else df
             df = table.to_pandas(types_mapper={pa.int64(): pd.Int64Dtype()}.get)
         if "merge_id" not in df.columns or df["merge_id"].isna().any():
             raise StoreError(f"Rows appended to {layer} need a merge_id.")
