@@ -72,18 +72,15 @@ def leaflet_assets() -> tuple[str, str]:
 
 # -- tiles ----------------------------------------------------------------------------------------
 
-def tile_layer(tiles: str | None):
-    """A folium TileLayer for ``osm``, an xyzservices name, or a ``{z}/{x}/{y}`` URL; None for ``none``."""
-    import folium
+def tile_layers(tiles: str | None) -> list[dict]:
+    """Base tile layers for ``osm``, an xyzservices name, or a ``{z}/{x}/{y}`` URL; none for ``none``.
 
+    Each is ``{"name", "url", "attribution", "max_zoom"}`` with name and attribution HTML-escaped;
+    the page's script adds them to the layer control. Offline they simply stay blank.
+    """
     if tiles is None or str(tiles).lower() in ("", "none", "off"):
-        return None
+        return []
     spec = str(tiles)
-    if spec.lower() in ("osm", "openstreetmap"):
-        import xyzservices.providers as xyz
-
-        provider = xyz.OpenStreetMap.Mapnik
-        return folium.TileLayer(provider, name=esc(provider.name), overlay=False, control=True)
     if "{z}" in spec and "{x}" in spec and "{y}" in spec:
         if not spec.startswith(("http://", "https://")):
             raise UsageError(f"--tiles {spec!r} is not an http(s) tile URL.",
@@ -91,18 +88,24 @@ def tile_layer(tiles: str | None):
         from urllib.parse import urlsplit
 
         host = urlsplit(spec).hostname or "?"
-        return folium.TileLayer(spec, attr=esc(f"Tiles: {host}"), name=esc(host), overlay=False, control=True)
+        return [{"name": esc(host), "url": spec, "attribution": esc(f"Tiles: {host}"), "max_zoom": 19}]
     import xyzservices
+    import xyzservices.providers as xyz
 
-    try:
-        provider = xyzservices.providers.query_name(spec)
-    except ValueError:
-        raise UsageError(f"Unknown tile source {spec!r}.",
-                         fix="Use osm, none, a tile URL with {z}/{x}/{y}, or an xyzservices name "
-                             "such as CartoDB.Positron.") from None
-    if provider.get("requires_token"):
-        raise UsageError(f"Tile source {spec!r} needs an API key.", fix="Use osm or a tile URL.")
-    return folium.TileLayer(provider, name=esc(provider.name), overlay=False, control=True)
+    if spec.lower() in ("osm", "openstreetmap"):
+        provider = xyz.OpenStreetMap.Mapnik
+    else:
+        try:
+            provider = xyzservices.providers.query_name(spec)
+        except ValueError:
+            raise UsageError(f"Unknown tile source {spec!r}.",
+                             fix="Use osm, none, a tile URL with {z}/{x}/{y}, or an xyzservices name "
+                                 "such as CartoDB.Positron.") from None
+        if provider.get("requires_token"):
+            raise UsageError(f"Tile source {spec!r} needs an API key.", fix="Use osm or a tile URL.")
+    # xyzservices' html_attribution is markup written by its maintainers (links to the licences).
+    return [{"name": esc(provider.name), "url": provider.build_url(scale_factor="{r}"),
+             "attribution": provider.html_attribution, "max_zoom": int(provider.get("max_zoom", 19))}]
 
 
 # -- GeoJSON helpers ------------------------------------------------------------------------------
@@ -312,33 +315,6 @@ def tower_popup(row, w: Words) -> str:
 
 # -- the map --------------------------------------------------------------------------------------
 
-_FEATURE_JS = """
-function svyFeature(f, l) {
-  var p = f.properties || {};
-  if (p.p) { l.bindPopup(p.p, {maxWidth: 320}); }
-  if (p.t) { l.bindTooltip(p.t, {permanent: true, direction: 'center', className: 'svy-label'}); }
-}
-"""
-
-_CSS = """
-.leaflet-container { background: #ffffff; font: 13px/1.35 sans-serif; }
-.svy-box { position: absolute; z-index: 1000; background: rgba(255,255,255,0.94); padding: 6px 9px;
-  border-radius: 5px; box-shadow: 0 1px 4px rgba(0,0,0,0.35); }
-.svy-title { top: 10px; left: 52px; max-width: 60%; }
-.svy-title h1 { font-size: 15px; margin: 0; }
-.svy-legend { bottom: 24px; left: 10px; max-width: 340px; max-height: 70%; overflow: auto; }
-.svy-legend summary { font-weight: bold; cursor: pointer; }
-.svy-legend .row { display: flex; gap: 6px; align-items: flex-start; margin: 4px 0; }
-.svy-legend .sw { flex: 0 0 18px; height: 14px; border: 1px solid #555; }
-.svy-legend small { color: #333; }
-.svy-label { background: rgba(255,255,255,0.85); border: 1px solid #000; font-weight: bold;
-  padding: 0 3px; box-shadow: none; }
-.leaflet-popup-content table { border-collapse: collapse; }
-.leaflet-popup-content th { text-align: left; padding-right: 6px; font-weight: normal; color: #444;
-  vertical-align: top; }
-@media (max-width: 600px) { .svy-title { max-width: 70%; font-size: 12px; }
-  .svy-legend { max-width: 75%; font-size: 12px; } }
-"""
 
 
 def _class_swatch(cls: st.CoverageClass) -> str:
@@ -476,116 +452,133 @@ def _sample_layers(store, settings: Settings, layers: st.MapLayers, w: Words):
     return (negs, poss), routes
 
 
-def build_map(store, settings: Settings, *, operators=None, area: str | None = None, tiles: str | None = "none",
-              lang: str = "id", show_samples: bool = False):
-    """The folium Map (not yet saved) and its layers; see :func:`render_map`."""
-    import folium
-    from branca.element import Element
-    from folium.utilities import JsCode
+def _layer(data: dict, *, style: dict | None = None, marker: dict | None = None,
+           interactive: bool = True) -> dict:
+    """One GeoJSON layer of the page: features plus how the page's script draws them."""
+    return {"data": data, "style": style or {}, "marker": marker, "interactive": interactive}
 
+
+def _group(name: str, layers: list[dict], show: bool) -> dict:
+    """An entry of the layer control: a name (already HTML-escaped) and the layers it toggles."""
+    return {"name": name, "show": show, "layers": [x for x in layers if x["data"]["features"]]}
+
+
+def build_map(store, settings: Settings, *, operators=None, area: str | None = None, tiles: str | None = "none",
+              lang: str = "id", show_samples: bool = False) -> tuple[dict, st.MapLayers]:
+    """The map's content as plain data (see :func:`render_map`) and the layers it was drawn from.
+
+    The result holds the view bounds, base tiles and overlay groups; every text in it is already
+    HTML-escaped, because Leaflet puts popups, tooltips and control labels into ``innerHTML``.
+    """
     w = Words(lang, settings)
     _ = w._
     layers = st.map_layers(store, settings, operators=operators, area=area)
     minx, miny, maxx, maxy = layers.bounds()
-    m = folium.Map(location=[(miny + maxy) / 2, (minx + maxx) / 2], zoom_start=14, tiles=None,
-                   control_scale=True)
-    # The CDN defaults (leaflet, jquery, bootstrap, awesome-markers, fontawesome) leave a blank page
-    # offline; nothing here needs more than Leaflet itself, which is inlined below.
-    m.default_js = []
-    m.default_css = []
-    js, css = leaflet_assets()
-    fig = m.get_root()
-    fig.header.add_child(Element(f"<style>{css}</style>"), name="leaflet_css")
-    fig.header.add_child(Element(f"<script>{js}</script>"), name="leaflet")
-    fig.header.add_child(Element(f"<style>{_CSS}</style><script>{_FEATURE_JS}</script>"), name="surveyor_css")
-    fig.header.add_child(Element(f"<title>{esc(_('4G coverage'))}: {esc(layers.area_name)}</title>"),
-                         name="title")
-    on_each = JsCode("svyFeature")
-
-    tile = tile_layer(tiles)
-    if tile is not None:
-        tile.add_to(m)
-
+    groups: list[dict] = []
     for n, op in enumerate(layers.operators):
         show = n == 0  # one operator at a time: hexagons of two operators would cover each other
-        group = folium.FeatureGroup(name=esc(_("{operator}: coverage").format(operator=op)), show=show)
         cells = layers.cells[layers.cells["operator"].astype(str) == op]
+        parts = []
         for cls in st.CLASSES:
             part = cells[cells["status"] == cls.key]
             if len(part) == 0:
                 continue
-            data = _collection(part, lambda r: {"p": cell_popup(r, w)})
             style = {"color": cls.edge, "weight": 1 if cls.key == "not_surveyed" else 0.6,
                      "opacity": 0.9, "fillColor": cls.colour, "fillOpacity": cls.fill_opacity,
                      "fill": cls.fill_opacity > 0}
             if cls.dashed:
                 style["dashArray"] = "3 3"
-            folium.GeoJson(data, name=cls.key, control=False, on_each_feature=on_each, style=style).add_to(group)
-        group.add_to(m)
+            parts.append(_layer(_collection(part, lambda r: {"p": cell_popup(r, w)}), style=style))
+        groups.append(_group(esc(_("{operator}: coverage").format(operator=op)), parts, show))
         zones = layers.dead_zones[layers.dead_zones["operator"].astype(str) == op] \
             if len(layers.dead_zones) else layers.dead_zones
         if len(zones):
-            zg = folium.FeatureGroup(name=esc(_("{operator}: dead zones").format(operator=op)), show=show)
             data = _collection(zones, lambda r: {"p": zone_popup(r, w), "t": esc(_val(r, "zone_id", ""))})
-            folium.GeoJson(data, control=False, on_each_feature=on_each,
-                           style={"color": st.DEAD_ZONE_EDGE, "weight": 2.5, "fill": True,
-                                  "fillOpacity": 0.0, "opacity": 1}).add_to(zg)
-            zg.add_to(m)
+            groups.append(_group(esc(_("{operator}: dead zones").format(operator=op)), [_layer(
+                data, style={"color": st.DEAD_ZONE_EDGE, "weight": 2.5, "fill": True, "fillOpacity": 0.0,
+                             "opacity": 1})], show))
         sites = layers.sites[layers.sites["operator"].astype(str) == op] if len(layers.sites) else layers.sites
         if len(sites):
-            sg = folium.FeatureGroup(name=esc(_("{operator}: suggested sites").format(operator=op)), show=show)
             data = _collection(sites, lambda r: {"p": site_popup(r, w)})
-            folium.GeoJson(data, control=False, on_each_feature=on_each,
-                           marker=folium.CircleMarker(radius=8, color="#000000", weight=2, fill=True,
-                                                      fill_color=st.SITE_COLOUR, fill_opacity=1.0)).add_to(sg)
-            sg.add_to(m)
+            groups.append(_group(esc(_("{operator}: suggested sites").format(operator=op)), [_layer(
+                data, marker={"radius": 8, "color": "#000000", "weight": 2, "fill": True,
+                              "fillColor": st.SITE_COLOUR, "fillOpacity": 1.0})], show))
     if len(layers.towers):
-        tg = folium.FeatureGroup(name=esc(_("Known towers")), show=True)
         data = _collection(layers.towers, lambda r: {"p": tower_popup(r, w)})
-        folium.GeoJson(data, control=False, on_each_feature=on_each,
-                       marker=folium.CircleMarker(radius=5, color=st.TOWER_COLOUR, weight=2, fill=True,
-                                                  fill_color="#ffffff", fill_opacity=1.0)).add_to(tg)
-        tg.add_to(m)
+        groups.append(_group(esc(_("Known towers")), [_layer(
+            data, marker={"radius": 5, "color": st.TOWER_COLOUR, "weight": 2, "fill": True,
+                          "fillColor": "#ffffff", "fillOpacity": 1.0})], True))
     if layers.boundary is not None and not layers.boundary.is_empty:
-        bg = folium.FeatureGroup(name=esc(_("Village boundary")), show=True)
         b = layers.boundary.simplify(0.00002)
         data = {"type": "FeatureCollection", "features": [
             {"type": "Feature", "geometry": _geometry(b), "properties": {"p": "<b>" + esc(layers.area_name) + "</b>"}}]}
-        folium.GeoJson(data, control=False, on_each_feature=on_each, interactive=False,
-                       style={"color": st.BOUNDARY_COLOUR, "weight": 2.5, "fill": False, "opacity": 1}).add_to(bg)
+        parts = [_layer(data, interactive=False,
+                        style={"color": st.BOUNDARY_COLOUR, "weight": 2.5, "fill": False, "opacity": 1})]
         if len(layers.dusun):
             dus = layers.dusun.copy()
             dus["geometry"] = dus.geometry.simplify(0.00002)
-            ddata = _collection(dus, lambda r: {"t": esc(_val(r, "name", ""))})
-            folium.GeoJson(ddata, control=False, on_each_feature=on_each, interactive=False,
-                           style={"color": st.DUSUN_COLOUR, "weight": 1.2, "dashArray": "6 4", "fill": False,
-                                  "opacity": 1}).add_to(bg)
-        bg.add_to(m)
+            parts.append(_layer(_collection(dus, lambda r: {"t": esc(_val(r, "name", ""))}), interactive=False,
+                                style={"color": st.DUSUN_COLOUR, "weight": 1.2, "dashArray": "6 4", "fill": False,
+                                       "opacity": 1}))
+        groups.append(_group(esc(_("Village boundary")), parts, True))
     if show_samples:
         points, routes = _sample_layers(store, settings, layers, w)
         if points is not None:
-            rg = folium.FeatureGroup(name=esc(_("Survey walks")), show=True)
-            folium.GeoJson(routes, control=False, interactive=False,
-                           style={"color": st.ROUTE_COLOUR, "weight": 1.5, "opacity": 0.8,
-                                  "dashArray": "4 3"}).add_to(rg)
-            rg.add_to(m)
-            pg = folium.FeatureGroup(name=esc(_("Measurements (thinned)")), show=True)
-            for data, colour in ((points[1], st.CLASS_BY_KEY["covered"].colour),
-                                 (points[0], st.CLASS_BY_KEY["dead"].colour)):
-                if data["features"]:
-                    folium.GeoJson(data, control=False, on_each_feature=on_each,
-                                   marker=folium.CircleMarker(radius=3, color="#000000", weight=0.5, fill=True,
-                                                              fill_color=colour, fill_opacity=1.0)).add_to(pg)
-            pg.add_to(m)
-    folium.LayerControl(collapsed=True).add_to(m)
-    m.fit_bounds([[miny, minx], [maxy, maxx]])
-    fig.html.add_child(Element(title_html(layers, w)), name="svy_title")
-    fig.html.add_child(Element(legend_html(layers, w) +
-                               # A phone screen is too small for an open legend; the reader opens it.
-                               "<script>if (window.innerWidth < 600) {"
-                               "document.getElementById('svy-legend').removeAttribute('open');}</script>"),
-                       name="svy_legend")
-    return m, layers
+            groups.append(_group(esc(_("Survey walks")), [_layer(
+                routes, interactive=False,
+                style={"color": st.ROUTE_COLOUR, "weight": 1.5, "opacity": 0.8, "dashArray": "4 3"})], True))
+            parts = [_layer(data, marker={"radius": 3, "color": "#000000", "weight": 0.5, "fill": True,
+                                          "fillColor": colour, "fillOpacity": 1.0})
+                     for data, colour in ((points[1], st.CLASS_BY_KEY["covered"].colour),
+                                          (points[0], st.CLASS_BY_KEY["dead"].colour))]
+            groups.append(_group(esc(_("Measurements (thinned)")), parts, True))
+    content = {"bounds": [[miny, minx], [maxy, maxx]], "tiles": tile_layers(tiles), "groups": groups,
+               "title": title_html(layers, w), "legend": legend_html(layers, w),
+               "page_title": esc(_("4G coverage")) + ": " + esc(layers.area_name)}
+    return content, layers
+
+
+def script_json(value: Any) -> str:
+    """JSON that can stand inside an HTML ``<script>`` element: no ``<``, ``>`` or ``&`` left raw, so
+    no text can close the element or start a comment, and U+2028/2029 cannot end a JS line."""
+    import json
+
+    text = json.dumps(value, ensure_ascii=False, sort_keys=True, allow_nan=False)
+    return (text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+            .replace("\u2028", "\\u2028").replace("\u2029", "\\u2029"))
+
+
+def map_page(content: dict) -> str:
+    """The whole HTML page of a map's content: Leaflet, the page script and the data, inlined.
+
+    Nothing here goes through a template engine. folium (and branca under it) compiles the text of
+    every element it renders as a Jinja template, so any input text handed to it (a dusun name, a
+    note, an operator name) could run as template code on the machine drawing the map. The page is
+    therefore assembled from fixed text and :func:`script_json` data only, and the page script
+    (``map.js``) builds the Leaflet layers from that data in the browser.
+    """
+    js, css = leaflet_assets()
+    page_js, page_css = page_assets()
+    return ("<!DOCTYPE html>\n<html lang=\"" + esc(content.get("lang", "id")) + "\">\n<head>\n"
+            '<meta charset="utf-8">\n'
+            '<meta name="viewport" content="width=device-width, initial-scale=1.0">\n'
+            "<title>" + content["page_title"] + "</title>\n"
+            "<style>" + css + "</style>\n<style>" + page_css + "</style>\n"
+            "<script>" + js + "</script>\n</head>\n<body>\n"
+            '<div id="svy-map"></div>\n'
+            + content["title"] + "\n" + content["legend"] + "\n"
+            '<script type="application/json" id="svy-data">' + script_json(
+                {k: content[k] for k in ("bounds", "tiles", "groups")}) + "</script>\n"
+            "<script>" + page_js + "</script>\n</body>\n</html>\n")
+
+
+@lru_cache(maxsize=1)
+def page_assets() -> tuple[str, str]:
+    """(javascript, css) of the page that draws a map's data with Leaflet."""
+    base = resources.files("surveyor.render").joinpath("map_page")
+    js = base.joinpath("map.js").read_text(encoding="utf-8")
+    css = base.joinpath("map.css").read_text(encoding="utf-8")
+    return js.replace("</script", "<\\/script"), css
 
 
 EXTERNAL_REF = re.compile(
@@ -631,9 +624,10 @@ def render_map(store, settings: Settings, out, *, operators=None, area: str | No
     """
     if lang not in ("id", "en"):
         raise UsageError(f"Unknown language {lang!r}.", fix="Use id or en.")
-    m, _layers = build_map(store, settings, operators=operators, area=area, tiles=tiles, lang=lang,
-                           show_samples=show_samples)
-    text = m.get_root().render()
+    content, _layers = build_map(store, settings, operators=operators, area=area, tiles=tiles, lang=lang,
+                                 show_samples=show_samples)
+    content["lang"] = lang
+    text = map_page(content)
     leaks = external_references(text)
     if leaks:  # pragma: no cover - a folium upgrade adding a CDN reference would land here
         raise RuntimeError(f"the map would load from the network: {leaks[:3]}")

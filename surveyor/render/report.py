@@ -407,6 +407,24 @@ def render_html(context: dict[str, Any]) -> str:
     return environment(context["lang"]).get_template(REPORT_TEMPLATE).render(**context)
 
 
+def _local_fetcher(weasyprint):
+    """A WeasyPrint URL fetcher that reads only ``data:`` URLs (the maps embedded in the report).
+
+    The report embeds everything it shows; a reference to anything else (a link in a note that a
+    later template change lets through, say) must neither reach the network nor read local files.
+    """
+    import weasyprint.urls as urls
+
+    if hasattr(urls, "URLFetcher"):  # newer WeasyPrint: a class with allowed protocols
+        return urls.URLFetcher(allowed_protocols={"data"})
+
+    def fetch(url: str, *args, **kwargs):  # older WeasyPrint: a fetcher is a function
+        if url.startswith("data:"):
+            return weasyprint.default_url_fetcher(url, *args, **kwargs)
+        raise ValueError(f"the report loads nothing from outside itself ({url[:60]})")
+    return fetch
+
+
 def render_report(store: Store, settings: Settings, out: str | os.PathLike, *, lang: str | None = None,
                   area: str | None = None, anonymize: bool = False, overwrite: bool = False) -> Path:
     """Write the advocacy report to ``out`` (PDF, or HTML when the suffix is .html/.htm).
@@ -451,7 +469,7 @@ def render_report(store: Store, settings: Settings, out: str | os.PathLike, *, l
     html = render_html(context)
     out.parent.mkdir(parents=True, exist_ok=True)
     data = html.encode("utf-8") if weasyprint is None else weasyprint.HTML(
-        string=html, base_url=str(TEMPLATE_DIR)).write_pdf()
+        string=html, base_url=str(TEMPLATE_DIR), url_fetcher=_local_fetcher(weasyprint)).write_pdf()
     tmp = out.with_name(f".{out.name}.part")
     try:
         tmp.write_bytes(data)

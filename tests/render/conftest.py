@@ -133,8 +133,7 @@ PROBE_TAIL = """<script>
 window.addEventListener('load', function () {
   setTimeout(function () {
     var out = __probe;
-    var key = Object.keys(window).filter(function (k) { return /^map_[0-9a-f]+$/.test(k); })[0];
-    var map = window[key];
+    var map = window.svyMap;
     var paths = function () { return document.querySelectorAll('.leaflet-overlay-pane path').length; };
     out.labels = [].map.call(document.querySelectorAll('.leaflet-control-layers-overlays label'),
                              function (l) { return l.textContent.trim(); });
