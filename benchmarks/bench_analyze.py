@@ -84,7 +84,7 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=3, help="best of R runs of each")
     args = ap.parse_args()
 
-    from surveyor.areas import load_boundary
+    from surveyor.geo.areas import load_boundary
     from surveyor.config import Settings
 
     settings = Settings()

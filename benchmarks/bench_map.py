@@ -53,7 +53,7 @@ def main() -> None:
     a = ap.parse_args()
 
     from surveyor.config import Settings
-    from surveyor.render.folium_map import render_map
+    from surveyor.render.html_map import render_map
     from surveyor.store import open_store
     from tests.render.mapdb import build_db
 

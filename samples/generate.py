@@ -3,7 +3,7 @@
     python samples/generate.py            # regenerate journals/, gnettrack/ and README.md
     python samples/generate.py --check    # exit 1 if the committed files differ from what the seed gives
 
-Everything written here is simulated by :mod:`surveyor.simulate` with a fixed seed: invented
+Everything written here is simulated by :mod:`surveyor.testing.simulate` with a fixed seed: invented
 volunteers walking invented paths through a signal field made up to look like Lipursari's hills.
 It is not a measurement. Output is byte-for-byte deterministic for the seed.
 """
@@ -22,7 +22,7 @@ HERE = Path(__file__).resolve().parent
 if str(HERE.parent) not in sys.path:  # run from a checkout without installing
     sys.path.insert(0, str(HERE.parent))
 
-from surveyor import simulate  # noqa: E402
+from surveyor.testing import simulate  # noqa: E402
 
 SEED = 20260706
 # The logger's --interval for the journal volunteers: 8 s keeps the bundle near 4 MB and loses no
@@ -76,7 +76,7 @@ def _readme(survey, rows, files, seed) -> str:
         "# Lipursari sample survey (SIMULATED)",
         "",
         "**This is simulated data, not measurements.** No phone recorded these samples. They were",
-        "made by `surveyor.simulate` (the seeded village simulator in this repository) so that",
+        "made by `surveyor.testing.simulate` (the seeded village simulator in this repository) so that",
         "`surveyor demo`, the documentation and the tests have a realistic survey of Desa Lipursari",
         "(Kec. Leksono, Kab. Wonosobo) whose true dead areas are known. The village boundary is real",
         "(`surveyor/data/lipursari.geojson`); the radio sites, hills, hamlet names, paths, volunteers,",
@@ -178,7 +178,7 @@ def _readme(survey, rows, files, seed) -> str:
         "surveyor analyze && surveyor map",
         "```",
         "",
-        "or simply `surveyor demo`. From Python, `surveyor.simulate.simulate_survey(seed=...)` gives the",
+        "or simply `surveyor demo`. From Python, `surveyor.testing.simulate.simulate_survey(seed=...)` gives the",
         "same samples plus the truth (`truth_rsrp_dbm`, `truth_negative`, `dead_area`) for tests.",
         "",
     ]

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from surveyor.project import bundled_samples_dir
+from surveyor.app.project import bundled_samples_dir
 
 pytestmark = pytest.mark.slow
 

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 import shapely
 
-from surveyor import simulate
+from surveyor.testing import simulate
 from surveyor.model import SAMPLE_FIELDS, negative_reason
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from surveyor.analyse import grid
+from surveyor.geo import cells as grid
 from surveyor.analyse.stats import bearing_deg, clopper_pearson, grouped_quantiles
 from surveyor.config import Settings
 
@@ -172,7 +172,7 @@ def effective_mask(group, t_ms, lat, lon, *, min_gap_s: float = 10.0, min_distan
     eff = np.zeros(n, dtype=bool)
     if n == 0:
         return eff
-    from surveyor.privacy import EARTH_RADIUS_M
+    from surveyor.outputs.privacy import EARTH_RADIUS_M
 
     gap_ms = int(round(min_gap_s * 1000))
     # Integer keys keep the time rule exact to the millisecond (10.000 s counts, 9.999 s does not);
@@ -264,7 +264,7 @@ def _effective_dense(group, t_ms, lat, lon, *, min_gap_s: float = 10.0, min_dist
     of "next" pointers then marks the counted samples. ``rounds`` is the number of vectorised
     look-ahead steps before falling back to a scan.
     """
-    from surveyor.privacy import EARTH_RADIUS_M, distance_m
+    from surveyor.outputs.privacy import EARTH_RADIUS_M, distance_m
 
     group, t, la, lo, starts, ends = _chain_inputs(group, t_ms, lat, lon)
     n = len(t)
@@ -321,7 +321,7 @@ def _effective_dense(group, t_ms, lat, lon, *, min_gap_s: float = 10.0, min_dist
 
 def _scan_next(i: int, start: int, end: int, la, lo, min_distance_m: float, block: int = 512) -> int:
     """First index in [start, end) at least min_distance_m from sample i (time rule already met)."""
-    from surveyor.privacy import distance_m
+    from surveyor.outputs.privacy import distance_m
 
     while start < end:
         stop = min(end, start + block)
@@ -517,7 +517,7 @@ def prepare_evidence(samples: pd.DataFrame, settings: Settings, resolution: int 
     -------
     Evidence
     """
-    from surveyor.privacy import excluded_mask
+    from surveyor.outputs.privacy import excluded_mask
 
     resolution = grid.check_resolution(resolution if resolution is not None else settings.resolution)
     df = samples
@@ -984,8 +984,8 @@ def _code(operator: str) -> str:
 
 
 def _nearest(lat, lon, tlat, tlon) -> tuple[float, float, str | None]:
-    from surveyor.privacy import distance_m
-    from surveyor.render.i18n import compass
+    from surveyor.outputs.privacy import distance_m
+    from surveyor.i18n import compass
 
     tlat = np.asarray(tlat, dtype=float)
     tlon = np.asarray(tlon, dtype=float)
@@ -1026,7 +1026,7 @@ def dead_zones(cells, towers=None, settings: Settings | None = None, evidence: E
     import geopandas as gpd
     import shapely
 
-    from surveyor.areas import utm_crs
+    from surveyor.geo.areas import utm_crs
 
     settings = settings or Settings()
 

@@ -52,7 +52,7 @@ def suggest_sites(cells, settings: Settings | None = None, zones=None, *, radius
     from pyproj import Transformer
     from scipy.spatial import cKDTree
 
-    from surveyor.areas import utm_crs
+    from surveyor.geo.areas import utm_crs
 
     settings = settings or Settings()
     radius_m = float(radius_m if radius_m is not None else settings.radius_m)

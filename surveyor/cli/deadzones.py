@@ -21,7 +21,7 @@ def command(db: str, operator: str | None, fmt: str) -> None:
     of samples with no usable 4G and its one-sided 95% bounds, and the walk to the nearest covered
     cell and to the nearest known tower of that operator.
     """
-    from surveyor.analyse import output
+    from surveyor.outputs import zones as output
     from surveyor.store import open_store
 
     with open_store(db) as store:

@@ -14,11 +14,11 @@ import click
 def command(ctx: click.Context, out: str, lang: str) -> None:
     """Run merge, analyze, map, print, report and export on the bundled sample survey.
 
-    The sample survey is SIMULATED (made by surveyor.simulate with a fixed seed), not
+    The sample survey is SIMULATED (made by surveyor.testing.simulate with a fixed seed), not
     measurements: it shows what surveyor does with a month of walks in Lipursari. Works offline.
     Prints every path written.
     """
-    from surveyor.demo import run_demo
+    from surveyor.app.demo import run_demo
 
     quiet = (ctx.find_root().obj or {}).get("quiet", False)
     for path in run_demo(out, lang=lang, say=(lambda m: None) if quiet else (lambda m: click.echo(m, err=True))):

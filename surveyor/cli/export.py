@@ -35,7 +35,7 @@ def command(db: str, out: str, layer: str, fmt: str | None, area: str | None, an
     """
     from surveyor.config import load_settings
     from surveyor.export import export_layer, format_from_suffix
-    from surveyor.render.i18n import translator
+    from surveyor.i18n import translator
     from surveyor.store import open_store
 
     settings = load_settings(config)

@@ -23,7 +23,7 @@ def command(directory, area, name, code, lang, overwrite) -> None:
       surveyor init lipursari
       surveyor init my-village --area desa.geojson --name Kalikajar --code 33.07.06.2001
     """
-    from surveyor.project import init_project
+    from surveyor.app.project import init_project
 
     for path in init_project(directory, area=area, name=name, code=code, language=lang, overwrite=overwrite):
         click.echo(str(path))

@@ -1,5 +1,5 @@
 """``surveyor map``: the interactive coverage map as one offline HTML file (a thin layer over
-:func:`surveyor.render.folium_map.render_map`)."""
+:func:`surveyor.render.html_map.render_map`)."""
 
 from __future__ import annotations
 
@@ -32,7 +32,7 @@ def command(db, out, operators, area, tiles, lang, show_samples, overwrite, conf
     has surveyed yet. Prints the path written.
     """
     from surveyor.config import load_settings
-    from surveyor.render.folium_map import render_map
+    from surveyor.render.html_map import render_map
     from surveyor.render.style import check_output, output_folder
     from surveyor.store import open_store
 

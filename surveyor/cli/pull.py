@@ -26,7 +26,7 @@ def command(ctx: click.Context, db, out, area, as_json) -> None:
     Example:
       surveyor pull --db postgresql://lipursari@gis.wonosobokab.go.id/survey --out lipursari.gpkg --area 33.07.05.2002
     """
-    from surveyor.sync import pull
+    from surveyor.store.sync import pull
 
     quiet = (ctx.find_root().obj or {}).get("quiet", False)
     summary = pull(db, out, area=area, progress=None if (as_json or quiet) else lambda m: click.echo(m, err=True))

@@ -27,7 +27,7 @@ def command(ctx: click.Context, source_db, db, area, as_json) -> None:
       surveyor push survey.gpkg --db postgresql://lipursari@gis.wonosobokab.go.id/survey
       SURVEYOR_DB=postgresql://team@10.0.0.5/survey surveyor push survey.gpkg --area 33.07.05.2002
     """
-    from surveyor.sync import push
+    from surveyor.store.sync import push
 
     quiet = (ctx.find_root().obj or {}).get("quiet", False)
     summary = push(source_db, db, area=area,

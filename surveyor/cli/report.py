@@ -28,7 +28,7 @@ def command(db: str, out: str, area: str | None, lang: str | None, anonymize: bo
       surveyor report --out reports/report.html
     """
     from surveyor.config import load_settings
-    from surveyor.render.i18n import translator
+    from surveyor.i18n import translator
     from surveyor.render.report import render_report
     from surveyor.store import open_store
 

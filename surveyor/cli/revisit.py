@@ -19,7 +19,7 @@ def command(db: str, operator: str | None, fmt: str) -> None:
     least 4 h apart). With --format gpx the cell centres become waypoints, e.g.
     `surveyor revisit --format gpx > revisit.gpx`, to load in OsmAnd or Organic Maps.
     """
-    from surveyor.analyse import output
+    from surveyor.outputs import zones as output
     from surveyor.store import open_store
 
     with open_store(db) as store:

@@ -59,7 +59,7 @@ def _nice_length(max_m: float) -> float:
 def _scale_bar(ax, lang: str) -> None:
     from matplotlib.patches import Rectangle
 
-    from surveyor.render.i18n import format_number
+    from surveyor.i18n import format_number
 
     x0, x1 = ax.get_xlim()
     y0, y1 = ax.get_ylim()
@@ -197,7 +197,7 @@ def _legend_handles(layers: st.MapLayers, op: str, _) -> list:
 
 
 def _summary_text(layers: st.MapLayers, ops: list[str], settings: Settings, _, lang: str) -> str:
-    from surveyor.render.i18n import format_number
+    from surveyor.i18n import format_number
 
     s = layers.summary
     lines = []
@@ -217,7 +217,7 @@ def _summary_text(layers: st.MapLayers, ops: list[str], settings: Settings, _, l
 def _method_text(layers: st.MapLayers, settings: Settings, _, lang: str) -> str:
     import textwrap
 
-    from surveyor.render.i18n import format_number
+    from surveyor.i18n import format_number
 
     values = st.explain_values(settings, lang)
     import h3
@@ -238,8 +238,8 @@ def _method_text(layers: st.MapLayers, settings: Settings, _, lang: str) -> str:
 def _sheet(fig, layers: st.MapLayers, ops: list[str], settings: Settings, lang: str, landscape: bool,
            compact: bool = False) -> None:
     """Draw one sheet: title, one map panel per operator, legend, summary, method, source."""
-    from surveyor.areas import utm_crs
-    from surveyor.render.i18n import format_date, translator
+    from surveyor.geo.areas import utm_crs
+    from surveyor.i18n import format_date, translator
 
     _ = translator(lang, DOMAIN)
     minx, miny, maxx, maxy = layers.bounds()

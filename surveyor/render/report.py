@@ -82,7 +82,7 @@ LIMITATIONS = (
 
 
 def _t(lang: str):
-    from surveyor.render.i18n import translator
+    from surveyor.i18n import translator
 
     return translator(lang, DOMAIN)
 
@@ -159,7 +159,7 @@ def _report_samples(store: Store, settings: Settings, area: str | None):
     import shapely
 
     from surveyor.export import _area_geometry
-    from surveyor.privacy import drop_excluded_samples
+    from surveyor.outputs.privacy import drop_excluded_samples
 
     df = store.read_samples()
     df = drop_excluded_samples(df, settings)
@@ -390,7 +390,7 @@ def environment(lang: str):
     """The Jinja2 environment: autoescaping on (input text is untrusted), ``_`` and number filters."""
     import jinja2
 
-    from surveyor.render.i18n import format_date, format_number, format_percent
+    from surveyor.i18n import format_date, format_number, format_percent
 
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATE_DIR)),
                              autoescape=True, undefined=jinja2.StrictUndefined,
@@ -510,7 +510,7 @@ def _template_msgids() -> set[str]:
 def report_msgids() -> list[str]:
     """Every msgid the report (templates, this module, the KML text of exports) can ask for."""
     ids = _template_msgids() | _code_msgids(Path(__file__))
-    ids |= _code_msgids(Path(__file__).parent.parent / "export.py")
+    ids |= _code_msgids(Path(__file__).parent.parent / "export" / "__init__.py")
     ids |= {s.help for s in SETTINGS if s.section in RULE_SECTIONS}
     ids |= {s.source for s in SETTINGS if s.section in RULE_SECTIONS and s.source}
     ids |= set(STATUS_LABELS.values()) | {label for _k, label, _a, _b in TIME_OF_DAY}

@@ -89,7 +89,7 @@ TOWER_MARGIN_DEG = 0.05
 
 def explain_values(settings: Settings, lang: str) -> dict[str, str]:
     """The numbers the class explanations mention, formatted in the language."""
-    from surveyor.render.i18n import format_number, format_percent
+    from surveyor.i18n import format_number, format_percent
 
     return {
         "dead_pct": format_percent(settings.dead_lower_bound, lang),
@@ -138,7 +138,7 @@ def _area_geometry(store, settings: Settings, code: str):
     """Boundary and dusun of ``code``: from the store's ``areas`` layer, else from survey.toml."""
     import geopandas as gpd
 
-    from surveyor.areas import load_boundary, load_dusun
+    from surveyor.geo.areas import load_boundary, load_dusun
 
     name = settings.name
     boundary, dusun = None, None
@@ -196,7 +196,7 @@ def _count_cells_estimate(cells, boundary, resolution: int, n_ops: int) -> int:
 
     surveyed = cells.loc[cells["status"] != "not_surveyed"]
     if len(surveyed) and int(surveyed["resolution"].iloc[0]) != resolution:
-        from surveyor.analyse.grid import from_hex, parent_cells
+        from surveyor.geo.cells import from_hex, parent_cells
 
         parents = parent_cells(from_hex(surveyed["h3"]), resolution)
         n = len(set(zip(surveyed["operator"].astype(str), parents.tolist())))
@@ -232,7 +232,7 @@ def map_layers(store, settings: Settings, *, operators=None, area: str | None = 
     import geopandas as gpd
     import pandas as pd
 
-    from surveyor.privacy import drop_excluded_features
+    from surveyor.outputs.privacy import drop_excluded_features
 
     db = getattr(store, "url", "survey.gpkg")
     cells = store.read_layer("cells")
@@ -273,7 +273,7 @@ def map_layers(store, settings: Settings, *, operators=None, area: str | None = 
     while target > 7 and _count_cells_estimate(cells, boundary, target, len(chosen)) > MAX_CELLS:
         target -= 1
     if target != resolution and len(cells):
-        from surveyor.analyse.grid import rollup
+        from surveyor.geo.cells import rollup
 
         log.info("area too large for %d-resolution cells on one map: rolled up to resolution %d",
                  resolution, target)
@@ -378,7 +378,7 @@ def local_time(value: Any, settings: Settings) -> str | None:
 
 def date_range(summary: dict[str, Any], settings: Settings, lang: str) -> str:
     """'12 Juli 2026 - 14 Juli 2026' (or one date) for titles; '-' without samples."""
-    from surveyor.render.i18n import format_date
+    from surveyor.i18n import format_date
 
     first = local_date(summary.get("first"), settings)
     last = local_date(summary.get("last"), settings)

@@ -8,7 +8,7 @@ import pytest
 
 from surveyor.analyse import compute
 from surveyor.analyse.coverage import compute_cells, effective_mask, prepare_evidence
-from surveyor.analyse.grid import rollup
+from surveyor.geo.cells import rollup
 from surveyor.config import ExclusionZone, Settings
 
 from .conftest import T0, still, walk
@@ -77,7 +77,7 @@ def test_effective_matches_a_plain_loop_on_random_walks():
     t = np.concatenate([np.cumsum(rng.integers(0, 4000, (g == k).sum())) for k in range(7)]).astype(np.int64)
     lat = np.cumsum(rng.normal(0, 6, n)) / 111_195.0
     lon = np.cumsum(rng.normal(0, 6, n)) / 111_195.0
-    from surveyor.privacy import distance_m
+    from surveyor.outputs.privacy import distance_m
 
     expected = np.zeros(n, dtype=bool)
     last = None
@@ -220,7 +220,7 @@ def test_manual_bars_rule(settings):
 # -- area, dusun, roll-up --------------------------------------------------------------------------
 
 def test_not_surveyed_rows_per_operator_and_outside_area(settings):
-    from surveyor.areas import load_boundary
+    from surveyor.geo.areas import load_boundary
 
     boundary = load_boundary(settings)
     df = pd.concat([visits(5, 5, timedelta(hours=5)),
@@ -237,7 +237,7 @@ def test_not_surveyed_rows_per_operator_and_outside_area(settings):
 
 
 def test_rollup_to_8_recomputes_bounds(settings):
-    from surveyor.areas import load_boundary
+    from surveyor.geo.areas import load_boundary
 
     df = visits(5, 5, timedelta(hours=5), rsrp_dbm=-125.0)
     cells = compute_cells(df, settings, load_boundary(settings))

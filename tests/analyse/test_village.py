@@ -1,4 +1,4 @@
-"""End to end on a seeded simulated village whose dead areas are known (surveyor.simulate).
+"""End to end on a seeded simulated village whose dead areas are known (surveyor.testing.simulate).
 
 Truth per cell: the simulator's noise-free median RSRP at the cell's sample positions (what walkers
 could have measured there), judged with the same 4G rule (< -115 dBm). Measurements carry about
@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 import shapely
 
-simulate = pytest.importorskip("surveyor.simulate")
+simulate = pytest.importorskip("surveyor.testing.simulate")
 
 GUARD_DB = 3.0
 
@@ -30,7 +30,7 @@ def village():
 
 
 def test_precision_and_recall_of_dead_cells(village):
-    from surveyor.analyse.grid import from_hex
+    from surveyor.geo.cells import from_hex
 
     survey, settings, result = village
     sig = result.evidence.signal

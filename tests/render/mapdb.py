@@ -23,7 +23,7 @@ def _cells_frame(operators: list[str], resolution: int = 10, evil: bool = False)
     import h3
     from shapely.geometry import Polygon
 
-    from surveyor.areas import load_boundary
+    from surveyor.geo.areas import load_boundary
     from surveyor.config import Settings
 
     boundary = load_boundary(Settings())

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 import surveyor.render as render_pkg
-from surveyor.render.i18n import COMPASS_POINTS, catalog, missing_messages
+from surveyor.i18n import COMPASS_POINTS, catalog, missing_messages
 
-SOURCES = ["style.py", "folium_map.py", "print_map.py"]
+SOURCES = ["style.py", "html_map.py", "print_map.py"]
 
 
 def used_msgids() -> list[str]:
@@ -45,6 +45,6 @@ def test_placeholders_survive_translation():
 
 def test_po_files_have_a_header():
     for lang in ("id", "en"):
-        text = (Path(render_pkg.__file__).parent / "locale" / lang / "LC_MESSAGES" / "map.po").read_text("utf-8")
+        text = (Path(render_pkg.__file__).parent.parent / "i18n" / "locale" / lang / "LC_MESSAGES" / "map.po").read_text("utf-8")
         assert text.count('msgid ""\nmsgstr ""\n"Project-Id-Version: surveyor') == 1
         assert "Content-Type: text/plain; charset=utf-8" in text

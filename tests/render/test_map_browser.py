@@ -8,7 +8,7 @@ import pytest
 
 from surveyor.config import Settings
 from surveyor.render import style as st
-from surveyor.render.folium_map import render_map
+from surveyor.render.html_map import render_map
 from surveyor.store import open_store
 
 from .conftest import probe_copy, probe_result

@@ -7,7 +7,7 @@ import re
 import pytest
 
 from surveyor.config import ExclusionZone, Settings
-from surveyor.render.folium_map import external_references, render_map
+from surveyor.render.html_map import external_references, render_map
 from surveyor.store import open_store
 
 from .mapdb import DEVICE, EVIL, VOLUNTEER, build_db
@@ -84,7 +84,7 @@ def test_exclusion_zones_remove_cells(map_db, tmp_path):
     assert len(fewer.cells) < len(all_cells.cells)
     import shapely
 
-    from surveyor.privacy import exclusion_geometry
+    from surveyor.outputs.privacy import exclusion_geometry
 
     zone = exclusion_geometry(settings)
     assert not fewer.cells.geometry.intersects(zone).any()

@@ -10,7 +10,7 @@ import jinja2
 from jinja2 import nodes
 
 import surveyor
-from surveyor.render.i18n import catalog, missing_messages
+from surveyor.i18n import catalog, missing_messages
 
 PKG = Path(surveyor.__file__).parent
 
@@ -62,6 +62,6 @@ def test_indonesian_is_really_translated():
 def test_po_files_have_a_header_entry():
     for lang in ("id", "en"):
         for domain in ("report", "cli"):
-            text = (PKG / "render" / "locale" / lang / "LC_MESSAGES" / f"{domain}.po").read_text("utf-8")
+            text = (PKG / "i18n" / "locale" / lang / "LC_MESSAGES" / f"{domain}.po").read_text("utf-8")
             assert text.split('msgid ""\nmsgstr ""\n', 1)[1].startswith('"Project-Id-Version:')
             assert "Content-Type: text/plain; charset=utf-8" in text

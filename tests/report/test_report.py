@@ -33,7 +33,7 @@ def test_indonesian_pdf_has_every_zone_operator_and_indonesian_text(store, pdf_i
 
 
 def test_indonesian_numbers_use_a_decimal_comma(store, pdf_id):
-    from surveyor.render.i18n import format_number
+    from surveyor.i18n import format_number
 
     text = pdftotext(pdf_id)
     area = float(store.read_layer("dead_zones")["area_km2"].iloc[0])

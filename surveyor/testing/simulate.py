@@ -43,7 +43,7 @@ __all__ = [
     "journal_text", "gnettrack_csv", "gnettrack_filename", "GNETTRACK_HEADER",
 ]
 
-SIMULATED_NOTE = "SIMULATED sample data made by surveyor.simulate, not a measurement"
+SIMULATED_NOTE = "SIMULATED sample data made by surveyor.testing.simulate, not a measurement"
 
 # LTE is kept by the phone down to about this measured RSRP; below it the phone falls back to 2G.
 LTE_FLOOR_DBM = -124.0

@@ -19,7 +19,7 @@ def init_project(directory: str | Path = ".", *, area: str | Path | None = None,
     Lipursari is the default area. ``area`` is any village boundary as GeoJSON: it is copied into the
     folder as ``boundary.geojson`` so the survey folder is complete on its own.
     """
-    from surveyor.areas import areas_frame
+    from surveyor.geo.areas import areas_frame
     from surveyor.store import open_store
 
     root = Path(directory)
@@ -63,7 +63,7 @@ def bundled_samples_dir() -> Path:
     packaged = resources.files("surveyor.data").joinpath("samples")
     if packaged.is_dir():
         return Path(str(packaged))
-    here = Path(__file__).resolve().parent.parent / "samples"  # a source checkout
+    here = Path(__file__).resolve().parents[2] / "samples"  # a source checkout
     if here.is_dir():
         return here
     raise FileNotFoundError("the bundled sample survey is missing from this installation")

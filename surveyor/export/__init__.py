@@ -3,7 +3,7 @@ blank-spot sheet Diskominfo asks villages for.
 
 Every export goes through :func:`load_layer`, the one place where privacy applies: exclusion zones
 from ``survey.toml`` are dropped always, and ``anonymize`` removes volunteers, device IDs, free
-text and exact sample positions (see :mod:`surveyor.privacy`). Text from inputs is untrusted: KML is
+text and exact sample positions (see :mod:`surveyor.outputs.privacy`). Text from inputs is untrusted: KML is
 XML-escaped (descriptions are HTML-escaped inside CDATA that cannot be closed early), and CSV/XLSX
 cells that a spreadsheet would run as a formula are neutralised (OWASP "CSV injection").
 
@@ -86,7 +86,7 @@ def _area_geometry(store: Store, settings: Settings, code: str):
     if len(areas) and "code" in areas.columns and (areas["code"] == code).any():
         return areas[areas["code"] == code].geometry.union_all()
     if code == settings.code:
-        from surveyor.areas import load_boundary
+        from surveyor.geo.areas import load_boundary
 
         return load_boundary(settings)
     known = sorted(set(areas["code"]) if len(areas) and "code" in areas.columns else {settings.code})
@@ -125,7 +125,7 @@ def load_layer(store: Store, settings: Settings, layer: str, *, area: str | None
     import geopandas as gpd
     import shapely
 
-    from surveyor.privacy import (anonymize_samples, drop_excluded_features, drop_excluded_samples,
+    from surveyor.outputs.privacy import (anonymize_samples, drop_excluded_features, drop_excluded_samples,
                                   drop_samples_in_excluded_cells)
 
     if layer not in EXPORT_LAYERS:
@@ -170,7 +170,7 @@ def _sites_without_excluded_zones(store: Store, settings: Settings, sites):
 
     Otherwise a site suggestion would still name (and point near) a zone that lies at a home.
     """
-    from surveyor.privacy import drop_excluded_features
+    from surveyor.outputs.privacy import drop_excluded_features
 
     zones = store.read_layer("dead_zones")
     if len(zones) == 0:
@@ -351,7 +351,7 @@ STATUS_LABELS = {"dead": "dead zone (no usable 4G)", "marginal": "marginal", "co
 def write_kml(gdf, layer: str, path: Path, settings: Settings, *, lang: str) -> None:
     """KML 2.2 for Google Earth: one folder per operator, styled by status (or sample class),
     names and an HTML description with the evidence, plus ExtendedData for every column."""
-    from surveyor.render.i18n import translator
+    from surveyor.i18n import translator
 
     _ = translator(lang, "report")
     columns = _table_columns(gdf)
@@ -400,7 +400,7 @@ def write_kml(gdf, layer: str, path: Path, settings: Settings, *, lang: str) -> 
 
 
 def _evidence_line(rec: dict, _, lang: str) -> str:
-    from surveyor.render.i18n import format_number, format_percent
+    from surveyor.i18n import format_number, format_percent
 
     return _("{neg} of {eff} effective samples without usable 4G ({raw} raw), {sessions} sessions, "
              "{devices} devices; share {share} (95% bounds {lo} to {hi})").format(
@@ -416,7 +416,7 @@ def blankspot_rows(store: Store, settings: Settings, *, area: str | None = None)
     One row per dead zone ("tidak ada sinyal") and one per covered or marginal cell flagged
     ``weak_signal`` ("sinyal lemah"); insufficient and not-surveyed cells are never listed.
     """
-    from surveyor.render.i18n import format_number
+    from surveyor.i18n import format_number
 
     zones = load_layer(store, settings, "dead_zones", area=area)
     cells = load_layer(store, settings, "cells", area=area)

@@ -1,6 +1,6 @@
 """Translations (gettext catalogues read with Babel) and number/date formatting per language.
 
-Catalogues live in ``surveyor/render/locale/<lang>/LC_MESSAGES/<domain>.po``, one domain per part
+Catalogues live in ``surveyor/i18n/locale/<lang>/LC_MESSAGES/<domain>.po``, one domain per part
 of the product (``map``, ``report``, ``cli``), so each can grow on its own. The ``.po`` files are
 read directly (no compiled ``.mo`` step to forget). English msgids are the source text; the ``en``
 catalogue may still carry entries where the wording differs. ``missing_messages`` lets a test fail
@@ -22,7 +22,7 @@ def catalog(lang: str, domain: str) -> dict[str, str]:
     """msgid -> msgstr for one language and domain (empty when the catalogue does not exist)."""
     from babel.messages.pofile import read_po
 
-    ref = resources.files("surveyor.render").joinpath("locale", lang, "LC_MESSAGES", f"{domain}.po")
+    ref = resources.files("surveyor.i18n").joinpath("locale", lang, "LC_MESSAGES", f"{domain}.po")
     if not ref.is_file():
         return {}
     with ref.open("rb") as fh:

@@ -24,12 +24,12 @@ def run_demo(out_dir: str | Path = "surveyor-demo", *, lang: str = "id",
     folder that is not empty is refused, so the demo never overwrites a real survey.
     """
     from surveyor.analyse import analyze
-    from surveyor.analyse.output import read_zones, zones_table
+    from surveyor.outputs.zones import read_zones, zones_table
     from surveyor.config import load_settings
     from surveyor.export import export_layer
     from surveyor.ingest.merge import MergeOptions, merge_sources
-    from surveyor.project import bundled_samples_dir, init_project
-    from surveyor.render.folium_map import render_map
+    from surveyor.app.project import bundled_samples_dir, init_project
+    from surveyor.render.html_map import render_map
     from surveyor.render.print_map import render_print
     from surveyor.render.report import render_report
     from surveyor.store import open_store

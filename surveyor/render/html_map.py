@@ -157,30 +157,30 @@ class Words:
     """Translations and number formats of one language, for popups and legends."""
 
     def __init__(self, lang: str, settings: Settings):
-        from surveyor.render.i18n import translator
+        from surveyor.i18n import translator
 
         self.lang = lang
         self.settings = settings
         self._ = translator(lang, DOMAIN)
 
     def num(self, v: Any, digits: int = 0) -> str:
-        from surveyor.render.i18n import format_number
+        from surveyor.i18n import format_number
 
         return format_number(None if v is None else float(v), self.lang, digits)
 
     def pct(self, v: Any) -> str:
-        from surveyor.render.i18n import format_percent
+        from surveyor.i18n import format_percent
 
         return format_percent(None if v is None else float(v), self.lang)
 
     def date(self, v: Any) -> str:
-        from surveyor.render.i18n import format_date
+        from surveyor.i18n import format_date
 
         d = st.local_date(st._parse_time(v), self.settings)
         return format_date(d, self.lang) if d is not None else "-"
 
     def direction(self, key: Any, bearing: Any) -> str:
-        from surveyor.render.i18n import compass
+        from surveyor.i18n import compass
 
         key = key if isinstance(key, str) and key else compass(None if bearing is None else float(bearing))
         return self._(key) if key else ""
@@ -383,9 +383,9 @@ def _sample_layers(store, settings: Settings, layers: st.MapLayers, w: Words):
     import pandas as pd
     import shapely
 
-    from surveyor.analyse.grid import assign_cells, parent_cells
+    from surveyor.geo.cells import assign_cells, parent_cells
     from surveyor.model import negative_reasons
-    from surveyor.privacy import distance_m, drop_excluded_samples
+    from surveyor.outputs.privacy import distance_m, drop_excluded_samples
 
     cols = ["time", "lat", "lon", "session", "operator", "kind", "tech", "service", "rsrp_dbm",
             "nr_rsrp_dbm", "level", "environment", "note", "h3_10"]

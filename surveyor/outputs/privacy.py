@@ -61,7 +61,7 @@ def exclusion_geometry(settings: Settings):
     import shapely
     from pyproj import Transformer
 
-    from surveyor.areas import utm_crs
+    from surveyor.geo.areas import utm_crs
 
     parts = []
     for z in settings.exclusion_zones:
