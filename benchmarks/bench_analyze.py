@@ -66,7 +66,7 @@ def synthetic_samples(n: int, seed: int = 7) -> pd.DataFrame:
 
 
 def reference(df: pd.DataFrame) -> pd.Series:
-    from surveyor.ingest.identity import cells_of
+    from surveyor.geo.cells import cells_of
 
     cells = cells_of(df["lat"].to_numpy(), df["lon"].to_numpy(), 10)
     return df["rsrp_dbm"].groupby(cells).median()
@@ -95,7 +95,7 @@ def main() -> None:
     reference(df.head(1000))
     analysis(df.head(5000), settings, boundary)  # warm imports and caches on both sides
 
-    from surveyor.ingest.identity import cells_of
+    from surveyor.geo.cells import cells_of
 
     df_h3 = df.assign(h3_10=pd.array(cells_of(df["lat"].to_numpy(), df["lon"].to_numpy(), 10).astype(np.int64),
                                      dtype="Int64"))  # as stored by merge

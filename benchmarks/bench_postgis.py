@@ -101,7 +101,7 @@ def village_areas():
 
 def frame(rng, n: int, first_id: int, merge_id: int) -> pd.DataFrame:
     """n samples of walks spread over the district: 1 Hz sessions of 3,600 samples each."""
-    from surveyor.ingest.identity import h3_cells
+    from surveyor.geo.cells import h3_cells
 
     walks = (n + 3599) // 3600
     start_lat = rng.uniform(LAT0, LAT1, walks)

@@ -7,7 +7,7 @@ and the summary in ``meta``. The pieces are usable on their own, on plain DataFr
 - :func:`surveyor.analyse.coverage.prepare_evidence`, :func:`~surveyor.analyse.coverage.compute_cells`,
   :func:`~surveyor.analyse.coverage.dead_zones`
 - :func:`surveyor.analyse.sites.suggest_sites`
-- :func:`surveyor.geo.cells.rollup` (cells at resolution 9 or 8 for reports)
+- :func:`surveyor.analyse.rollup.rollup` (cells at resolution 9 or 8 for reports)
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from surveyor.analyse.coverage import STATUSES, Evidence, compute_cells, dead_zones, prepare_evidence
-from surveyor.geo.cells import rollup
+from surveyor.analyse.rollup import rollup
 from surveyor.analyse.sites import suggest_sites
 from surveyor.config import Settings
 
@@ -65,7 +65,7 @@ def compute(samples, settings: Settings, boundary=None, dusun=None, towers=None,
     -------
     Analysis
     """
-    from surveyor.outputs.privacy import drop_excluded_features
+    from surveyor.geo.exclusion import drop_excluded_features
 
     ev = prepare_evidence(samples, settings, resolution)
     cells = compute_cells(ev, settings, boundary, dusun)

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from surveyor.geo import cells as grid
-from surveyor.analyse.stats import bearing_deg, clopper_pearson, grouped_quantiles
+from surveyor.analyse.stats import clopper_pearson, grouped_quantiles
 from surveyor.config import Settings
 
 log = logging.getLogger(__name__)
@@ -172,7 +172,7 @@ def effective_mask(group, t_ms, lat, lon, *, min_gap_s: float = 10.0, min_distan
     eff = np.zeros(n, dtype=bool)
     if n == 0:
         return eff
-    from surveyor.outputs.privacy import EARTH_RADIUS_M
+    from surveyor.geo.distance import EARTH_RADIUS_M
 
     gap_ms = int(round(min_gap_s * 1000))
     # Integer keys keep the time rule exact to the millisecond (10.000 s counts, 9.999 s does not);
@@ -264,7 +264,7 @@ def _effective_dense(group, t_ms, lat, lon, *, min_gap_s: float = 10.0, min_dist
     of "next" pointers then marks the counted samples. ``rounds`` is the number of vectorised
     look-ahead steps before falling back to a scan.
     """
-    from surveyor.outputs.privacy import EARTH_RADIUS_M, distance_m
+    from surveyor.geo.distance import EARTH_RADIUS_M, haversine_m
 
     group, t, la, lo, starts, ends = _chain_inputs(group, t_ms, lat, lon)
     n = len(t)
@@ -280,7 +280,7 @@ def _effective_dense(group, t_ms, lat, lon, *, min_gap_s: float = 10.0, min_dist
     j_time = np.searchsorted(key, key + gap_ms, side="left")
     seg = np.zeros(n)
     if n > 1:
-        seg[1:] = distance_m(la[:-1], lo[:-1], la[1:], lo[1:])
+        seg[1:] = haversine_m(la[:-1], lo[:-1], la[1:], lo[1:], xp=np)
         seg[starts] = 0.0
     path = np.cumsum(seg)
     j_path = np.searchsorted(path, path + min_distance_m - 1e-6, side="left")
@@ -321,11 +321,11 @@ def _effective_dense(group, t_ms, lat, lon, *, min_gap_s: float = 10.0, min_dist
 
 def _scan_next(i: int, start: int, end: int, la, lo, min_distance_m: float, block: int = 512) -> int:
     """First index in [start, end) at least min_distance_m from sample i (time rule already met)."""
-    from surveyor.outputs.privacy import distance_m
+    from surveyor.geo.distance import haversine_m
 
     while start < end:
         stop = min(end, start + block)
-        d = distance_m(la[i], lo[i], la[start:stop], lo[start:stop])
+        d = haversine_m(la[i], lo[i], la[start:stop], lo[start:stop], xp=np)
         hit = np.flatnonzero(d >= min_distance_m)
         if len(hit):
             return start + int(hit[0])
@@ -517,7 +517,7 @@ def prepare_evidence(samples: pd.DataFrame, settings: Settings, resolution: int 
     -------
     Evidence
     """
-    from surveyor.outputs.privacy import excluded_mask
+    from surveyor.geo.exclusion import excluded_mask
 
     resolution = grid.check_resolution(resolution if resolution is not None else settings.resolution)
     df = samples
@@ -984,8 +984,8 @@ def _code(operator: str) -> str:
 
 
 def _nearest(lat, lon, tlat, tlon) -> tuple[float, float, str | None]:
-    from surveyor.outputs.privacy import distance_m
-    from surveyor.i18n import compass
+    from surveyor.geo.bearing import bearing_deg, compass
+    from surveyor.geo.distance import haversine_m
 
     tlat = np.asarray(tlat, dtype=float)
     tlon = np.asarray(tlon, dtype=float)
@@ -993,9 +993,9 @@ def _nearest(lat, lon, tlat, tlon) -> tuple[float, float, str | None]:
     if not ok.any():
         return np.nan, np.nan, None
     tlat, tlon = tlat[ok], tlon[ok]
-    d = distance_m(lat, lon, tlat, tlon)
+    d = haversine_m(lat, lon, tlat, tlon, xp=np)
     i = int(np.argmin(d))
-    b = float(bearing_deg(lat, lon, tlat[i], tlon[i]))
+    b = float(bearing_deg(lat, lon, tlat[i], tlon[i], xp=np))
     return float(d[i]), b, compass(b)
 
 

@@ -116,11 +116,3 @@ def _quantiles_at(sorted_at, counts: np.ndarray, starts: np.ndarray, n_groups: i
         out[has, j] = sorted_at(base + lo) * (1 - frac) + sorted_at(base + hi) * frac
     return out
 
-
-def bearing_deg(lat1, lon1, lat2, lon2):
-    """Initial great-circle bearing from point 1 to point 2, degrees clockwise from north."""
-    p1, p2 = np.radians(lat1), np.radians(lat2)
-    dl = np.radians(np.asarray(lon2, dtype=float) - np.asarray(lon1, dtype=float))
-    y = np.sin(dl) * np.cos(p2)
-    x = np.cos(p1) * np.sin(p2) - np.sin(p1) * np.cos(p2) * np.cos(dl)
-    return (np.degrees(np.arctan2(y, x)) + 360.0) % 360.0

@@ -125,8 +125,8 @@ def load_layer(store: Store, settings: Settings, layer: str, *, area: str | None
     import geopandas as gpd
     import shapely
 
-    from surveyor.outputs.privacy import (anonymize_samples, drop_excluded_features, drop_excluded_samples,
-                                  drop_samples_in_excluded_cells)
+    from surveyor.geo.exclusion import drop_excluded_features, drop_excluded_samples, drop_samples_in_excluded_cells
+    from surveyor.outputs.privacy import anonymize_samples
 
     if layer not in EXPORT_LAYERS:
         raise UsageError(f"Unknown layer {layer!r}.", fix=f"Use one of: {', '.join(EXPORT_LAYERS)}.")
@@ -170,7 +170,7 @@ def _sites_without_excluded_zones(store: Store, settings: Settings, sites):
 
     Otherwise a site suggestion would still name (and point near) a zone that lies at a home.
     """
-    from surveyor.outputs.privacy import drop_excluded_features
+    from surveyor.geo.exclusion import drop_excluded_features
 
     zones = store.read_layer("dead_zones")
     if len(zones) == 0:

@@ -1,4 +1,4 @@
-"""The H3 grid: assigning samples to cells, cell geometry, cells of an area, and roll-ups.
+"""The H3 grid: assigning samples to cells, cell geometry, cells of an area, coarser parents.
 
 H3 (Uber's hexagonal grid) is what the FCC BDC mobile challenge uses. Resolution 10 cells have
 edges of about 66-76 m (about 0.015 km2), which is the scale of a footpath through a hamlet;
@@ -39,8 +39,6 @@ def assign_cells(lat, lon, resolution: int, h3_10=None) -> np.ndarray:
         parented (exactly, by bit operations) at coarser resolutions, which saves the point-in-cell
         work. Rows where it is missing are computed from lat/lon.
     """
-    from surveyor.ingest.identity import cells_of
-
     la = np.asarray(lat, dtype=float)
     lo = np.asarray(lon, dtype=float)
     out = np.zeros(len(la), dtype=np.uint64)
@@ -160,88 +158,58 @@ def neighbours_components(cells: np.ndarray) -> np.ndarray:
     return labels
 
 
-def rollup(cells, resolution: int, settings=None):
-    """Roll a ``cells`` layer up to a coarser H3 resolution (9 or 8 for reports).
+def h3_cells(lat: pd.Series, lon: pd.Series, resolution: int = 10) -> pd.Series:
+    """H3 cell ids (integers) for the rows with a position; missing elsewhere."""
+    la = pd.to_numeric(lat, errors="coerce").to_numpy(dtype=float)
+    lo = pd.to_numeric(lon, errors="coerce").to_numpy(dtype=float)
+    ok = np.isfinite(la) & np.isfinite(lo)
+    cells = np.zeros(len(la), dtype=np.int64)
+    if ok.all():
+        cells = cells_of(la, lo, resolution).astype(np.int64)
+    elif ok.any():
+        cells[ok] = cells_of(la[ok], lo[ok], resolution).astype(np.int64)
+    return pd.Series(pd.arrays.IntegerArray(cells, ~ok), index=lat.index)
 
-    Counts (raw, effective and negative samples, speed tests) are summed over the child cells of
-    each parent and operator, and the share and its bounds are recomputed on the sums. Distinct
-    counts (sessions, devices, days) cannot be summed, so the parent carries the largest child
-    value: a lower bound of the true number. A parent has enough evidence when one of its
-    children had, or when its sums meet the thresholds with a child that met the session rules.
-    Status: dead / covered / marginal from the recomputed bounds when there is enough evidence
-    (or when a child is dead by speed tests), insufficient otherwise, and not_surveyed when every
-    child was not surveyed.
 
-    Parameters
-    ----------
-    cells
-        The ``cells`` layer (GeoDataFrame) as written by ``surveyor analyze``.
-    resolution
-        Target H3 resolution, coarser than the cells'.
-    settings
-        :class:`surveyor.config.Settings` for the thresholds (defaults when None).
+def cells_of(lat: np.ndarray, lon: np.ndarray, resolution: int) -> np.ndarray:
+    """H3 cells (uint64) of finite coordinates, vectorised.
 
-    Returns
-    -------
-    geopandas.GeoDataFrame
-        The columns of the ``cells`` layer that can be aggregated, plus ``child_cells`` and
-        ``dead_child_cells``.
+    h3-py 4.x converts one point at a time; h3ronpy (the Rust h3o library) does whole arrays.
     """
-    import geopandas as gpd
+    try:
+        import pyarrow as pa
+        from h3ronpy.vector import coordinates_to_cells
 
-    from surveyor.analyse.stats import clopper_pearson
-    from surveyor.config import Settings
+        return np.asarray(pa.array(coordinates_to_cells(lat, lon, resolution)).to_numpy(zero_copy_only=False),
+                          dtype=np.uint64)
+    except ImportError:  # pragma: no cover - h3ronpy is a declared dependency
+        import h3
 
-    settings = settings or Settings()
-    if len(cells) == 0:
-        return gpd.GeoDataFrame(cells.copy(), geometry=[], crs="EPSG:4326")
-    src_res = int(cells["resolution"].iloc[0])
-    if resolution > src_res:
-        raise ValueError(f"cannot roll up resolution {src_res} cells to a finer resolution {resolution}")
-    df = pd.DataFrame(cells.drop(columns="geometry", errors="ignore")).copy()
-    df["parent"] = parent_cells(from_hex(df["h3"]), resolution)
-    surveyed = df["status"] != "not_surveyed"
-    df["_enough"] = df["status"].isin(["dead", "covered", "marginal"]) & (df.get("dead_by", "") != "speed_tests")
-    df["_speed_dead"] = df.get("dead_by", pd.Series("", index=df.index)).fillna("") == "speed_tests"
-    df["_dead"] = df["status"] == "dead"
-    df["_surveyed"] = surveyed
-    df["_nns"] = df["share_no_service"].fillna(0) * df["samples_effective"]
-    df["_n2g"] = df["share_2g3g"].fillna(0) * df["samples_effective"]
-    sums = ["samples_raw", "samples_effective", "negatives_effective", "speed_tests", "speed_failed", "_nns", "_n2g"]
-    maxes = ["sessions", "devices", "days", "time_spread_h"]
-    g = df.groupby(["parent", "operator"], sort=True)
-    out = g[sums].sum()
-    out[maxes] = g[maxes].max()
-    out["first_seen"] = g["first_seen"].min()
-    out["last_seen"] = g["last_seen"].max()
-    out["child_cells"] = g.size()
-    out["dead_child_cells"] = g["_dead"].sum()
-    out["surveyed"] = g["_surveyed"].any()
-    out["enough_child"] = g["_enough"].any()
-    out["speed_dead"] = g["_speed_dead"].any()
-    out["area_code"] = g["area_code"].first()
-    out["outside_area"] = g["outside_area"].all()
-    out = out.reset_index()
-    n = out["samples_effective"].to_numpy(dtype=float)
-    k = out["negatives_effective"].to_numpy(dtype=float)
-    lower, upper = clopper_pearson(k, n, settings.confidence)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        out["share_negative"] = np.where(n > 0, k / n, np.nan)
-        out["share_no_service"] = np.where(n > 0, out.pop("_nns") / n, np.nan)
-        out["share_2g3g"] = np.where(n > 0, out.pop("_n2g") / n, np.nan)
-    out["lower_95"], out["upper_95"] = lower, upper
-    enough = out["enough_child"] | ((n >= settings.min_effective_samples)
-                                    & (out["sessions"] >= settings.min_sessions)
-                                    & (out["time_spread_h"] >= settings.min_session_gap_h))
-    status = np.where(lower > settings.dead_lower_bound, "dead",
-                      np.where(upper < settings.covered_upper_bound, "covered", "marginal"))
-    status = np.where(enough, status, "insufficient")
-    status = np.where(out["speed_dead"], "dead", status)
-    status = np.where(out["surveyed"], status, "not_surveyed")
-    out["status"] = status
-    out["h3"] = to_hex(out.pop("parent").to_numpy(dtype=np.uint64))
-    out["resolution"] = resolution
-    parents = from_hex(out["h3"])
-    out["lat"], out["lon"] = cell_centres(parents)
-    out = out.drop(columns=["enough_child", "speed_dead", "surveyed"])
-    return gpd.GeoDataFrame(out, geometry=list(cell_polygons(parents)), crs="EPSG:4326")
+        return np.array([h3.str_to_int(h3.latlng_to_cell(a, b, resolution)) for a, b in zip(lat, lon)],
+                        dtype=np.uint64)
+
+
+def cell_ints(values) -> tuple[np.ndarray, np.ndarray]:
+    """uint64 cells of a column of integer cells with gaps (None, NaN, pandas NA), and a mask of
+    the rows that have one."""
+    s = pd.Series(values)
+    ok = s.notna().to_numpy()
+    cells = np.zeros(len(s), dtype=np.uint64)
+    if ok.any():
+        cells[ok] = s[ok].to_numpy(dtype=np.int64).astype(np.uint64)
+    return cells, ok
+
+
+def resolution_of(cells: np.ndarray) -> np.ndarray:
+    """The H3 resolution of each cell, read from its bits."""
+    return ((np.asarray(cells, dtype=np.uint64) >> _RES_SHIFT) & np.uint64(0xF)).astype(np.int64)
+
+
+def coarsened(cells: np.ndarray, resolution: int) -> np.ndarray:
+    """Cells finer than ``resolution`` replaced by their parent at it; coarser ones kept."""
+    cells = np.asarray(cells, dtype=np.uint64)
+    finer = resolution_of(cells) > resolution
+    out = cells.copy()
+    if finer.any():
+        out[finer] = parent_cells(cells[finer], resolution)
+    return out

@@ -71,13 +71,3 @@ def format_date(value, lang: str, fmt: str = "long") -> str:
     if value is None:
         return "-"
     return _fd(value, format=fmt, locale=LOCALES[lang])
-
-
-COMPASS_POINTS = ("north", "north-east", "east", "south-east", "south", "south-west", "west", "north-west")
-
-
-def compass(bearing_deg: float | None) -> str | None:
-    """One of eight compass points (English key, translate with a catalogue) for a bearing."""
-    if bearing_deg is None or bearing_deg != bearing_deg:
-        return None
-    return COMPASS_POINTS[int(((bearing_deg % 360) + 22.5) // 45) % 8]

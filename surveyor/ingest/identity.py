@@ -81,33 +81,3 @@ def sample_ids(df: pd.DataFrame, source_key: str) -> np.ndarray:
         h = np.where(present, mixed, h)
     return (h & _MASK63).astype(np.int64)
 
-
-def h3_cells(lat: pd.Series, lon: pd.Series, resolution: int = 10) -> pd.Series:
-    """H3 cell ids (integers) for the rows with a position; missing elsewhere."""
-    la = pd.to_numeric(lat, errors="coerce").to_numpy(dtype=float)
-    lo = pd.to_numeric(lon, errors="coerce").to_numpy(dtype=float)
-    ok = np.isfinite(la) & np.isfinite(lo)
-    cells = np.zeros(len(la), dtype=np.int64)
-    if ok.all():
-        cells = cells_of(la, lo, resolution).astype(np.int64)
-    elif ok.any():
-        cells[ok] = cells_of(la[ok], lo[ok], resolution).astype(np.int64)
-    return pd.Series(pd.arrays.IntegerArray(cells, ~ok), index=lat.index)
-
-
-def cells_of(lat: np.ndarray, lon: np.ndarray, resolution: int) -> np.ndarray:
-    """H3 cells (uint64) of finite coordinates, vectorised.
-
-    h3-py 4.x converts one point at a time; h3ronpy (the Rust h3o library) does whole arrays.
-    """
-    try:
-        import pyarrow as pa
-        from h3ronpy.vector import coordinates_to_cells
-
-        return np.asarray(pa.array(coordinates_to_cells(lat, lon, resolution)).to_numpy(zero_copy_only=False),
-                          dtype=np.uint64)
-    except ImportError:  # pragma: no cover - h3ronpy is a declared dependency
-        import h3
-
-        return np.array([h3.str_to_int(h3.latlng_to_cell(a, b, resolution)) for a, b in zip(lat, lon)],
-                        dtype=np.uint64)

@@ -37,7 +37,8 @@ from surveyor.errors import InputError, SurveyorError, UsageError
 from surveyor.ingest import detect
 from surveyor.ingest.base import Batch, ReadContext
 from surveyor.ingest.helper import Helper, wanted
-from surveyor.ingest.identity import h3_cells, sample_ids
+from surveyor.geo.cells import h3_cells
+from surveyor.ingest.identity import sample_ids
 from surveyor.ingest.normalize import choose
 from surveyor.ingest.validate import validate
 from surveyor.model import ALL_FIELDS

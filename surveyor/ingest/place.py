@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from surveyor.ingest.identity import h3_cells
+from surveyor.geo.cells import h3_cells
 
 log = logging.getLogger(__name__)
 

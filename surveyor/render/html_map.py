@@ -180,7 +180,7 @@ class Words:
         return format_date(d, self.lang) if d is not None else "-"
 
     def direction(self, key: Any, bearing: Any) -> str:
-        from surveyor.i18n import compass
+        from surveyor.geo.bearing import compass
 
         key = key if isinstance(key, str) and key else compass(None if bearing is None else float(bearing))
         return self._(key) if key else ""
@@ -385,7 +385,8 @@ def _sample_layers(store, settings: Settings, layers: st.MapLayers, w: Words):
 
     from surveyor.geo.cells import assign_cells, parent_cells
     from surveyor.model import negative_reasons
-    from surveyor.outputs.privacy import distance_m, drop_excluded_samples
+    from surveyor.geo.distance import haversine_m
+    from surveyor.geo.exclusion import drop_excluded_samples
 
     cols = ["time", "lat", "lon", "session", "operator", "kind", "tech", "service", "rsrp_dbm",
             "nr_rsrp_dbm", "level", "environment", "note", "h3_10"]
@@ -437,7 +438,7 @@ def _sample_layers(store, settings: Settings, layers: st.MapLayers, w: Words):
         t = g["time"].astype("int64").to_numpy() / 1e9
         if len(g) < 2:
             continue
-        step_m = distance_m(lat[:-1], lon[:-1], lat[1:], lon[1:])
+        step_m = haversine_m(lat[:-1], lon[:-1], lat[1:], lon[1:], xp=np)
         breaks = np.flatnonzero((np.diff(t) > ROUTE_BREAK_S) | (step_m > ROUTE_BREAK_M)) + 1
         for a, b in zip(np.r_[0, breaks], np.r_[breaks, len(g)]):
             if b - a >= 2:
@@ -637,7 +638,3 @@ def render_map(store, settings: Settings, out, *, operators=None, area: str | No
     log.info("wrote %s (%.0f kB)", p, p.stat().st_size / 1024)
     return p
 
-
-# msgids built at run time (compass points are translated where they are shown).
-RUNTIME_MSGIDS = [N_("north"), N_("north-east"), N_("east"), N_("south-east"), N_("south"),
-                  N_("south-west"), N_("west"), N_("north-west")]

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from surveyor.config import SETTINGS, Settings
+from surveyor.geo.bearing import COMPASS_POINTS
 from surveyor.errors import OutputExists, PdfUnavailable, UsageError
 from surveyor.store.base import Store
 
@@ -43,7 +44,6 @@ TIME_OF_DAY = (("night", "night (before 05:00)", 0, 5), ("morning", "morning (05
                ("evening", "evening (after 18:00)", 18, 24))
 TECH_LABELS = {"NR": "5G NR", "LTE": "4G LTE", "UMTS": "3G UMTS", "GSM": "2G GSM", "NONE": "no network",
                None: "unknown technology"}
-COMPASS_LABELS = ("north", "north-east", "east", "south-east", "south", "south-west", "west", "north-west")
 
 # The data dictionary printed in the appendix: (layer, column, meaning). Column meanings follow
 # docs/layers.md; the English text is the msgid.
@@ -159,7 +159,7 @@ def _report_samples(store: Store, settings: Settings, area: str | None):
     import shapely
 
     from surveyor.export import _area_geometry
-    from surveyor.outputs.privacy import drop_excluded_samples
+    from surveyor.geo.exclusion import drop_excluded_samples
 
     df = store.read_samples()
     df = drop_excluded_samples(df, settings)
@@ -514,7 +514,7 @@ def report_msgids() -> list[str]:
     ids |= {s.help for s in SETTINGS if s.section in RULE_SECTIONS}
     ids |= {s.source for s in SETTINGS if s.section in RULE_SECTIONS and s.source}
     ids |= set(STATUS_LABELS.values()) | {label for _k, label, _a, _b in TIME_OF_DAY}
-    ids |= set(TECH_LABELS.values()) | set(COMPASS_LABELS) | set(LIMITATIONS)
+    ids |= set(TECH_LABELS.values()) | set(COMPASS_POINTS) | set(LIMITATIONS)
     ids |= {m for _l, _c, m in DATA_DICTIONARY}
     return sorted(ids)
 

@@ -232,7 +232,7 @@ def map_layers(store, settings: Settings, *, operators=None, area: str | None = 
     import geopandas as gpd
     import pandas as pd
 
-    from surveyor.outputs.privacy import drop_excluded_features
+    from surveyor.geo.exclusion import drop_excluded_features
 
     db = getattr(store, "url", "survey.gpkg")
     cells = store.read_layer("cells")
@@ -273,7 +273,7 @@ def map_layers(store, settings: Settings, *, operators=None, area: str | None = 
     while target > 7 and _count_cells_estimate(cells, boundary, target, len(chosen)) > MAX_CELLS:
         target -= 1
     if target != resolution and len(cells):
-        from surveyor.geo.cells import rollup
+        from surveyor.analyse.rollup import rollup
 
         log.info("area too large for %d-resolution cells on one map: rolled up to resolution %d",
                  resolution, target)

@@ -49,7 +49,8 @@ def settings() -> Settings:
 
 def to_store_frame(df: pd.DataFrame) -> pd.DataFrame:
     """Add the columns merge computes (sample_id, h3_10, placed_by) to a samples frame."""
-    from surveyor.ingest.identity import h3_cells, sample_ids
+    from surveyor.geo.cells import h3_cells
+    from surveyor.ingest.identity import sample_ids
 
     df = df.copy().reset_index(drop=True)
     df["time"] = pd.to_datetime(df["time"], utc=True, format="ISO8601")

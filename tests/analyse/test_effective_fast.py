@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings as hsettings, strategies as st
 
 from surveyor.analyse.coverage import effective_mask
-from surveyor.outputs.privacy import distance_m
+from surveyor.geo.distance import haversine_m as distance_m
 
 
 def plain_loop(g, t, lat, lon, gap_ms=10_000, dist_m=20.0):

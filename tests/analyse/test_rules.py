@@ -8,7 +8,7 @@ import pytest
 
 from surveyor.analyse import compute
 from surveyor.analyse.coverage import compute_cells, effective_mask, prepare_evidence
-from surveyor.geo.cells import rollup
+from surveyor.analyse.rollup import rollup
 from surveyor.config import ExclusionZone, Settings
 
 from .conftest import T0, still, walk
@@ -77,7 +77,7 @@ def test_effective_matches_a_plain_loop_on_random_walks():
     t = np.concatenate([np.cumsum(rng.integers(0, 4000, (g == k).sum())) for k in range(7)]).astype(np.int64)
     lat = np.cumsum(rng.normal(0, 6, n)) / 111_195.0
     lon = np.cumsum(rng.normal(0, 6, n)) / 111_195.0
-    from surveyor.outputs.privacy import distance_m
+    from surveyor.geo.distance import haversine_m as distance_m
 
     expected = np.zeros(n, dtype=bool)
     last = None

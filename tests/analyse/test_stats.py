@@ -4,7 +4,8 @@ import numpy as np
 from hypothesis import given, settings as hsettings
 from hypothesis import strategies as st
 
-from surveyor.analyse.stats import bearing_deg, clopper_pearson, grouped_quantiles
+from surveyor.analyse.stats import clopper_pearson, grouped_quantiles
+from surveyor.geo.bearing import bearing_deg
 
 
 def test_five_of_five_gives_the_documented_lower_bound():

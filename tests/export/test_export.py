@@ -126,7 +126,7 @@ def test_exclusion_zones_apply_with_and_without_anonymize(store, tmp_path):
     samples = store.read_samples()
     home = samples.iloc[len(samples) // 2]
     settings = Settings(exclusion_zones=(ExclusionZone(float(home["lat"]), float(home["lon"]), 60.0, "home"),))
-    from surveyor.outputs.privacy import excluded_mask
+    from surveyor.geo.exclusion import excluded_mask
 
     inside = int(excluded_mask(samples["lat"], samples["lon"], settings).sum())
     assert inside > 0
@@ -203,7 +203,7 @@ def test_reviewer_recomputes_a_dead_zone_from_the_samples_csv(store, settings, t
     import shapely
     from scipy.stats import beta
 
-    from surveyor.outputs.privacy import distance_m
+    from surveyor.geo.distance import haversine_m as distance_m
 
     rows = _read_csv(export_layer(store, settings, tmp_path / "s.csv", layer="samples"))
     zones = pyogrio.read_dataframe(export_layer(store, settings, tmp_path / "z.geojson", layer="dead_zones"))

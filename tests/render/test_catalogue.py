@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 import surveyor.render as render_pkg
-from surveyor.i18n import COMPASS_POINTS, catalog, missing_messages
+from surveyor.geo.bearing import COMPASS_POINTS
+from surveyor.i18n import catalog, missing_messages
 
 SOURCES = ["style.py", "html_map.py", "print_map.py"]
 

@@ -84,7 +84,7 @@ def test_exclusion_zones_remove_cells(map_db, tmp_path):
     assert len(fewer.cells) < len(all_cells.cells)
     import shapely
 
-    from surveyor.outputs.privacy import exclusion_geometry
+    from surveyor.geo.exclusion import exclusion_geometry
 
     zone = exclusion_geometry(settings)
     assert not fewer.cells.geometry.intersects(zone).any()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from surveyor.ingest.identity import h3_cells
+from surveyor.geo.cells import h3_cells
 
 
 def samples_frame(n: int, merge_id: int, *, start_id: int = 1, session: str = "s-1", device: str = "dev-A",
