@@ -1,7 +1,7 @@
 """Exports for other tools: GeoJSON, KML (Google Earth), CSV, GeoPackage (QGIS), XLSX, and the
 blank-spot sheet Diskominfo asks villages for.
 
-Every export goes through :func:`load_layer`, the one place where privacy applies: exclusion zones
+Every export goes through :func:`surveyor.outputs.layers.load_layer`, the one place where privacy applies: exclusion zones
 from ``survey.toml`` are dropped always, and ``anonymize`` removes volunteers, device IDs, free
 text and exact sample positions (see :mod:`surveyor.outputs.privacy`). Text from inputs is untrusted: KML is
 XML-escaped (descriptions are HTML-escaped inside CDATA that cannot be closed early), and CSV/XLSX
@@ -26,9 +26,9 @@ from xml.sax.saxutils import escape as xml_escape
 
 from surveyor.config import Settings
 from surveyor.errors import NothingToDo, OutputExists, UsageError
+from surveyor.outputs.layers import EXPORT_LAYERS, load_layer
 from surveyor.store.base import Store
 
-EXPORT_LAYERS = ("samples", "cells", "dead_zones", "sites")
 FORMATS = ("geojson", "kml", "csv", "gpkg", "xlsx", "blankspot")
 SUFFIX_FORMATS = {".geojson": "geojson", ".json": "geojson", ".kml": "kml", ".csv": "csv",
                   ".gpkg": "gpkg", ".xlsx": "xlsx"}
@@ -79,111 +79,6 @@ def format_from_suffix(out: str | os.PathLike, fmt: str | None = None, layer: st
         raise UsageError("The blank-spot sheet is written as CSV or XLSX.",
                          fix="End --out with .csv or .xlsx.")
     return fmt
-
-
-def _area_geometry(store: Store, settings: Settings, code: str):
-    areas = store.read_layer("areas")
-    if len(areas) and "code" in areas.columns and (areas["code"] == code).any():
-        return areas[areas["code"] == code].geometry.union_all()
-    if code == settings.code:
-        from surveyor.geo.areas import load_boundary
-
-        return load_boundary(settings)
-    known = sorted(set(areas["code"]) if len(areas) and "code" in areas.columns else {settings.code})
-    raise UsageError(f"Unknown area code {code!r}.", fix=f"Use one of: {', '.join(known)}.")
-
-
-def require_analysis(store: Store) -> None:
-    """Raise :class:`NothingToDo` naming ``surveyor analyze`` when there is no analysis yet."""
-    if not store.get_meta("analysed_at"):
-        raise NothingToDo("The geodatabase has no analysis yet (no cells, dead zones or sites).",
-                          fix="Run `surveyor analyze` first, then run this again.")
-
-
-def load_layer(store: Store, settings: Settings, layer: str, *, area: str | None = None,
-               anonymize: bool = False):
-    """A layer ready to leave the village: exclusion zones dropped, area filtered, anonymised.
-
-    Parameters
-    ----------
-    store, settings
-        The geodatabase and the survey settings (exclusion zones, village code).
-    layer
-        ``samples``, ``cells``, ``dead_zones`` or ``sites``.
-    area
-        Kemendagri code: only that village (analysis layers by ``area_code``, samples by position).
-    anonymize
-        Samples: no volunteer, device, route, note or file names; positions moved to the centre of
-        their H3 cell (cells touching an exclusion zone left out whole). Analysis layers hold
-        aggregates only and are unchanged.
-
-    Returns
-    -------
-    geopandas.GeoDataFrame
-        EPSG:4326; samples get point geometry from ``lat``/``lon`` (empty for unplaced samples).
-    """
-    import geopandas as gpd
-    import shapely
-
-    from surveyor.geo.exclusion import drop_excluded_features, drop_excluded_samples, drop_samples_in_excluded_cells
-    from surveyor.outputs.privacy import anonymize_samples
-
-    if layer not in EXPORT_LAYERS:
-        raise UsageError(f"Unknown layer {layer!r}.", fix=f"Use one of: {', '.join(EXPORT_LAYERS)}.")
-    if layer == "samples":
-        df = store.read_samples()
-        if len(df) == 0:
-            raise NothingToDo("The geodatabase holds no samples.", fix="Run `surveyor merge FILES` first.")
-        # Exclusion zones first, on the raw positions: they are about where people live.
-        df = drop_excluded_samples(df, settings)
-        if area is not None:
-            geom = _area_geometry(store, settings, area)
-            inside = shapely.contains_xy(geom, df["lon"].to_numpy(float), df["lat"].to_numpy(float))
-            df = df[inside]
-        if anonymize:
-            df = drop_samples_in_excluded_cells(df, settings)
-            df = anonymize_samples(df, positions="cell")
-        df = df.reset_index(drop=True)
-        geometry = gpd.points_from_xy(df["lon"], df["lat"]) if len(df) else []
-        gdf = gpd.GeoDataFrame(df, geometry=geometry, crs="EPSG:4326")
-        gdf.loc[gdf["lat"].isna(), "geometry"] = None
-        return gdf
-    require_analysis(store)
-    gdf = store.read_layer(layer)
-    if not isinstance(gdf, gpd.GeoDataFrame):
-        gdf = gpd.GeoDataFrame(gdf, geometry=[], crs="EPSG:4326")
-    if gdf.crs is None:
-        gdf = gdf.set_crs("EPSG:4326")
-    gdf = drop_excluded_features(gdf, settings)
-    if area is not None:
-        codes = set(gdf["area_code"].dropna()) if "area_code" in gdf.columns else set()
-        if area not in codes:
-            _area_geometry(store, settings, area)  # raises for a code nobody knows
-        gdf = gdf[gdf["area_code"] == area] if "area_code" in gdf.columns else gdf.iloc[0:0]
-    if layer == "sites" and settings.exclusion_zones and len(gdf) and "zone_ids" in gdf.columns:
-        gdf = _sites_without_excluded_zones(store, settings, gdf)
-    return gdf.reset_index(drop=True)
-
-
-def _sites_without_excluded_zones(store: Store, settings: Settings, sites):
-    """Sites with the IDs of excluded dead zones taken out; a site left serving none is dropped.
-
-    Otherwise a site suggestion would still name (and point near) a zone that lies at a home.
-    """
-    from surveyor.geo.exclusion import drop_excluded_features
-
-    zones = store.read_layer("dead_zones")
-    if len(zones) == 0:
-        return sites
-    kept = set(drop_excluded_features(zones, settings)["zone_id"])
-    gone = set(zones["zone_id"]) - kept
-    if not gone:
-        return sites
-    sites = sites.copy()
-    ids = sites["zone_ids"].fillna("").map(lambda v: [z.strip() for z in str(v).split(",") if z.strip()])
-    served = ids.map(lambda zs: [z for z in zs if z not in gone])
-    sites["zone_ids"] = served.map(",".join)
-    return sites[(served.map(len) > 0) | (ids.map(len) == 0)]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -474,7 +369,7 @@ def export_layer(store: Store, settings: Settings, out: str | os.PathLike, *, la
     area
         Only this village (Kemendagri code).
     anonymize
-        Leave out personal data (see :func:`load_layer`). Exclusion zones apply regardless.
+        Leave out personal data (see :func:`surveyor.outputs.layers.load_layer`). Exclusion zones apply regardless.
     overwrite
         Replace ``out`` when it exists; otherwise :class:`OutputExists` is raised.
     lang
@@ -531,5 +426,5 @@ def _write_ogr(gdf, layer: str, path: Path, fmt: str) -> None:
 
 
 __all__ = ["EXPORT_LAYERS", "FORMATS", "BLANKSPOT_COLUMNS", "BLANKSPOT_STATUS", "export_layer", "load_layer",
-           "blankspot_rows", "neutralize", "cdata", "format_from_suffix", "require_analysis"]
+           "blankspot_rows", "neutralize", "cdata", "format_from_suffix"]
 

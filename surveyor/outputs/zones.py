@@ -15,15 +15,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from surveyor.errors import NothingToDo, UsageError
-
-
-def _analysed(store) -> dict:
-    summary = store.get_meta("analysis_summary")
-    if store.get_meta("analysed_at") is None or summary is None:
-        raise NothingToDo(f"{getattr(store, 'url', 'The geodatabase')} has not been analysed yet.",
-                          fix="Run `surveyor analyze` first (after `surveyor merge`).")
-    return summary
+from surveyor.errors import UsageError
+from surveyor.outputs.layers import require_analysis
 
 
 def pick_operator(name: str | None, known: list[str]) -> str | None:
@@ -42,7 +35,7 @@ def pick_operator(name: str | None, known: list[str]) -> str | None:
 
 def read_zones(store, operator: str | None = None):
     """The ``dead_zones`` layer (optionally of one operator), after checking an analysis exists."""
-    summary = _analysed(store)
+    summary = require_analysis(store)
     op = pick_operator(operator, list(summary.get("operators", {})))
     zones = store.read_layer("dead_zones")
     if len(zones) == 0 or "zone_id" not in zones.columns:
@@ -57,7 +50,7 @@ def read_zones(store, operator: str | None = None):
 
 def read_revisit(store, operator: str | None = None) -> pd.DataFrame:
     """Insufficient cells (optionally of one operator), sorted by operator, then north to south."""
-    summary = _analysed(store)
+    summary = require_analysis(store)
     op = pick_operator(operator, list(summary.get("operators", {})))
     cells = store.read_layer("cells", where="status = 'insufficient'")
     if len(cells) == 0:

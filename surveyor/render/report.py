@@ -5,7 +5,7 @@ one a telco engineer can check: the rules and their sources, the devices and app
 times of day, the sample counts and confidence bounds of each dead zone, and how to reproduce the
 analysis. Text is in Bahasa Indonesia or English (gettext domain ``report``).
 
-Privacy is applied once, by :func:`surveyor.export.load_layer` and the sample filter here:
+Privacy is applied once, by :func:`surveyor.outputs.layers.load_layer` and the sample filter here:
 exclusion zones are always left out; ``anonymize`` leaves out volunteers, device IDs, notes, file
 names and sample positions. Without it the report says on its first page that it holds personal
 data, and lists who walked which session.
@@ -158,13 +158,13 @@ def _report_samples(store: Store, settings: Settings, area: str | None):
     """Samples after the exclusion zones and the area filter (never leave the function raw)."""
     import shapely
 
-    from surveyor.export import _area_geometry
     from surveyor.geo.exclusion import drop_excluded_samples
+    from surveyor.outputs.layers import area_of
 
     df = store.read_samples()
     df = drop_excluded_samples(df, settings)
     if area is not None and len(df):
-        geom = _area_geometry(store, settings, area)
+        geom = area_of(store, settings, area).boundary
         df = df[shapely.contains_xy(geom, df["lon"].to_numpy(float), df["lat"].to_numpy(float))]
     return df.reset_index(drop=True)
 
@@ -201,7 +201,7 @@ def build_context(store: Store, settings: Settings, *, lang: str, area: str | No
     import pandas as pd
 
     from surveyor import __version__
-    from surveyor.export import load_layer, require_analysis
+    from surveyor.outputs.layers import load_layer, require_analysis
     from surveyor.model import negative_reasons, speed_failed
 
     require_analysis(store)

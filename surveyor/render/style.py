@@ -128,43 +128,6 @@ class MapLayers:
         return (109.84, -7.45, 109.87, -7.42)
 
 
-def _str(v: Any) -> str:
-    if v is None or (isinstance(v, float) and v != v):
-        return ""
-    return str(v)
-
-
-def _area_geometry(store, settings: Settings, code: str):
-    """Boundary and dusun of ``code``: from the store's ``areas`` layer, else from survey.toml."""
-    import geopandas as gpd
-
-    from surveyor.geo.areas import load_boundary, load_dusun
-
-    name = settings.name
-    boundary, dusun = None, None
-    try:
-        areas = store.read_layer("areas")
-    except Exception:  # noqa: BLE001 - an unreadable optional layer must not stop the map
-        areas = None
-    if areas is not None and len(areas) and "code" in areas.columns and "geometry" in areas.columns:
-        mine = areas[areas["code"].astype(str) == code]
-        if len(mine):
-            boundary = mine.geometry.union_all()
-            if "name" in mine.columns and _str(mine["name"].iloc[0]):
-                name = _str(mine["name"].iloc[0])
-        if "parent_code" in areas.columns:
-            kids = areas[areas["parent_code"].astype(str) == code]
-            if len(kids):
-                dusun = gpd.GeoDataFrame({"name": kids["name"].map(_str).tolist()},
-                                         geometry=kids.geometry.tolist(), crs="EPSG:4326")
-    if boundary is None and code == settings.code:
-        boundary = load_boundary(settings)
-    if dusun is None:
-        dusun = load_dusun(settings) if code == settings.code else gpd.GeoDataFrame(
-            {"name": []}, geometry=[], crs="EPSG:4326")
-    return boundary, dusun, name
-
-
 def _not_surveyed(boundary, resolution: int, operators: list[str], existing, code: str):
     """Rows for the cells inside the boundary that no operator row covers yet."""
     import geopandas as gpd
@@ -233,21 +196,16 @@ def map_layers(store, settings: Settings, *, operators=None, area: str | None = 
     import pandas as pd
 
     from surveyor.geo.exclusion import drop_excluded_features
+    from surveyor.outputs.layers import area_of, require_analysis
 
-    db = getattr(store, "url", "survey.gpkg")
+    require_analysis(store)
+    db = store.url
     cells = store.read_layer("cells")
-    if cells is None or len(cells) == 0 or "status" not in getattr(cells, "columns", []):
-        st = store.status()
-        if not st.get("samples"):
-            raise NothingToDo(f"{db} holds no survey samples yet, so there is nothing to map.",
-                              fix=f"Merge the survey files first: `surveyor merge FILES --db {db}`, "
-                                  f"then `surveyor analyze --db {db}`.")
-        raise NothingToDo(f"{db} has samples but no coverage analysis yet.",
-                          fix=f"Run `surveyor analyze --db {db}` first, then make the map again.")
     code = area or settings.code
+    where = area_of(store, settings, code)
     if area is not None:
         if "area_code" in cells.columns:
-            cells = cells[cells["area_code"].astype(str) == area]
+            cells = cells[cells["area_code"].astype(str).isin(where.codes)]
         if len(cells) == 0:
             raise NothingToDo(f"{db} has no analysed cells for area {area}.",
                               fix="Check the code with `surveyor status`, or leave out --area.")
@@ -263,7 +221,7 @@ def map_layers(store, settings: Settings, *, operators=None, area: str | None = 
     else:
         chosen = [o for o in settings.operators if o in present] or present
     cells = cells[cells["operator"].astype(str).isin(chosen)]
-    boundary, dusun, name = _area_geometry(store, settings, code)
+    boundary, dusun, name = where.boundary, where.dusun, where.name
 
     # Exclusion zones (e.g. around volunteers' homes) leave every output, always.
     cells = drop_excluded_features(cells, settings)
@@ -295,7 +253,7 @@ def map_layers(store, settings: Settings, *, operators=None, area: str | None = 
         if g is None or len(g) == 0 or "geometry" not in g.columns:
             return gpd.GeoDataFrame({"operator": []}, geometry=[], crs="EPSG:4326")
         if area is not None and "area_code" in g.columns:
-            g = g[g["area_code"].astype(str) == area]
+            g = g[g["area_code"].astype(str).isin(where.codes)]
         if "operator" in g.columns:
             g = g[g["operator"].astype(str).isin(chosen) | g["operator"].isna()]
         return drop_excluded_features(g, settings)

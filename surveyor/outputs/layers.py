@@ -1,0 +1,121 @@
+"""What may leave the village: layers read for maps, reports and exports, ready to be shown.
+
+Every output goes through here, so the same rules hold for all of them: the exclusion zones are
+dropped (always), the area filter has one meaning (the area code and everything inside it), an
+anonymised copy has no personal fields, and a missing analysis gets one message.
+"""
+
+from __future__ import annotations
+
+from surveyor.config import Settings
+from surveyor.errors import NothingToDo, UsageError
+from surveyor.geo.areas import Area, select_area
+from surveyor.store.base import Store
+
+EXPORT_LAYERS = ("samples", "cells", "dead_zones", "sites")
+
+
+def area_of(store: Store, settings: Settings, code: str | None = None) -> Area:
+    """What an area code selects (see :func:`surveyor.geo.areas.select_area`), from the store."""
+    return select_area(store.read_layer("areas"), settings, code)
+
+
+def require_samples(store: Store) -> None:
+    """Raise :class:`NothingToDo` saying to merge first when the store holds no samples."""
+    if not store.status()["samples"]:
+        raise NothingToDo(f"{store.url} holds no survey samples yet, so there is nothing to show.",
+                          fix="Merge the survey files first (`surveyor merge FILES`), then run "
+                              "`surveyor analyze`.")
+
+
+def require_analysis(store: Store) -> dict:
+    """The stored analysis summary; :class:`NothingToDo` saying what to run when there is none."""
+    if store.get_meta("analysed_at"):
+        return store.get_meta("analysis_summary") or {}
+    require_samples(store)
+    raise NothingToDo(f"{store.url} has samples but no coverage analysis yet (no cells, dead zones or sites).",
+                      fix="Run `surveyor analyze` first, then run this again.")
+
+
+def load_layer(store: Store, settings: Settings, layer: str, *, area: str | None = None,
+               anonymize: bool = False):
+    """A layer ready to leave the village: exclusion zones dropped, area filtered, anonymised.
+
+    Parameters
+    ----------
+    store, settings
+        The geodatabase and the survey settings (exclusion zones, village code).
+    layer
+        ``samples``, ``cells``, ``dead_zones`` or ``sites``.
+    area
+        Kemendagri code: only that village (analysis layers by ``area_code``, samples by position).
+    anonymize
+        Samples: no volunteer, device, route, note or file names; positions moved to the centre of
+        their H3 cell (cells touching an exclusion zone left out whole). Analysis layers hold
+        aggregates only and are unchanged.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        EPSG:4326; samples get point geometry from ``lat``/``lon`` (empty for unplaced samples).
+    """
+    import geopandas as gpd
+    import shapely
+
+    from surveyor.geo.exclusion import drop_excluded_features, drop_excluded_samples, drop_samples_in_excluded_cells
+    from surveyor.outputs.privacy import anonymize_samples
+
+    if layer not in EXPORT_LAYERS:
+        raise UsageError(f"Unknown layer {layer!r}.", fix=f"Use one of: {', '.join(EXPORT_LAYERS)}.")
+    if layer == "samples":
+        df = store.read_samples()
+        if len(df) == 0:
+            raise NothingToDo("The geodatabase holds no samples.", fix="Run `surveyor merge FILES` first.")
+        # Exclusion zones first, on the raw positions: they are about where people live.
+        df = drop_excluded_samples(df, settings)
+        if area is not None:
+            geom = area_of(store, settings, area).boundary
+            inside = shapely.contains_xy(geom, df["lon"].to_numpy(float), df["lat"].to_numpy(float))
+            df = df[inside]
+        if anonymize:
+            df = drop_samples_in_excluded_cells(df, settings)
+            df = anonymize_samples(df, positions="cell")
+        df = df.reset_index(drop=True)
+        geometry = gpd.points_from_xy(df["lon"], df["lat"]) if len(df) else []
+        gdf = gpd.GeoDataFrame(df, geometry=geometry, crs="EPSG:4326")
+        gdf.loc[gdf["lat"].isna(), "geometry"] = None
+        return gdf
+    require_analysis(store)
+    gdf = store.read_layer(layer)
+    if not isinstance(gdf, gpd.GeoDataFrame):
+        gdf = gpd.GeoDataFrame(gdf, geometry=[], crs="EPSG:4326")
+    if gdf.crs is None:
+        gdf = gdf.set_crs("EPSG:4326")
+    gdf = drop_excluded_features(gdf, settings)
+    if area is not None:
+        codes = area_of(store, settings, area).codes
+        gdf = gdf[gdf["area_code"].astype(str).isin(codes)] if "area_code" in gdf.columns else gdf.iloc[0:0]
+    if layer == "sites" and settings.exclusion_zones and len(gdf) and "zone_ids" in gdf.columns:
+        gdf = _sites_without_excluded_zones(store, settings, gdf)
+    return gdf.reset_index(drop=True)
+
+
+def _sites_without_excluded_zones(store: Store, settings: Settings, sites):
+    """Sites with the IDs of excluded dead zones taken out; a site left serving none is dropped.
+
+    Otherwise a site suggestion would still name (and point near) a zone that lies at a home.
+    """
+    from surveyor.geo.exclusion import drop_excluded_features
+
+    zones = store.read_layer("dead_zones")
+    if len(zones) == 0:
+        return sites
+    kept = set(drop_excluded_features(zones, settings)["zone_id"])
+    gone = set(zones["zone_id"]) - kept
+    if not gone:
+        return sites
+    sites = sites.copy()
+    ids = sites["zone_ids"].fillna("").map(lambda v: [z.strip() for z in str(v).split(",") if z.strip()])
+    served = ids.map(lambda zs: [z for z in zs if z not in gone])
+    sites["zone_ids"] = served.map(",".join)
+    return sites[(served.map(len) > 0) | (ids.map(len) == 0)]
