@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from surveyor.cli.options import area_option, config_option, db_option, overwrite_option
+from surveyor.cli.options import area_option, config_option, db_option, output_path, overwrite_option
 
 
 @click.command(name="export")
@@ -41,9 +41,8 @@ def command(db: str, out: str, layer: str, fmt: str | None, area: str | None, an
     settings = load_settings(config)
     _ = translator(settings.language, "cli")
     fmt = format_from_suffix(out, fmt, layer)  # usage errors before the database is opened
-    with open_store(db) as store:
-        path = export_layer(store, settings, out, layer=layer, fmt=fmt, area=area, anonymize=anonymize,
-                            overwrite=overwrite)
+    with open_store(db) as store, output_path(out, overwrite) as target:
+        path = export_layer(store, settings, target, layer=layer, fmt=fmt, area=area, anonymize=anonymize)
     if layer == "samples" and fmt != "blankspot" and not anonymize:
         click.echo(_("Note: this file may contain personal data (volunteers, devices, positions); "
                      "use --anonymize before sending it out."), err=True)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import click
 
 from surveyor.cli.options import (area_option, config_option, db_option, lang_option, operator_option,
-                                  out_option, overwrite_option)
+                                  out_option, output_path, overwrite_option)
 
 
 @click.command(name="map")
@@ -33,12 +33,10 @@ def command(db, out, operators, area, tiles, lang, show_samples, overwrite, conf
     """
     from surveyor.config import load_settings
     from surveyor.render.html_map import render_map
-    from surveyor.render.style import check_output, output_folder
     from surveyor.store import open_store
 
     settings = load_settings(config)
-    path = check_output(out, overwrite)
-    with open_store(db) as store, output_folder(path):
+    with open_store(db) as store, output_path(out, overwrite) as path:
         written = render_map(store, settings, path, operators=list(operators) or None, area=area,
                              tiles=tiles, lang=lang or settings.language, show_samples=show_samples)
     click.echo(str(written))

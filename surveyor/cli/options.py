@@ -7,7 +7,8 @@
 - ``lang_option``: ``--lang id|en`` (default: the ``language`` of ``survey.toml``).
 - ``operator_option``: ``--operator NAME``, repeatable where a command takes several.
 - ``area_option``: ``--area CODE`` limit to one village (shared PostGIS store).
-- ``out_option(default)``: ``--out PATH`` and ``overwrite_option``: ``--overwrite``.
+- ``out_option(default)``: ``--out PATH`` and ``overwrite_option``: ``--overwrite``;
+  :func:`output_path` applies the output policy for both (once, for every command).
 
 Library errors are raised as :class:`surveyor.errors.SurveyorError` and turned into messages by
 :func:`surveyor.cli.main`; commands do not catch them.
@@ -16,6 +17,9 @@ Library errors are raised as :class:`surveyor.errors.SurveyorError` and turned i
 from __future__ import annotations
 
 import os
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
 
 import click
 
@@ -44,3 +48,37 @@ def operator_option(multiple: bool = False):
 def out_option(default: str | None, help_text: str = "Output file."):
     return click.option("--out", "out", default=default, show_default=default is not None,
                         metavar="PATH", help=help_text)
+
+
+@contextmanager
+def output_path(out: str | os.PathLike, overwrite: bool) -> Iterator[Path]:
+    """The output policy of every command that writes a file, in one place.
+
+    An existing file is kept unless ``--overwrite`` is given; a folder is never a file to write;
+    missing folders of the path named are created for the write (and said so on stderr), and
+    taken away again when the command fails, so nothing is left outside what was asked for.
+    The library functions inside the block write the file atomically.
+    """
+    from surveyor.errors import OutputExists
+
+    path = Path(out)
+    if path.is_dir():
+        raise click.UsageError(f"--out {path} is a folder; give a file name.")
+    if path.exists() and not overwrite:
+        raise OutputExists(str(path))
+    created = []
+    folder = path.parent
+    while not folder.exists():
+        created.append(folder)
+        folder = folder.parent
+    for f in reversed(created):
+        f.mkdir()
+    try:
+        yield path
+    except BaseException:
+        for f in created:
+            if f.exists() and not any(f.iterdir()):
+                f.rmdir()
+        raise
+    if created:
+        click.echo(f"Created folder {created[0]} for the output.", err=True)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import click
 
 from surveyor.cli.options import (area_option, config_option, db_option, lang_option, operator_option,
-                                  out_option, overwrite_option)
+                                  out_option, output_path, overwrite_option)
 
 
 @click.command(name="print")
@@ -31,14 +31,12 @@ def command(db, out, paper, orientation, operators, area, lang, size, overwrite,
     """
     from surveyor.config import load_settings
     from surveyor.render.print_map import render_print
-    from surveyor.render.style import check_output, output_folder
     from surveyor.store import open_store
 
     settings = load_settings(config)
     if size == "whatsapp" and out == "maps/coverage.pdf":
         out = "maps/coverage-whatsapp.png"
-    path = check_output(out, overwrite)
-    with open_store(db) as store, output_folder(path):
+    with open_store(db) as store, output_path(out, overwrite) as path:
         written = render_print(store, settings, path, paper=paper.upper(), orientation=orientation,
                                operators=list(operators) or None, lang=lang or settings.language, size=size,
                                area=area)

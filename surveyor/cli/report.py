@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import click
 
-from surveyor.cli.options import area_option, config_option, db_option, lang_option, out_option, overwrite_option
+from surveyor.cli.options import (area_option, config_option, db_option, lang_option, out_option, output_path,
+                                  overwrite_option)
 
 
 @click.command(name="report")
@@ -35,8 +36,8 @@ def command(db: str, out: str, area: str | None, lang: str | None, anonymize: bo
     settings = load_settings(config)
     lang = lang or settings.language
     _ = translator(lang, "cli")
-    with open_store(db) as store:
-        path = render_report(store, settings, out, lang=lang, area=area, anonymize=anonymize, overwrite=overwrite)
+    with open_store(db) as store, output_path(out, overwrite) as target:
+        path = render_report(store, settings, target, lang=lang, area=area, anonymize=anonymize)
     if not anonymize:
         click.echo(_("Note: this report contains personal data (volunteer names, device IDs); "
                      "use --anonymize for a copy to send out."), err=True)

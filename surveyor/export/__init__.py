@@ -7,9 +7,9 @@ text and exact sample positions (see :mod:`surveyor.outputs.privacy`). Text from
 XML-escaped (descriptions are HTML-escaped inside CDATA that cannot be closed early), and CSV/XLSX
 cells that a spreadsheet would run as a formula are neutralised (OWASP "CSV injection").
 
-Files are written beside their final name and renamed into place, so a failed export never leaves
-half a file under the name the user gave, and an existing file is replaced only with
-``overwrite=True``.
+Files are written beside their final name and renamed into place (:mod:`surveyor.files`), so a
+failed export never leaves half a file under the name the user gave; the command line, not this
+module, decides whether an existing file may be replaced.
 """
 
 from __future__ import annotations
@@ -25,8 +25,10 @@ from typing import Any, Iterable
 from xml.sax.saxutils import escape as xml_escape
 
 from surveyor.config import Settings
-from surveyor.errors import NothingToDo, OutputExists, UsageError
+from surveyor.errors import NothingToDo, UsageError
+from surveyor.files import atomic_path
 from surveyor.outputs.layers import EXPORT_LAYERS, load_layer
+from surveyor.outputs.tables import neutralize
 from surveyor.store.base import Store
 
 FORMATS = ("geojson", "kml", "csv", "gpkg", "xlsx", "blankspot")
@@ -48,8 +50,6 @@ BLANKSPOT_COLUMNS = ("no", "desa", "kode_desa", "dusun", "zona", "latitude", "lo
                      "status", "sampel_efektif", "sampel_mentah", "sesi", "tanggal_awal",
                      "tanggal_akhir", "keterangan")
 
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-_NUMBER_RE = re.compile(r"^[+-]?(\d+([.,]\d*)?|[.,]\d+)([eE][+-]?\d+)?$")
 # Control characters that XML 1.0 (KML, XLSX) forbids.
 _XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
@@ -83,17 +83,6 @@ def format_from_suffix(out: str | os.PathLike, fmt: str | None = None, layer: st
 
 # ---------------------------------------------------------------------------------------------
 # Safe values
-
-
-def neutralize(value: Any) -> Any:
-    """A cell value that a spreadsheet will not run as a formula (OWASP CSV injection advice).
-
-    Text starting with ``= + - @``, tab or carriage return gets a leading single quote; numbers,
-    and text that is only a number (``-115``), stay as they are so they remain numeric.
-    """
-    if isinstance(value, str) and value.startswith(_FORMULA_START) and not _NUMBER_RE.match(value):
-        return "'" + value
-    return value
 
 
 def _plain(value: Any) -> Any:
@@ -135,19 +124,6 @@ def _table_columns(gdf) -> list[str]:
 
 # ---------------------------------------------------------------------------------------------
 # Writers
-
-
-def _write_atomic(out: Path, write) -> None:
-    """Write through a hidden sibling file and rename it into place."""
-    tmp = out.with_name(f".{out.name}.part{out.suffix}")
-    if tmp.exists():
-        tmp.unlink()
-    try:
-        write(tmp)
-        os.replace(tmp, out)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
 
 
 def write_csv(rows: Iterable[Iterable[Any]], header: Iterable[str], path: Path, *, bom: bool = False) -> None:
@@ -352,8 +328,8 @@ def _local_date(value: Any, settings: Settings) -> str | None:
 
 def export_layer(store: Store, settings: Settings, out: str | os.PathLike, *, layer: str = "dead_zones",
                  fmt: str | None = None, area: str | None = None, anonymize: bool = False,
-                 overwrite: bool = False, lang: str | None = None) -> Path:
-    """Write one layer (or the blank-spot sheet) to ``out``.
+                 lang: str | None = None) -> Path:
+    """Write one layer (or the blank-spot sheet) to ``out``, atomically (replacing it).
 
     Parameters
     ----------
@@ -370,8 +346,6 @@ def export_layer(store: Store, settings: Settings, out: str | os.PathLike, *, la
         Only this village (Kemendagri code).
     anonymize
         Leave out personal data (see :func:`surveyor.outputs.layers.load_layer`). Exclusion zones apply regardless.
-    overwrite
-        Replace ``out`` when it exists; otherwise :class:`OutputExists` is raised.
     lang
         Language of KML names and descriptions (default: ``settings.language``).
 
@@ -382,31 +356,31 @@ def export_layer(store: Store, settings: Settings, out: str | os.PathLike, *, la
     """
     out = Path(out)
     fmt = format_from_suffix(out, fmt, layer)
-    if out.exists() and not overwrite:
-        raise OutputExists(str(out))
-    if out.exists() and out.is_dir():
-        raise UsageError(f"{out} is a folder.", fix="Give a file name with --out.")
     lang = lang or settings.language
-    out.parent.mkdir(parents=True, exist_ok=True)
     if fmt == "blankspot":
         rows = blankspot_rows(store, settings, area=area)
         if out.suffix.lower() == ".xlsx":
-            _write_atomic(out, lambda p: write_xlsx(rows, BLANKSPOT_COLUMNS, p, sheet="Blank spot"))
+            _write(out, lambda p: write_xlsx(rows, BLANKSPOT_COLUMNS, p, sheet="Blank spot"))
         else:
             # With a BOM, Excel on a village office laptop opens the UTF-8 file correctly.
-            _write_atomic(out, lambda p: write_csv(rows, BLANKSPOT_COLUMNS, p, bom=True))
+            _write(out, lambda p: write_csv(rows, BLANKSPOT_COLUMNS, p, bom=True))
         return out
     gdf = load_layer(store, settings, layer, area=area, anonymize=anonymize)
     columns = _table_columns(gdf)
     if fmt == "csv":
-        _write_atomic(out, lambda p: write_csv(_frame_rows(gdf, columns), columns, p))
+        _write(out, lambda p: write_csv(_frame_rows(gdf, columns), columns, p))
     elif fmt == "xlsx":
-        _write_atomic(out, lambda p: write_xlsx(_frame_rows(gdf, columns), columns, p, sheet=layer))
+        _write(out, lambda p: write_xlsx(_frame_rows(gdf, columns), columns, p, sheet=layer))
     elif fmt == "kml":
-        _write_atomic(out, lambda p: write_kml(gdf, layer, p, settings, lang=lang))
+        _write(out, lambda p: write_kml(gdf, layer, p, settings, lang=lang))
     elif fmt in ("geojson", "gpkg"):
-        _write_atomic(out, lambda p: _write_ogr(gdf, layer, p, fmt))
+        _write(out, lambda p: _write_ogr(gdf, layer, p, fmt))
     return out
+
+
+def _write(out: Path, write) -> None:
+    with atomic_path(out) as tmp:
+        write(tmp)
 
 
 def _write_ogr(gdf, layer: str, path: Path, fmt: str) -> None:

@@ -17,6 +17,7 @@ import pandas as pd
 
 from surveyor.errors import UsageError
 from surveyor.outputs.layers import require_analysis
+from surveyor.outputs.tables import neutralize
 
 
 def pick_operator(name: str | None, known: list[str]) -> str | None:
@@ -108,17 +109,6 @@ def revisit_table(cells: pd.DataFrame) -> str:
     return text_table(rows, header)
 
 
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def _csv_safe(v: Any) -> Any:
-    # Spreadsheets run text that starts with = + - @ as a formula (CSV injection); a leading quote
-    # makes them show it as text. Numbers are left alone.
-    if isinstance(v, str) and v.startswith(_FORMULA_START):
-        return "'" + v
-    return v
-
-
 def to_csv(df: pd.DataFrame) -> str:
     """CSV text of a frame without its geometry, strings escaped against formula injection."""
     df = pd.DataFrame(df.drop(columns="geometry", errors="ignore"))
@@ -126,7 +116,7 @@ def to_csv(df: pd.DataFrame) -> str:
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow(list(df.columns))
     for row in df.itertuples(index=False):
-        writer.writerow(["" if (not isinstance(v, str) and pd.isna(v)) else _csv_safe(v) for v in row])
+        writer.writerow(["" if (not isinstance(v, str) and pd.isna(v)) else neutralize(v) for v in row])
     return buf.getvalue()
 
 

@@ -26,6 +26,7 @@ from typing import Any, Callable
 
 from surveyor.config import Settings
 from surveyor.errors import UsageError
+from surveyor.files import write_text
 from surveyor.render import style as st
 from surveyor.render.style import N_
 
@@ -603,8 +604,8 @@ def render_map(store, settings: Settings, out, *, operators=None, area: str | No
     settings
         Survey settings: village, operators, thresholds, exclusion zones.
     out
-        The HTML file to write (replaced if it exists: callers check ``--overwrite``). Missing
-        folders of this path are created.
+        The HTML file to write, atomically (replaced if it exists: the command line checks
+        ``--overwrite`` and creates missing folders).
     operators
         Operators to map (default: those of the settings that have cells).
     area
@@ -632,9 +633,7 @@ def render_map(store, settings: Settings, out, *, operators=None, area: str | No
     leaks = external_references(text)
     if leaks:  # pragma: no cover - a folium upgrade adding a CDN reference would land here
         raise RuntimeError(f"the map would load from the network: {leaks[:3]}")
-    p = Path(out)
-    st.ensure_folder(p)
-    p.write_text(text, encoding="utf-8")
+    p = write_text(out, text)
     log.info("wrote %s (%.0f kB)", p, p.stat().st_size / 1024)
     return p
 

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from surveyor.config import Settings
 from surveyor.errors import UsageError
+from surveyor.files import atomic_path
 from surveyor.render import style as st
 
 log = logging.getLogger(__name__)
@@ -320,8 +321,8 @@ def render_print(store, settings: Settings, out, *, paper="A4", orientation="lan
     settings
         Survey settings: village, district, operators, thresholds, exclusion zones.
     out
-        ``.pdf`` or ``.png`` path (replaced if it exists: callers check ``--overwrite``). Missing
-        folders of this path are created; nothing else is written.
+        ``.pdf`` or ``.png`` path, written atomically (replaced if it exists: the command line
+        checks ``--overwrite`` and creates missing folders); nothing else is written.
     paper
         ``"A4"`` or ``"A3"``.
     orientation
@@ -367,12 +368,11 @@ def render_print(store, settings: Settings, out, *, paper="A4", orientation="lan
     if not landscape:
         w_mm, h_mm = h_mm, w_mm
     figsize = (w_mm / MM_PER_INCH, h_mm / MM_PER_INCH)
-    st.ensure_folder(p)
     # parse_math off: a name with "$" from an app export is text, not a formula.
     rc = {"font.family": "DejaVu Sans", "hatch.linewidth": 0.5, "pdf.fonttype": 42, "text.parse_math": False}
-    with plt.rc_context(rc):
+    with plt.rc_context(rc), atomic_path(p) as tmp:
         if suffix == ".pdf":
-            with PdfPages(p, metadata={"Title": f"4G coverage: {layers.area_name}", "Creator": "surveyor"}) as pdf:
+            with PdfPages(tmp, metadata={"Title": f"4G coverage: {layers.area_name}", "Creator": "surveyor"}) as pdf:
                 for op in layers.operators:
                     fig = plt.figure(figsize=figsize)
                     _sheet(fig, layers, [op], settings, lang, landscape)
@@ -383,11 +383,11 @@ def render_print(store, settings: Settings, out, *, paper="A4", orientation="lan
                 w_in = WHATSAPP_WIDTH_PX / WHATSAPP_DPI
                 fig = plt.figure(figsize=(w_in, w_in * (figsize[1] / figsize[0])))
                 _sheet(fig, layers, layers.operators, settings, lang, landscape, compact=True)
-                fig.savefig(p, dpi=WHATSAPP_DPI, pil_kwargs={"optimize": True})
+                fig.savefig(tmp, dpi=WHATSAPP_DPI, pil_kwargs={"optimize": True})
             else:
                 fig = plt.figure(figsize=figsize)
                 _sheet(fig, layers, layers.operators, settings, lang, landscape)
-                fig.savefig(p, dpi=PRINT_DPI, pil_kwargs={"optimize": True})
+                fig.savefig(tmp, dpi=PRINT_DPI, pil_kwargs={"optimize": True})
             plt.close(fig)
     log.info("wrote %s", p)
     return [p]

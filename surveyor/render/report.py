@@ -29,7 +29,8 @@ from typing import Any
 
 from surveyor.config import SETTINGS, Settings
 from surveyor.geo.bearing import COMPASS_POINTS
-from surveyor.errors import OutputExists, PdfUnavailable, UsageError
+from surveyor.errors import PdfUnavailable, UsageError
+from surveyor.files import write_bytes
 from surveyor.store.base import Store
 
 TEMPLATE_DIR = Path(__file__).parent / "templates"
@@ -426,7 +427,7 @@ def _local_fetcher(weasyprint):
 
 
 def render_report(store: Store, settings: Settings, out: str | os.PathLike, *, lang: str | None = None,
-                  area: str | None = None, anonymize: bool = False, overwrite: bool = False) -> Path:
+                  area: str | None = None, anonymize: bool = False) -> Path:
     """Write the advocacy report to ``out`` (PDF, or HTML when the suffix is .html/.htm).
 
     Parameters
@@ -441,8 +442,6 @@ def render_report(store: Store, settings: Settings, out: str | os.PathLike, *, l
         Only this village (Kemendagri code), for shared databases.
     anonymize
         Leave out volunteers, device IDs, notes, source file names and sample positions.
-    overwrite
-        Replace ``out`` when it exists; otherwise :class:`OutputExists` is raised.
 
     Returns
     -------
@@ -457,8 +456,6 @@ def render_report(store: Store, settings: Settings, out: str | os.PathLike, *, l
     if suffix not in (".pdf", ".html", ".htm"):
         raise UsageError(f"Cannot tell the report format from {out.name!r}.",
                          fix="End --out with .pdf or .html.")
-    if out.exists() and not overwrite:
-        raise OutputExists(str(out))
     weasyprint = None
     if suffix == ".pdf":
         # Before any work, so a laptop without Pango learns what to install straight away.
@@ -467,17 +464,9 @@ def render_report(store: Store, settings: Settings, out: str | os.PathLike, *, l
     context = build_context(store, settings, lang=lang, area=area, anonymize=anonymize,
                             maps=render_maps(store, settings, lang=lang, area=area))
     html = render_html(context)
-    out.parent.mkdir(parents=True, exist_ok=True)
     data = html.encode("utf-8") if weasyprint is None else weasyprint.HTML(
         string=html, base_url=str(TEMPLATE_DIR), url_fetcher=_local_fetcher(weasyprint)).write_pdf()
-    tmp = out.with_name(f".{out.name}.part")
-    try:
-        tmp.write_bytes(data)
-        os.replace(tmp, out)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-    return out
+    return write_bytes(out, data)
 
 
 # ---------------------------------------------------------------------------------------------

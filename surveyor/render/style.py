@@ -14,8 +14,6 @@ larger than a village, and adds the cells nobody has surveyed yet so they can be
 
 from __future__ import annotations
 
-from contextlib import contextmanager
-
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -345,48 +343,3 @@ def date_range(summary: dict[str, Any], settings: Settings, lang: str) -> str:
     if last is None or last == first:
         return format_date(first, lang)
     return f"{format_date(first, lang)} – {format_date(last, lang)}"
-
-
-def check_output(out, overwrite: bool):
-    """The output path as :class:`pathlib.Path`; refuses to replace a file without ``overwrite``."""
-    from pathlib import Path
-
-    from surveyor.errors import OutputExists, UsageError
-
-    p = Path(out)
-    if p.is_dir():
-        raise UsageError(f"{p} is a folder.", fix="Give a file name, e.g. --out maps/coverage.html.")
-    if p.exists() and not overwrite:
-        raise OutputExists(str(p))
-    return p
-
-
-def ensure_folder(p) -> None:
-    """Create the missing folders of the path named (what `--out maps/x.html` means before
-    `surveyor init` made maps/); nothing outside that path is touched."""
-    if not p.parent.exists():
-        p.parent.mkdir(parents=True, exist_ok=True)
-        log.warning("created folder %s for the output", p.parent)
-
-
-@contextmanager
-def output_folder(path: Path):
-    """Create the output's missing folders for the write, and take them away again if it fails."""
-    import click
-
-    created = []
-    folder = path.parent
-    while not folder.exists():
-        created.append(folder)
-        folder = folder.parent
-    for f in reversed(created):
-        f.mkdir()
-    try:
-        yield
-    except BaseException:
-        for f in created:
-            if f.exists() and not any(f.iterdir()):
-                f.rmdir()
-        raise
-    if created:
-        click.echo(f"Created folder {created[0]} for the output.", err=True)

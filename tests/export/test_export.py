@@ -163,12 +163,15 @@ def test_blankspot_sheet_csv_and_xlsx(store, settings, tmp_path):
     assert isinstance(ws.cell(row=2, column=6).value, float)
 
 
-def test_refuses_overwrite_and_unknown_formats(store, settings, tmp_path):
+def test_refuses_overwrite_and_unknown_formats(store, survey_db, settings, tmp_path, invoke):
     out = tmp_path / "z.csv"
-    export_layer(store, settings, out, layer="dead_zones")
-    with pytest.raises(OutputExists):
-        export_layer(store, settings, out, layer="dead_zones")
-    export_layer(store, settings, out, layer="dead_zones", overwrite=True)
+    r = invoke("export", "--db", str(survey_db), "--out", str(out))
+    assert r.exit_code == 0, r.output
+    before = out.read_bytes()
+    r = invoke("export", "--db", str(survey_db), "--out", str(out), "--layer", "cells")
+    assert r.exit_code == 1 and "exists already" in r.stderr and out.read_bytes() == before
+    r = invoke("export", "--db", str(survey_db), "--out", str(out), "--layer", "cells", "--overwrite")
+    assert r.exit_code == 0 and out.read_bytes() != before
     with pytest.raises(UsageError, match="--format"):
         export_layer(store, settings, tmp_path / "z.txt", layer="cells")
     with pytest.raises(UsageError, match=".csv or .xlsx"):

@@ -122,16 +122,16 @@ def test_report_before_analysis_says_run_analyze(tmp_path, runner):
     assert "surveyor analyze" in str(res.exception)
 
 
-def test_refuses_to_overwrite(store, tmp_path):
-    from surveyor.render.report import render_report
-
+def test_refuses_to_overwrite(survey_db, invoke, tmp_path):
     out = tmp_path / "r.html"
     out.write_text("keep")
-    with pytest.raises(OutputExists):
-        render_report(store, Settings(), out, lang="id")
+    r = invoke("report", "--db", str(survey_db), "--out", str(out))
+    assert r.exit_code == 1 and "exists already" in r.stderr and "--overwrite" in r.stderr
     assert out.read_text() == "keep"
-    render_report(store, Settings(), out, lang="id", overwrite=True)
+    r = invoke("report", "--db", str(survey_db), "--out", str(out), "--overwrite")
+    assert r.exit_code == 0, r.output
     assert out.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["r.html"]  # no temporary file left
 
 
 def test_missing_pango_names_what_to_install(store, tmp_path, monkeypatch):
