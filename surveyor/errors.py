@@ -1,7 +1,10 @@
 """Domain exceptions. Each one says what went wrong and what the user can do about it.
 
 The CLI turns a :class:`SurveyorError` into a one-line message on stderr and exit code 1
-(no traceback unless ``-v``); a :class:`UsageError` becomes exit code 2.
+(no traceback unless ``-v``); an :class:`InvalidRequest` becomes exit code 2. Each error also
+inherits from the builtin exception it means (a bad input file is a ``ValueError``, a store that
+cannot be written an ``OSError``), so Python callers can catch it the usual way. Messages carry no
+command-line wording beyond naming the command or option that helps.
 """
 
 from __future__ import annotations
@@ -18,13 +21,14 @@ class SurveyorError(Exception):
         super().__init__(f"{message} {fix}" if fix else message)
 
 
-class UsageError(SurveyorError):
-    """The command line itself is wrong (bad option value, conflicting options)."""
+class InvalidRequest(SurveyorError, ValueError):
+    """What was asked cannot be done as asked (a bad option value, conflicting options, an unknown
+    operator or area code): exit code 2 on the command line."""
 
     exit_code = 2
 
 
-class InputError(SurveyorError):
+class InputError(SurveyorError, ValueError):
     """An input file cannot be used; the message names the file (and line when known)."""
 
     def __init__(self, message: str, *, path: str | None = None, line: int | None = None,
@@ -37,15 +41,15 @@ class InputError(SurveyorError):
         super().__init__(where + message, fix=fix)
 
 
-class ConfigError(SurveyorError):
+class ConfigError(SurveyorError, ValueError):
     """``survey.toml`` has a wrong key or value; the message names the key and line."""
 
 
-class StoreError(SurveyorError):
+class StoreError(SurveyorError, OSError):
     """The geodatabase cannot be opened, written or is of an unknown version."""
 
 
-class NothingToDo(SurveyorError):
+class NothingToDo(SurveyorError, LookupError):
     """A command needs data that is not there yet (e.g. analyse before merge)."""
 
 
@@ -53,8 +57,12 @@ class PdfUnavailable(SurveyorError):
     """A PDF cannot be made on this machine (WeasyPrint, its system libraries or fonts are missing)."""
 
 
-class OutputExists(SurveyorError):
+class OutputExists(SurveyorError, FileExistsError):
     """Refuse to overwrite a file the user did not ask us to overwrite."""
 
     def __init__(self, path: str, fix: str = "Use --overwrite to replace it, or choose another --out."):
         super().__init__(f"{path} exists already.", fix=fix)
+
+
+# The field logger's modules still use the old name; kept until they move to InvalidRequest.
+UsageError = InvalidRequest

@@ -135,7 +135,7 @@ def analyze(store, settings: Settings, resolution: int | None = None) -> dict:
     ------
     surveyor.errors.NothingToDo
         When the store holds no samples.
-    surveyor.errors.UsageError
+    surveyor.errors.InvalidRequest
         When the resolution is out of range.
     """
     from surveyor.geo import cells as grid

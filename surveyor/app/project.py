@@ -7,7 +7,7 @@ from importlib import resources
 from pathlib import Path
 
 from surveyor.config import CONFIG_NAME, DEFAULT_DB, load_settings, render_toml
-from surveyor.errors import OutputExists, UsageError
+from surveyor.errors import OutputExists, InvalidRequest
 
 FOLDERS = ("samples", "maps", "reports")
 
@@ -24,7 +24,7 @@ def init_project(directory: str | Path = ".", *, area: str | Path | None = None,
 
     root = Path(directory)
     if area is not None and not (name and code):
-        raise UsageError("--area needs --name and --code too.",
+        raise InvalidRequest("--area needs --name and --code too.",
                          fix="e.g. surveyor init --area desa.geojson --name Lipursari --code 33.07.05.2002")
     root.mkdir(parents=True, exist_ok=True)
     toml_path = root / CONFIG_NAME

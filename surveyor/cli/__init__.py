@@ -85,8 +85,11 @@ def main(argv: list[str] | None = None) -> None:
     """Entry point of the console script; maps library errors to exit codes 1 and 2."""
     from surveyor.errors import SurveyorError
 
-    verbose = any(a in ("-v", "--verbose") or (a.startswith("-v") and set(a[1:]) == {"v"})
-                  for a in (argv if argv is not None else sys.argv[1:]))
+    # Before the command's own options: -v, -vv, --verbose, and short flags combined (-qv, -vq).
+    args = argv if argv is not None else sys.argv[1:]
+    verbose = any(a == "--verbose" or (a.startswith("-") and not a.startswith("--") and "v" in a[1:]
+                                       and set(a[1:]) <= {"v", "q"})
+                  for a in args[:next((i for i, a in enumerate(args) if not a.startswith("-")), len(args))])
     try:
         code = cli.main(args=argv, prog_name="surveyor", standalone_mode=False)
         if isinstance(code, int) and code:  # ctx.exit(n) returns n when not standalone

@@ -25,7 +25,7 @@ from typing import Any, Iterable
 from xml.sax.saxutils import escape as xml_escape
 
 from surveyor.config import Settings
-from surveyor.errors import NothingToDo, UsageError
+from surveyor.errors import NothingToDo, InvalidRequest
 from surveyor.files import atomic_path
 from surveyor.outputs.layers import EXPORT_LAYERS, load_layer
 from surveyor.outputs.tables import neutralize
@@ -63,20 +63,20 @@ def format_from_suffix(out: str | os.PathLike, fmt: str | None = None, layer: st
 
     Raises
     ------
-    UsageError
+    InvalidRequest
         When the suffix says nothing and no format is given, or the blank-spot sheet is asked for
         with a suffix other than ``.csv``/``.xlsx``.
     """
     suffix = Path(out).suffix.lower()
     if fmt is None:
         if suffix not in SUFFIX_FORMATS:
-            raise UsageError(f"Cannot tell the export format from {Path(out).name!r}.",
+            raise InvalidRequest(f"Cannot tell the export format from {Path(out).name!r}.",
                              fix="End --out with .geojson, .kml, .csv, .gpkg or .xlsx, or give --format.")
         fmt = SUFFIX_FORMATS[suffix]
     if fmt not in FORMATS:
-        raise UsageError(f"Unknown export format {fmt!r}.", fix=f"Use one of: {', '.join(FORMATS)}.")
+        raise InvalidRequest(f"Unknown export format {fmt!r}.", fix=f"Use one of: {', '.join(FORMATS)}.")
     if fmt == "blankspot" and suffix not in (".csv", ".xlsx"):
-        raise UsageError("The blank-spot sheet is written as CSV or XLSX.",
+        raise InvalidRequest("The blank-spot sheet is written as CSV or XLSX.",
                          fix="End --out with .csv or .xlsx.")
     return fmt
 

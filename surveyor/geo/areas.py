@@ -143,13 +143,13 @@ def select_area(areas, settings: Settings, code: str | None = None) -> Area:
 
     Raises
     ------
-    UsageError
+    InvalidRequest
         When no area has that code, naming the codes that exist.
     """
     import geopandas as gpd
     import shapely
 
-    from surveyor.errors import UsageError
+    from surveyor.errors import InvalidRequest
 
     code = str(code or settings.code)
     empty = gpd.GeoDataFrame({"name": []}, geometry=[], crs="EPSG:4326")
@@ -182,4 +182,4 @@ def select_area(areas, settings: Settings, code: str | None = None) -> Area:
     if code == settings.code:
         return Area(code, settings.name, load_boundary(settings), load_dusun(settings), (code,))
     known = sorted(set(areas["code"].astype(str))) if have else [settings.code]
-    raise UsageError(f"Unknown area code {code!r}.", fix=f"Use one of: {', '.join(known)}.")
+    raise InvalidRequest(f"Unknown area code {code!r}.", fix=f"Use one of: {', '.join(known)}.")

@@ -16,11 +16,11 @@ MAX_RESOLUTION = 12
 
 
 def check_resolution(resolution: int) -> int:
-    """The resolution as an int, or :class:`surveyor.errors.UsageError` when out of range."""
-    from surveyor.errors import UsageError
+    """The resolution as an int, or :class:`surveyor.errors.InvalidRequest` when out of range."""
+    from surveyor.errors import InvalidRequest
 
     if not isinstance(resolution, (int, np.integer)) or not MIN_RESOLUTION <= int(resolution) <= MAX_RESOLUTION:
-        raise UsageError(f"H3 resolution {resolution!r} is out of range.",
+        raise InvalidRequest(f"H3 resolution {resolution!r} is out of range.",
                          fix=f"Use {MIN_RESOLUTION} to {MAX_RESOLUTION} (10 is about 70 m cells, 8 about 460 m).")
     return int(resolution)
 

@@ -17,6 +17,11 @@ LANGUAGES = ("id", "en")
 LOCALES = {"id": "id_ID", "en": "en_GB"}
 
 
+def N_(msgid: str) -> str:
+    """Mark a msgid for the catalogue without translating it here (translated where it is shown)."""
+    return msgid
+
+
 @lru_cache(maxsize=None)
 def catalog(lang: str, domain: str) -> dict[str, str]:
     """msgid -> msgstr for one language and domain (empty when the catalogue does not exist)."""

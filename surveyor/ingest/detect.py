@@ -79,7 +79,7 @@ def detect(path: Path, source_file: str, mapping: dict[str, str] | None = None) 
 def get_reader(name: str) -> Reader:
     found = readers()
     if name not in found:
-        from surveyor.errors import UsageError
+        from surveyor.errors import InvalidRequest
 
-        raise UsageError(f"Unknown --format {name!r}.", fix=f"Use one of: auto, {', '.join(found)}.")
+        raise InvalidRequest(f"Unknown --format {name!r}.", fix=f"Use one of: auto, {', '.join(found)}.")
     return found[name]

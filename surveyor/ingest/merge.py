@@ -33,7 +33,7 @@ import pandas as pd
 import pyarrow as pa
 
 from surveyor import __version__
-from surveyor.errors import InputError, SurveyorError, UsageError
+from surveyor.errors import InputError, SurveyorError, InvalidRequest
 from surveyor.ingest import detect
 from surveyor.ingest.base import Batch, ReadContext
 from surveyor.ingest.helper import Helper, wanted
@@ -149,7 +149,7 @@ def merge_sources(store: Store, sources: Iterable[str], options: MergeOptions | 
     try:
         tz = ZoneInfo(opts.tz)
     except (ZoneInfoNotFoundError, ValueError):
-        raise UsageError(f"Unknown time zone {opts.tz!r}.",
+        raise InvalidRequest(f"Unknown time zone {opts.tz!r}.",
                          fix="Use an IANA name such as Asia/Jakarta (WIB), Asia/Makassar (WITA) or UTC.") from None
     forced = None if opts.fmt == "auto" else detect.get_reader(opts.fmt)
     results: list[FileResult] = []

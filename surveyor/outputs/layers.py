@@ -8,7 +8,7 @@ anonymised copy has no personal fields, and a missing analysis gets one message.
 from __future__ import annotations
 
 from surveyor.config import Settings
-from surveyor.errors import NothingToDo, UsageError
+from surveyor.errors import NothingToDo, InvalidRequest
 from surveyor.geo.areas import Area, select_area
 from surveyor.store.base import Store
 
@@ -66,7 +66,7 @@ def load_layer(store: Store, settings: Settings, layer: str, *, area: str | None
     from surveyor.outputs.privacy import anonymize_samples
 
     if layer not in EXPORT_LAYERS:
-        raise UsageError(f"Unknown layer {layer!r}.", fix=f"Use one of: {', '.join(EXPORT_LAYERS)}.")
+        raise InvalidRequest(f"Unknown layer {layer!r}.", fix=f"Use one of: {', '.join(EXPORT_LAYERS)}.")
     if layer == "samples":
         df = store.read_samples()
         if len(df) == 0:

@@ -15,13 +15,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from surveyor.errors import UsageError
+from surveyor.errors import InvalidRequest
 from surveyor.outputs.layers import require_analysis
 from surveyor.outputs.tables import neutralize
 
 
 def pick_operator(name: str | None, known: list[str]) -> str | None:
-    """The canonical operator for ``--operator`` (any spelling apps use), or a UsageError."""
+    """The canonical operator for ``--operator`` (any spelling apps use), or a InvalidRequest."""
     from surveyor.model import normalize_operator
 
     if name is None:
@@ -30,7 +30,7 @@ def pick_operator(name: str | None, known: list[str]) -> str | None:
     for k in known:
         if k.lower() == str(canonical).lower():
             return k
-    raise UsageError(f"No analysed operator matches --operator {name!r}.",
+    raise InvalidRequest(f"No analysed operator matches --operator {name!r}.",
                      fix=f"Use one of: {', '.join(known) or '(none)'}; operators are set in survey.toml.")
 
 

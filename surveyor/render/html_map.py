@@ -25,10 +25,9 @@ from pathlib import Path
 from typing import Any, Callable
 
 from surveyor.config import Settings
-from surveyor.errors import UsageError
+from surveyor.errors import InvalidRequest
 from surveyor.files import write_text
 from surveyor.render import style as st
-from surveyor.render.style import N_
 
 log = logging.getLogger(__name__)
 
@@ -84,7 +83,7 @@ def tile_layers(tiles: str | None) -> list[dict]:
     spec = str(tiles)
     if "{z}" in spec and "{x}" in spec and "{y}" in spec:
         if not spec.startswith(("http://", "https://")):
-            raise UsageError(f"--tiles {spec!r} is not an http(s) tile URL.",
+            raise InvalidRequest(f"--tiles {spec!r} is not an http(s) tile URL.",
                              fix="Use osm, none, an xyzservices name or https://.../{z}/{x}/{y}.png.")
         from urllib.parse import urlsplit
 
@@ -99,11 +98,11 @@ def tile_layers(tiles: str | None) -> list[dict]:
         try:
             provider = xyzservices.providers.query_name(spec)
         except ValueError:
-            raise UsageError(f"Unknown tile source {spec!r}.",
+            raise InvalidRequest(f"Unknown tile source {spec!r}.",
                              fix="Use osm, none, a tile URL with {z}/{x}/{y}, or an xyzservices name "
                                  "such as CartoDB.Positron.") from None
         if provider.get("requires_token"):
-            raise UsageError(f"Tile source {spec!r} needs an API key.", fix="Use osm or a tile URL.")
+            raise InvalidRequest(f"Tile source {spec!r} needs an API key.", fix="Use osm or a tile URL.")
     # xyzservices' html_attribution is markup written by its maintainers (links to the licences).
     return [{"name": esc(provider.name), "url": provider.build_url(scale_factor="{r}"),
              "attribution": provider.html_attribution, "max_zoom": int(provider.get("max_zoom", 19))}]
@@ -625,7 +624,7 @@ def render_map(store, settings: Settings, out, *, operators=None, area: str | No
         The file written.
     """
     if lang not in ("id", "en"):
-        raise UsageError(f"Unknown language {lang!r}.", fix="Use id or en.")
+        raise InvalidRequest(f"Unknown language {lang!r}.", fix="Use id or en.")
     content, _layers = build_map(store, settings, operators=operators, area=area, tiles=tiles, lang=lang,
                                  show_samples=show_samples)
     content["lang"] = lang

@@ -17,7 +17,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from surveyor.config import Settings
-from surveyor.errors import UsageError
+from surveyor.errors import InvalidRequest
 from surveyor.files import atomic_path
 from surveyor.render import style as st
 
@@ -349,19 +349,19 @@ def render_print(store, settings: Settings, out, *, paper="A4", orientation="lan
 
     paper = str(paper).upper()
     if paper not in PAPER_MM:
-        raise UsageError(f"Unknown paper size {paper!r}.", fix="Use A4 or A3.")
+        raise InvalidRequest(f"Unknown paper size {paper!r}.", fix="Use A4 or A3.")
     if orientation not in ("landscape", "portrait"):
-        raise UsageError(f"Unknown orientation {orientation!r}.", fix="Use landscape or portrait.")
+        raise InvalidRequest(f"Unknown orientation {orientation!r}.", fix="Use landscape or portrait.")
     if lang not in ("id", "en"):
-        raise UsageError(f"Unknown language {lang!r}.", fix="Use id or en.")
+        raise InvalidRequest(f"Unknown language {lang!r}.", fix="Use id or en.")
     if size not in (None, "whatsapp"):
-        raise UsageError(f"Unknown size {size!r}.", fix="Use --size whatsapp or leave it out.")
+        raise InvalidRequest(f"Unknown size {size!r}.", fix="Use --size whatsapp or leave it out.")
     p = Path(out)
     suffix = p.suffix.lower()
     if size == "whatsapp" and suffix != ".png":
-        raise UsageError("--size whatsapp makes a PNG image.", fix="Give --out with .png, e.g. maps/coverage.png.")
+        raise InvalidRequest("--size whatsapp makes a PNG image.", fix="Give --out with .png, e.g. maps/coverage.png.")
     if suffix not in (".pdf", ".png"):
-        raise UsageError(f"{p}: the printed map is a PDF or a PNG.", fix="Give --out ending in .pdf or .png.")
+        raise InvalidRequest(f"{p}: the printed map is a PDF or a PNG.", fix="Give --out ending in .pdf or .png.")
     layers = st.map_layers(store, settings, operators=operators, area=area)
     w_mm, h_mm = PAPER_MM[paper]
     landscape = orientation == "landscape"

@@ -29,7 +29,7 @@ from typing import Any
 
 from surveyor.config import SETTINGS, Settings
 from surveyor.geo.bearing import COMPASS_POINTS
-from surveyor.errors import PdfUnavailable, UsageError
+from surveyor.errors import PdfUnavailable, InvalidRequest
 from surveyor.files import write_bytes
 from surveyor.store.base import Store
 
@@ -451,10 +451,10 @@ def render_report(store: Store, settings: Settings, out: str | os.PathLike, *, l
     out = Path(out)
     lang = lang or settings.language
     if lang not in ("id", "en"):
-        raise UsageError(f"Unknown language {lang!r}.", fix="Use --lang id or --lang en.")
+        raise InvalidRequest(f"Unknown language {lang!r}.", fix="Use --lang id or --lang en.")
     suffix = out.suffix.lower()
     if suffix not in (".pdf", ".html", ".htm"):
-        raise UsageError(f"Cannot tell the report format from {out.name!r}.",
+        raise InvalidRequest(f"Cannot tell the report format from {out.name!r}.",
                          fix="End --out with .pdf or .html.")
     weasyprint = None
     if suffix == ".pdf":

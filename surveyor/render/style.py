@@ -22,13 +22,9 @@ from typing import Any
 
 from surveyor.config import Settings
 from surveyor.errors import NothingToDo
+from surveyor.i18n import N_
 
 log = logging.getLogger(__name__)
-
-
-def N_(msgid: str) -> str:
-    """Mark a msgid for the catalogue without translating it here (translated where it is shown)."""
-    return msgid
 
 
 @dataclass(frozen=True)

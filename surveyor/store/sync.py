@@ -20,7 +20,7 @@ from typing import Any, Callable
 
 import pandas as pd
 
-from surveyor.errors import NothingToDo, UsageError
+from surveyor.errors import NothingToDo, InvalidRequest
 from surveyor.store.base import MergeRecord, Store
 
 log = logging.getLogger(__name__)
@@ -34,7 +34,7 @@ def push(source_db: str, url: str, *, area: str | None = None,
     from surveyor.store import is_postgres_url, open_store
 
     if not is_postgres_url(url):
-        raise UsageError(f"push copies into the shared PostGIS database, and {url!r} is not a postgresql:// URL.",
+        raise InvalidRequest(f"push copies into the shared PostGIS database, and {url!r} is not a postgresql:// URL.",
                          fix="Give --db postgresql://USER@HOST:PORT/DATABASE (or set SURVEYOR_DB).")
     if not os.path.exists(source_db):
         raise NothingToDo(f"No geodatabase at {source_db}.", fix="Give the village's .gpkg file to push.")
@@ -52,13 +52,13 @@ def pull(url: str, out: str, *, area: str | None = None,
     from surveyor.store import is_postgres_url, open_store
 
     if not is_postgres_url(url):
-        raise UsageError(f"pull copies from the shared PostGIS database, and {url!r} is not a postgresql:// URL.",
+        raise InvalidRequest(f"pull copies from the shared PostGIS database, and {url!r} is not a postgresql:// URL.",
                          fix="Give --db postgresql://USER@HOST:PORT/DATABASE (or set SURVEYOR_DB).")
     if is_postgres_url(out):
-        raise UsageError("pull writes a GeoPackage file.", fix="Give --out FILE.gpkg.")
+        raise InvalidRequest("pull writes a GeoPackage file.", fix="Give --out FILE.gpkg.")
     folder = os.path.dirname(os.path.abspath(out))
     if not os.path.isdir(folder):
-        raise UsageError(f"Folder {folder} does not exist.", fix="Create it or give another --out.")
+        raise InvalidRequest(f"Folder {folder} does not exist.", fix="Create it or give another --out.")
     with open_store(url) as src:
         with open_store(out, create=True) as dst:
             return copy_merges(src, dst, area=area, origin=src.url, progress=progress)

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from surveyor.config import ExclusionZone, Settings
-from surveyor.errors import OutputExists, UsageError
+from surveyor.errors import OutputExists, InvalidRequest
 from surveyor.export import BLANKSPOT_COLUMNS, export_layer, neutralize
 
 from .conftest import surveydb
@@ -172,11 +172,11 @@ def test_refuses_overwrite_and_unknown_formats(store, survey_db, settings, tmp_p
     assert r.exit_code == 1 and "exists already" in r.stderr and out.read_bytes() == before
     r = invoke("export", "--db", str(survey_db), "--out", str(out), "--layer", "cells", "--overwrite")
     assert r.exit_code == 0 and out.read_bytes() != before
-    with pytest.raises(UsageError, match="--format"):
+    with pytest.raises(InvalidRequest, match="--format"):
         export_layer(store, settings, tmp_path / "z.txt", layer="cells")
-    with pytest.raises(UsageError, match=".csv or .xlsx"):
+    with pytest.raises(InvalidRequest, match=".csv or .xlsx"):
         export_layer(store, settings, tmp_path / "b.kml", fmt="blankspot")
-    with pytest.raises(UsageError, match="33.07.05.2002"):
+    with pytest.raises(InvalidRequest, match="33.07.05.2002"):
         export_layer(store, settings, tmp_path / "q.csv", layer="cells", area="99.99")
 
 
