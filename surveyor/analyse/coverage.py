@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from surveyor.geo import cells as grid
+from surveyor.analyse.rules import NEGATIVE_REASONS, negative_reasons, speed_failed
 from surveyor.analyse.stats import clopper_pearson, grouped_quantiles
 from surveyor.config import Settings
 
@@ -448,14 +449,13 @@ def _is(codes: np.ndarray, uniques: np.ndarray, values) -> np.ndarray:
     return np.isin(codes, hit) if len(hit) else np.zeros(len(codes), dtype=bool)
 
 
-REASON_CODES = (None, "no_service", "2g3g_only", "weak_signal", "manual_no_signal")
+# Reason codes of the evidence: 0 is "not negative", then the reasons of the rule.
+REASON_CODES = (None, *NEGATIVE_REASONS)
 
 
 def _reason_codes(kind, service, tech, level, best_rsrp, settings: Settings) -> np.ndarray:
-    """The 4G rule of :func:`surveyor.model.negative_reasons`, evaluated once per distinct
-    combination of its inputs and mapped back (the rule itself stays in model.py)."""
-    from surveyor.model import negative_reasons
-
+    """The 4G rule of :func:`surveyor.analyse.rules.negative_reasons`, evaluated once per distinct
+    combination of its inputs and mapped back (the rule itself stays in rules.py)."""
     (kc, ku), (sc, su), (tc, tu), (lc, lu) = kind, service, tech, level
     # 0 no RSRP, 1 below the threshold, 2 at or above it (NaN compares False both ways)
     with np.errstate(invalid="ignore"):
@@ -491,7 +491,7 @@ def _reason_codes(kind, service, tech, level, best_rsrp, settings: Settings) -> 
                            "level": pd.to_numeric(pd.Series(pick(lu, l_)), errors="coerce"),
                            "rsrp_dbm": np.select([w == 1, w == 2], [thr - 1.0, thr], np.nan),
                            "nr_rsrp_dbm": np.nan})
-    reasons = negative_reasons(combos, rsrp_negative_below_dbm=thr, manual_max_level=settings.manual_max_level)
+    reasons = negative_reasons(combos, settings)
     lut = np.array([REASON_CODES.index(r) if isinstance(r, str) else 0 for r in reasons], dtype=np.int8)
     return lut[inverse]
 
@@ -583,8 +583,7 @@ def prepare_evidence(samples: pd.DataFrame, settings: Settings, resolution: int 
     sp_df = sp_df.iloc[sp_rows] if len(sp_rows) < n_read else sp_df
     dl, ul = _num(sp_df, "download_mbps"), _num(sp_df, "upload_mbps")
     test_c, test_u = _codes(sp_df, "test")
-    with np.errstate(invalid="ignore"):
-        failed = _is(test_c, test_u, ["failed"]) | (dl < settings.download_min_mbps) | (ul < settings.upload_min_mbps)
+    failed = speed_failed(sp_df, settings)
     judged = failed | _is(test_c, test_u, ["ok"]) | np.isfinite(dl) | np.isfinite(ul)
     sp_j = sp_i[judged]
     speed = {"cell": cells[sp_j], "op": op_idx[sp_j], "session": ses_c[sp_j], "t_ms": t_ms[sp_j],

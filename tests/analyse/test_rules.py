@@ -31,6 +31,64 @@ def visits(n_first: int, n_second: int, gap: timedelta, **values) -> pd.DataFram
     return df
 
 
+# -- the rule functions (surveyor.analyse.rules) ----------------------------------------------------
+
+def test_negative_reasons_each_reason_and_its_edge(settings):
+    from surveyor.analyse.rules import negative_reasons
+
+    df = pd.DataFrame({
+        "kind": ["signal", "signal", "signal", "signal", "signal", "manual", "manual", "speed", None, "signal"],
+        "service": ["no_service", "in_service", None, None, None, None, "no_service", "no_service", None, None],
+        "tech": ["LTE", "NONE", "UMTS", "LTE", "LTE", None, None, "NONE", None, "NR"],
+        "rsrp_dbm": [np.nan, np.nan, np.nan, -115.0, -115.1, np.nan, np.nan, np.nan, -130.0, -125.0],
+        "nr_rsrp_dbm": [np.nan] * 9 + [-100.0],  # 5G NSA: the better of the two decides
+        "level": [np.nan] * 5 + [settings.manual_max_level, np.nan, np.nan, np.nan, np.nan],
+    })
+    assert negative_reasons(df, settings).tolist() == [
+        "no_service", "no_service", "2g3g_only", None, "weak_signal", "manual_no_signal", "no_service", None,
+        "weak_signal", None]
+
+
+def test_negative_reasons_follow_the_settings(settings):
+    from surveyor.analyse.rules import negative_reasons
+
+    df = pd.DataFrame({"kind": ["signal", "manual"], "tech": ["LTE", None], "rsrp_dbm": [-112.0, np.nan],
+                       "level": [np.nan, 2]})
+    assert negative_reasons(df, settings).tolist() == [None, None]
+    stricter = settings.replace(rsrp_negative_below_dbm=-110.0, manual_max_level=2)
+    assert negative_reasons(df, stricter).tolist() == ["weak_signal", "manual_no_signal"]
+
+
+def test_negative_reasons_without_values_are_not_negative(settings):
+    from surveyor.analyse.rules import negative_reasons
+
+    # Columns a source does not have are unknown values: never evidence of no signal.
+    assert negative_reasons(pd.DataFrame({"kind": ["signal", None]}), settings).isna().all()
+
+
+def test_speed_failed_at_the_floor(settings):
+    from surveyor.analyse.rules import speed_failed
+
+    tests = pd.DataFrame({"test": ["ok", "ok", "ok", "failed", "ok", None],
+                          "download_mbps": [5.0, 4.99, 20.0, np.nan, np.nan, np.nan],
+                          "upload_mbps": [1.0, 3.0, 0.99, np.nan, np.nan, np.nan]})
+    assert speed_failed(tests, settings).tolist() == [False, True, True, True, False, False]
+    assert speed_failed(tests, settings.replace(download_min_mbps=4.0)).tolist() == \
+        [False, False, True, True, False, False]
+
+
+def test_rsrp_classes_use_the_configured_bounds(settings):
+    from surveyor.analyse.rules import rsrp_classes
+
+    values = [-85.0, -85.1, -95.0, -105.0, -115.0, -115.1, None, np.nan]
+    assert rsrp_classes(values, settings).tolist() == [
+        "excellent", "good", "good", "fair", "poor", "none", None, None]
+    shifted = settings.replace(rsrp_excellent_dbm=-80.0, rsrp_good_dbm=-90.0, rsrp_fair_dbm=-100.0,
+                               rsrp_poor_dbm=-110.0)
+    assert rsrp_classes(values, shifted).tolist() == [
+        "good", "good", "fair", "poor", "none", "none", None, None]
+
+
 # -- effective samples ----------------------------------------------------------------------------
 
 def test_effective_spacing_10_s_and_20_m_edges():

@@ -69,6 +69,22 @@ def test_kml_escapes_html_and_cdata_payloads(store, settings, tmp_path):
     assert "<script>" not in raw
 
 
+def test_kml_samples_are_styled_by_the_coverage_rules(store, settings, tmp_path):
+    from surveyor.analyse.rules import negative_reasons, rsrp_classes
+
+    root = ET.parse(export_layer(store, settings, tmp_path / "s.kml", layer="samples")).getroot()
+    styles = {s.get("id") for s in root.iter(f"{KML}Style")}
+    used = [m.findtext(f"{KML}styleUrl").lstrip("#") for m in root.iter(f"{KML}Placemark")]
+    assert set(used) <= styles, "every placemark's style is defined"
+    samples = store.read_samples()
+    samples = samples[samples["lat"].notna()]
+    negative = negative_reasons(samples, settings).notna().to_numpy()
+    assert used.count("negative") == negative.sum() > 0
+    classes = rsrp_classes(samples["rsrp_dbm"][~negative], settings)
+    for name in ("excellent", "good", "fair", "poor"):
+        assert used.count(name) == (classes == name).sum()
+
+
 def test_csv_and_xlsx_neutralise_formulas_but_keep_negative_numbers(store, settings, tmp_path):
     import openpyxl
 

@@ -101,10 +101,12 @@ def _analysis_layers(samples: pd.DataFrame, code: str):
     import h3
     from shapely.geometry import Point, Polygon
 
-    from surveyor.model import OPERATOR_CODES, negative_reasons
+    from surveyor.analyse.rules import negative_reasons
+    from surveyor.config import Settings
+    from surveyor.model import OPERATOR_CODES
 
     sig = samples[samples["kind"] == "signal"].copy()
-    sig["reason"] = negative_reasons(sig)
+    sig["reason"] = negative_reasons(sig, Settings())
     cells = []
     for (cell_int, op), g in sig.groupby(["h3_10", "operator"]):
         hexid = h3.int_to_str(int(cell_int))
@@ -180,7 +182,7 @@ def _analysis_layers(samples: pd.DataFrame, code: str):
                 "area_km2": 0.0153 * len(cg), "centroid_lat": clat, "centroid_lon": clon,
                 "dusun": "Krajan", "samples_effective": n, "samples_raw": int(cg["samples_raw"].sum()),
                 "negatives_effective": k, "share_negative": k / n, "lower_95": lo, "upper_95": hi,
-                "share_no_service": float((negative_reasons(sig_ids) == "no_service").mean()),
+                "share_no_service": float((negative_reasons(sig_ids, Settings()) == "no_service").mean()),
                 "share_2g3g": 0.0, "sessions": int(sig_ids["session"].nunique()),
                 "devices": int(sig_ids["device"].nunique()), "days": 2,
                 "first_seen": cg["first_seen"].min(), "last_seen": cg["last_seen"].max(),
