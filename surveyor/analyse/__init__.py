@@ -4,10 +4,14 @@
 writes the ``cells``, ``dead_zones`` and ``sites`` layers (docs/layers.md) with the rules, the time
 and the summary in ``meta``. The pieces are usable on their own, on plain DataFrames:
 
-- :func:`surveyor.analyse.coverage.prepare_evidence`, :func:`~surveyor.analyse.coverage.compute_cells`,
-  :func:`~surveyor.analyse.coverage.dead_zones`
-- :func:`surveyor.analyse.sites.suggest_sites`
-- :func:`surveyor.analyse.rollup.rollup` (cells at resolution 9 or 8 for reports)
+- :mod:`surveyor.analyse.rules`: the coverage rules (negative samples, failed speed tests, RSRP
+  classes), the one implementation every output uses
+- :mod:`surveyor.analyse.effective`: effective samples
+- :func:`surveyor.analyse.evidence.prepare_evidence`: the samples that count, judged one by one
+- :func:`surveyor.analyse.cells.compute_cells`: the ``cells`` layer
+- :func:`surveyor.analyse.zones.dead_zones`: the ``dead_zones`` layer
+- :func:`surveyor.analyse.sites.suggest_sites`: the ``sites`` layer
+- :func:`surveyor.analyse.rollup.rollup`: cells at resolution 9 or 8 for reports
 """
 
 from __future__ import annotations
@@ -19,9 +23,11 @@ from typing import Any
 
 import numpy as np
 
-from surveyor.analyse.coverage import STATUSES, Evidence, compute_cells, dead_zones, prepare_evidence
+from surveyor.analyse.cells import STATUSES, compute_cells
+from surveyor.analyse.evidence import SAMPLE_COLUMNS, Evidence, prepare_evidence
 from surveyor.analyse.rollup import rollup
 from surveyor.analyse.sites import suggest_sites
+from surveyor.analyse.zones import dead_zones
 from surveyor.config import Settings
 
 log = logging.getLogger(__name__)
@@ -78,18 +84,18 @@ def compute(samples, settings: Settings, boundary=None, dusun=None, towers=None,
 
 def summarize(cells, zones, sites, ev: Evidence, settings: Settings) -> dict:
     """The summary printed by ``surveyor analyze`` and stored as ``analysis_summary``."""
-    sig, sp = ev.sig, ev.sp
-    n_sig, n_sp = len(sig["cell"]), len(sp["cell"])
+    sig = ev.signal
+    n_sig, n_sp = len(sig), len(ev.speed)
     summary: dict[str, Any] = {
         "resolution": ev.resolution,
         "samples_read": ev.samples_read,
         "samples_used": n_sig + n_sp,
         "signal_samples": n_sig,
-        "effective_samples": int(sig["effective"].sum()) if n_sig else 0,
+        "effective_samples": int(sig.effective.sum()) if n_sig else 0,
         "speed_tests": n_sp,
         "left_out": {k: v for k, v in ev.left_out.items() if k != "other_operator"},
         "other_operators": ev.other_operators,
-        "unknown_accuracy_share": float(sig["accuracy_unknown"].mean()) if n_sig else None,
+        "unknown_accuracy_share": float(sig.accuracy_unknown.mean()) if n_sig else None,
         "outside_area_cells": int(cells.loc[cells["status"] != "not_surveyed", "h3"][
             cells["outside_area"]].nunique()) if len(cells) else 0,
         "operators": {},
@@ -108,7 +114,7 @@ def summarize(cells, zones, sites, ev: Evidence, settings: Settings) -> dict:
             "dead_zones": len(z),
             "dead_area_km2": round(float(z["area_km2"].sum()), 4) if len(z) else 0.0,
             "zone_ids": list(z["zone_id"]) if len(z) else [],
-            "samples": int((sig["op"] == ops.index(op)).sum()) if n_sig and op in ops else 0,
+            "samples": int((sig.op == ops.index(op)).sum()) if n_sig and op in ops else 0,
             "sites": int((s_op == op).sum()),
         }
     return summary
@@ -139,7 +145,6 @@ def analyze(store, settings: Settings, resolution: int | None = None) -> dict:
         When the resolution is out of range.
     """
     from surveyor.geo import cells as grid
-    from surveyor.analyse.coverage import SAMPLE_COLUMNS
     from surveyor.geo.areas import load_boundary, load_dusun
     from surveyor.errors import NothingToDo
 

@@ -7,11 +7,13 @@ import pandas as pd
 import pytest
 
 from surveyor.analyse import compute
-from surveyor.analyse.coverage import compute_cells, effective_mask, prepare_evidence
+from surveyor.analyse.cells import compute_cells
+from surveyor.analyse.effective import effective_mask
+from surveyor.analyse.evidence import prepare_evidence
 from surveyor.analyse.rollup import rollup
 from surveyor.config import ExclusionZone, Settings
 
-from .conftest import T0, still, walk
+from .conftest import SPACING, T0, still, walk
 
 
 def one_cell(df: pd.DataFrame, settings: Settings, operator: str = "Telkomsel") -> pd.Series:
@@ -95,12 +97,12 @@ def test_effective_spacing_10_s_and_20_m_edges():
     g = np.zeros(3, dtype=np.int64)
     lat = np.array([0.0, 20.0001 / 111_195.0, 40.0002 / 111_195.0])
     # exactly 10 s and just over 20 m: both count
-    assert effective_mask(g, np.array([0, 10_000, 20_000]), lat, np.zeros(3)).tolist() == [True, True, True]
+    assert effective_mask(g, np.array([0, 10_000, 20_000]), lat, np.zeros(3), **SPACING).tolist() == [True, True, True]
     # 9.999 s: the second does not count; the third is 20 s / 40 m from the first: counts
-    assert effective_mask(g, np.array([0, 9_999, 20_000]), lat, np.zeros(3)).tolist() == [True, False, True]
+    assert effective_mask(g, np.array([0, 9_999, 20_000]), lat, np.zeros(3), **SPACING).tolist() == [True, False, True]
     # 19.9 m: the second does not count
     lat2 = np.array([0.0, 19.9 / 111_195.0, 40.0 / 111_195.0])
-    assert effective_mask(g, np.array([0, 10_000, 20_000]), lat2, np.zeros(3)).tolist() == [True, False, True]
+    assert effective_mask(g, np.array([0, 10_000, 20_000]), lat2, np.zeros(3), **SPACING).tolist() == [True, False, True]
 
 
 def test_effective_counts_from_last_counted_not_last_sample():
@@ -108,7 +110,7 @@ def test_effective_counts_from_last_counted_not_last_sample():
     n = 300
     t = np.arange(n) * 1000
     lat = np.arange(n) * 1.5 / 111_195.0
-    eff = effective_mask(np.zeros(n, dtype=np.int64), t, lat, np.zeros(n))
+    eff = effective_mask(np.zeros(n, dtype=np.int64), t, lat, np.zeros(n), **SPACING)
     idx = np.flatnonzero(eff)
     assert idx[0] == 0
     assert set(np.diff(idx)) == {14}
@@ -124,7 +126,7 @@ def test_standing_still_is_one_observation(settings):
 def test_effective_per_group_resets():
     g = np.array([0, 0, 1, 1])
     t = np.array([0, 1000, 0, 1000])
-    eff = effective_mask(g, t, np.zeros(4), np.zeros(4))
+    eff = effective_mask(g, t, np.zeros(4), np.zeros(4), **SPACING)
     assert eff.tolist() == [True, False, True, False]
 
 
@@ -146,7 +148,7 @@ def test_effective_matches_a_plain_loop_on_random_walks():
         elif t[i] - t[last] >= 10_000 and distance_m(lat[last], lon[last], lat[i], lon[i]) >= 20:
             last = i
             expected[i] = True
-    assert (effective_mask(g, t, lat, lon) == expected).all()
+    assert (effective_mask(g, t, lat, lon, **SPACING) == expected).all()
 
 
 # -- evidence thresholds --------------------------------------------------------------------------
