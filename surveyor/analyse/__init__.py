@@ -16,35 +16,45 @@ and the summary in ``meta``. The pieces are usable on their own, on plain DataFr
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-import numpy as np
-
 from surveyor.analyse.cells import STATUSES, compute_cells
 from surveyor.analyse.evidence import SAMPLE_COLUMNS, Evidence, prepare_evidence
 from surveyor.analyse.rollup import rollup
 from surveyor.analyse.sites import suggest_sites
+from surveyor.analyse.summary import AnalysisSummary, OperatorSummary, summarize
 from surveyor.analyse.zones import dead_zones
 from surveyor.config import Settings
 
 log = logging.getLogger(__name__)
 
-__all__ = ["Analysis", "analyze", "compute", "compute_cells", "dead_zones", "prepare_evidence", "rollup",
-           "suggest_sites", "summarize", "STATUSES"]
+__all__ = ["Analysis", "AnalysisSummary", "OperatorSummary", "analyze", "compute", "compute_cells", "dead_zones",
+           "prepare_evidence", "rollup", "suggest_sites", "summarize", "STATUSES"]
 
 
 @dataclass
 class Analysis:
-    """The result of :func:`compute`: the three layers, the evidence and the summary."""
+    """The result of :func:`compute`.
+
+    Attributes
+    ----------
+    cells, dead_zones, sites : geopandas.GeoDataFrame
+        The three layers (docs/layers.md).
+    evidence : Evidence
+        The samples that count, as the cells and zones counted them.
+    summary : AnalysisSummary
+        What the analysis found, per operator.
+    """
 
     cells: Any
     dead_zones: Any
     sites: Any
     evidence: Evidence
-    summary: dict
+    summary: AnalysisSummary
 
 
 def compute(samples, settings: Settings, boundary=None, dusun=None, towers=None,
@@ -82,45 +92,7 @@ def compute(samples, settings: Settings, boundary=None, dusun=None, towers=None,
     return Analysis(cells, zones, sites, ev, summary)
 
 
-def summarize(cells, zones, sites, ev: Evidence, settings: Settings) -> dict:
-    """The summary printed by ``surveyor analyze`` and stored as ``analysis_summary``."""
-    sig = ev.signal
-    n_sig, n_sp = len(sig), len(ev.speed)
-    summary: dict[str, Any] = {
-        "resolution": ev.resolution,
-        "samples_read": ev.samples_read,
-        "samples_used": n_sig + n_sp,
-        "signal_samples": n_sig,
-        "effective_samples": int(sig.effective.sum()) if n_sig else 0,
-        "speed_tests": n_sp,
-        "left_out": {k: v for k, v in ev.left_out.items() if k != "other_operator"},
-        "other_operators": ev.other_operators,
-        "unknown_accuracy_share": float(sig.accuracy_unknown.mean()) if n_sig else None,
-        "outside_area_cells": int(cells.loc[cells["status"] != "not_surveyed", "h3"][
-            cells["outside_area"]].nunique()) if len(cells) else 0,
-        "operators": {},
-    }
-    c_op = cells["operator"].to_numpy() if len(cells) else np.array([], dtype=object)
-    c_st = cells["status"].to_numpy() if len(cells) else np.array([], dtype=object)
-    z_op = zones["operator"].to_numpy() if len(zones) else np.array([], dtype=object)
-    s_op = sites["operator"].to_numpy() if len(sites) else np.array([], dtype=object)
-    ops = list(ev.operators)
-    for op in settings.operators:
-        st_op = c_st[c_op == op]
-        z = zones[z_op == op] if len(zones) else zones
-        by_status = {st: int((st_op == st).sum()) for st in STATUSES}
-        summary["operators"][op] = {
-            "cells": by_status,
-            "dead_zones": len(z),
-            "dead_area_km2": round(float(z["area_km2"].sum()), 4) if len(z) else 0.0,
-            "zone_ids": list(z["zone_id"]) if len(z) else [],
-            "samples": int((sig.op == ops.index(op)).sum()) if n_sig and op in ops else 0,
-            "sites": int((s_op == op).sum()),
-        }
-    return summary
-
-
-def analyze(store, settings: Settings, resolution: int | None = None) -> dict:
+def analyze(store, settings: Settings, resolution: int | None = None) -> AnalysisSummary:
     """Analyse the samples of ``store`` and write ``cells``, ``dead_zones`` and ``sites``.
 
     Parameters
@@ -134,8 +106,9 @@ def analyze(store, settings: Settings, resolution: int | None = None) -> dict:
 
     Returns
     -------
-    dict
-        The summary (also stored in meta as ``analysis_summary``).
+    AnalysisSummary
+        The summary, with ``analysed_at``; its :meth:`~AnalysisSummary.to_dict` is stored in meta as
+        ``analysis_summary``.
 
     Raises
     ------
@@ -158,7 +131,7 @@ def analyze(store, settings: Settings, resolution: int | None = None) -> dict:
     towers = store.read_layer("towers")
     result = compute(samples, settings, boundary, dusun, towers, res)
     analysed_at = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-    summary = dict(result.summary, analysed_at=analysed_at)
+    summary = dataclasses.replace(result.summary, analysed_at=analysed_at)
     store.write_layer("cells", result.cells)
     store.write_layer("dead_zones", result.dead_zones)
     store.write_layer("sites", result.sites)
@@ -167,16 +140,6 @@ def analyze(store, settings: Settings, resolution: int | None = None) -> dict:
                  "last counted sample", bounds="one-sided Clopper-Pearson (scipy.stats.beta)")
     store.set_meta("analysis_rules", rules)
     store.set_meta("analysed_at", analysed_at)
-    store.set_meta("analysis_summary", summary)
+    store.set_meta("analysis_summary", summary.to_dict())
     log.info("analysed %d samples into %d cell rows", len(samples), len(result.cells))
     return summary
-
-
-def _jsonable(obj):  # pragma: no cover - helper for callers that dump summaries
-    if isinstance(obj, dict):
-        return {k: _jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_jsonable(v) for v in obj]
-    if isinstance(obj, np.generic):
-        return obj.item()
-    return obj
