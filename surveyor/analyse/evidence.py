@@ -161,10 +161,6 @@ class Evidence:
         """The signal samples as a DataFrame, with the operator's name in ``operator``."""
         return self.signal.frame(self.operators)
 
-    def speed_frame(self) -> pd.DataFrame:
-        """The speed tests as a DataFrame, with the operator's name in ``operator``."""
-        return self.speed.frame(self.operators)
-
 
 def _col(df: pd.DataFrame, name: str) -> pd.Series:
     if name in df.columns:

@@ -309,6 +309,15 @@ def test_rollup_to_8_recomputes_bounds(settings):
     assert set(up[up["operator"] == "Indosat"]["status"]) == {"not_surveyed"}
 
 
+def test_no_sample_left_means_every_area_cell_not_surveyed(settings):
+    from surveyor.geo.areas import load_boundary
+
+    result = compute(walk(5, environment="indoor"), settings, load_boundary(settings))
+    assert result.summary.samples_used == 0 and result.summary.left_out["indoor"] == 5
+    assert len(result.cells) and set(result.cells["status"]) == {"not_surveyed"}
+    assert result.cells["first_seen"].isna().all() and len(result.dead_zones) == len(result.sites) == 0
+
+
 def test_all_samples_at_one_point(settings):
     df = pd.concat([still(50, session="a"), still(50, session="b", start=T0 + timedelta(hours=6))])
     result = compute(df, settings)

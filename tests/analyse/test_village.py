@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 import shapely
 
-simulate = pytest.importorskip("surveyor.testing.simulate")
+from surveyor.testing import simulate
 
 GUARD_DB = 3.0
 
