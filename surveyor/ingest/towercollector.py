@@ -34,7 +34,8 @@ import numpy as np
 import pandas as pd
 
 from surveyor.ingest.base import Batch, ReadContext, Reader, Reject
-from surveyor.ingest.generic import csv_records, first_line, missing, record_chunks, split_header, to_numbers
+from surveyor.ingest.generic import first_line, missing, record_chunks, split_header, to_numbers
+from surveyor.ingest.text import csv_records
 from surveyor.ingest.normalize import operators, techs
 
 SHORT_HEADER = ("mcc", "mnc", "lac", "cell_id", "psc", "asu", "dbm", "ta", "lat", "lon", "accuracy",
