@@ -192,6 +192,10 @@ def _start_companion(opts: LogOptions, notice: Callable[[str], None] | None):
     except CompanionError as exc:
         log.warning("%s", exc)
         return None
+    except Exception as exc:  # a fault of the page must not cost the walk
+        log.warning("Field companion not started (%s). Logging goes on without the page.", exc)
+        log.debug("companion", exc_info=True)
+        return None
     if notice is not None:
         notice(f"Field companion: open {companion.url} in the phone's browser.")
     companion.load_today(opts.out, end_offset)

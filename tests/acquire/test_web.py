@@ -8,7 +8,6 @@ import json
 import logging
 import socket
 import threading
-import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -16,8 +15,8 @@ from pathlib import Path
 import pytest
 
 from surveyor.acquire import web
-from surveyor.acquire.web import (CompanionError, CompanionServer, Snapshot, Target, bearing_deg, compass,
-                                  read_targets, read_today, signal_class)
+from surveyor.acquire.targets import Target, bearing_deg, compass, read_targets
+from surveyor.acquire.web import CompanionError, CompanionServer, Snapshot, read_today, signal_class
 from surveyor.errors import InputError
 
 from .conftest import free_port, read_journal, run_cli

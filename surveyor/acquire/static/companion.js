@@ -213,10 +213,13 @@
     return Math.round(s / 3600) + ' h ago';
   }
 
-  function drawSignals(list) {
+  function drawSignals(list, counts) {
     var box = $('signals');
     box.textContent = '';
-    if (!list.length) { box.appendChild(el('div', 'sig', 'Waiting for the first sample…')); return; }
+    if (!list.length) {
+      box.appendChild(el('div', 'sig', counts.speed ? 'Speed tests only (no signal source)' : 'Waiting for the first sample…'));
+      return;
+    }
     list.forEach(function (g) {
       var c = CLASSES[g.class] || CLASSES.unknown;
       var row = el('div', 'sig' + (g.age_s > 15 ? ' old' : ''));
@@ -334,7 +337,7 @@
     seenOperators(s);
     takePoints(s);
     S.seq = s.seq; S.gen = s.gen; S.fix = s.fix;
-    drawSignals(s.signals);
+    drawSignals(s.signals, s.counts);
     drawPosition(s.fix);
     drawNearest(s);
     drawCounts(s.counts);
