@@ -302,7 +302,8 @@ def test_killing_the_browser_does_not_disturb_logging(walk, browser):
     wait_js(page, "Number(document.body.dataset.seq) >= 6", 30_000)
     # The browser this test started (through playwright's driver): its main process, by id.
     ours = [p for p in psutil.Process().children(recursive=True)
-            if "chrom" in p.name().lower() and not any(a.startswith("--type=") for a in p.cmdline())]
+            if p.name() in ("chromium", "chrome", "headless_shell")
+            and not any(a.startswith("--type=") for a in p.cmdline())]
     assert len(ours) == 1, ours
     ours[0].kill()
     ours[0].wait(10)

@@ -270,6 +270,7 @@
     var n = s.nearest;
     if (!s.targets_total && !S.targetsError) { box.hidden = true; map.removeLayer(nearestLine); return; }
     box.hidden = false;
+    box.classList.toggle('error', !!S.targetsError);
     var rot = $('arrow-rot');
     if (S.targetsError) {
       $('target-dist').textContent = 'Targets not loaded';
