@@ -33,6 +33,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "export": ("surveyor.cli.export", "Export layers as GeoJSON, KML, CSV, GeoPackage, XLSX or the blank-spot sheet."),
     "push": ("surveyor.cli.push", "Copy a village GeoPackage into the shared PostGIS database."),
     "pull": ("surveyor.cli.pull", "Copy a village's data from the shared PostGIS database into a GeoPackage."),
+    "dem": ("surveyor.cli.dem", "Import the elevation model (SRTM, Copernicus, DEMNAS tiles) for terrain analysis."),
 }
 
 
