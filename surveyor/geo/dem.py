@@ -187,7 +187,7 @@ def hillshade(dem: Dem, azimuth_deg: float = HILLSHADE_AZIMUTH_DEG,
     sun = np.array([math.sin(az) * math.sin(zenith), math.cos(az) * math.sin(zenith), math.cos(zenith)])
     norm = np.sqrt(dz_dx ** 2 + dz_dy ** 2 + 1.0)
     shade = (-dz_dx * sun[0] - dz_dy * sun[1] + sun[2]) / norm
-    ok = np.isfinite(shade)
+    ok = np.isfinite(shade) & np.isfinite(z)
     out = np.zeros(shade.shape, dtype=np.uint8)
     out[ok] = np.clip(np.rint(255.0 * np.clip(shade[ok], 0.0, 1.0)), 1, 255).astype(np.uint8)
     return out
@@ -268,3 +268,17 @@ def srtm_tile_names(west: float, south: float, east: float, north: float) -> lis
         for lon in range(math.floor(west), math.floor(east - 1e-12) + 1):
             names.append(f"{'N' if lat >= 0 else 'S'}{abs(lat):02d}{'E' if lon >= 0 else 'W'}{abs(lon):03d}")
     return names
+
+
+def project_geometry(geom, src_crs: str, dst_crs: str):
+    """A shapely geometry moved from one CRS to another (e.g. a village boundary into the DEM's UTM grid)."""
+    import shapely
+    from pyproj import Transformer
+
+    tr = Transformer.from_crs(src_crs, dst_crs, always_xy=True)
+
+    def move(xy: np.ndarray) -> np.ndarray:
+        x, y = tr.transform(xy[:, 0], xy[:, 1])
+        return np.column_stack([x, y])
+
+    return shapely.transform(geom, move)

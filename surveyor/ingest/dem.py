@@ -141,15 +141,12 @@ class Grid:
 def plan_grid(area_lonlat, sources: list[Source], buffer_m: float = BUFFER_M,
               resolution_m: float | None = None) -> Grid:
     """The output grid: the area's UTM zone, the area's bounds plus ``buffer_m``, snapped to the resolution."""
-    from pyproj import Transformer
-    from shapely.ops import transform
-
     from surveyor.geo.areas import utm_crs
+    from surveyor.geo.dem import project_geometry
 
     c = area_lonlat.centroid
     crs = utm_crs(c.x, c.y)
-    to_utm = Transformer.from_crs("EPSG:4326", crs, always_xy=True)
-    left, bottom, right, top = transform(to_utm.transform, area_lonlat).buffer(buffer_m).bounds
+    left, bottom, right, top = project_geometry(area_lonlat, "EPSG:4326", crs).buffer(buffer_m).bounds
     res = float(resolution_m) if resolution_m else max(min(s.resolution_m for s in sources), MIN_RESOLUTION_M)
     res = max(res, max(right - left, top - bottom) / MAX_PIXELS_PER_SIDE)
     res = float(round(res, 1)) if res < 10 else float(round(res))
@@ -209,12 +206,11 @@ def fill_voids(z: np.ndarray) -> tuple[np.ndarray, int]:
 
 def _area_mask(area_lonlat, grid: Grid) -> np.ndarray:
     from affine import Affine
-    from pyproj import Transformer
     from rasterio.features import geometry_mask
-    from shapely.ops import transform
 
-    to_utm = Transformer.from_crs("EPSG:4326", grid.crs, always_xy=True)
-    geom = transform(to_utm.transform, area_lonlat)
+    from surveyor.geo.dem import project_geometry
+
+    geom = project_geometry(area_lonlat, "EPSG:4326", grid.crs)
     return ~geometry_mask([geom], out_shape=grid.shape, transform=Affine(*grid.transform), all_touched=True)
 
 
@@ -386,11 +382,9 @@ def import_dem(store, settings: Settings, paths: list[str | Path], *, area: str 
 
 
 def _contours(dem: Dem, area_lonlat):
-    from pyproj import Transformer
-    from shapely.ops import transform
+    from surveyor.geo.dem import project_geometry
 
-    to_grid = Transformer.from_crs("EPSG:4326", dem.crs, always_xy=True)
-    clip = transform(to_grid.transform, area_lonlat).buffer(CONTOUR_BUFFER_M)
+    clip = project_geometry(area_lonlat, "EPSG:4326", dem.crs).buffer(CONTOUR_BUFFER_M)
     return contour_lines(dem, CONTOUR_INTERVAL_M, CONTOUR_INDEX_EVERY, clip=clip)
 
 

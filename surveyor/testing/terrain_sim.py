@@ -78,7 +78,8 @@ OPERATORS = ("Telkomsel", "Indosat", "XL")
 RIDGE_X_M = -3000.0  # crest line (east offset)
 RIDGE_SIGMA_M = 250.0  # cross-section
 RIDGE_PEAK_M = 300.0  # above the base terrain, where fully grown
-RIDGE_START_N_M = -50.0  # grows in over ~150 m north of here
+RIDGE_START_N_M = 100.0  # half grown here
+RIDGE_GROW_M = 150.0  # logistic scale of its southern end (smooth at the DEM's 30 m pixels)
 RIDGE_END_N_M = 6000.0
 
 
@@ -97,7 +98,7 @@ def ridge_m(x, y):
     """The ridge's height above the base terrain."""
     x = np.asarray(x, dtype=float)
     y = np.asarray(y, dtype=float)
-    grow = 1.0 / (1.0 + np.exp(-(y - RIDGE_START_N_M) / 40.0)) / (1.0 + np.exp((y - RIDGE_END_N_M) / 200.0))
+    grow = 1.0 / (1.0 + np.exp(-(y - RIDGE_START_N_M) / RIDGE_GROW_M)) / (1.0 + np.exp((y - RIDGE_END_N_M) / 300.0))
     return RIDGE_PEAK_M * grow * np.exp(-((x - RIDGE_X_M) ** 2) / (2.0 * RIDGE_SIGMA_M ** 2))
 
 

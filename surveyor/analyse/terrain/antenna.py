@@ -18,6 +18,7 @@ from surveyor.analyse.terrain.context import TerrainContext
 from surveyor.analyse.terrain.model import Calibration, best_server, link
 from surveyor.errors import InvalidRequest
 
+ANTENNA_STEP_M = 10.0
 ADVICE_COLUMNS = ["place", "lat", "lon", "ground_m", "operator", "tower_id", "tower_lat", "tower_lon",
                   "tower_height_m", "tower_height_source", "frequency_mhz", "distance_m", "bearing_deg",
                   "direction", "elevation_deg", "mast_m", "line_of_sight", "fresnel_clear", "clearance_f1",
@@ -62,7 +63,8 @@ def antenna_advice(ctx: TerrainContext, places: pd.DataFrame, operators, *, mast
             f"{places['place'].iloc[i]} ({lat[i]:.5f}, {lon[i]:.5f}) lies outside the elevation model.",
             fix="Give a place inside the village (latitude first, e.g. --at -7.437,109.858), or import a DEM "
                 "that covers it (surveyor dem import).")
-    links = link(ctx.dem, lat, lon, ctx.towers, mast_m, clutter_m=clutter_m)
+    # A few paths: a profile point every 10 m (bilinear between pixels) follows a ridge's crest closely.
+    links = link(ctx.dem, lat, lon, ctx.towers, mast_m, clutter_m=clutter_m, step_m=ANTENNA_STEP_M)
     tower_ops = ctx.towers["operator"].to_numpy(dtype=object)
     rows = []
     for op in operators:

@@ -55,7 +55,7 @@ class Links:
 
 def link(dem: Dem, lat, lon, towers: pd.DataFrame, rx_height_m, *, clutter_m: float = CLUTTER_HEIGHT_M,
          max_distance_m: float = MAX_TOWER_DISTANCE_M, eirp_dbm: float = EIRP_PER_RE_DBM,
-         tower_heights_m=None) -> Links:
+         tower_heights_m=None, step_m: float | None = None) -> Links:
     """Trace every place to every tower within ``max_distance_m`` and predict its RSRP.
 
     Parameters
@@ -70,6 +70,8 @@ def link(dem: Dem, lat, lon, towers: pd.DataFrame, rx_height_m, *, clutter_m: fl
         Receiver height above ground: a scalar or one per place.
     tower_heights_m
         Override the towers' antenna heights (one per tower).
+    step_m
+        Spacing of profile points (default: the larger of 30 m and the DEM's pixel).
     """
     lat = np.atleast_1d(np.asarray(lat, dtype=float))
     lon = np.atleast_1d(np.asarray(lon, dtype=float))
@@ -89,7 +91,7 @@ def link(dem: Dem, lat, lon, towers: pd.DataFrame, rx_height_m, *, clutter_m: fl
     heights = np.asarray(tower_heights_m if tower_heights_m is not None else towers["height_m"], dtype=float)
     freq = towers["frequency_mhz"].to_numpy(float)[tower_idx]
     (res,) = trace_paths(dem, tx[tower_idx], ty[tower_idx], px[place_idx], py[place_idx], freq,
-                         [(heights[tower_idx], rx_h[place_idx])], clutter_m=clutter_m)
+                         [(heights[tower_idx], rx_h[place_idx])], clutter_m=clutter_m, step_m=step_m)
     rsrp = predict_rsrp(res, freq, heights[tower_idx], rx_h[place_idx], eirp_dbm)
     return Links(place_idx, tower_idx, res, rsrp, (px, py), (tx, ty), len(lat), rx_h[place_idx])
 

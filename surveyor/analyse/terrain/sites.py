@@ -47,12 +47,12 @@ def high_points(dem, area_lonlat, n: int = SITE_CANDIDATES, spacing_m: float = S
                 ) -> pd.DataFrame:
     """The ``n`` highest local maxima of the DEM inside the area, at least ``spacing_m`` apart."""
     from affine import Affine
-    from pyproj import Transformer
     from rasterio.features import geometry_mask
     from scipy.ndimage import maximum_filter
-    from shapely.ops import transform
 
-    geom = transform(Transformer.from_crs("EPSG:4326", dem.crs, always_xy=True).transform, area_lonlat)
+    from surveyor.geo.dem import project_geometry
+
+    geom = project_geometry(area_lonlat, "EPSG:4326", dem.crs)
     inside = ~geometry_mask([geom], out_shape=dem.shape, transform=Affine(*dem.transform), all_touched=False)
     z = np.where(inside & np.isfinite(dem.elevation_m), dem.elevation_m, -np.inf)
     size = max(3, int(round(spacing_m / min(dem.resolution_m))) | 1)
