@@ -300,3 +300,34 @@ def test_profile_over_a_real_dem(shared_data, tmp_path, invoke):
     step = max(1, len(lon) // 25)
     theirs = np.array([_source_value(src, a, b) for a, b in zip(lon[::step], lat[::step])])
     assert np.median(np.abs(prof["ground_m"][::step] - theirs)) < 3
+
+
+def test_hillshade_overlay_for_web_maps(tmp_path):
+    """The hillshade as a PNG in Web Mercator with its lat/lon corners (for a Leaflet image overlay)."""
+    import io
+
+    from PIL import Image
+
+    from surveyor.app.project import init_project
+    from surveyor.config import load_settings
+    from surveyor.ingest.dem import import_dem
+    from surveyor.outputs.terrain import hillshade_overlay
+
+    init_project(tmp_path / "lip")
+    root = tmp_path / "lip"
+    _write_hgt(tmp_path / "S08E109.hgt", -8, 109)
+    _write_hgt(tmp_path / "S08E110.hgt", -8, 110)
+    with open_store(str(root / "survey.gpkg")) as store:
+        assert hillshade_overlay(store) is None  # nothing imported yet
+        info = import_dem(store, load_settings(root / "survey.toml"),
+                          [tmp_path / "S08E109.hgt", tmp_path / "S08E110.hgt"])
+        png, bounds = hillshade_overlay(store, max_px=200)
+        png4326, bounds4326 = hillshade_overlay(store, crs="EPSG:4326")
+    with Image.open(io.BytesIO(png)) as im:
+        assert im.mode == "RGBA" and max(im.size) == 200
+        alpha = np.asarray(im)[..., 3]
+    assert alpha.max() > 0 and alpha.min() == 0  # warped corners are transparent
+    (s, w), (n, e) = bounds
+    ws, ss, es, ns = info["bounds_lonlat"]
+    assert abs(w - ws) < 0.01 and abs(e - es) < 0.01 and abs(s - ss) < 0.01 and abs(n - ns) < 0.01
+    assert abs(bounds4326[0][1] - w) < 0.01 and len(png4326) > 1000

@@ -46,6 +46,9 @@ def test_verdicts_agree_with_truth(village, village_survey):
     assert {"terrain", "not_terrain", "no_tower"} <= set(truth)
     agree = (truth == got).mean()
     assert agree >= 0.9, pd.DataFrame({"zone": zones2["zone_id"], "truth": truth, "got": got})
+    # Weighted by cells too, so the large shadowed zone cannot hide behind many one-cell zones.
+    size = zones2["cells"].to_numpy(float)
+    assert (size * (truth == got)).sum() / size.sum() >= 0.9
     # Every zone carries its sentence; shadowed ones name a ridge and the tower.
     for z in zones2.itertuples(index=False):
         assert isinstance(z.terrain_reason, str) and z.terrain_reason
