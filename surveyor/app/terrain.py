@@ -48,7 +48,7 @@ def _slug(text: str) -> str:
 
 
 def antenna_report(store, settings: Settings, at: str, *, mast_m: float, out_dir: str | Path | None = None,
-                   overwrite: bool = False, operators=None) -> tuple[pd.DataFrame, list[Path]]:
+                   overwrite: bool = False, operators=None, clutter_m: float = 0.0) -> tuple[pd.DataFrame, list[Path]]:
     """Advice for the places of ``at``, and a profile PNG per place and operator in ``out_dir``.
 
     Returns the advice (:data:`surveyor.analyse.terrain.antenna.ADVICE_COLUMNS`) and the PNGs written.
@@ -64,7 +64,7 @@ def antenna_report(store, settings: Settings, at: str, *, mast_m: float, out_dir
     ctx = load_context(store, settings, samples=samples, required=True)
     calibrations = survey_calibrations(ctx, samples, settings)
     ops = list(operators or settings.operators)
-    advice = antenna_advice(ctx, places, ops, mast_m=mast_m, calibrations=calibrations)
+    advice = antenna_advice(ctx, places, ops, mast_m=mast_m, calibrations=calibrations, clutter_m=clutter_m)
     written: list[Path] = []
     if out_dir is None:
         return advice, written
@@ -77,12 +77,12 @@ def antenna_report(store, settings: Settings, at: str, *, mast_m: float, out_dir
                 raise OutputExists(str(t))
     out.mkdir(parents=True, exist_ok=True)
     for r, target in zip(drawable.itertuples(index=False), targets):
-        draw_profile(ctx, r._asdict(), target)
+        draw_profile(ctx, r._asdict(), target, clutter_m=clutter_m)
         written.append(target)
     return advice, written
 
 
-def draw_profile(ctx, row: dict[str, Any], out: Path) -> Path:
+def draw_profile(ctx, row: dict[str, Any], out: Path, *, clutter_m: float = 0.0) -> Path:
     """A PNG of one path: terrain with the earth bulge, the ray, 60% and 100% of the first Fresnel zone."""
     import matplotlib
 
@@ -96,10 +96,13 @@ def draw_profile(ctx, row: dict[str, Any], out: Path) -> Path:
     tower = ctx.towers[ctx.towers["tower_id"] == row["tower_id"]].iloc[0]
     tx = tuple(float(v) for v in dem.xy(float(tower.lon), float(tower.lat)))
     rx = tuple(float(v) for v in dem.xy(row["lon"], row["lat"]))
-    prof = profile_arrays(dem, tx, rx, float(tower.frequency_mhz), float(tower.height_m), float(row["mast_m"]))
+    prof = profile_arrays(dem, tx, rx, float(tower.frequency_mhz), float(tower.height_m), float(row["mast_m"]),
+                          clutter_m=clutter_m)
     d_km = (prof["distance_m"][-1] - prof["distance_m"]) / 1000.0  # from the house (left) to the tower (right)
     fig, ax = plt.subplots(figsize=(10, 4.2), dpi=110)
     ground = prof["ground_m"] + prof["bulge_m"]
+    if clutter_m:
+        ax.plot(d_km, prof["obstacle_m"], color="#5a7d2a", lw=0.8, label=f"clutter ({clutter_m:g} m)")
     bottom = float(np.nanmin(ground)) - 30.0
     ax.fill_between(d_km, bottom, ground, color="#b8a27a", lw=0, label="terrain (4/3 earth bulge added)")
     ray = prof["ray_m"]
@@ -117,8 +120,8 @@ def draw_profile(ctx, row: dict[str, Any], out: Path) -> Path:
                 color="#D55E00")
     e = prof["edge_index"]
     if not row["fresnel_clear"]:
-        ax.plot([d_km[e]], [ground[e]], marker="v", color="#D55E00", ms=8, ls="none",
-                label=f"main obstacle ({prof['ground_m'][e]:,.0f} m)")
+        ax.plot([d_km[e]], [prof["obstacle_m"][e]], marker="v", color="#D55E00", ms=8, ls="none",
+                label=f"main obstacle (ground {prof['ground_m'][e]:,.0f} m)")
     ax.set_xlim(0, d_km[0])
     ax.set_ylim(bottom, max(float(np.nanmax(ray + f1)), float(np.nanmax(ground))) + 20)
     ax.set_xlabel("distance from the antenna (km)")

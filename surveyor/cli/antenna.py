@@ -37,11 +37,13 @@ def advice_text(advice) -> str:
 @click.option("--out", "out_dir", default="maps/antenna", show_default=True, metavar="FOLDER",
               help="Folder for the path-profile PNGs.")
 @click.option("--no-png", is_flag=True, help="Do not draw the path profiles.")
+@click.option("--clutter", "clutter_m", type=click.FloatRange(0, 60), default=0.0, show_default=True, metavar="M",
+              help="Trees and houses along the path, in metres above the terrain (not within 100 m of either end).")
 @db_option
 @config_option
 @overwrite_option
 @json_option
-def command(at, mast_m, out_dir, no_png, db, config, overwrite, as_json) -> None:
+def command(at, mast_m, out_dir, no_png, clutter_m, db, config, overwrite, as_json) -> None:
     """Tell a household, per operator, where to point an antenna and how high to put it.
 
     For each operator: the best known tower, its bearing (degrees and compass word), the elevation
@@ -65,7 +67,7 @@ def command(at, mast_m, out_dir, no_png, db, config, overwrite, as_json) -> None
     settings = load_settings(config, required=config is not None)
     with open_store(db) as store:
         advice, written = antenna_report(store, settings, at, mast_m=mast_m, out_dir=None if no_png else out_dir,
-                                         overwrite=overwrite)
+                                         overwrite=overwrite, clutter_m=clutter_m)
     if as_json:
         click.echo(json.dumps({"advice": json.loads(advice.to_json(orient="records")),
                                "png": [str(p) for p in written]}, indent=1))

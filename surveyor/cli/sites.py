@@ -18,11 +18,13 @@ from surveyor.cli.options import config_option, db_option, operator_option
 @click.option("--top", "top_k", type=click.IntRange(1, 20), default=3, show_default=True,
               help="Proposals per operator.")
 @operator_option(multiple=True)
+@click.option("--clutter", "clutter_m", type=click.FloatRange(0, 60), default=0.0, show_default=True, metavar="M",
+              help="Trees and houses along the paths, in metres above the terrain.")
 @click.option("--format", "fmt", type=click.Choice(["table", "json", "geojson"]), default="table",
               show_default=True, help="Output format (on stdout).")
 @db_option
 @config_option
-def command(candidates_path, heights, top_k, operators, fmt, db, config) -> None:
+def command(candidates_path, heights, top_k, operators, clutter_m, fmt, db, config) -> None:
     """Propose where a new tower or repeater would serve the most dead cells and buildings.
 
     Per operator: the site, the mast height it needs, the cells (dead by evidence, predicted dead)
@@ -43,7 +45,7 @@ def command(candidates_path, heights, top_k, operators, fmt, db, config) -> None
     settings = load_settings(config, required=config is not None)
     with open_store(db) as store:
         proposals, summary = propose_sites(store, settings, candidates_path=candidates_path, heights=mast,
-                                           top_k=top_k, operators=list(operators) or None)
+                                           top_k=top_k, operators=list(operators) or None, clutter_m=clutter_m)
     if fmt == "geojson":
         click.echo(to_geojson(proposals))
         return

@@ -44,3 +44,22 @@ def test_dem_round_trip_on_postgis(pg_url, tmp_path):
             import_dem(store, settings, [tmp_path / "S08E109.hgt.zip"])
         # Another village's model would live beside it, under its own code.
         assert load_dem(store, "99.99") is None
+
+
+def test_towers_added_by_hand_on_postgis(pg_url):
+    from surveyor.analyse.terrain.towers import add_tower, load_towers
+    from surveyor.config import Settings
+    from surveyor.geo.areas import areas_frame
+    from surveyor.store import open_store
+
+    settings = Settings()
+    with open_store(pg_url, create=True) as store:
+        store.write_layer("areas", areas_frame(settings))
+        add_tower(store, settings, operator="Telkomsel", lat=-7.42, lon=109.89, height_m=42, band="3")
+        add_tower(store, settings, operator="Indosat", lat=-7.45, lon=109.80)
+        other = settings.replace(code="33.07.05.2003")
+        add_tower(store, other, operator="XL", lat=-7.40, lon=109.85)
+        towers = load_towers(store, settings)
+    assert list(towers["tower_id"]) == ["M1", "M2"]  # the other village's tower stays its own
+    assert towers["height_m"].tolist() == [42.0, 30.0] and towers["height_source"].tolist() == ["given", "assumed 30 m"]
+    assert towers["frequency_mhz"].tolist() == [1842.5, 1842.5]

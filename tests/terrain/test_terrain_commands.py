@@ -289,3 +289,14 @@ def test_opencellid_cells_grouped_into_sites():
     assert list(sites["tower_id"]) == ["OC-ISAT-001", "OC-TSEL-001", "OC-TSEL-002"]
     first = sites[sites["tower_id"] == "OC-TSEL-001"].iloc[0]
     assert first["cells"] == 2 and first["radios"] == "GSM,LTE"
+
+
+def test_clutter_costs_signal_and_raises_the_mast(village, survey_copy, invoke):
+    args = _args(survey_copy)
+    at = _place(village, 300.0, -500.0)
+    plain = json.loads(invoke("antenna", "--at", at, "--json", "--no-png", *args).stdout)["advice"]
+    trees = json.loads(invoke("antenna", "--at", at, "--json", "--no-png", "--clutter", "15", *args).stdout)["advice"]
+    p = {a["operator"]: a for a in plain}
+    t = {a["operator"]: a for a in trees}
+    assert t["Indosat"]["mast_needed_m"] > p["Indosat"]["mast_needed_m"] + 5
+    assert t["Indosat"]["predicted_rsrp_dbm"] <= p["Indosat"]["predicted_rsrp_dbm"]

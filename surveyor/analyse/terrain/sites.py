@@ -246,7 +246,8 @@ def to_geojson(proposals: pd.DataFrame) -> str:
 
 
 def propose_sites(store, settings: Settings, *, candidates_path=None, heights=SITE_MAST_HEIGHTS_M,
-                  top_k: int = SITE_TOP_K, operators=None, write: bool = True) -> tuple[pd.DataFrame, dict]:
+                  top_k: int = SITE_TOP_K, operators=None, write: bool = True,
+                  clutter_m: float = CLUTTER_HEIGHT_M) -> tuple[pd.DataFrame, dict]:
     """``surveyor sites``: read the analysis, the DEM, buildings and roads; propose; write ``site_proposals``.
 
     Raises
@@ -281,7 +282,7 @@ def propose_sites(store, settings: Settings, *, candidates_path=None, heights=SI
     proposals, summary = propose(ctx, cells, settings, area.boundary, candidates=candidates, heights=heights,
                                  top_k=top_k, operators=operators, calibrations=calibrations,
                                  buildings=read_area_layer(store, "buildings", settings.code),
-                                 roads=read_area_layer(store, "roads", settings.code))
+                                 roads=read_area_layer(store, "roads", settings.code), clutter_m=clutter_m)
     summary["calibration"] = terrain["calibration"]
     if write:
         write_area_layer(store, "site_proposals", proposals_frame(proposals), settings.code)
