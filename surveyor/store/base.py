@@ -14,6 +14,8 @@ Layers (DESIGN section 3):
 - ``towers`` cell positions estimated by OpenCelliD and similar lists.
 - ``areas`` village and dusun boundaries with codes (polygons).
 - ``cells``, ``dead_zones``, ``sites`` the analysis layers, replaced by every ``surveyor analyze``.
+- ``contours`` (from ``surveyor dem import``), ``towers_manual`` (``surveyor towers add``) and
+  ``site_proposals`` (``surveyor sites``): the terrain layers (docs/terrain.md).
 - ``meta`` key/value: schema_version, analysis rules and time.
 """
 
@@ -27,7 +29,7 @@ from typing import Any
 SCHEMA_VERSION = 1
 
 LAYERS = ("samples", "quarantine", "merges", "sessions", "neighbours", "tracks", "towers", "areas",
-          "cells", "dead_zones", "sites")
+          "cells", "dead_zones", "sites", "contours", "towers_manual", "site_proposals")
 
 # Columns of the non-sample layers written at merge time: name -> type ("str","int","float","time").
 QUARANTINE_FIELDS = {"merge_id": "int", "source_file": "str", "line": "int", "raw": "str",
