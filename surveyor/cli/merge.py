@@ -6,7 +6,7 @@ import json
 
 import click
 
-from surveyor.cli.options import config_option, db_option, json_option
+from surveyor.cli.options import config_option, db_option, json_option, load_settings
 
 
 def _parse_map(values: tuple[str, ...]) -> dict[str, str]:
@@ -71,12 +71,11 @@ def command(ctx: click.Context, sources, db, config, fmt, mapping, tz, operator,
 
 def _merge(ctx: click.Context, helper, sources, db, config, fmt, mapping, tz, operator, volunteer, device, max_gap_s,
            replace, as_json) -> None:
-    from surveyor.config import load_settings
     from surveyor.ingest.merge import MergeOptions, merge_sources
     from surveyor.store import open_store
 
-    settings = load_settings(config)
-    options = MergeOptions(fmt=fmt, mapping=_parse_map(mapping), tz=tz or settings.timezone, operator=operator,
+    settings = load_settings(config, timezone=tz)
+    options = MergeOptions(fmt=fmt, mapping=_parse_map(mapping), tz=settings.timezone, operator=operator,
                            volunteer=volunteer, device=device, max_gap_s=max_gap_s, replace=replace)
     quiet = (ctx.find_root().obj or {}).get("quiet", False)
     with open_store(db, create=True) as store:

@@ -26,13 +26,14 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 
 from surveyor import __version__
+from surveyor.config import TimeZone, check_value
 from surveyor.errors import InputError, SurveyorError, InvalidRequest
 from surveyor.ingest import detect
 from surveyor.ingest.base import Batch, ReadContext
@@ -146,11 +147,10 @@ def merge_sources(store: Store, sources: Iterable[str], options: MergeOptions | 
         finally:
             own.stop()
     opts = options or MergeOptions()
-    try:
-        tz = ZoneInfo(opts.tz)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise InvalidRequest(f"Unknown time zone {opts.tz!r}.",
-                         fix="Use an IANA name such as Asia/Jakarta (WIB), Asia/Makassar (WITA) or UTC.") from None
+    problem = check_value("timezone", opts.tz)
+    if problem:
+        raise InvalidRequest(f"time zone {opts.tz!r} {problem}.", fix=f"Use {TimeZone().describe()}.")
+    tz = ZoneInfo(opts.tz)
     forced = None if opts.fmt == "auto" else detect.get_reader(opts.fmt)
     results: list[FileResult] = []
     for display, path in expand_sources(sources):
