@@ -40,8 +40,8 @@ def test_journal_and_gnettrack_merge_then_nothing_added_again(tmp_path, invoke):
     assert_adds_up(s2)
     with open_store(db) as store:
         st = store.status()
-        assert st["samples"] == 70
-        assert st["by_operator"] == {"Telkomsel": 70}
+        assert st.samples == 70
+        assert st.by_operator == {"Telkomsel": 70}
         df = store.read_samples(["time", "source_format", "source_file", "sample_id", "h3_10", "rsrp_dbm"])
     assert df["sample_id"].is_unique
     assert df["h3_10"].notna().all()
@@ -127,7 +127,7 @@ def test_no_signal_and_no_fix_samples_are_kept(tmp_path, invoke):
     assert s["added"] == 3
     with open_store(db) as store:
         st = store.status()
-    assert st["unplaced"] == 1 and st["by_kind"] == {"signal": 2, "speed": 1}
+    assert st.unplaced == 1 and st.by_kind == {"signal": 2, "speed": 1}
 
 
 @pytest.mark.parametrize("content, expect", [
@@ -207,7 +207,7 @@ def test_remove_source_session_device(tmp_path, invoke):
     r = invoke("remove", "--db", db, "--source", str(a), "--yes")
     assert r.exit_code == 0
     with open_store(db) as store:
-        assert store.status()["samples"] == 0
+        assert store.status().samples == 0
     r = invoke("remove", "--db", db, "--device", "nobody", "--yes")
     assert r.exit_code == 1 and "No samples" in r.stderr
     r = invoke("remove", "--db", db, "--yes")

@@ -42,8 +42,7 @@ from surveyor.geo.cells import h3_cells
 from surveyor.ingest.identity import sample_ids
 from surveyor.ingest.normalize import choose
 from surveyor.ingest.validate import validate
-from surveyor.model import ALL_FIELDS
-from surveyor.store._arrow import drop_empty_columns, frame_to_arrow
+from surveyor.store._arrow import drop_empty_columns, sample_table
 from surveyor.store.base import MERGE_COUNT_KEYS, MergeRecord, Store
 from surveyor.store.sessions import combine_sessions, session_aggregates
 
@@ -348,7 +347,7 @@ def prepare(batch: Batch, ctx: ReadContext, fmt: str, merge_id: int, seen: _Seen
                 good["source_format"] = fmt
                 good["source_file"] = ctx.source_file
                 good["merge_id"] = merge_id
-                table = frame_to_arrow(good, ALL_FIELDS)
+                table = sample_table(good)
                 out.sessions = session_aggregates(table)
                 # Dropped here already, so the hand-over to the merging process carries less.
                 out.samples = drop_empty_columns(table)

@@ -101,7 +101,7 @@ def test_signal_log_without_gps_is_placed_from_the_walk_track(tmp_path):
     last = df.iloc[3]
     assert pd.isna(last["lat"]) and pd.isna(last["placed_by"])
     with open_store(db) as store:
-        assert store.status()["unplaced"] == 1
+        assert store.status().unplaced == 1
 
 
 def test_track_with_a_bogus_date_places_nothing_and_says_why(tmp_path):
