@@ -58,10 +58,10 @@ def command(ctx: click.Context, sources, db, config, fmt, mapping, tz, operator,
       surveyor merge ookla.csv --operator Telkomsel --tz Asia/Jakarta
       surveyor merge old.csv --tz Asia/Jakarta --replace
     """
-    from surveyor.ingest.helper import Helper
+    from surveyor.ingest.large_files import merge_helper
 
     # Started before the heavy imports below, so the helper's own start-up overlaps them.
-    helper = Helper.prestarted(sources)
+    helper = merge_helper(sources)
     try:
         _merge(ctx, helper, sources, db, config, fmt, mapping, tz, operator, volunteer, device, max_gap_s, replace,
                as_json)

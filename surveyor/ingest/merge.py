@@ -37,7 +37,8 @@ from surveyor.config import TimeZone, check_value
 from surveyor.errors import InputError, SurveyorError, InvalidRequest
 from surveyor.ingest import detect
 from surveyor.ingest.base import Batch, ReadContext
-from surveyor.ingest.helper import Helper, wanted
+from surveyor.ingest.helper import Helper, HelperFailed
+from surveyor.ingest.large_files import merge_helper, wanted
 from surveyor.geo.cells import h3_cells
 from surveyor.ingest.identity import sample_ids
 from surveyor.ingest.normalize import choose
@@ -140,7 +141,7 @@ def merge_sources(store: Store, sources: Iterable[str], options: MergeOptions | 
     ``helper`` (one is started when needed, and stopped at the end, if none is given).
     """
     if helper is None:
-        own = Helper()
+        own = merge_helper()
         try:
             return merge_sources(store, sources, options, progress=progress, helper=own)
         finally:
@@ -376,31 +377,24 @@ def prepared_batches(reader, path: Path, ctx: ReadContext, merge_id: int,
                      helper: Helper | None = None) -> Iterator[Prepared]:
     """The file's batches, prepared: in the helper process for large files, else in this one."""
     if helper is None or not wanted(path):
-        seen = _SeenIds()
-        for batch in reader.read(path, ctx):
-            yield prepare(batch, ctx, reader.name, merge_id, seen)
+        yield from prepare_file(reader, path, ctx, merge_id)
         return
 
     def died(code: int | None) -> Exception:
         return InputError(f"the process reading it stopped (exit code {code}).", path=ctx.source_file,
                           fix="Run the merge again; if it stops again, the machine may be out of memory.")
 
-    yield from helper.run((reader, path, ctx, merge_id), died)
-
-
-def produce(reader, path: Path, ctx: ReadContext, merge_id: int, send: Callable[[tuple], None]) -> None:
-    """Prepare a file's batches and hand each to ``send`` (in the helper process), then
-    ("done", None), or ("error", exception) when the file cannot be read."""
     try:
-        seen = _SeenIds()
-        for batch in reader.read(path, ctx):
-            send(("batch", prepare(batch, ctx, reader.name, merge_id, seen)))
-        send(("done", None))
-    except BaseException as exc:  # handed to the merging process, which reports it
-        try:
-            send(("error", exc))
-        except Exception:  # an exception that cannot be pickled
-            send(("error", InputError(f"cannot be read ({type(exc).__name__}: {exc}).", path=ctx.source_file)))
+        yield from helper.run(prepare_file, (reader, path, ctx, merge_id), died)
+    except HelperFailed as exc:
+        raise InputError(f"cannot be read ({exc}).", path=ctx.source_file) from None
+
+
+def prepare_file(reader, path: Path, ctx: ReadContext, merge_id: int) -> Iterator[Prepared]:
+    """Read a file and prepare its batches one by one (in this process or in the helper)."""
+    seen = _SeenIds()
+    for batch in reader.read(path, ctx):
+        yield prepare(batch, ctx, reader.name, merge_id, seen)
 
 
 def _store_batch(store: Store, p: Prepared, result: FileResult, quarantine: list[dict], check_store: bool,
