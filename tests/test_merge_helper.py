@@ -63,7 +63,7 @@ def test_helper_and_in_process_merges_store_the_same(tmp_path, monkeypatch):
         finally:
             helper.stop()
         assert used == (mode == "helper")
-        assert summary["read"] == 152_000 and summary["added"] == 150_000 and summary["duplicates"] == 2_000
+        assert summary.read == 152_000 and summary.added == 150_000 and summary.duplicates == 2_000
         results[mode] = _content(db)
     assert results["helper"] == results["in-process"]
     ids, sessions, rtree, complete = results["helper"]
@@ -79,7 +79,7 @@ def test_overlapping_merges_keep_session_counts_exact(tmp_path):
         first = merge_sources(store, [str(a)])
         second = merge_sources(store, [str(c)])
         sessions = store.read_layer("sessions")
-    assert first["added"] == 200 and second["added"] == 200 and second["duplicates"] == 100
+    assert first.added == 200 and second.added == 200 and second.duplicates == 100
     row = sessions.set_index("session").loc["s-1"]
     assert row["samples"] == 400 and row["placed"] == 400
     assert str(row["first"]).startswith("2026-07-14 01:00:00") and str(row["last"]).startswith("2026-07-14 01:13:18")
