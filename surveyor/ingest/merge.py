@@ -16,7 +16,6 @@ After each file, samples without a position are placed by time from GPS tracks w
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 import shutil
@@ -40,7 +39,7 @@ from surveyor.ingest.base import Batch, ReadContext
 from surveyor.ingest.helper import Helper, HelperFailed
 from surveyor.ingest.large_files import merge_helper, wanted
 from surveyor.geo.cells import h3_cells
-from surveyor.ingest.identity import sample_ids
+from surveyor.ingest.identity import file_hash, sample_ids
 from surveyor.ingest.normalize import choose
 from surveyor.ingest.place import Placement, place_unplaced
 from surveyor.ingest.validate import validate
@@ -192,14 +191,6 @@ def expand_sources(sources: Iterable[str]) -> list[tuple[str, Path | None]]:
     return out
 
 
-def _hash_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def _raw_lines(path: Path, wanted: set[int]) -> dict[int, str]:
     """The text of some lines of a file (for quarantined rows), in one streaming pass."""
     found: dict[int, str] = {}
@@ -270,7 +261,7 @@ def merge_sources(store: Store, sources: Iterable[str], options: MergeOptions | 
 
 def _merge_one(store: Store, display: str, path: Path, tz: ZoneInfo, forced, opts: MergeOptions,
                result: FileResult, helper: Helper | None = None) -> None:
-    content_hash = _hash_file(path)
+    content_hash = file_hash(path)
     with store.writer_lock():
         store.cleanup_unfinished()
         earlier = store.find_merges(content_hash)

@@ -34,20 +34,9 @@ import numpy as np
 import pandas as pd
 
 from surveyor.geo.cells import h3_cells
+from surveyor.geo.distance import haversine_m
 
 log = logging.getLogger(__name__)
-
-EARTH_RADIUS_M = 6_371_008.8
-REASONS = ("no_tracks", "no_track_at_time", "gap_too_long", "no_time")
-
-
-def _metres(lat1, lon1, lat2, lon2) -> np.ndarray:
-    """Equirectangular distance: exact enough over the tens of metres between two fixes."""
-    phi = np.radians((lat1 + lat2) / 2.0)
-    dx = np.radians(lon2 - lon1) * np.cos(phi)
-    dy = np.radians(lat2 - lat1)
-    return EARTH_RADIUS_M * np.hypot(dx, dy)
-
 
 def _ns(times: pd.Series) -> np.ndarray:
     t = pd.to_datetime(times, utc=True, errors="coerce")
@@ -101,7 +90,7 @@ def interpolate(track: pd.DataFrame, t_ns: np.ndarray, max_gap_s: float) -> dict
     f = np.where(gap_s > 0, (t_ns - tt[i0]) / np.where(gap_s > 0, gap_s * 1e9, 1.0), 0.0)
     lat = la[i0] + f * (la[i1c] - la[i0])
     lon = lo[i0] + f * (lo[i1c] - lo[i0])
-    nearer = np.minimum(_metres(lat, lon, la[i0], lo[i0]), _metres(lat, lon, la[i1c], lo[i1c]))
+    nearer = np.minimum(haversine_m(lat, lon, la[i0], lo[i0], xp=np), haversine_m(lat, lon, la[i1c], lo[i1c], xp=np))
     ok = covered & (gap_s <= max_gap_s)
     out["lat"] = np.where(covered, lat, np.nan)
     out["lon"] = np.where(covered, lon, np.nan)
@@ -174,7 +163,7 @@ def _span(times: pd.Series) -> str:
 class Placement:
     """What placing samples from GPS tracks did: ``placed`` samples got a position, ``unplaced``
     are still without one, ``reasons`` counts why (``no_tracks``, ``no_track_at_time``,
-    ``gap_too_long``), and ``messages`` say what to do about them."""
+    ``gap_too_long``, ``no_time``), and ``messages`` say what to do about them."""
 
     placed: int = 0
     unplaced: int = 0

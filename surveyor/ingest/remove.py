@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 from surveyor.errors import NothingToDo
+from surveyor.ingest.identity import file_hash
 from surveyor.store.base import Store
 
 
@@ -38,7 +38,7 @@ def find_source_merges(store: Store, source: str) -> list[int]:
         ids = [m.merge_id for m in merges if Path(m.source_file).name == Path(source).name]
     p = Path(source)
     if not ids and p.is_file():
-        h = hashlib.sha256(p.read_bytes()).hexdigest()
+        h = file_hash(p)
         ids = [m.merge_id for m in merges if m.content_hash == h]
     return ids
 

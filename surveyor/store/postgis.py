@@ -61,8 +61,6 @@ SAMPLE_EXTRA = {"area_code": "str"}
 POINT_LAYERS = {"samples": ALL_FIELDS, "tracks": TRACK_FIELDS, "towers": TOWER_FIELDS}
 MERGE_LAYERS = {"samples": ALL_FIELDS, "quarantine": QUARANTINE_FIELDS, "neighbours": NEIGHBOUR_FIELDS,
                 "tracks": TRACK_FIELDS, "towers": TOWER_FIELDS}
-MERGE_FIELDS = {"merge_id": "int", "source_file": "str", "content_hash": "str", "format": "str",
-                "merged_at": "str", **{k: "int" for k in MERGE_COUNT_KEYS}, "options": "str"}
 ANALYSIS_LAYERS = ("cells", "dead_zones", "sites")
 AREA_FIELDS = {"code": "str", "name": "str", "level": "str", "parent_code": "str"}
 _PG_TYPES = {"int": "bigint", "float": "double precision", "str": "text", "bool": "boolean",
@@ -1051,15 +1049,6 @@ class PostgisStore(Store):
                            first=first, last=last, unplaced=unplaced, quarantined=quarantined,
                            quarantine_by_reason=by_reason, merges=merges, neighbours=neighbours,
                            track_points=tracks, towers=towers, analysed_at=self.get_meta("analysed_at"), area=area)
-
-    def disk_bytes(self) -> dict[str, int]:
-        """On-disk size of each table with its indexes (for benchmarks and `status -v`)."""
-        with self._errors("measuring the database"):
-            rows = self._connection().execute(
-                "SELECT c.relname, pg_total_relation_size(c.oid) FROM pg_class c JOIN pg_namespace n "
-                "ON n.oid = c.relnamespace WHERE n.nspname = current_schema() AND c.relkind = 'r' "
-                "ORDER BY 2 DESC").fetchall()
-        return {r[0]: int(r[1]) for r in rows}
 
 
 def _kind_of_dtype(s: pd.Series) -> str:
