@@ -146,7 +146,7 @@ def analyze(store, settings: Settings, resolution: int | None = None) -> dict:
     res = grid.check_resolution(resolution if resolution is not None else settings.resolution)
     samples = store.read_samples(columns=SAMPLE_COLUMNS)
     if len(samples) == 0:
-        raise NothingToDo(f"The geodatabase {getattr(store, 'url', '')} holds no samples to analyse.".replace("  ", " "),
+        raise NothingToDo(f"The geodatabase {store.url} holds no samples to analyse.",
                           fix="Merge first: `surveyor merge FILES --db DB`.")
     boundary = load_boundary(settings)
     dusun = load_dusun(settings)

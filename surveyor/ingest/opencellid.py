@@ -27,7 +27,7 @@ from surveyor.ingest.normalize import operators
 HEADER = ("radio", "mcc", "net", "area", "cell", "unit", "lon", "lat", "range", "samples", "changeable",
           "created", "updated", "averagesignal")
 RADIOS = ("GSM", "UMTS", "LTE", "CDMA", "NR", "NBIOT")
-_HEADERLESS = re.compile(r"^(GSM|UMTS|LTE|CDMA|NR|NBIOT),\d{3},\d{1,3},\d+,\d+,", re.IGNORECASE)
+_HEADERLESS = re.compile(rf"^({'|'.join(RADIOS)}),\d{{3}},\d{{1,3}},\d+,\d+,", re.IGNORECASE)
 SOURCE = "opencellid"
 
 

@@ -156,6 +156,7 @@ def build_db(path: Path | str, *, samples: int = 400, analysed: bool = True, evi
     from shapely.geometry import Point
 
     from surveyor.store import MergeRecord, open_store
+    from surveyor.store._arrow import sample_table
 
     path = Path(path)
     ops = list(operators)
@@ -166,7 +167,7 @@ def build_db(path: Path | str, *, samples: int = 400, analysed: bool = True, evi
         mid = store.new_merge_id()
         df = _samples(samples, ops, evil)
         df["merge_id"] = mid
-        store.append("samples", df)
+        store.append("samples", sample_table(df))
         if towers:
             tw = pd.DataFrame({"merge_id": mid, "radio": "LTE", "operator": ops[:1] * 2 + [EVIL if evil else ops[-1]],
                                "mcc": 510, "mnc": 10, "lat": [-7.430, -7.445, -7.44],

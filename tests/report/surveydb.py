@@ -209,11 +209,12 @@ def build_survey_db(path: str | Path, *, nasty: bool = False, analysed: bool = T
     """
     from surveyor.config import Settings
     from surveyor.store import MergeRecord, open_store
+    from surveyor.store._arrow import sample_table
 
     store = open_store(str(path), create=True)
     samples = _samples(nasty)
     for mid, part in samples.groupby("merge_id"):
-        store.append("samples", part)
+        store.append("samples", sample_table(part))
         store.commit_merge(MergeRecord(int(mid), part["source_file"].iloc[0], f"hash{mid}",
                                        part["source_format"].iloc[0], "2026-07-16T00:00:00Z",
                                        {"read": len(part), "added": len(part)}))
