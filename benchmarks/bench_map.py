@@ -71,7 +71,7 @@ def main() -> None:
     db = build_survey(work / "survey", SurveySpec(seed=1, n_volunteers=volunteers, days=28,
                                                   interval_s=(1.0, 1.0))).db
     with open_store(str(db)) as store:
-        n = store.status()["samples"]
+        n = store.status().samples
     print(f"database: {n:,} samples of {volunteers} volunteers, 2 operators, simulated, merged and analysed "
           f"in {time.perf_counter() - t0:.1f} s")
 

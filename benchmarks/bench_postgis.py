@@ -134,13 +134,14 @@ def frame(rng, n: int, first_id: int, merge_id: int) -> pd.DataFrame:
 
 
 def commit(store, df, merge_id_hint):
+    from surveyor.store._arrow import sample_table
     from surveyor.store.base import MergeRecord
 
     with store.writer_lock():
         store.cleanup_unfinished()
         mid = store.new_merge_id()
         t = time.perf_counter()
-        store.append("samples", df.assign(merge_id=mid))
+        store.append("samples", sample_table(df.assign(merge_id=mid)))
         store.commit_merge(MergeRecord(mid, df["source_file"].iloc[0], f"hash-{merge_id_hint}-{mid}", "journal",
                                        "2026-07-20T00:00:00Z", {"read": len(df), "added": len(df)}, {}))
         return time.perf_counter() - t
@@ -210,7 +211,7 @@ def run_size(url, n: int, rng) -> dict:
         chunk_s = time.perf_counter() - t
         assert rows == n
     store.close()
-    assert stored == n and st["samples"] == n
+    assert stored == n and st.samples == n
     return {"n": n, "merges": k, "load_s": load_s, "last_merge_s": last_merge_s, "reload_s": reload_s,
             "agg_s": agg_s, "cells": len(cells), "agg_village_s": agg_village_s, "village_cells": len(vcells),
             "village_samples": len(vs), "read_village_s": read_village_s, "status_s": status_s,

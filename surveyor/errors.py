@@ -63,6 +63,3 @@ class OutputExists(SurveyorError, FileExistsError):
     def __init__(self, path: str, fix: str = "Use --overwrite to replace it, or choose another --out."):
         super().__init__(f"{path} exists already.", fix=fix)
 
-
-# The field logger's modules still use the old name; kept until they move to InvalidRequest.
-UsageError = InvalidRequest

@@ -1,8 +1,10 @@
-"""The sample: its fields and units, operators (MCC/MNC) and technologies.
+"""The sample: its fields and units, operators (MCC/MNC), technologies, and the rules' defaults.
 
 Standard library only, because the field logger imports this module on phones (Termux) where
 the numerical and geospatial stack does not install. The coverage rules that judge samples are
-in :mod:`surveyor.analyse.rules`.
+in :mod:`surveyor.analyse.rules`; this module holds their default thresholds (which
+:mod:`surveyor.config` reads) and the one-sample forms of two of them for the logger's live page
+on the phone (:func:`rsrp_class`, :func:`speed_failed`).
 """
 
 from __future__ import annotations
@@ -230,3 +232,43 @@ def _to_int(value: object) -> int | None:
     if f != f:  # NaN
         return None
     return int(f)
+
+
+# ---------------------------------------------------------------------------------------------
+# The rules' defaults (DESIGN section 4), read by surveyor.config; the rules themselves are in
+# surveyor.analyse.rules.
+
+RSRP_NEGATIVE_BELOW_DBM = -115.0
+# RTR-NetTest / Android classes for LTE RSRP: (lower bound, class), best first.
+RSRP_CLASSES_DBM = ((-85.0, "excellent"), (-95.0, "good"), (-105.0, "fair"), (-115.0, "poor"))
+DOWNLOAD_MIN_MBPS = 5.0
+UPLOAD_MIN_MBPS = 1.0
+
+
+def rsrp_class(rsrp_dbm: float | None,
+               classes: tuple[tuple[float, str], ...] = RSRP_CLASSES_DBM) -> str | None:
+    """Colour class of one LTE RSRP value: excellent, good, fair, poor, none; None when unknown.
+
+    The one-sample form of :func:`surveyor.analyse.rules.rsrp_classes`, for the phone (no numpy).
+    """
+    if rsrp_dbm is None or rsrp_dbm != rsrp_dbm:
+        return None
+    for lower, name in classes:
+        if rsrp_dbm >= lower:
+            return name
+    return "none"
+
+
+def speed_failed(test: str | None, download_mbps: float | None, upload_mbps: float | None, *,
+                 download_min_mbps: float = DOWNLOAD_MIN_MBPS, upload_min_mbps: float = UPLOAD_MIN_MBPS) -> bool:
+    """A speed test fails when it could not run or measured under the FCC 4G floor (5/1 Mbit/s).
+
+    The one-sample form of :func:`surveyor.analyse.rules.speed_failed`, for the phone (no numpy).
+    """
+    if test == "failed":
+        return True
+    if download_mbps is not None and download_mbps == download_mbps and download_mbps < download_min_mbps:
+        return True
+    if upload_mbps is not None and upload_mbps == upload_mbps and upload_mbps < upload_min_mbps:
+        return True
+    return False

@@ -28,8 +28,8 @@ def test_demo_writes_every_output_and_can_run_again(tmp_path, invoke, monkeypatc
     assert "DZ-TSEL-01" in r.stderr  # the dead-zone table
     with open_store(str(out / "survey.gpkg")) as store:
         st = store.status()
-        assert st["by_operator"]["Telkomsel"] > 1000 and st["by_operator"]["Indosat"] > 1000
-        assert st["sessions"] >= 10 and st["analysed_at"]
+        assert st.by_operator["Telkomsel"] > 1000 and st.by_operator["Indosat"] > 1000
+        assert st.sessions >= 10 and st.analysed_at
         assert len(store.read_layer("dead_zones")) >= 1
     # Running it again reuses the folder it made ...
     monkeypatch.setattr("surveyor.render.report.load_weasyprint",

@@ -52,6 +52,6 @@ def test_hostile_village_names_its_second_operator_and_a_dusun_with_html(hostile
 
 def test_merged_only_has_samples_and_no_analysis(merged_only):
     with open_store(str(merged_only.db)) as store:
-        assert store.status()["samples"] > 0
+        assert store.status().samples > 0
         assert store.get_meta("analysed_at") is None
         assert len(store.read_layer("cells")) == 0

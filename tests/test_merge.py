@@ -40,8 +40,8 @@ def test_journal_and_gnettrack_merge_then_nothing_added_again(tmp_path, invoke):
     assert_adds_up(s2)
     with open_store(db) as store:
         st = store.status()
-        assert st["samples"] == 70
-        assert st["by_operator"] == {"Telkomsel": 70}
+        assert st.samples == 70
+        assert st.by_operator == {"Telkomsel": 70}
         df = store.read_samples(["time", "source_format", "source_file", "sample_id", "h3_10", "rsrp_dbm"])
     assert df["sample_id"].is_unique
     assert df["h3_10"].notna().all()
@@ -127,7 +127,7 @@ def test_no_signal_and_no_fix_samples_are_kept(tmp_path, invoke):
     assert s["added"] == 3
     with open_store(db) as store:
         st = store.status()
-    assert st["unplaced"] == 1 and st["by_kind"] == {"signal": 2, "speed": 1}
+    assert st.unplaced == 1 and st.by_kind == {"signal": 2, "speed": 1}
 
 
 @pytest.mark.parametrize("content, expect", [
@@ -203,11 +203,15 @@ def test_remove_source_session_device(tmp_path, invoke):
     db = str(tmp_path / "s.gpkg")
     merge_json(invoke, str(a), str(b), "--db", db)
     r = invoke("remove", "--db", db, "--session", "s-2", "--yes")
-    assert r.exit_code == 0 and json.loads(r.stdout)["samples"] == 6
+    assert r.exit_code == 0 and json.loads(r.stdout) == {"samples": 6}
+    assert r.stderr == f"Removed session 's-2' from {db}: 6 samples.\n"
     r = invoke("remove", "--db", db, "--source", str(a), "--yes")
     assert r.exit_code == 0
+    assert json.loads(r.stdout) == {"merges": 1, "samples": 10, "quarantine": 0, "neighbours": 0, "tracks": 0,
+                                    "towers": 0}
+    assert r.stderr == f"Removed source {a} (1 merge) from {db}: 10 samples.\n"
     with open_store(db) as store:
-        assert store.status()["samples"] == 0
+        assert store.status().samples == 0
     r = invoke("remove", "--db", db, "--device", "nobody", "--yes")
     assert r.exit_code == 1 and "No samples" in r.stderr
     r = invoke("remove", "--db", db, "--yes")
@@ -242,6 +246,33 @@ def test_status_json_and_text(tmp_path, invoke):
     assert "volunteer" not in json.dumps(st["per_session"])
     r = invoke("status", "--db", db)
     assert "5 samples in 1 sessions" in r.stdout and "Telkomsel" in r.stdout
+
+
+def test_merge_json_keys_and_text_are_those_of_the_readme(tmp_path, invoke):
+    j = write_journal(tmp_path / "a.jsonl", [journal_sample(i) for i in range(5)], tail="{cut")
+    (tmp_path / "notes.txt").write_text("not survey data\n")
+    db = str(tmp_path / "s.gpkg")
+    r, s = merge_json(invoke, str(j), str(tmp_path / "notes.txt"), "--db", db)
+    assert r.exit_code == 1  # one file in no known format
+    assert list(s) == ["files", "read", "added", "duplicates", "quarantined", "neighbours", "track_points", "towers",
+                       "by_reason", "placed_from_tracks", "failed_files", "per_file"]
+    assert (s["files"], s["read"], s["added"], s["quarantined"], s["failed_files"]) == (2, 6, 5, 1, 1)
+    assert s["by_reason"] == {"truncated": 1}
+    assert s["placed_from_tracks"] == {"placed": 0, "unplaced": 0, "reasons": {}, "messages": []}
+    journal, notes = s["per_file"]
+    assert list(journal) == ["file", "format", "read", "added", "duplicates", "quarantined", "neighbours",
+                             "track_points", "towers", "by_reason"]
+    assert journal["format"] == "journal" and "error" in notes and notes["format"] is None
+    r = invoke("merge", str(j), "--db", db)
+    assert r.exit_code == 0
+    assert r.stdout == f"1 files, 6 rows: 0 samples added, 5 duplicates, 1 quarantined -> {db}\n"
+    assert f"{j}: merged before, nothing added (use --replace to read it again)" in r.stderr
+    assert "Quarantined by reason: truncated 1 (see the quarantine layer)" in r.stderr
+    r = invoke("merge", str(j), "--db", db, "--replace")
+    assert f"{j} [journal]: 6 rows, 5 added, 1 quarantined" in r.stderr
+    r = invoke("status", "--db", db)
+    assert r.stdout.startswith(f"{db}: 5 samples in 1 sessions by 1 devices on 1 days")
+    assert "quarantined rows: 1 (truncated 1)" in r.stdout
 
 
 def test_status_without_database_says_merge_first(tmp_path, invoke):

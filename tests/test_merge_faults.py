@@ -72,11 +72,11 @@ def test_kill_9_midway_leaves_nothing_and_a_rerun_completes(tmp_path):
     assert 20 < _raw_sample_rows(db) < 400_020  # part of the big file was on disk
     with open_store(db) as store:
         st = store.status()
-        assert st["samples"] == 20 and st["merges"] == 1  # ...but none of it is visible
+        assert st.samples == 20 and st.merges == 1  # ...but none of it is visible
     done = subprocess.run(_surveyor("merge", str(big), "--db", db, "--json"), capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     with open_store(db) as store:
-        assert store.status()["samples"] == 400_020
+        assert store.status().samples == 400_020
     assert _raw_sample_rows(db) == 400_020  # the leftovers were cleaned up, nothing doubled
     con = sqlite3.connect(db)
     try:  # the spatial index was repaired and packed: valid, one entry per sample, triggers back
@@ -100,9 +100,9 @@ def test_two_merges_at_once_of_overlapping_files(tmp_path):
     with open_store(db) as store:
         st = store.status()
         ids = store.read_samples(["sample_id"])["sample_id"]
-    assert st["samples"] == 300 + 400  # a's 300, and the 400 distinct journal samples of b and c
+    assert st.samples == 300 + 400  # a's 300, and the 400 distinct journal samples of b and c
     assert ids.is_unique
-    assert st["merges"] == 3
+    assert st.merges == 3
     assert not os.path.exists(store.lock_path)  # the writers' lock file goes with the last of them
 
 
@@ -132,8 +132,8 @@ def test_ctrl_c_stops_at_once_and_leaves_nothing(tmp_path):
         time.sleep(0.2)
     assert not _workers_of(proc.pid)
     with open_store(db) as store:
-        assert store.status()["samples"] == 0
+        assert store.status().samples == 0
     done = subprocess.run(_surveyor("merge", str(big), "--db", db), capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     with open_store(db) as store:
-        assert store.status()["samples"] == 400_000
+        assert store.status().samples == 400_000

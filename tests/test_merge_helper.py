@@ -1,15 +1,18 @@
-"""Large files are prepared in a helper process: the database it leads to is the one an
-in-process merge makes, repeats across batches included."""
+"""The helper process runs any top-level function given to it; large files are prepared in it, and
+the database that leads to is the one an in-process merge makes, repeats across batches included."""
 
 from __future__ import annotations
 
 import sqlite3
 
+import helper_jobs as jobs
 import numpy as np
-
+import pytest
 from helpers import journal_sample, write_big_gnettrack, write_journal
-from surveyor.ingest import helper as helper_module
-from surveyor.ingest.helper import Helper
+
+from surveyor.ingest import large_files
+from surveyor.ingest.helper import Helper, HelperFailed
+from surveyor.ingest.large_files import merge_helper
 from surveyor.ingest.merge import MergeOptions, _SeenIds, merge_sources
 from surveyor.store import open_store
 
@@ -49,10 +52,10 @@ def test_helper_and_in_process_merges_store_the_same(tmp_path, monkeypatch):
         fh.writelines(lines[1:2001])
     results = {}
     for mode in ("helper", "in-process"):
-        monkeypatch.setattr(helper_module, "PARALLEL_MIN_BYTES", 0 if mode == "helper" else 1 << 60)
+        monkeypatch.setattr(large_files, "PARALLEL_MIN_BYTES", 0 if mode == "helper" else 1 << 60)
         monkeypatch.delenv("SURVEYOR_NO_WORKER", raising=False)
         db = str(tmp_path / f"{mode}.gpkg")
-        helper = Helper()
+        helper = merge_helper()
         try:
             with open_store(db, create=True) as store:
                 summary = merge_sources(store, [str(src)], MergeOptions(), helper=helper)
@@ -60,7 +63,7 @@ def test_helper_and_in_process_merges_store_the_same(tmp_path, monkeypatch):
         finally:
             helper.stop()
         assert used == (mode == "helper")
-        assert summary["read"] == 152_000 and summary["added"] == 150_000 and summary["duplicates"] == 2_000
+        assert summary.read == 152_000 and summary.added == 150_000 and summary.duplicates == 2_000
         results[mode] = _content(db)
     assert results["helper"] == results["in-process"]
     ids, sessions, rtree, complete = results["helper"]
@@ -76,7 +79,57 @@ def test_overlapping_merges_keep_session_counts_exact(tmp_path):
         first = merge_sources(store, [str(a)])
         second = merge_sources(store, [str(c)])
         sessions = store.read_layer("sessions")
-    assert first["added"] == 200 and second["added"] == 200 and second["duplicates"] == 100
+    assert first.added == 200 and second.added == 200 and second.duplicates == 100
     row = sessions.set_index("session").loc["s-1"]
     assert row["samples"] == 400 and row["placed"] == 400
     assert str(row["first"]).startswith("2026-07-14 01:00:00") and str(row["last"]).startswith("2026-07-14 01:13:18")
+
+
+def test_helper_runs_any_top_level_function_item_by_item():
+    import os
+
+    helper = Helper()
+    try:
+        assert list(helper.run(jobs.squares, (5,), died=RuntimeError)) == [0, 1, 4, 9, 16]
+        assert list(helper.run(jobs.squares, (0,), died=RuntimeError)) == []
+        child, = helper.run(jobs.pid, (), died=RuntimeError)
+        assert child != os.getpid() and helper.jobs_run == 3
+    finally:
+        helper.stop()
+
+
+def test_helper_relays_exceptions_and_describes_unpicklable_ones():
+    helper = Helper()
+    try:
+        got = []
+        with pytest.raises(ValueError, match="stopped after 2"):
+            for item in helper.run(jobs.fails_after, (2,), died=RuntimeError):
+                got.append(item)
+        assert got == [0, 1]
+        with pytest.raises(HelperFailed, match="Unpicklable: holds a lock"):
+            list(helper.run(jobs.fails_unpicklably, (), died=RuntimeError))
+        assert list(helper.run(jobs.squares, (3,), died=RuntimeError)) == [0, 1, 4]  # still usable
+    finally:
+        helper.stop()
+
+
+def test_helper_imports_what_the_caller_names_and_nothing_of_the_merge_itself():
+    names = ("surveyor.ingest.merge", "pandas")
+    warmed, plain = Helper(warm=names[:1]), Helper()
+    try:
+        loaded, = warmed.run(jobs.modules_loaded, (names,), died=RuntimeError)
+        assert loaded == {"surveyor.ingest.merge": True, "pandas": True}
+        loaded, = plain.run(jobs.modules_loaded, (names,), died=RuntimeError)
+        assert loaded == {"surveyor.ingest.merge": False, "pandas": False}
+    finally:
+        warmed.stop()
+        plain.stop()
+
+
+def test_a_helper_that_dies_is_reported_by_the_callers_error():
+    helper = Helper()
+    try:
+        with pytest.raises(LookupError, match="exit 3"):
+            list(helper.run(jobs.exits, (3,), died=lambda code: LookupError(f"exit {code}")))
+    finally:
+        helper.stop()

@@ -75,7 +75,7 @@ def test_bulk_import_indexes_every_sample_packed_or_by_sqlite(tmp_path, monkeypa
     src = write_gnettrack(tmp_path / "walk.csv", walk_rows(60_000))
     db = str(tmp_path / "s.gpkg")
     with open_store(db, create=True) as store:
-        assert merge_sources(store, [str(src)])["added"] == 60_000
+        assert merge_sources(store, [str(src)]).added == 60_000
     _index_matches_samples(db)
     # A merge that died in bulk mode leaves the triggers missing: the next writer rebuilds the index.
     con = sqlite3.connect(db)

@@ -9,7 +9,7 @@ pyogrio, geopandas, folium or h3, directly or through another surveyor module.
 def port_and_baud(option: str, spec: str, arg: str, default_baud: int, example: str) -> tuple[str, int]:
     """A serial device given as ``PATH[@BAUD]`` (``--gps nmea:/dev/ttyACM0@9600``,
     ``--signal at:/dev/ttyUSB2``): its path and baud rate."""
-    from surveyor.errors import UsageError
+    from surveyor.errors import InvalidRequest
 
     path, baud = arg, default_baud
     if "@" in arg:
@@ -17,6 +17,6 @@ def port_and_baud(option: str, spec: str, arg: str, default_baud: int, example: 
         try:
             baud = int(b)
         except ValueError:
-            raise UsageError(f"{option} {spec}: the baud rate must be a number.",
+            raise InvalidRequest(f"{option} {spec}: the baud rate must be a number.",
                              fix=f"For example {option} {example}.") from None
     return path, baud

@@ -20,7 +20,7 @@ import time
 from dataclasses import dataclass
 
 from surveyor.acquire import port_and_baud
-from surveyor.errors import SurveyorError, UsageError
+from surveyor.errors import SurveyorError, InvalidRequest
 
 log = logging.getLogger(__name__)
 
@@ -246,7 +246,7 @@ class FixedGps(GpsSource):
     def __init__(self, lat: float, lon: float):
         super().__init__()
         if not (-90 <= lat <= 90 and -180 <= lon <= 180):
-            raise UsageError(f"fixed:{lat},{lon} is not a position.",
+            raise InvalidRequest(f"fixed:{lat},{lon} is not a position.",
                              fix="Use --gps fixed:LAT,LON in degrees, e.g. fixed:-7.437,109.858.")
         self.lat, self.lon = lat, lon
 
@@ -425,7 +425,7 @@ def open_gps(spec: str, *, interval_s: float = 1.0) -> GpsSource:
             lat_s, lon_s = arg.split(",")
             return FixedGps(float(lat_s), float(lon_s))
         except ValueError:
-            raise UsageError(f"--gps {spec}: expected fixed:LAT,LON.",
+            raise InvalidRequest(f"--gps {spec}: expected fixed:LAT,LON.",
                              fix="For example --gps fixed:-7.437,109.858.") from None
     if kind == "gpsd":
         host, port = "127.0.0.1", 2947
@@ -437,15 +437,15 @@ def open_gps(spec: str, *, interval_s: float = 1.0) -> GpsSource:
                 try:
                     port = int(p) if p else port
                 except ValueError:
-                    raise UsageError(f"--gps {spec}: the port must be a number.",
+                    raise InvalidRequest(f"--gps {spec}: the port must be a number.",
                                      fix="For example --gps gpsd://127.0.0.1:2947.") from None
         return GpsdGps(host, port, max_age_s=max(DEFAULT_MAX_AGE_S, interval_s * 2))
     if kind == "nmea":
         if not arg:
-            raise UsageError("--gps nmea needs a device or file.", fix="For example --gps nmea:/dev/ttyACM0@9600.")
+            raise InvalidRequest("--gps nmea needs a device or file.", fix="For example --gps nmea:/dev/ttyACM0@9600.")
         path, baud = port_and_baud("--gps", spec, arg, 4800, "nmea:/dev/ttyUSB0@9600")
         return NmeaGps(path, baud, max_age_s=max(DEFAULT_MAX_AGE_S, interval_s * 2))
     if kind == "termux":
         return TermuxGps(poll_s=max(1.0, interval_s))
-    raise UsageError(f"--gps {spec}: unknown GPS source.",
+    raise InvalidRequest(f"--gps {spec}: unknown GPS source.",
                      fix="Use gpsd[://HOST:PORT], nmea:PATH[@BAUD], termux, fixed:LAT,LON or none.")

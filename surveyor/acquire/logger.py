@@ -28,12 +28,12 @@ from surveyor.acquire.journal import (JournalWriter, device_id as default_device
                                       new_session_id, utc_now)
 from surveyor.acquire.signal import SignalError, SignalSource, open_signal
 from surveyor.acquire.speed import SpeedResult, SpeedTest, open_speedtest
-from surveyor.errors import UsageError
+from surveyor.errors import InvalidRequest
+from surveyor.geo.distance import haversine_m
 from surveyor.model import ENVIRONMENTS
 
 log = logging.getLogger(__name__)
 
-EARTH_RADIUS_M = 6_371_008.8
 SIGNAL_BACKOFF_MAX_S = 60.0
 
 
@@ -58,6 +58,10 @@ class LogOptions:
     device_model: str | None = None
     speed_timeout_s: float = 15.0
     speed_length_s: float = 5.0
+    web: bool = False
+    web_port: int = 8765
+    web_bind: str = "127.0.0.1"
+    targets: str | None = None
 
 
 @dataclass
@@ -82,6 +86,7 @@ class Summary:
     cpu_tools_s: float = 0.0
     last: dict = field(default_factory=dict)
     last_speed: dict = field(default_factory=dict)
+    web_url: str | None = None
 
     def text(self) -> str:
         parts = [f"{self.samples} samples ({self.signal_samples} signal, {self.speed_samples} speed tests"
@@ -94,13 +99,6 @@ class Summary:
         return (("Stopped. " if self.interrupted else "Done. ") + ", ".join(parts)
                 + f"; {self.distance_m:.0f} m walked in {self.elapsed_s:.0f} s."
                 + f" Journal: {self.out} (session {self.session}).")
-
-
-def haversine_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
-    p1, p2 = math.radians(lat1), math.radians(lat2)
-    dp, dl = p2 - p1, math.radians(lon2 - lon1)
-    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
-    return 2 * EARTH_RADIUS_M * math.asin(min(1.0, math.sqrt(a)))
 
 
 def _on_termux() -> bool:
@@ -147,8 +145,12 @@ def validate(opts: LogOptions) -> None:
         problems.append("nothing to log: give --signal and/or --speedtest")
     if (opts.speed_every_m is not None) and (opts.gps or "none") == "none":
         problems.append("--speed-every-m needs a GPS (--gps) to measure the distance walked")
+    if not 1 <= opts.web_port <= 65535:
+        problems.append("--web-port must be a port number from 1 to 65535")
+    if opts.targets and not opts.web:
+        problems.append("--targets are shown on the page of --web: add --web")
     if problems:
-        raise UsageError("; ".join(problems) + ".", fix="See `surveyor log --help`.")
+        raise InvalidRequest("; ".join(problems) + ".", fix="See `surveyor log --help`.")
 
 
 class _SpeedWorker:
@@ -168,10 +170,35 @@ class _SpeedWorker:
         return not self.thread.is_alive()
 
 
+def _start_companion(opts: LogOptions, notice: Callable[[str], None] | None):
+    """The ``--web`` page, or None when it cannot start: the survey matters more than the page, so
+    a port in use, a bad --web-bind or a broken --targets file is a warning and logging goes on."""
+    from surveyor.acquire.web import Companion, CompanionError
+
+    try:
+        # Where this run starts writing: the page reads today's earlier lines up to here.
+        end_offset = os.path.getsize(opts.out)
+    except OSError:
+        end_offset = 0
+    try:
+        companion = Companion(bind=opts.web_bind, port=opts.web_port, targets=opts.targets)
+    except CompanionError as exc:
+        log.warning("%s", exc)
+        return None
+    except Exception as exc:  # a fault of the page must not cost the walk
+        log.warning("Field companion not started (%s). Logging goes on without the page.", exc)
+        log.debug("companion", exc_info=True)
+        return None
+    if notice is not None:
+        notice(f"Field companion: open {companion.url} in the phone's browser.")
+    companion.load_today(opts.out, end_offset)
+    return companion
+
+
 def run_logger(opts: LogOptions, *, status: Callable[[Summary, dict], None] | None = None,
                stop: threading.Event | None = None, ask: Callable[[str, str], str] | None = None,
                gps: GpsSource | None = None, signal: SignalSource | None = None,
-               speed: SpeedTest | None = None) -> Summary:
+               speed: SpeedTest | None = None, notice: Callable[[str], None] | None = None) -> Summary:
     """Log until ``duration_s``, ``count`` rounds, ``stop`` is set or Ctrl-C; return a summary.
 
     Parameters
@@ -184,6 +211,8 @@ def run_logger(opts: LogOptions, *, status: Callable[[Summary, dict], None] | No
         Set it (e.g. from a signal handler) to stop cleanly after the current sample.
     ask
         Prompt function for ``--signal manual``: ``ask(question, default) -> answer``.
+    notice
+        Called with messages for the volunteer (the address of the ``--web`` page).
 
     ``count`` counts sampling rounds (one round may write two samples on a dual-SIM phone); with
     ``--signal none`` it counts speed tests.
@@ -208,7 +237,11 @@ def run_logger(opts: LogOptions, *, status: Callable[[Summary, dict], None] | No
     cpu0, tools0 = _cpu()
     t0 = time.monotonic()
     worker: _SpeedWorker | None = None
+    companion = None
     try:
+        if opts.web:
+            companion = _start_companion(opts, notice)
+            summary.web_url = companion.url if companion is not None else None
         if wake:
             _termux_tool("termux-wake-lock")
         gps.start()
@@ -244,6 +277,8 @@ def run_logger(opts: LogOptions, *, status: Callable[[Summary, dict], None] | No
                 summary.no_service += sample.get("service") == "no_service"
                 summary.unknown_service += sample.get("service") == "unknown"
                 summary.last = sample
+            if companion is not None:
+                companion.add(sample)
             if status is not None:
                 status(summary, sample)
             return sample
@@ -326,7 +361,7 @@ def run_logger(opts: LogOptions, *, status: Callable[[Summary, dict], None] | No
             worker.thread.join(timeout=5)
         if stop.is_set():
             summary.interrupted = True
-        for closer in (gps.close, signal.close, writer.close):
+        for closer in (gps.close, signal.close, writer.close, *((companion.close,) if companion else ())):
             try:
                 closer()
             except Exception as exc:  # closing must not hide the summary or the real error

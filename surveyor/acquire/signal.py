@@ -16,7 +16,7 @@ import time
 from typing import Callable
 
 from surveyor.acquire import port_and_baud
-from surveyor.errors import SurveyorError, UsageError
+from surveyor.errors import SurveyorError, InvalidRequest
 from surveyor.model import normalize_operator
 
 
@@ -427,14 +427,14 @@ def open_signal(spec: str, *, ask: Callable[[str, str], str] | None = None,
         return MmcliSignal(arg or "any", refresh_s=max(1, int(round(interval_s))))
     if kind == "at":
         if not arg:
-            raise UsageError("--signal at needs the modem's AT port.", fix="For example --signal at:/dev/ttyUSB2.")
+            raise InvalidRequest("--signal at needs the modem's AT port.", fix="For example --signal at:/dev/ttyUSB2.")
         path, baud = port_and_baud("--signal", spec, arg, 115200, "at:/dev/ttyUSB2@115200")
         return AtSignal(path, baud)
     if kind == "manual":
         if ask is None:
-            raise UsageError("--signal manual needs a terminal to ask on.", fix="Run it interactively.")
+            raise InvalidRequest("--signal manual needs a terminal to ask on.", fix="Run it interactively.")
         return ManualSignal(ask)
-    raise UsageError(f"--signal {spec}: unknown signal source.",
+    raise InvalidRequest(f"--signal {spec}: unknown signal source.",
                      fix="Use termux, mmcli[:MODEM], at:DEVICE[@BAUD], manual or none.")
 
 

@@ -24,7 +24,7 @@ import urllib.request
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from surveyor.errors import UsageError
+from surveyor.errors import InvalidRequest
 
 DEFAULT_MAX_MB = 5.0
 DEFAULT_TIMEOUT_S = 15.0
@@ -389,7 +389,7 @@ def open_speedtest(spec: str | None, *, max_mb: float = DEFAULT_MAX_MB,
     kind, _, arg = spec.partition(":")
     kind = kind.lower()
     if max_mb <= 0:
-        raise UsageError(f"--max-mb {max_mb}: the cap must be positive.", fix="For example --max-mb 5.")
+        raise InvalidRequest(f"--max-mb {max_mb}: the cap must be positive.", fix="For example --max-mb 5.")
     kw = {"max_bytes": int(max_mb * BYTES_PER_MB), "timeout_s": timeout_s, "length_s": length_s}
     if kind == "none":
         return None
@@ -399,14 +399,14 @@ def open_speedtest(spec: str | None, *, max_mb: float = DEFAULT_MAX_MB,
             try:
                 sid = int(arg)
             except ValueError:
-                raise UsageError(f"--speedtest {spec}: the server ID must be a number.",
+                raise InvalidRequest(f"--speedtest {spec}: the server ID must be a number.",
                                  fix="List servers with `speedtest-cli --list`, then --speedtest speedtest:ID.") from None
         return SpeedtestNet(sid, **kw)
     if kind in ("mini", "http"):
         if not arg.startswith(("http://", "https://")):
-            raise UsageError(f"--speedtest {spec}: needs a URL.",
+            raise InvalidRequest(f"--speedtest {spec}: needs a URL.",
                              fix=f"For example --speedtest {kind}:http://192.168.1.10/"
                                  + ("" if kind == "mini" else "file.bin") + ".")
         return SpeedtestMini(arg, **kw) if kind == "mini" else HttpTest(arg, **kw)
-    raise UsageError(f"--speedtest {spec}: unknown speed test.",
+    raise InvalidRequest(f"--speedtest {spec}: unknown speed test.",
                      fix="Use speedtest[:SERVER_ID], mini:URL, http:URL or none.")

@@ -7,6 +7,10 @@ all call these functions, and every threshold comes from :class:`surveyor.config
 - :func:`negative_reasons`: why a signal or manual sample says "no usable 4G here".
 - :func:`speed_failed`: which speed tests fail the 4G floor.
 - :func:`rsrp_classes`: the colour class of an LTE RSRP value.
+
+The logger's live page on the phone, where numpy does not install, judges one sample at a time
+with the one-sample forms in :mod:`surveyor.model` (:func:`~surveyor.model.rsrp_class`,
+:func:`~surveyor.model.speed_failed`); a test keeps both forms giving the same answers.
 """
 
 from __future__ import annotations

@@ -49,12 +49,13 @@ def run_demo(out_dir: str | Path = "surveyor-demo", *, lang: str = "id",
     db = str(root / "survey.gpkg")
     with open_store(db) as store:
         say("merging the simulated Lipursari sample survey ...")
-        merged = merge_sources(store, [str(samples)], MergeOptions(tz=settings.timezone), progress=say)
-        say(f"{merged['files']} files, {merged['read']} rows: {merged['added']} samples added, "
-            f"{merged['quarantined']} quarantined")
+        merged = merge_sources(store, [str(samples)], MergeOptions(tz=settings.timezone),
+                               progress=lambda r: say(f"{r.file} [{r.format}]: {r.read} rows, {r.added} added"))
+        say(f"{merged.files} files, {merged.read} rows: {merged.added} samples added, "
+            f"{merged.quarantined} quarantined")
         st = store.status()
-        say(f"{st['samples']} samples ({', '.join(f'{k} {v}' for k, v in st['by_operator'].items())}) in "
-            f"{st['sessions']} sessions on {st['days']} days, {st['first'][:10]} .. {st['last'][:10]}")
+        say(f"{st.samples} samples ({', '.join(f'{k} {v}' for k, v in st.by_operator.items())}) in "
+            f"{st.sessions} sessions on {st.days} days, {st.first[:10]} .. {st.last[:10]}")
         say("analysing coverage ...")
         summary = analyze(store, settings)
         for op, s in summary.operators.items():

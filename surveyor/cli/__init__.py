@@ -33,6 +33,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "export": ("surveyor.cli.export", "Export layers as GeoJSON, KML, CSV, GeoPackage, XLSX or the blank-spot sheet."),
     "push": ("surveyor.cli.push", "Copy a village GeoPackage into the shared PostGIS database."),
     "pull": ("surveyor.cli.pull", "Copy a village's data from the shared PostGIS database into a GeoPackage."),
+    "dem": ("surveyor.cli.dem", "Import the elevation model (SRTM, Copernicus, DEMNAS tiles) for terrain analysis."),
+    "towers": ("surveyor.cli.towers", "Add towers by hand, or list the towers terrain analysis uses."),
+    "antenna": ("surveyor.cli.antenna", "Where to point a home antenna, and how high, per operator."),
+    "sites": ("surveyor.cli.sites", "Propose where a new tower would serve the most dead places."),
 }
 
 

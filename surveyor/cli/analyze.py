@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from surveyor.cli.options import config_option, db_option, json_option
+from surveyor.cli.options import config_option, db_option, json_option, load_settings
 
 if TYPE_CHECKING:  # the analysis imports numpy and pandas: not at `--help` time
     from surveyor.analyse.summary import AnalysisSummary
@@ -42,7 +42,7 @@ def summary_text(summary: AnalysisSummary, db: str) -> str:
 
 @click.command(name="analyze")
 @db_option
-@click.option("--resolution", type=click.IntRange(5, 12), default=None, metavar="N",
+@click.option("--resolution", type=int, default=None, metavar="N",
               help="H3 resolution of the cells, 5-12 (default: survey.toml's, 10 = cells of about 70 m).")
 @config_option
 @json_option
@@ -53,12 +53,11 @@ def command(db: str, resolution: int | None, config: str | None, as_json: bool) 
     with the rules used. Prints a short summary per operator, or JSON with --json.
     """
     from surveyor.analyse import analyze
-    from surveyor.config import load_settings
     from surveyor.store import open_store
 
-    settings = load_settings(config, required=config is not None)
+    settings = load_settings(config, required=config is not None, resolution=resolution)
     with open_store(db) as store:
-        summary = analyze(store, settings, resolution)
+        summary = analyze(store, settings)
     if as_json:
         click.echo(json.dumps(summary.to_dict(), indent=1))
     else:

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import click
 
+from surveyor.cli.options import LANGUAGES, check_flags
+
 
 @click.command(name="demo")
 @click.option("--out", "out", default="surveyor-demo", show_default=True, metavar="DIR",
               help="Folder to write into (a new one, or one an earlier demo made).")
-@click.option("--lang", type=click.Choice(["id", "en"]), default="id", show_default=True,
+@click.option("--lang", default="id", show_default=True, metavar="|".join(LANGUAGES),
               help="Language of the maps (the report is written in both).")
 @click.pass_context
 def command(ctx: click.Context, out: str, lang: str) -> None:
@@ -20,6 +22,7 @@ def command(ctx: click.Context, out: str, lang: str) -> None:
     """
     from surveyor.app.demo import run_demo
 
+    check_flags(language=lang)
     quiet = (ctx.find_root().obj or {}).get("quiet", False)
     for path in run_demo(out, lang=lang, say=(lambda m: None) if quiet else (lambda m: click.echo(m, err=True))):
         click.echo(str(path))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from surveyor.cli.options import area_option, config_option, db_option, output_path, overwrite_option
+from surveyor.cli.options import area_option, config_option, db_option, load_settings, output_path, overwrite_option
 
 
 @click.command(name="export")
@@ -33,7 +33,6 @@ def command(db: str, out: str, layer: str, fmt: str | None, area: str | None, an
       surveyor export --format blankspot --out blankspot.xlsx
       surveyor export --layer samples --anonymize --out samples.csv
     """
-    from surveyor.config import load_settings
     from surveyor.export import export_layer, format_from_suffix
     from surveyor.i18n import translator
     from surveyor.store import open_store

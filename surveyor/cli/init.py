@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from surveyor.cli.options import overwrite_option
+from surveyor.cli.options import LANGUAGES, check_flags, overwrite_option
 
 
 @click.command(name="init")
@@ -13,7 +13,7 @@ from surveyor.cli.options import overwrite_option
               help="Village boundary (GeoJSON). Default: Lipursari (Kec. Leksono, Kab. Wonosobo).")
 @click.option("--name", default=None, help="Village name (with --area).")
 @click.option("--code", default=None, help="Kemendagri village code, e.g. 33.07.05.2002 (with --area).")
-@click.option("--lang", type=click.Choice(["id", "en"]), default=None, help="Language of maps and reports.")
+@click.option("--lang", default=None, metavar="|".join(LANGUAGES), help="Language of maps and reports.")
 @overwrite_option
 def command(directory, area, name, code, lang, overwrite) -> None:
     """Write survey.toml, an empty survey.gpkg and the folders samples/, maps/, reports/ in DIR.
@@ -25,5 +25,6 @@ def command(directory, area, name, code, lang, overwrite) -> None:
     """
     from surveyor.app.project import init_project
 
+    check_flags(language=lang)
     for path in init_project(directory, area=area, name=name, code=code, language=lang, overwrite=overwrite):
         click.echo(str(path))

@@ -76,10 +76,23 @@ def _fmt_status(summary, last_by_op: dict) -> str:
               help="Device ID (default: a stable per-machine ID in ~/.config/surveyor/device-id).")
 @click.option("--device-model", "device_model", default=None, metavar="MODEL",
               help="Phone or modem model, e.g. 'Redmi 9A' or 'Huawei E3372'.")
+@click.option("--web", "web", is_flag=True,
+              help="Also serve a live map of the walk on this device (open http://127.0.0.1:8765 in its "
+                   "browser). Nothing leaves the device.")
+@click.option("--web-port", "web_port", type=int, default=8765, show_default=True, metavar="PORT",
+              help="Port of the --web page.")
+@click.option("--web-bind", "web_bind", default="127.0.0.1", show_default=True, metavar="ADDRESS",
+              help="Address the --web page listens on; 127.0.0.1 keeps it to this device (0.0.0.0 "
+                   "shows your position to every device on the same network).")
+@click.option("--targets", "targets", default=None, metavar="FILE",
+              help="Places that still need evidence, shown on the --web page with the nearest one's "
+                   "distance and direction: GPX from `surveyor revisit --format gpx`, or GeoJSON points "
+                   "or polygons.")
 @click.option("-q", "--quiet", "quiet", is_flag=True, help="No status line and no summary (for scripts).")
 @click.pass_context
 def command(ctx: click.Context, out, gps, signal_spec, speedtest, interval_s, speed_every_s, speed_every_m,
-            max_mb, duration_s, count, volunteer, route, environment, device, device_model, quiet) -> None:
+            max_mb, duration_s, count, volunteer, route, environment, device, device_model, web, web_port,
+            web_bind, targets, quiet) -> None:
     """Log signal, speed tests and GPS into a crash-safe journal.
 
     Every sample is written and synced to JOURNAL at once, so a dead battery loses nothing
@@ -91,6 +104,7 @@ def command(ctx: click.Context, out, gps, signal_spec, speedtest, interval_s, sp
       phone (Termux):  surveyor log --out walk.jsonl --gps termux --signal termux --speedtest mini:http://192.168.1.10/
       laptop + modem:  surveyor log --out walk.jsonl --gps gpsd --signal mmcli --speedtest speedtest --speed-every-m 200
       no instrument:   surveyor log --out walk.jsonl --gps termux --signal manual
+      live map:        surveyor log --out walk.jsonl --gps termux --signal termux --web --targets revisit.gpx
     """
     from surveyor.acquire.logger import LogOptions, run_logger
 
@@ -98,7 +112,8 @@ def command(ctx: click.Context, out, gps, signal_spec, speedtest, interval_s, sp
     opts = LogOptions(out=out, gps=gps, signal=signal_spec, speedtest=speedtest, interval_s=interval_s,
                       speed_every_s=speed_every_s, speed_every_m=speed_every_m, max_mb=max_mb,
                       duration_s=duration_s, count=count, volunteer=volunteer, route=route,
-                      environment=environment, device=device, device_model=device_model)
+                      environment=environment, device=device, device_model=device_model, web=web,
+                      web_port=web_port, web_bind=web_bind, targets=targets)
     stop = threading.Event()
     manual = signal_spec.strip().lower() == "manual"
     old = {}
@@ -116,6 +131,7 @@ def command(ctx: click.Context, out, gps, signal_spec, speedtest, interval_s, sp
 
     live = None
     status = None
+    notice = None
     if not quiet:
         from rich.console import Console
         from rich.live import Live
@@ -140,8 +156,14 @@ def command(ctx: click.Context, out, gps, signal_spec, speedtest, interval_s, sp
             elif not manual and summary.samples % 10 == 1:
                 # Not a terminal (a log file): one line every ten samples instead of a live line.
                 click.echo(line, err=True)
+
+        def notice(message: str) -> None:
+            if live is not None:
+                live.console.print(message, markup=False, highlight=False)
+            else:
+                click.echo(message, err=True)
     try:
-        summary = run_logger(opts, status=status, stop=stop, ask=ask if manual else None)
+        summary = run_logger(opts, status=status, stop=stop, ask=ask if manual else None, notice=notice)
     finally:
         if live is not None:
             live.stop()

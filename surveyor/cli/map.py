@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import click
 
-from surveyor.cli.options import (area_option, config_option, db_option, lang_option, operator_option,
-                                  out_option, output_path, overwrite_option)
+from surveyor.cli.options import (area_option, config_option, db_option, lang_option, load_settings,
+                                  operator_option, out_option, output_path, overwrite_option)
 
 
 @click.command(name="map")
@@ -31,12 +31,11 @@ def command(db, out, operators, area, tiles, lang, show_samples, overwrite, conf
     where there is not (dead zones with their IDs), where evidence is still thin and where nobody
     has surveyed yet. Prints the path written.
     """
-    from surveyor.config import load_settings
     from surveyor.render.html_map import render_map
     from surveyor.store import open_store
 
-    settings = load_settings(config)
+    settings = load_settings(config, language=lang)
     with open_store(db) as store, output_path(out, overwrite) as path:
         written = render_map(store, settings, path, operators=list(operators) or None, area=area,
-                             tiles=tiles, lang=lang or settings.language, show_samples=show_samples)
+                             tiles=tiles, lang=settings.language, show_samples=show_samples)
     click.echo(str(written))

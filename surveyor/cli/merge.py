@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import json
+from typing import TYPE_CHECKING
 
 import click
 
-from surveyor.cli.options import config_option, db_option, json_option
+from surveyor.cli.options import config_option, db_option, json_option, load_settings
+
+if TYPE_CHECKING:
+    from surveyor.ingest.merge import FileResult, MergeSummary
 
 
 def _parse_map(values: tuple[str, ...]) -> dict[str, str]:
@@ -58,10 +62,10 @@ def command(ctx: click.Context, sources, db, config, fmt, mapping, tz, operator,
       surveyor merge ookla.csv --operator Telkomsel --tz Asia/Jakarta
       surveyor merge old.csv --tz Asia/Jakarta --replace
     """
-    from surveyor.ingest.helper import Helper
+    from surveyor.ingest.large_files import merge_helper
 
     # Started before the heavy imports below, so the helper's own start-up overlaps them.
-    helper = Helper.prestarted(sources)
+    helper = merge_helper(sources)
     try:
         _merge(ctx, helper, sources, db, config, fmt, mapping, tz, operator, volunteer, device, max_gap_s, replace,
                as_json)
@@ -71,33 +75,46 @@ def command(ctx: click.Context, sources, db, config, fmt, mapping, tz, operator,
 
 def _merge(ctx: click.Context, helper, sources, db, config, fmt, mapping, tz, operator, volunteer, device, max_gap_s,
            replace, as_json) -> None:
-    from surveyor.config import load_settings
     from surveyor.ingest.merge import MergeOptions, merge_sources
     from surveyor.store import open_store
 
-    settings = load_settings(config)
-    options = MergeOptions(fmt=fmt, mapping=_parse_map(mapping), tz=tz or settings.timezone, operator=operator,
+    settings = load_settings(config, timezone=tz)
+    options = MergeOptions(fmt=fmt, mapping=_parse_map(mapping), tz=settings.timezone, operator=operator,
                            volunteer=volunteer, device=device, max_gap_s=max_gap_s, replace=replace)
     quiet = (ctx.find_root().obj or {}).get("quiet", False)
     with open_store(db, create=True) as store:
         shown_db = store.url  # a PostGIS URL comes back with its password masked
         summary = merge_sources(store, sources, options, helper=helper,
-                                progress=None if (as_json or quiet) else lambda m: click.echo(m, err=True))
+                                progress=None if (as_json or quiet) else lambda r: click.echo(file_text(r), err=True))
     if as_json:
-        click.echo(json.dumps(summary, indent=2, default=str))
+        click.echo(json.dumps(summary.to_dict(), indent=2, default=str))
     else:
-        for f in summary["per_file"]:
-            if f.get("error"):
-                click.echo(f"Error: {f['error']}", err=True)
-        click.echo(f"{summary['files']} files, {summary['read']} rows: {summary['added']} samples added, "
-                   f"{summary['duplicates']} duplicates, {summary['quarantined']} quarantined"
-                   + "".join(f", {summary[k]} {k.replace('_', ' ')}" for k in ("neighbours", "track_points", "towers")
-                             if summary[k]) + f" -> {shown_db}")
-        if summary["by_reason"]:
-            click.echo("Quarantined by reason: " + ", ".join(f"{k} {v}" for k, v in summary["by_reason"].items())
+        for f in summary.failed:
+            click.echo(f"Error: {f.error}", err=True)
+        click.echo(summary_text(summary, shown_db))
+        if summary.by_reason:
+            click.echo("Quarantined by reason: " + ", ".join(f"{k} {v}" for k, v in summary.by_reason.items())
                        + " (see the quarantine layer)", err=True)
-        placed = summary.get("placed_from_tracks") or {}
-        if placed.get("placed"):
-            click.echo(f"Placed {placed['placed']} samples without GPS from tracks.", err=True)
-    if summary["failed_files"]:
+        placed = summary.placed_from_tracks
+        if placed is not None and placed.placed:
+            click.echo(f"Placed {placed.placed} samples without GPS from tracks.", err=True)
+    if summary.failed:
         ctx.exit(1)
+
+
+def file_text(r: FileResult) -> str:
+    """One line per merged file, as the merge goes."""
+    if r.skipped:
+        return f"{r.file}: merged before, nothing added (use --replace to read it again)"
+    parts = [f"{r.read} rows", f"{r.added} added"]
+    parts += [f"{n} {key.replace('_', ' ')}" for key, n in r.counts().items()
+              if key not in ("read", "added") and n]
+    return f"{r.file} [{r.format}]: " + ", ".join(parts)
+
+
+def summary_text(s: MergeSummary, db: str) -> str:
+    """The merge's one-line result on stdout."""
+    extra = "".join(f", {n} {key.replace('_', ' ')}" for key, n in
+                    (("neighbours", s.neighbours), ("track_points", s.track_points), ("towers", s.towers)) if n)
+    return (f"{s.files} files, {s.read} rows: {s.added} samples added, {s.duplicates} duplicates, "
+            f"{s.quarantined} quarantined{extra} -> {db}")

@@ -5,6 +5,8 @@
 - ``config_option``: ``--config`` path to ``survey.toml`` (default ``./survey.toml`` when present).
 - ``json_option``: ``--json`` machine-readable output on stdout.
 - ``lang_option``: ``--lang id|en`` (default: the ``language`` of ``survey.toml``).
+- :func:`load_settings`: ``survey.toml``, ``SURVEYOR_*`` and the flags that set a setting
+  (``--resolution``, ``--tz``, ``--lang``), all judged by :func:`surveyor.config.check_value`.
 - ``operator_option``: ``--operator NAME``, repeatable where a command takes several.
 - ``area_option``: ``--area CODE`` limit to one village (shared PostGIS store).
 - ``out_option(default)``: ``--out PATH`` and ``overwrite_option``: ``--overwrite``;
@@ -23,7 +25,12 @@ from typing import Iterator
 
 import click
 
-from surveyor.config import DEFAULT_DB
+from surveyor.config import DEFAULT_DB, SETTINGS
+
+# Flags that set a setting: its name -> the flag, so a message names what was typed. The values
+# are not checked by click but by the settings' own rules, as file and environment values are.
+SETTING_FLAGS = {"resolution": "--resolution", "timezone": "--tz", "language": "--lang"}
+LANGUAGES = next(s.allowed.values for s in SETTINGS if s.name == "language")
 
 db_option = click.option(
     "--db", "db", default=lambda: os.environ.get("SURVEYOR_DB", DEFAULT_DB), show_default="survey.gpkg",
@@ -32,7 +39,7 @@ config_option = click.option(
     "--config", "config", default=None, metavar="FILE",
     help="Settings file (default: ./survey.toml when present, else the Lipursari defaults).")
 json_option = click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON on stdout.")
-lang_option = click.option("--lang", type=click.Choice(["id", "en"]), default=None,
+lang_option = click.option("--lang", default=None, metavar="|".join(LANGUAGES),
                            help="Language (default: survey.toml's language, 'id' for Lipursari).")
 area_option = click.option("--area", default=None, metavar="CODE",
                            help="Only this village (its Kemendagri code), for shared databases.")
@@ -48,6 +55,21 @@ def operator_option(multiple: bool = False):
 def out_option(default: str | None, help_text: str = "Output file."):
     return click.option("--out", "out", default=default, show_default=default is not None,
                         metavar="PATH", help=help_text)
+
+
+def load_settings(config: str | None, *, required: bool = False, **flags):
+    """The survey's settings with the flags given (``resolution``, ``timezone``, ``language``; None
+    when not given) applied; a value not allowed is refused like one in ``survey.toml``."""
+    from surveyor.config import load_settings as load
+
+    return load(config, required=required, flags={name: (SETTING_FLAGS[name], v) for name, v in flags.items()})
+
+
+def check_flags(**flags) -> None:
+    """Refuse (usage error) flags that set a setting to a value it does not allow."""
+    from surveyor.config import check_flags as check
+
+    check({name: (SETTING_FLAGS[name], v) for name, v in flags.items()})
 
 
 @contextmanager

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import click
 
-from surveyor.cli.options import (area_option, config_option, db_option, lang_option, operator_option,
-                                  out_option, output_path, overwrite_option)
+from surveyor.cli.options import (area_option, config_option, db_option, lang_option, load_settings,
+                                  operator_option, out_option, output_path, overwrite_option)
 
 
 @click.command(name="print")
@@ -29,16 +29,15 @@ def command(db, out, paper, orientation, operators, area, lang, size, overwrite,
 
     Prints the path written.
     """
-    from surveyor.config import load_settings
     from surveyor.render.print_map import render_print
     from surveyor.store import open_store
 
-    settings = load_settings(config)
+    settings = load_settings(config, language=lang)
     if size == "whatsapp" and out == "maps/coverage.pdf":
         out = "maps/coverage-whatsapp.png"
     with open_store(db) as store, output_path(out, overwrite) as path:
         written = render_print(store, settings, path, paper=paper.upper(), orientation=orientation,
-                               operators=list(operators) or None, lang=lang or settings.language, size=size,
+                               operators=list(operators) or None, lang=settings.language, size=size,
                                area=area)
     for p in written:
         click.echo(str(p))

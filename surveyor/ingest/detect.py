@@ -33,10 +33,6 @@ def readers() -> dict[str, Reader]:
     return out
 
 
-def format_names() -> list[str]:
-    return list(readers())
-
-
 def read_head(path: Path) -> str:
     with open(path, "rb") as fh:
         raw = fh.read(HEAD_BYTES)

@@ -9,14 +9,13 @@ The reader is ``generic=True`` so every specific format is tried first, and it c
 when it recognises at least a time column plus a position or one measured value: a random CSV is
 not silently imported as empty samples.
 
-This module also holds the streaming CSV helpers the other table readers share
-(:func:`open_text`, :func:`csv_records`).
+This module also holds the chunking the other table readers share (:func:`record_chunks`); lines
+and records are read by :mod:`surveyor.ingest.text`.
 """
 
 from __future__ import annotations
 
 import csv
-import io
 import re
 from pathlib import Path
 from typing import Callable, Iterator
@@ -27,6 +26,7 @@ import pandas as pd
 from surveyor.errors import InputError
 from surveyor.ingest.base import Batch, ReadContext, Reader, Reject
 from surveyor.ingest.normalize import MISSING_TOKENS, local_to_utc, operators, techs
+from surveyor.ingest.text import csv_records, open_text
 from surveyor.model import MEASURED_FIELDS, SAMPLE_FIELDS
 
 # Spellings people use for the canonical fields. Only unambiguous ones: a column called "signal"
@@ -44,46 +44,7 @@ _ZONE_SUFFIX = re.compile(r"(?:Z|[+-]\d\d:?\d\d)\s*$")
 
 
 # ---------------------------------------------------------------------------------------------
-# Streaming CSV helpers shared by the table readers
-
-
-def open_text(path: Path) -> io.TextIOWrapper:
-    """Open a text export for streaming: BOM removed, UTF-16 recognised, bad bytes replaced.
-
-    ``newline=""`` keeps Windows line ends inside the csv module's control, so a CRLF file and a
-    quoted field holding a line break both parse.
-    """
-    with open(path, "rb") as fh:
-        start = fh.read(4)
-    encoding = "utf-16" if start.startswith((b"\xff\xfe", b"\xfe\xff")) else "utf-8-sig"
-    return open(path, encoding=encoding, errors="replace", newline="")
-
-
-def csv_records(path: Path, delimiter: str = ",") -> Iterator[tuple[int, str, list[str]]]:
-    """Yield ``(first_line, raw_text, fields)`` for every non-blank record of a delimited file.
-
-    ``first_line`` is 1-based and counts physical lines, so a record whose quoted field spans two
-    lines is reported where it starts; ``raw_text`` is the record as written (line ends removed),
-    for the quarantine.
-    """
-    consumed: list[str] = []
-
-    with open_text(path) as fh:
-        def lines() -> Iterator[str]:
-            for line in fh:
-                consumed.append(line)
-                yield line
-
-        reader = csv.reader(lines(), delimiter=delimiter)
-        last_line = 0
-        for fields in reader:
-            first = last_line + 1
-            last_line = reader.line_num
-            raw = "".join(consumed).rstrip("\r\n")
-            consumed.clear()
-            if not fields or (not fields[0].strip() and all(not f.strip() for f in fields)):
-                continue
-            yield first, raw, fields
+# Chunks of records, shared by the table readers
 
 
 def record_chunks(records: Iterator[tuple[int, str, list[str] | None]], width: int, chunk_rows: int,
@@ -318,8 +279,13 @@ def _read(path: Path, ctx: ReadContext) -> Iterator[Batch]:
     next(records, None)  # the header
 
     def wide(line_no: int, raw: str, fields: list[str] | None) -> Reject:
+        if fields is None:
+            return Reject(line_no, raw, "malformed_row",
+                          "a double quote opens a value that does not close on this row, and the row "
+                          f"does not have the header's {width} fields without it; fix the quote (write \"\" "
+                          "for a quote inside a quoted value).")
         return Reject(line_no, raw, "wrong_column_count",
-                      f"row has {len(fields or [])} fields, the header has {width}; "
+                      f"row has {len(fields)} fields, the header has {width}; "
                       "check for an unquoted delimiter inside a value.")
 
     for rows, lines, raws, rejects in record_chunks(records, width, ctx.chunk_rows, wide):

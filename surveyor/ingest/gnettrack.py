@@ -154,8 +154,10 @@ def read(path: Path, ctx: ReadContext) -> Iterator[Batch]:
     reader = pacsv.open_csv(
         path,
         read_options=pacsv.ReadOptions(skip_rows=1, column_names=names, block_size=1 << 23),
+        # G-NetTrack never quotes a value: a double quote in a row (a spreadsheet's edit) is text,
+        # and must not open a "value" that swallows every row up to the next quote.
         parse_options=pacsv.ParseOptions(delimiter=delimiter, invalid_row_handler=on_invalid,
-                                         newlines_in_values=False),
+                                         newlines_in_values=False, quote_char=False),
         convert_options=pacsv.ConvertOptions(column_types={n: pa.string() for n in names},
                                              check_utf8=False, strings_can_be_null=False),
     )

@@ -123,26 +123,45 @@ def _read(path: Path, ctx: ReadContext) -> Iterator[Batch]:
     parser.StartElementHandler = handler.start
     parser.EndElementHandler = handler.end
     parser.CharacterDataHandler = handler.chars
+    seen_points = 0
     with open(path, "rb") as fh:
         while True:
             chunk = fh.read(READ_BYTES)
             try:
                 parser.Parse(chunk, not chunk)
             except xml.parsers.expat.ExpatError as exc:
-                # Points before the break are kept; the rest of the file is unreadable XML.
+                seen_points += len(handler.done)
                 if handler.done:
                     yield points_frame(handler.done, ctx)
                     handler.done = []
-                raise InputError(f"broken XML ({xml.parsers.expat.ErrorString(exc.code)}).",
-                                 path=ctx.source_file, line=exc.lineno,
-                                 fix="The file was cut or edited; copy the GPX again from the app.") from None
+                if not seen_points:
+                    raise InputError(f"not readable as GPX: broken XML ({xml.parsers.expat.ErrorString(exc.code)}).",
+                                     path=ctx.source_file, line=exc.lineno,
+                                     fix="Copy the GPX again from the app that recorded it.") from None
+                # A track cut off (a copy that did not finish, an app killed while saving): the
+                # points before the break are kept, and the break itself is one quarantined row.
+                yield Batch(rejects=[Reject(exc.lineno, _excerpt(path, exc.lineno), "truncated",
+                                            f"the GPX breaks off here ({xml.parsers.expat.ErrorString(exc.code)}); "
+                                            f"the {seen_points} track points before it are kept. Copy the file "
+                                            "again from the app for the rest.")])
+                return
             if len(handler.done) >= ctx.chunk_rows:
+                seen_points += len(handler.done)
                 yield points_frame(handler.done, ctx)
                 handler.done = []
             if not chunk:
                 break
     if handler.done:
         yield points_frame(handler.done, ctx)
+
+
+def _excerpt(path: Path, line_no: int, limit: int = 500) -> str:
+    """The text of one line of the file (cut to ``limit`` characters), for the quarantine."""
+    with open(path, "rb") as fh:
+        for i, raw in enumerate(fh, 1):
+            if i == line_no:
+                return raw.decode("utf-8", errors="replace").rstrip("\r\n")[:limit] or "(end of file)"
+    return "(end of file)"
 
 
 READER = Reader(

@@ -1,9 +1,14 @@
-"""A second process that reads and prepares large files while the merging process writes.
+"""A second process that runs work for this one, handing back what it makes item by item.
 
-A large import then uses both cores of a laptop: one process parses, validates and converts
-batches, the other writes them. The helper is started before the merge needs it (``surveyor
-merge`` starts it first thing, when a source is large), so its start-up, mostly importing pandas
-and pyarrow, overlaps the merging process's own.
+A job is a picklable top-level function and its arguments; the function returns an iterable (a
+generator, typically) and each item it yields is sent back as soon as it is made, so this process
+consumes items while the helper makes the next ones. The merge uses it to read and prepare large
+files while it writes (:mod:`surveyor.ingest.large_files`), so a large import uses both cores of a
+laptop.
+
+The helper is started before it is needed, with the modules its jobs will import named by the
+caller (``warm``), so its start-up, mostly importing pandas and pyarrow, overlaps the calling
+process's own. It never outlives its caller: it exits when the caller dies, even by kill -9.
 
 This module imports only the standard library: importing it costs nothing.
 """
@@ -11,56 +16,38 @@ This module imports only the standard library: importing it costs nothing.
 from __future__ import annotations
 
 import os
+import pickle
 import queue as queue_module
-from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
-# Files at least this large are prepared in the helper; smaller ones are not worth the hand-over.
-PARALLEL_MIN_BYTES = 32 * 1024 * 1024
-
-
-def wanted(path: Path) -> bool:
-    """Whether a file is large enough to be prepared in the helper."""
-    if os.environ.get("SURVEYOR_NO_WORKER"):
-        return False
-    try:
-        return path.stat().st_size >= PARALLEL_MIN_BYTES
-    except OSError:
-        return False
-
-
-def any_large(sources: Iterable[str]) -> bool:
-    """Whether any source (file, or file in a folder) is large enough for the helper."""
-    for src in sources:
-        p = Path(src)
-        if p.is_dir():
-            if any(wanted(f) for f in p.rglob("*") if f.is_file()):
-                return True
-        elif src != "-" and wanted(p):
-            return True
-    return False
-
-
+# Numerical libraries in the helper get one thread each: the calling process needs the other core.
+# Arrow's thread pool follows OMP_NUM_THREADS too (its CSV reader would otherwise take both cores).
 _ONE_THREAD = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 
 
-class Helper:
-    """The helper process, started on first use (or early with :meth:`start`), reused for every
-    large file of a merge, and stopped with :meth:`stop`."""
+class HelperFailed(RuntimeError):
+    """A job raised an exception that cannot be handed over between processes; the message says
+    which and why."""
 
-    def __init__(self) -> None:
+
+class Helper:
+    """The helper process, started on first use (or early with :meth:`start`), reused for every job,
+    and stopped with :meth:`stop`.
+
+    Parameters
+    ----------
+    warm
+        Modules the helper imports as soon as it starts, before any job arrives (those its jobs'
+        functions live in).
+    """
+
+    def __init__(self, warm: Iterable[str] = ()) -> None:
+        self.warm = tuple(warm)
         self._process = None
         self._jobs = None
         self._results = None
         self._leaving: list = []  # released helpers, exiting on their own
         self.jobs_run = 0
-
-    @classmethod
-    def prestarted(cls, sources: Iterable[str]) -> "Helper":
-        helper = cls()
-        if any_large(sources):
-            helper.start()
-        return helper
 
     def start(self) -> None:
         if self._process is not None and self._process.is_alive():
@@ -70,8 +57,8 @@ class Helper:
         context = mp.get_context("spawn")  # no fork: this process may hold threads and open databases
         self._jobs = context.Queue()
         self._results = context.Queue(maxsize=2)
-        self._process = context.Process(target=_serve, args=(self._jobs, self._results, os.getpid()), daemon=True)
-        # One thread for the helper's numerical libraries: the merging process needs the other core.
+        self._process = context.Process(target=_serve, args=(self._jobs, self._results, os.getpid(), self.warm),
+                                        daemon=True)
         saved = {k: os.environ.get(k) for k in _ONE_THREAD}
         os.environ.update(_ONE_THREAD)
         try:
@@ -84,8 +71,8 @@ class Helper:
                     os.environ[k] = v
 
     def release(self) -> None:
-        """Tell the helper no more jobs are coming: it exits while this process finishes the merge
-        (a later job would start a new one). :meth:`stop` still waits for it."""
+        """Tell the helper no more jobs are coming: it exits while this process goes on (a later
+        job would start a new one). :meth:`stop` still waits for it."""
         process, self._process = self._process, None
         if process is not None:
             if process.is_alive():
@@ -93,8 +80,8 @@ class Helper:
             self._leaving.append(process)
 
     def stop(self, wait: bool = True) -> None:
-        """End the helper: asked to finish (``wait``), or at once, when it is mid-job for a merge
-        that was interrupted (Ctrl-C) or failed."""
+        """End the helper: asked to finish (``wait``), or at once, when it is mid-job for work that
+        was interrupted (Ctrl-C) or failed."""
         if self._process is not None and wait:
             self.release()
         process, self._process = self._process, None
@@ -107,12 +94,18 @@ class Helper:
                 p.terminate()
             p.join()
 
-    def run(self, job: tuple, describe: Callable[[int | None], Exception]) -> Iterator[Any]:
-        """The items the helper makes of one job; ``describe(exit_code)`` is the error to raise if
-        the helper dies on the way. Leaving early (an error while storing) stops the helper, which
-        would otherwise go on making items for nobody; the next job starts a new one."""
+    def run(self, function: Callable[..., Iterable[Any]], args: tuple,
+            died: Callable[[int | None], Exception]) -> Iterator[Any]:
+        """The items ``function(*args)`` yields in the helper, as they come.
+
+        ``function`` must be a top-level function (it is sent by name) and ``args`` picklable. An
+        exception it raises is raised here (:class:`HelperFailed` when it cannot be sent);
+        ``died(exit_code)`` is the error raised if the helper dies on the way. Leaving early (an
+        error while consuming) stops the helper, which would otherwise go on making items for
+        nobody; the next job starts a new one.
+        """
         self.start()
-        self._jobs.put(job)
+        self._jobs.put((function, args))
         self.jobs_run += 1
         finished = False
         try:
@@ -125,7 +118,7 @@ class Helper:
                     finished = True
                     code = self._process.exitcode
                     self.stop()
-                    raise describe(code) from None
+                    raise died(code) from None
                 if kind == "done":
                     finished = True
                     return
@@ -138,18 +131,25 @@ class Helper:
                 self.stop(wait=False)
 
 
-def _serve(jobs, results, parent_pid: int) -> None:
-    """The helper's loop: prepare each job's batches and hand them over, until told to stop."""
-    import pyarrow
+def _sendable(exc: BaseException) -> BaseException:
+    """The exception itself when it survives pickling, else a :class:`HelperFailed` describing it."""
+    try:
+        pickle.loads(pickle.dumps(exc))
+    except Exception:  # noqa: BLE001 - any failure to pickle or rebuild it
+        return HelperFailed(f"{type(exc).__name__}: {exc}")
+    return exc
 
-    from surveyor.ingest import merge  # the heavy imports, done while the merging process starts up
 
-    # Arrow's CSV parser would take both cores; the merging process is writing on one of them.
-    pyarrow.set_cpu_count(1)
+def _serve(jobs, results, parent_pid: int, warm: tuple[str, ...]) -> None:
+    """The helper's loop: run each job, handing over what it yields, until told to stop."""
+    import importlib
+
+    for name in warm:  # done while the calling process starts up
+        importlib.import_module(name)
 
     def send(item) -> None:
-        # Waits while the merging process is busy writing, but gives up if it died (kill -9, power
-        # cut of a laptop that came back): a helper never outlives its merge.
+        # Waits while the calling process is busy, but gives up if it died (kill -9, power cut of a
+        # laptop that came back): a helper never outlives its caller.
         while True:
             try:
                 results.put(item, timeout=1.0)
@@ -167,4 +167,10 @@ def _serve(jobs, results, parent_pid: int) -> None:
             continue
         if job is None:
             return
-        merge.produce(*job, send)
+        function, args = job
+        try:
+            for item in function(*args):
+                send(("item", item))
+            send(("done", None))
+        except BaseException as exc:  # handed to the calling process, which reports it
+            send(("error", _sendable(exc)))

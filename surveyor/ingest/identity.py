@@ -1,4 +1,4 @@
-"""Stable sample identities and H3 cells, vectorised.
+"""Stable identities: of a source file (its content hash) and of samples (vectorised).
 
 ``sample_id`` is a 63-bit hash of what makes a sample itself (DESIGN section 3): the device (or,
 for formats without one, the source file's content hash), the UTC time, the raw position, the
@@ -20,6 +20,15 @@ IDENTITY_FIELDS = ("time", "lat", "lon", "operator", "kind", "no_fix") + tuple(
     f for f in MEASURED_FIELDS if f not in ("operator", "kind"))
 _MASK63 = np.uint64(0x7FFFFFFFFFFFFFFF)
 _NULL_FLOAT = np.float64(-1.2345e300)  # stands for "missing" in the hash; no real value is this
+
+
+def file_hash(path) -> str:
+    """The SHA-256 of a file's content, read in 1 MB blocks: what identifies a merged source."""
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
 
 
 def _mix(x: np.ndarray) -> np.ndarray:

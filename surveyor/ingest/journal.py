@@ -14,6 +14,7 @@ from typing import Iterator
 import pandas as pd
 
 from surveyor.ingest.base import Batch, ReadContext, Reader, Reject
+from surveyor.ingest.text import binary_lines
 from surveyor.model import SAMPLE_FIELDS, normalize_operator, normalize_tech
 
 _NUMERIC = {k for k, t in SAMPLE_FIELDS.items() if t in ("int", "float")}
@@ -82,16 +83,15 @@ def read(path: Path, ctx: ReadContext) -> Iterator[Batch]:
     rows: list[dict] = []
     rejects: list[Reject] = []
     with open(path, "rb") as fh:
-        line_no = 0
-        for raw in fh:
-            line_no += 1
+        # Lines end at \n, \r\n or a bare \r: a journal copied through an old Mac tool is one
+        # "line" to a reader that only splits at \n.
+        for line_no, raw, complete in binary_lines(fh):
             if not raw.strip():
                 continue
-            complete = raw.endswith(b"\n")
             try:
                 text = raw.decode("utf-8")
             except UnicodeDecodeError as exc:
-                rejects.append(Reject(line_no, raw.decode("utf-8", errors="replace").rstrip("\r\n"), "bad_encoding",
+                rejects.append(Reject(line_no, raw.decode("utf-8", errors="replace"), "bad_encoding",
                                       f"bytes that are not UTF-8 at column {exc.start + 1}; save the file as UTF-8"))
                 continue
             text = text.strip()

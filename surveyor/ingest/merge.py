@@ -16,7 +16,6 @@ After each file, samples without a position are placed by time from GPS tracks w
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 import shutil
@@ -26,23 +25,25 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 
 from surveyor import __version__
+from surveyor.config import TimeZone, check_value
 from surveyor.errors import InputError, SurveyorError, InvalidRequest
 from surveyor.ingest import detect
 from surveyor.ingest.base import Batch, ReadContext
-from surveyor.ingest.helper import Helper, wanted
+from surveyor.ingest.helper import Helper, HelperFailed
+from surveyor.ingest.large_files import merge_helper, wanted
 from surveyor.geo.cells import h3_cells
-from surveyor.ingest.identity import sample_ids
+from surveyor.ingest.identity import file_hash, sample_ids
 from surveyor.ingest.normalize import choose
+from surveyor.ingest.place import Placement, place_unplaced
 from surveyor.ingest.validate import validate
-from surveyor.model import ALL_FIELDS
-from surveyor.store._arrow import drop_empty_columns, frame_to_arrow
+from surveyor.store._arrow import drop_empty_columns, sample_table
 from surveyor.store.base import MERGE_COUNT_KEYS, MergeRecord, Store
 from surveyor.store.sessions import combine_sessions, session_aggregates
 
@@ -55,20 +56,102 @@ NOT_DATA = {".gpkg", ".pdf", ".png", ".jpg", ".jpeg", ".html", ".htm", ".md", ".
 
 @dataclass
 class FileResult:
+    """What one source brought: its format and where each of its rows went (``read`` is always the
+    sum of the others), why rows were quarantined, and whether it was merged before (``skipped``)
+    or could not be read (``error``)."""
+
     file: str
     format: str | None = None
-    counts: dict[str, int] = field(default_factory=lambda: {k: 0 for k in MERGE_COUNT_KEYS})
+    read: int = 0
+    added: int = 0
+    duplicates: int = 0
+    quarantined: int = 0
+    neighbours: int = 0
+    track_points: int = 0
+    towers: int = 0
     by_reason: dict[str, int] = field(default_factory=dict)
     skipped: bool = False
     error: str | None = None
 
-    def as_dict(self) -> dict[str, Any]:
-        d: dict[str, Any] = {"file": self.file, "format": self.format, **self.counts, "by_reason": self.by_reason}
+    def counts(self) -> dict[str, int]:
+        """The row counts, by the keys of :data:`surveyor.store.base.MERGE_COUNT_KEYS`."""
+        return {k: getattr(self, k) for k in MERGE_COUNT_KEYS}
+
+    def to_dict(self) -> dict[str, Any]:
+        """An entry of ``per_file`` in ``surveyor merge --json``."""
+        d: dict[str, Any] = {"file": self.file, "format": self.format, **self.counts(), "by_reason": self.by_reason}
         if self.skipped:
             d["skipped"] = "merged before (use --replace to read it again)"
         if self.error:
             d["error"] = self.error
         return d
+
+
+@dataclass
+class MergeSummary:
+    """What a merge did: one :class:`FileResult` per source, and the samples then placed from GPS
+    tracks. The totals add up the files; :meth:`to_dict` is ``surveyor merge --json``."""
+
+    per_file: list[FileResult] = field(default_factory=list)
+    placed_from_tracks: Placement | None = None
+
+    def _total(self, key: str) -> int:
+        return sum(getattr(r, key) for r in self.per_file)
+
+    @property
+    def files(self) -> int:
+        return len(self.per_file)
+
+    @property
+    def read(self) -> int:
+        return self._total("read")
+
+    @property
+    def added(self) -> int:
+        return self._total("added")
+
+    @property
+    def duplicates(self) -> int:
+        return self._total("duplicates")
+
+    @property
+    def quarantined(self) -> int:
+        return self._total("quarantined")
+
+    @property
+    def neighbours(self) -> int:
+        return self._total("neighbours")
+
+    @property
+    def track_points(self) -> int:
+        return self._total("track_points")
+
+    @property
+    def towers(self) -> int:
+        return self._total("towers")
+
+    @property
+    def by_reason(self) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for r in self.per_file:
+            for k, v in r.by_reason.items():
+                out[k] = out.get(k, 0) + v
+        return out
+
+    @property
+    def failed(self) -> list[FileResult]:
+        """The sources that could not be read."""
+        return [r for r in self.per_file if r.error]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "files": self.files,
+            **{k: self._total(k) for k in MERGE_COUNT_KEYS},
+            "by_reason": self.by_reason,
+            "placed_from_tracks": self.placed_from_tracks.to_dict() if self.placed_from_tracks else None,
+            "failed_files": len(self.failed),
+            "per_file": [r.to_dict() for r in self.per_file],
+        }
 
 
 @dataclass
@@ -108,14 +191,6 @@ def expand_sources(sources: Iterable[str]) -> list[tuple[str, Path | None]]:
     return out
 
 
-def _hash_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def _raw_lines(path: Path, wanted: set[int]) -> dict[int, str]:
     """The text of some lines of a file (for quarantined rows), in one streaming pass."""
     found: dict[int, str] = {}
@@ -132,30 +207,31 @@ def _raw_lines(path: Path, wanted: set[int]) -> dict[int, str]:
 
 
 def merge_sources(store: Store, sources: Iterable[str], options: MergeOptions | None = None, *,
-                  progress: Callable[[str], None] | None = None, helper: Helper | None = None) -> dict[str, Any]:
-    """Merge files into the store; returns the summary of ``surveyor merge --json``.
+                  progress: Callable[[FileResult], None] | None = None,
+                  helper: Helper | None = None) -> MergeSummary:
+    """Merge files into the store; returns what was done (``surveyor merge --json`` is its ``to_dict()``).
 
-    A file that cannot be read at all is reported in its ``per_file`` entry (``error``) while the
-    other files still merge; the caller exits 1 when any file failed. Large files are prepared in
-    ``helper`` (one is started when needed, and stopped at the end, if none is given).
+    A file that cannot be read at all is reported in its :class:`FileResult` (``error``) while the
+    other files still merge; the caller exits 1 when any file failed. ``progress`` is given each
+    file's result as soon as it is merged. Large files are prepared in ``helper`` (one is started
+    when needed, and stopped at the end, if none is given).
     """
     if helper is None:
-        own = Helper()
+        own = merge_helper()
         try:
             return merge_sources(store, sources, options, progress=progress, helper=own)
         finally:
             own.stop()
     opts = options or MergeOptions()
-    try:
-        tz = ZoneInfo(opts.tz)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise InvalidRequest(f"Unknown time zone {opts.tz!r}.",
-                         fix="Use an IANA name such as Asia/Jakarta (WIB), Asia/Makassar (WITA) or UTC.") from None
+    problem = check_value("timezone", opts.tz)
+    if problem:
+        raise InvalidRequest(f"time zone {opts.tz!r} {problem}.", fix=f"Use {TimeZone().describe()}.")
+    tz = ZoneInfo(opts.tz)
     forced = None if opts.fmt == "auto" else detect.get_reader(opts.fmt)
-    results: list[FileResult] = []
+    summary = MergeSummary()
     for display, path in expand_sources(sources):
         result = FileResult(file=display)
-        results.append(result)
+        summary.per_file.append(result)
         tmp: Path | None = None
         try:
             if path is None and display == "-":
@@ -167,7 +243,7 @@ def merge_sources(store: Store, sources: Iterable[str], options: MergeOptions | 
                 raise InputError("no such file or folder.", path=display, fix="Check the path.")
             _merge_one(store, display, path, tz, forced, opts, result, helper)
             if progress:
-                progress(_describe(result))
+                progress(result)
         except SurveyorError as exc:
             result.error = str(exc)
             log.debug("%s", exc)
@@ -178,45 +254,14 @@ def merge_sources(store: Store, sources: Iterable[str], options: MergeOptions | 
             if tmp is not None:
                 tmp.unlink(missing_ok=True)
     helper.release()  # it exits while the merge places samples and reports
-    placed = _place(store, opts.max_gap_s)
-    totals = {k: sum(r.counts[k] for r in results) for k in MERGE_COUNT_KEYS}
-    by_reason: dict[str, int] = {}
-    for r in results:
-        for k, v in r.by_reason.items():
-            by_reason[k] = by_reason.get(k, 0) + v
-    return {
-        "files": len(results),
-        **totals,
-        "by_reason": by_reason,
-        "placed_from_tracks": placed,
-        "failed_files": sum(1 for r in results if r.error),
-        "per_file": [r.as_dict() for r in results],
-    }
-
-
-def _describe(r: FileResult) -> str:
-    c = r.counts
-    if r.skipped:
-        return f"{r.file}: merged before, nothing added (use --replace to read it again)"
-    parts = [f"{c['read']} rows", f"{c['added']} added"]
-    for key in ("duplicates", "quarantined", "neighbours", "track_points", "towers"):
-        if c[key]:
-            parts.append(f"{c[key]} {key.replace('_', ' ')}")
-    return f"{r.file} [{r.format}]: " + ", ".join(parts)
-
-
-def _place(store: Store, max_gap_s: float) -> dict[str, Any] | None:
-    try:
-        from surveyor.ingest.place import place_unplaced
-    except ModuleNotFoundError:
-        return None
     with store.writer_lock():
-        return place_unplaced(store, max_gap_s=max_gap_s)
+        summary.placed_from_tracks = place_unplaced(store, max_gap_s=opts.max_gap_s)
+    return summary
 
 
 def _merge_one(store: Store, display: str, path: Path, tz: ZoneInfo, forced, opts: MergeOptions,
                result: FileResult, helper: Helper | None = None) -> None:
-    content_hash = _hash_file(path)
+    content_hash = file_hash(path)
     with store.writer_lock():
         store.cleanup_unfinished()
         earlier = store.find_merges(content_hash)
@@ -226,10 +271,11 @@ def _merge_one(store: Store, display: str, path: Path, tz: ZoneInfo, forced, opt
             result.skipped = True
             c = rec.counts
             result.by_reason = dict(rec.options.get("by_reason") or {})
-            result.counts.update(read=c.get("read", 0), added=0,
-                                 duplicates=c.get("added", 0) + c.get("duplicates", 0),
-                                 quarantined=c.get("quarantined", 0), neighbours=c.get("neighbours", 0),
-                                 track_points=c.get("track_points", 0), towers=c.get("towers", 0))
+            # Everything it brought is in the store already: its samples count as duplicates now.
+            result.read, result.added = c.get("read", 0), 0
+            result.duplicates = c.get("added", 0) + c.get("duplicates", 0)
+            result.quarantined, result.neighbours = c.get("quarantined", 0), c.get("neighbours", 0)
+            result.track_points, result.towers = c.get("track_points", 0), c.get("towers", 0)
             return
         reader = forced or detect.detect(path, display, opts.mapping)
         result.format = reader.name
@@ -249,14 +295,14 @@ def _merge_one(store: Store, display: str, path: Path, tz: ZoneInfo, forced, opt
                 if not _store_batch(store, prepared, result, quarantine, check_store, sessions):
                     sessions = None  # some samples were stored already: sessions are recounted from the table
         _store_quarantine(store, path, display, merge_id, quarantine, result)
-        if result.counts["read"] == 0:
+        if result.read == 0:
             raise InputError("has a header but no data rows." if path.stat().st_size else "the file is empty.",
                              path=display, fix="Check that the export finished and copy the file again.")
         session_rows = combine_sessions(pd.concat(sessions, ignore_index=True)) if sessions else None
         store.commit_merge(MergeRecord(
             merge_id=merge_id, source_file=display, content_hash=content_hash, format=reader.name,
             merged_at=datetime.now(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z"),
-            counts=dict(result.counts),
+            counts=result.counts(),
             options={"tz": opts.tz, "operator": opts.operator, "volunteer": opts.volunteer, "device": opts.device,
                      "mapping": opts.mapping, "by_reason": result.by_reason, "surveyor": __version__}),
             **({"sessions": session_rows} if session_rows is not None else {}))
@@ -348,7 +394,7 @@ def prepare(batch: Batch, ctx: ReadContext, fmt: str, merge_id: int, seen: _Seen
                 good["source_format"] = fmt
                 good["source_file"] = ctx.source_file
                 good["merge_id"] = merge_id
-                table = frame_to_arrow(good, ALL_FIELDS)
+                table = sample_table(good)
                 out.sessions = session_aggregates(table)
                 # Dropped here already, so the hand-over to the merging process carries less.
                 out.samples = drop_empty_columns(table)
@@ -377,40 +423,32 @@ def prepared_batches(reader, path: Path, ctx: ReadContext, merge_id: int,
                      helper: Helper | None = None) -> Iterator[Prepared]:
     """The file's batches, prepared: in the helper process for large files, else in this one."""
     if helper is None or not wanted(path):
-        seen = _SeenIds()
-        for batch in reader.read(path, ctx):
-            yield prepare(batch, ctx, reader.name, merge_id, seen)
+        yield from prepare_file(reader, path, ctx, merge_id)
         return
 
     def died(code: int | None) -> Exception:
         return InputError(f"the process reading it stopped (exit code {code}).", path=ctx.source_file,
                           fix="Run the merge again; if it stops again, the machine may be out of memory.")
 
-    yield from helper.run((reader, path, ctx, merge_id), died)
-
-
-def produce(reader, path: Path, ctx: ReadContext, merge_id: int, send: Callable[[tuple], None]) -> None:
-    """Prepare a file's batches and hand each to ``send`` (in the helper process), then
-    ("done", None), or ("error", exception) when the file cannot be read."""
     try:
-        seen = _SeenIds()
-        for batch in reader.read(path, ctx):
-            send(("batch", prepare(batch, ctx, reader.name, merge_id, seen)))
-        send(("done", None))
-    except BaseException as exc:  # handed to the merging process, which reports it
-        try:
-            send(("error", exc))
-        except Exception:  # an exception that cannot be pickled
-            send(("error", InputError(f"cannot be read ({type(exc).__name__}: {exc}).", path=ctx.source_file)))
+        yield from helper.run(prepare_file, (reader, path, ctx, merge_id), died)
+    except HelperFailed as exc:
+        raise InputError(f"cannot be read ({exc}).", path=ctx.source_file) from None
+
+
+def prepare_file(reader, path: Path, ctx: ReadContext, merge_id: int) -> Iterator[Prepared]:
+    """Read a file and prepare its batches one by one (in this process or in the helper)."""
+    seen = _SeenIds()
+    for batch in reader.read(path, ctx):
+        yield prepare(batch, ctx, reader.name, merge_id, seen)
 
 
 def _store_batch(store: Store, p: Prepared, result: FileResult, quarantine: list[dict], check_store: bool,
                  sessions: list[pd.DataFrame] | None) -> bool:
     """Store a prepared batch; False when some of its samples were in the database already (its
     session aggregates then do not fit what was added)."""
-    c = result.counts
-    c["read"] += p.rows
-    c["duplicates"] += p.repeated
+    result.read += p.rows
+    result.duplicates += p.repeated
     quarantine.extend(p.rejects)
     exact = True
     table, ids = p.samples, p.sample_ids
@@ -419,19 +457,25 @@ def _store_batch(store: Store, p: Prepared, result: FileResult, quarantine: list
             stored = np.asarray(store.existing_sample_ids(ids), dtype=bool)
             if stored.any():
                 table, ids = table.filter(pa.array(~stored)), ids[~stored]
-                c["duplicates"] += int(stored.sum())
+                result.duplicates += int(stored.sum())
                 exact = False
-        c["added"] += len(ids)
+        result.added += len(ids)
         if len(ids):
             store.append("samples", table)
             if sessions is not None and p.sessions is not None:
                 sessions.append(p.sessions)
-    for layer, frame, key in (("neighbours", p.neighbours, "neighbours"), ("tracks", p.tracks, "track_points"),
-                              ("towers", p.towers, "towers")):
-        if frame is not None and len(frame):
-            c[key] += len(frame)
-            store.append(layer, frame)
+    result.neighbours += _append(store, "neighbours", p.neighbours)
+    result.track_points += _append(store, "tracks", p.tracks)
+    result.towers += _append(store, "towers", p.towers)
     return exact
+
+
+def _append(store: Store, layer: str, frame: pd.DataFrame | None) -> int:
+    """Append a batch's rows of one layer; how many there were."""
+    if frame is None or not len(frame):
+        return 0
+    store.append(layer, frame)
+    return len(frame)
 
 
 def _store_quarantine(store: Store, path: Path, display: str, merge_id: int, rows: list[dict],
@@ -444,7 +488,7 @@ def _store_quarantine(store: Store, path: Path, display: str, merge_id: int, row
         if r["raw"] is None:
             r["raw"] = raw.get(r["line"], "")
         result.by_reason[r["reason"]] = result.by_reason.get(r["reason"], 0) + 1
-    result.counts["quarantined"] += len(rows)
+    result.quarantined += len(rows)
     df = pd.DataFrame(rows)
     df["merge_id"] = merge_id
     df["source_file"] = display

@@ -10,7 +10,8 @@ Quirks handled:
   when its quotes balance and it has the header's number of fields; until then the next line is
   joined to it (with a space when the break is inside a quoted text, where mailers wrap at spaces;
   directly otherwise). A record that is still short when a new record (a quoted date) starts is
-  quarantined as ``truncated_record``.
+  quarantined as ``truncated_record``; a stray quote never swallows the records after it
+  (:mod:`surveyor.ingest.text`).
 - The export has no operator column: ``--operator`` names it (rows are left without operator
   otherwise, and reports show them as unknown).
 - ``Wifi`` rows are not mobile coverage: quarantined with reason ``wifi``.
@@ -23,7 +24,6 @@ Quirks handled:
 
 from __future__ import annotations
 
-import csv
 import re
 from pathlib import Path
 from typing import Iterator
@@ -32,7 +32,9 @@ import numpy as np
 import pandas as pd
 
 from surveyor.ingest.base import Batch, ReadContext, Reader, Reject
-from surveyor.ingest.generic import first_line, open_text, record_chunks, split_header, to_numbers
+from surveyor.ingest.generic import first_line, record_chunks, split_header, to_numbers
+from surveyor.ingest.text import open_text, text_lines
+from surveyor.ingest.text import records as assemble
 from surveyor.ingest.normalize import local_to_utc, techs
 
 HEADER = ("date", "conntype", "lat", "lon", "download", "upload", "latency", "servername", "internalip",
@@ -40,7 +42,6 @@ HEADER = ("date", "conntype", "lat", "lon", "download", "upload", "latency", "se
 _REQUIRED = set(HEADER[:7])
 _RECORD_START = re.compile(r'^\s*"?\d{4}-\d{2}-\d{2}')
 KBPS_PER_MBPS = 1000.0
-MAX_WRAPPED_LINES = 8  # a record longer than this is broken beyond repair, not wrapped
 
 
 def sniff(head: str, path: Path) -> bool:
@@ -54,41 +55,16 @@ def records(path: Path, width: int) -> Iterator[tuple[int, str, list[str] | None
     ``fields`` is None for a record that could not be completed (quarantined by the caller).
     The header (the first non-blank line) is not yielded.
     """
-    start, parts, text = 0, [], ""
-    header_seen = False
-
-    def parse(s: str) -> list[str]:
-        try:
-            return next(csv.reader([s]))
-        except (csv.Error, StopIteration):
-            return []
-
     with open_text(path) as fh:
-        for line_no, line in enumerate(fh, 1):
-            piece = line.rstrip("\r\n")
-            if not header_seen:
-                header_seen = bool(piece.strip())
-                continue
-            if not parts:
-                if not piece.strip():
-                    continue
-                start, parts, text = line_no, [piece], piece
-            else:
-                inside_quote = text.count('"') % 2 == 1
-                if not inside_quote and _RECORD_START.match(piece):
-                    yield start, "\n".join(parts), None
-                    start, parts, text = line_no, [piece], piece
-                else:
-                    parts.append(piece)
-                    text = text + (" " if inside_quote else "") + piece
-            if text.count('"') % 2 == 0 and len(parse(text)) >= width:
-                yield start, "\n".join(parts), parse(text)
-                parts, text = [], ""
-            elif len(parts) >= MAX_WRAPPED_LINES:
-                yield start, "\n".join(parts), None
-                parts, text = [], ""
-    if parts:
-        yield start, "\n".join(parts), None
+        lines = text_lines(fh)
+        for _line_no, header in lines:
+            if header.strip():
+                break
+        # Mailers wrap at spaces inside quoted text (rejoined with a space) and anywhere outside.
+        yield from assemble(lines, delimiter=",", width=width,
+                            join=lambda text, piece, inside: text + (" " if inside else "") + piece,
+                            starts_record=lambda piece: bool(_RECORD_START.match(piece)),
+                            complete=lambda fields: len(fields) >= width)
 
 
 def batch_from_records(rows: list[list[str]], lines: list[int], raws: list[str], header: list[str],

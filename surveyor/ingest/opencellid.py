@@ -20,13 +20,14 @@ import numpy as np
 import pandas as pd
 
 from surveyor.ingest.base import Batch, ReadContext, Reader, Reject
-from surveyor.ingest.generic import csv_records, first_line, split_header, to_numbers
+from surveyor.ingest.generic import first_line, split_header, to_numbers
+from surveyor.ingest.text import csv_records
 from surveyor.ingest.normalize import operators
 
 HEADER = ("radio", "mcc", "net", "area", "cell", "unit", "lon", "lat", "range", "samples", "changeable",
           "created", "updated", "averagesignal")
 RADIOS = ("GSM", "UMTS", "LTE", "CDMA", "NR", "NBIOT")
-_HEADERLESS = re.compile(r"^(GSM|UMTS|LTE|CDMA|NR|NBIOT),\d{3},\d{1,3},\d+,\d+,", re.IGNORECASE)
+_HEADERLESS = re.compile(rf"^({'|'.join(RADIOS)}),\d{{3}},\d{{1,3}},\d+,\d+,", re.IGNORECASE)
 SOURCE = "opencellid"
 
 
@@ -89,19 +90,29 @@ def _read(path: Path, ctx: ReadContext) -> Iterator[Batch]:
     lines: list[int] = []
     raws: list[str] = []
     first = True
-    for line_no, raw, fields in csv_records(path):
+    broken: list[Reject] = []
+    for line_no, raw, fields in csv_records(path, width=len(HEADER)):
         if first:
             first = False
-            if tuple(f.strip().lower() for f in fields[:len(HEADER)]) == HEADER:
+            if tuple(f.strip().lower() for f in fields or ())[:len(HEADER)] == HEADER:
                 continue
+        if fields is None:
+            broken.append(Reject(line_no, raw, "malformed_row",
+                                 "a double quote opens a value that does not close on this row; the row is "
+                                 "left out."))
+            continue
         rows.append(fields)
         lines.append(line_no)
         raws.append(raw)
         if len(rows) >= ctx.chunk_rows:
-            yield towers_from_rows(rows, lines, raws)
+            batch = towers_from_rows(rows, lines, raws)
+            batch.rejects[:0], broken = broken, []
+            yield batch
             rows, lines, raws = [], [], []
-    if rows:
-        yield towers_from_rows(rows, lines, raws)
+    if rows or broken:
+        batch = towers_from_rows(rows, lines, raws)
+        batch.rejects[:0] = broken
+        yield batch
 
 
 READER = Reader(

@@ -27,26 +27,16 @@ Running it again after more tracks are merged places what it can then.
 from __future__ import annotations
 
 import logging
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from surveyor.geo.cells import h3_cells
+from surveyor.geo.distance import haversine_m
 
 log = logging.getLogger(__name__)
-
-EARTH_RADIUS_M = 6_371_008.8
-REASONS = ("no_tracks", "no_track_at_time", "gap_too_long", "no_time")
-
-
-def _metres(lat1, lon1, lat2, lon2) -> np.ndarray:
-    """Equirectangular distance: exact enough over the tens of metres between two fixes."""
-    phi = np.radians((lat1 + lat2) / 2.0)
-    dx = np.radians(lon2 - lon1) * np.cos(phi)
-    dy = np.radians(lat2 - lat1)
-    return EARTH_RADIUS_M * np.hypot(dx, dy)
-
 
 def _ns(times: pd.Series) -> np.ndarray:
     t = pd.to_datetime(times, utc=True, errors="coerce")
@@ -100,7 +90,7 @@ def interpolate(track: pd.DataFrame, t_ns: np.ndarray, max_gap_s: float) -> dict
     f = np.where(gap_s > 0, (t_ns - tt[i0]) / np.where(gap_s > 0, gap_s * 1e9, 1.0), 0.0)
     lat = la[i0] + f * (la[i1c] - la[i0])
     lon = lo[i0] + f * (lo[i1c] - lo[i0])
-    nearer = np.minimum(_metres(lat, lon, la[i0], lo[i0]), _metres(lat, lon, la[i1c], lo[i1c]))
+    nearer = np.minimum(haversine_m(lat, lon, la[i0], lo[i0], xp=np), haversine_m(lat, lon, la[i1c], lo[i1c], xp=np))
     ok = covered & (gap_s <= max_gap_s)
     out["lat"] = np.where(covered, lat, np.nan)
     out["lon"] = np.where(covered, lon, np.nan)
@@ -169,19 +159,32 @@ def _span(times: pd.Series) -> str:
     return f"{t.min():%Y-%m-%d %H:%M} to {t.max():%Y-%m-%d %H:%M} UTC"
 
 
-def place_unplaced(store, max_gap_s: float = 30.0) -> dict[str, Any]:
+@dataclass
+class Placement:
+    """What placing samples from GPS tracks did: ``placed`` samples got a position, ``unplaced``
+    are still without one, ``reasons`` counts why (``no_tracks``, ``no_track_at_time``,
+    ``gap_too_long``, ``no_time``), and ``messages`` say what to do about them."""
+
+    placed: int = 0
+    unplaced: int = 0
+    reasons: dict[str, int] = field(default_factory=dict)
+    messages: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def place_unplaced(store, max_gap_s: float = 30.0) -> Placement:
     """Place the store's samples without a position from its ``tracks`` layer.
 
-    The caller holds the store's writer lock (``surveyor merge`` does). Returns
-    ``{"placed": n, "unplaced": n, "reasons": {reason: n}, "messages": [str]}`` where ``unplaced``
-    counts the samples still without a position afterwards.
+    The caller holds the store's writer lock (``surveyor merge`` does).
     """
     # A sample without a position has no ``placed_by`` (a merge sets "gps" with the position, placing
     # sets "track"). Both stores keep a partial index of those rows, so asking for placed_by IS NULL
     # looks at them only instead of scanning every sample after each merge.
     samples = store.read_samples(columns=["sample_id", "time", "device"],
                                  where="placed_by IS NULL AND (lat IS NULL OR lon IS NULL)")
-    result: dict[str, Any] = {"placed": 0, "unplaced": int(len(samples)), "reasons": {}, "messages": []}
+    result = Placement(unplaced=int(len(samples)))
     if len(samples) == 0:
         return result
     tracks = store.read_layer("tracks")
@@ -189,23 +192,23 @@ def place_unplaced(store, max_gap_s: float = 30.0) -> dict[str, Any]:
     if len(placed):
         store.update_positions(placed)
     counts = reasons.dropna().value_counts()
-    result["placed"] = int(len(placed))
-    result["unplaced"] = int(len(samples) - len(placed))
-    result["reasons"] = {str(k): int(v) for k, v in counts.items()}
-    if result["reasons"].get("no_tracks"):
-        result["messages"].append(
-            f"{result['reasons']['no_tracks']} samples have no position and there is no GPS track to place "
+    result.placed = int(len(placed))
+    result.unplaced = int(len(samples) - len(placed))
+    result.reasons = {str(k): int(v) for k, v in counts.items()}
+    if result.reasons.get("no_tracks"):
+        result.messages.append(
+            f"{result.reasons['no_tracks']} samples have no position and there is no GPS track to place "
             "them: merge the GPX or NMEA track recorded on the same walk.")
-    if result["reasons"].get("no_track_at_time"):
+    if result.reasons.get("no_track_at_time"):
         lost = samples[(reasons == "no_track_at_time").to_numpy()]
-        result["messages"].append(
+        result.messages.append(
             f"{len(lost)} samples without a position ({_span(lost['time'])}) fall outside every GPS track "
             f"(tracks cover {_span(tracks['time'])}): check the track's date and the phone clocks, "
             "or --tz for local times.")
-    if result["reasons"].get("gap_too_long"):
-        result["messages"].append(
-            f"{result['reasons']['gap_too_long']} samples fall in gaps of a GPS track longer than "
+    if result.reasons.get("gap_too_long"):
+        result.messages.append(
+            f"{result.reasons['gap_too_long']} samples fall in gaps of a GPS track longer than "
             f"{max_gap_s:g} s; raise --max-gap if the walker kept a steady path.")
-    for m in result["messages"]:
+    for m in result.messages:
         log.info("%s", m)
     return result

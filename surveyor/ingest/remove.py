@@ -2,12 +2,32 @@
 
 from __future__ import annotations
 
-import hashlib
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 from surveyor.errors import NothingToDo
+from surveyor.ingest.identity import file_hash
 from surveyor.store.base import Store
+
+
+@dataclass
+class Removal:
+    """What was taken out: rows removed per layer. Removing a source removes its merges and every
+    row they brought; removing a session or device removes samples (and their neighbours) only, so
+    the other counts are None."""
+
+    what: str
+    merges: int | None = None
+    samples: int = 0
+    quarantine: int | None = None
+    neighbours: int | None = None
+    tracks: int | None = None
+    towers: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The rows removed per layer, as ``surveyor remove`` prints them."""
+        return {k: v for k, v in asdict(self).items() if k != "what" and v is not None}
 
 
 def find_source_merges(store: Store, source: str) -> list[int]:
@@ -18,13 +38,13 @@ def find_source_merges(store: Store, source: str) -> list[int]:
         ids = [m.merge_id for m in merges if Path(m.source_file).name == Path(source).name]
     p = Path(source)
     if not ids and p.is_file():
-        h = hashlib.sha256(p.read_bytes()).hexdigest()
+        h = file_hash(p)
         ids = [m.merge_id for m in merges if m.content_hash == h]
     return ids
 
 
 def remove(store: Store, *, source: str | None = None, session: str | None = None,
-           device: str | None = None) -> dict[str, Any]:
+           device: str | None = None) -> Removal:
     """Remove a merged source (with everything it brought), or one session's or device's samples."""
     with store.writer_lock():
         store.cleanup_unfinished()
@@ -35,9 +55,11 @@ def remove(store: Store, *, source: str | None = None, session: str | None = Non
                                   fix="See the merged sources with `surveyor status --json` (merges) and give the "
                                       "path as merged, its file name, or the file itself.")
             removed = store.delete_merges(ids)
-            return {"merges": len(ids), **removed}
+            return Removal(f"source {source}", **{k: removed.get(k, 0) for k in
+                                                  ("merges", "samples", "quarantine", "neighbours", "tracks",
+                                                   "towers")})
+        what = f"session {session!r}" if session is not None else f"device {device!r}"
         n = store.delete_samples(session=session, device=device)
         if n == 0:
-            what = f"session {session!r}" if session is not None else f"device {device!r}"
             raise NothingToDo(f"No samples of {what}.", fix="See sessions and devices with `surveyor status`.")
-        return {"samples": n}
+        return Removal(what, samples=n)

@@ -34,14 +34,12 @@ import numpy as np
 import pandas as pd
 
 from surveyor.ingest.base import Batch, ReadContext, Reader, Reject
-from surveyor.ingest.generic import csv_records, first_line, missing, record_chunks, split_header, to_numbers
+from surveyor.ingest.generic import first_line, missing, record_chunks, split_header, to_numbers
+from surveyor.ingest.text import csv_records
 from surveyor.ingest.normalize import operators, techs
 
-SHORT_HEADER = ("mcc", "mnc", "lac", "cell_id", "psc", "asu", "dbm", "ta", "lat", "lon", "accuracy",
-                "speed", "bearing", "altitude", "measured_at", "net_type", "neighboring", "device")
-LONG_HEADER = SHORT_HEADER + ("rsrp", "rsrq", "rssi", "rssnr", "cqi", "rscp", "csi_rsrp", "csi_rsrq",
-                              "csi_sinr", "ss_rsrp", "ss_rsrq", "ss_sinr", "cdma_dbm", "cdma_ecio",
-                              "evdo_dbm", "evdo_ecio", "evdo_snr", "ec_no", "arfcn")
+# Columns are read by name, so the short header of older exports and the long one of newer ones
+# (which adds rsrp ... arfcn) both work; these are the columns every export has.
 _REQUIRED = {"mcc", "mnc", "cell_id", "measured_at", "net_type", "neighboring", "lat", "lon"}
 MS_TO_KMH = 3.6
 

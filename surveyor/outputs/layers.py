@@ -22,7 +22,7 @@ def area_of(store: Store, settings: Settings, code: str | None = None) -> Area:
 
 def require_samples(store: Store) -> None:
     """Raise :class:`NothingToDo` saying to merge first when the store holds no samples."""
-    if not store.status()["samples"]:
+    if not store.status().samples:
         raise NothingToDo(f"{store.url} holds no survey samples yet, so there is nothing to show.",
                           fix="Merge the survey files first (`surveyor merge FILES`), then run "
                               "`surveyor analyze`.")
@@ -68,15 +68,17 @@ def load_layer(store: Store, settings: Settings, layer: str, *, area: str | None
     if layer not in EXPORT_LAYERS:
         raise InvalidRequest(f"Unknown layer {layer!r}.", fix=f"Use one of: {', '.join(EXPORT_LAYERS)}.")
     if layer == "samples":
-        df = store.read_samples()
-        if len(df) == 0:
+        # The store selects an area it knows; one without areas knows only the survey's own village,
+        # whose boundary comes from the settings.
+        by_store = area is not None and store.area(area) is not None
+        df = store.read_samples(area=area if by_store else None)
+        if len(df) == 0 and not store.status().samples:
             raise NothingToDo("The geodatabase holds no samples.", fix="Run `surveyor merge FILES` first.")
-        # Exclusion zones first, on the raw positions: they are about where people live.
-        df = drop_excluded_samples(df, settings)
-        if area is not None:
+        if area is not None and not by_store:
             geom = area_of(store, settings, area).boundary
-            inside = shapely.contains_xy(geom, df["lon"].to_numpy(float), df["lat"].to_numpy(float))
-            df = df[inside]
+            df = df[shapely.intersects_xy(geom, df["lon"].to_numpy(float), df["lat"].to_numpy(float))]
+        # Exclusion zones always, on the raw positions: they are about where people live.
+        df = drop_excluded_samples(df, settings)
         if anonymize:
             df = drop_samples_in_excluded_cells(df, settings)
             df = anonymize_samples(df, positions="cell")

@@ -15,7 +15,6 @@ control labels into ``innerHTML``. Popups never carry volunteer names or device 
 
 from __future__ import annotations
 
-import base64
 import html
 import logging
 import re
@@ -27,13 +26,12 @@ from typing import Any, Callable
 from surveyor.config import Settings
 from surveyor.errors import InvalidRequest
 from surveyor.files import write_text
+from surveyor.leaflet import leaflet_assets
 from surveyor.render import style as st
 
 log = logging.getLogger(__name__)
 
 DOMAIN = "map"
-LEAFLET_PACKAGE = "js_lib_leaflet"
-LEAFLET_DIR = ("static", "js_lib_leaflet")
 COORD_DIGITS = 5  # about 1 m at the equator: far finer than a 70 m cell, and half the bytes
 ROUTE_SIMPLIFY_DEG = 0.00004  # about 4 m
 MAX_ROUTE_VERTICES = 20000
@@ -46,28 +44,6 @@ def esc(value: Any) -> str:
     if value is None or (isinstance(value, float) and value != value):
         return ""
     return html.escape(str(value), quote=True)
-
-
-# -- Leaflet, inlined -----------------------------------------------------------------------------
-
-@lru_cache(maxsize=1)
-def leaflet_assets() -> tuple[str, str]:
-    """(javascript, css) of Leaflet 1.9.4 with every image inlined as a data: URI."""
-    base = resources.files(LEAFLET_PACKAGE).joinpath(*LEAFLET_DIR)
-    js = base.joinpath("leaflet.js").read_text(encoding="utf-8")
-    # The source map is only fetched by developer tools, but it is still a network reference.
-    js = re.sub(r"//# sourceMappingURL=\S+", "", js)
-    css = base.joinpath("leaflet.css").read_text(encoding="utf-8")
-
-    def inline(match: re.Match) -> str:
-        name = match.group(1)
-        data = base.joinpath("images", name).read_bytes()
-        return f"url(data:image/png;base64,{base64.b64encode(data).decode('ascii')})"
-
-    css = re.sub(r"url\(\s*['\"]?images/([A-Za-z0-9_\-]+\.png)['\"]?\s*\)", inline, css)
-    # Inline scripts must not contain a closing script tag.
-    js = js.replace("</script", "<\\/script")
-    return js, css
 
 
 # -- tiles ----------------------------------------------------------------------------------------

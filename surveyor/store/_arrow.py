@@ -1,10 +1,13 @@
-"""Turning pandas frames into Arrow tables of a fixed schema (shared by the store backends)."""
+"""Arrow tables of a fixed schema: the samples layer's (:data:`SAMPLE_SCHEMA`), made once here and
+handed to :meth:`surveyor.store.base.Store.append`, and pandas frames turned into them."""
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+
+from surveyor.model import ALL_FIELDS
 
 ARROW_TYPES = {
     "int": pa.int64(),
@@ -20,6 +23,19 @@ def arrow_schema(fields: dict[str, str], geometry: bool = True) -> pa.Schema:
     if geometry:
         cols.insert(0, pa.field("geom", pa.binary()))
     return pa.schema(cols)
+
+
+def check_table(table, schema: pa.Schema, what: str) -> pa.Table:
+    """``table`` when it is an Arrow table whose columns are columns of ``schema``, with its types
+    (columns may be left out); TypeError otherwise: a programming error, not a user's."""
+    if not isinstance(table, pa.Table):
+        raise TypeError(f"{what} must be a pyarrow Table of its schema, not {type(table).__name__}")
+    for f in table.schema:
+        i = schema.get_field_index(f.name)
+        if i < 0 or schema.field(i).type != f.type:
+            expected = "no such column" if i < 0 else str(schema.field(i).type)
+            raise TypeError(f"{what}: column {f.name!r} of type {f.type} ({expected} in the schema)")
+    return table
 
 
 def column_array(values: pd.Series | None, kind: str, n: int) -> pa.Array:
@@ -95,3 +111,22 @@ def frame_to_arrow(df: pd.DataFrame, fields: dict[str, str], geometry: bool = Tr
         arrays.insert(0, point_wkb(df.get("lat"), df.get("lon"), n))
         names.insert(0, "geom")
     return pa.Table.from_arrays(arrays, names=names)
+
+
+# The samples layer as Arrow: a WKB point ``geom`` and the sample fields, each of its layer type.
+SAMPLE_SCHEMA: pa.Schema = arrow_schema(ALL_FIELDS)
+
+
+def sample_table(df: pd.DataFrame) -> pa.Table:
+    """Samples (a frame with the sample fields; missing columns become nulls) as a table of
+    :data:`SAMPLE_SCHEMA`, points built from ``lat``/``lon``."""
+    return frame_to_arrow(df, ALL_FIELDS)
+
+
+def check_samples(table) -> pa.Table:
+    """A batch handed to ``append("samples", ...)``: a table of :data:`SAMPLE_SCHEMA` (some empty
+    columns may be left out) whose rows all carry a merge_id."""
+    check_table(table, SAMPLE_SCHEMA, "a batch of samples")
+    if table.num_rows and ("merge_id" not in table.column_names or table.column("merge_id").null_count):
+        raise TypeError("a batch of samples needs a merge_id on every row")
+    return table

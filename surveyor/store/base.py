@@ -12,8 +12,12 @@ Layers (DESIGN section 3):
 - ``neighbours`` neighbour-cell measurements, each tied to the ``sample_id`` of its serving sample.
 - ``tracks`` GPS track points (time, lat, lon, accuracy_m, altitude_m, device, source_file).
 - ``towers`` cell positions estimated by OpenCelliD and similar lists.
-- ``areas`` village and dusun boundaries with codes (polygons).
+- ``areas`` village and dusun boundaries with codes (polygons). An **area code** selects the area
+  itself and everything inside it (:func:`surveyor.geo.areas.area_rows`); :meth:`Store.area` says
+  what a code selects, and ``read_samples(area=CODE)`` reads the samples inside its polygon.
 - ``cells``, ``dead_zones``, ``sites`` the analysis layers, replaced by every ``surveyor analyze``.
+- ``contours`` (from ``surveyor dem import``), ``towers_manual`` (``surveyor towers add``) and
+  ``site_proposals`` (``surveyor sites``): the terrain layers (docs/terrain.md).
 - ``meta`` key/value: schema_version, analysis rules and time.
 """
 
@@ -22,12 +26,15 @@ from __future__ import annotations
 import abc
 from contextlib import AbstractContextManager
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from surveyor.geo.areas import Area
 
 SCHEMA_VERSION = 1
 
 LAYERS = ("samples", "quarantine", "merges", "sessions", "neighbours", "tracks", "towers", "areas",
-          "cells", "dead_zones", "sites")
+          "cells", "dead_zones", "sites", "contours", "towers_manual", "site_proposals")
 
 # Columns of the non-sample layers written at merge time: name -> type ("str","int","float","time").
 QUARANTINE_FIELDS = {"merge_id": "int", "source_file": "str", "line": "int", "raw": "str",
@@ -63,8 +70,56 @@ class MergeRecord:
     counts: dict[str, int] = field(default_factory=dict)
     options: dict[str, Any] = field(default_factory=dict)
 
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
+
+@dataclass(frozen=True)
+class StoreStatus:
+    """What a store holds: the summary of ``surveyor status`` (:meth:`to_dict` is its ``--json``).
+
+    Times are ISO 8601 UTC text (``first``, ``last`` of the samples; ``analysed_at``); the
+    ``by_*`` counts are ordered from the most frequent. ``area`` is the area code the status was
+    limited to, if any.
+    """
+
+    db: str
+    samples: int = 0
+    by_operator: dict[str, int] = field(default_factory=dict)
+    by_kind: dict[str, int] = field(default_factory=dict)
+    by_source_format: dict[str, int] = field(default_factory=dict)
+    sessions: int = 0
+    devices: int = 0
+    days: int = 0
+    first: str | None = None
+    last: str | None = None
+    unplaced: int = 0
+    quarantined: int = 0
+    quarantine_by_reason: dict[str, int] = field(default_factory=dict)
+    merges: int = 0
+    neighbours: int = 0
+    track_points: int = 0
+    towers: int = 0
+    analysed_at: str | None = None
+    area: str | None = None
+
+    def __post_init__(self) -> None:
+        # Databases hand back their own integer types (and None for a sum over no rows).
+        for f in ("samples", "sessions", "devices", "days", "unplaced", "quarantined", "merges", "neighbours",
+                  "track_points", "towers"):
+            object.__setattr__(self, f, int(getattr(self, f) or 0))
+        for f in ("by_operator", "by_kind", "by_source_format", "quarantine_by_reason"):
+            object.__setattr__(self, f, {str(k) if k is not None else None: int(v)
+                                         for k, v in getattr(self, f).items()})
+
+    def to_dict(self) -> dict[str, Any]:
+        """The keys of ``surveyor status --json`` (``area`` only when the status is of one area)."""
+        d = asdict(self)
+        if d["area"] is None:
+            del d["area"]
+        return d
+
+    def get(self, key: str, default: Any = None) -> Any:
+        """``to_dict().get(key, default)``, for callers that still read the status as a mapping
+        (the map styles); new code reads the attributes."""
+        return self.to_dict().get(key, default)
 
 
 class Store(abc.ABC):
@@ -99,12 +154,15 @@ class Store(abc.ABC):
         """Boolean numpy array: which of these sample_ids are stored already."""
 
     @abc.abstractmethod
-    def append(self, layer: str, df) -> None:
+    def append(self, layer: str, rows) -> None:
         """Append rows to ``samples``, ``quarantine``, ``neighbours``, ``tracks`` or ``towers``.
 
-        ``df`` is a pandas DataFrame with the layer's columns (missing ones are null). Point layers
-        take their geometry from ``lat``/``lon`` (null for unplaced samples). For ``samples`` it may
-        also be a pyarrow Table as ``prepare`` makes it (the layer's columns and a WKB ``geom``).
+        For ``samples``, ``rows`` is one typed Arrow table of the samples layer's schema
+        (:data:`surveyor.store._arrow.SAMPLE_SCHEMA`, made by :func:`surveyor.store._arrow.sample_table`):
+        its ``geom`` (WKB points, null for unplaced samples) and the sample fields; columns that are
+        empty in a batch may be left out. For the other layers it is a pandas DataFrame with the
+        layer's columns (missing ones are null); point layers take their geometry from
+        ``lat``/``lon``. Every row carries the ``merge_id`` of its merge.
         """
 
     def bulk_load(self, merge_id: int) -> AbstractContextManager:
@@ -135,11 +193,22 @@ class Store(abc.ABC):
 
     # -- reading --------------------------------------------------------------------------------
     @abc.abstractmethod
-    def read_samples(self, columns: list[str] | None = None, where: str | None = None):
+    def read_samples(self, columns: list[str] | None = None, where: str | None = None, *,
+                     area: str | None = None):
         """Visible samples as a pandas DataFrame (no geometry column; ``lat``/``lon`` are there).
 
-        ``where`` is an SQL condition on sample columns, e.g. ``"operator = 'Telkomsel'"``.
+        ``where`` is an SQL condition on sample columns, e.g. ``"operator = 'Telkomsel'"``;
+        ``area`` an area code: only the samples inside the polygon of what it selects
+        (:meth:`area`), none when it selects nothing.
         """
+
+    def area(self, code: str) -> "Area | None":
+        """What an area code selects in this store's ``areas`` layer: the area itself and every area
+        inside it, with their codes and united polygon (:func:`surveyor.geo.areas.find_area`);
+        None when no area has that code or lies inside it."""
+        from surveyor.geo.areas import find_area
+
+        return find_area(self.read_layer("areas"), str(code))
 
     @abc.abstractmethod
     def read_layer(self, layer: str, where: str | None = None):
@@ -147,7 +216,11 @@ class Store(abc.ABC):
 
     @abc.abstractmethod
     def write_layer(self, layer: str, gdf) -> None:
-        """Replace a whole layer (``cells``, ``dead_zones``, ``sites``, ``areas``)."""
+        """Replace a whole analysis layer (``cells``, ``dead_zones``, ``sites``), or add ``areas``.
+
+        ``areas`` rows replace the stored rows of the same codes and keep the others, so areas
+        copied from several villages add up.
+        """
 
     @abc.abstractmethod
     def merges(self) -> list[MergeRecord]:
@@ -162,8 +235,8 @@ class Store(abc.ABC):
         """Store a JSON-serialisable value in the ``meta`` table."""
 
     @abc.abstractmethod
-    def status(self) -> dict[str, Any]:
-        """The summary of ``surveyor status --json`` (DESIGN section 2)."""
+    def status(self) -> StoreStatus:
+        """What the store holds (``surveyor status``)."""
 
     def close(self) -> None:  # pragma: no cover - trivial
         """Release connections."""

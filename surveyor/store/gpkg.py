@@ -33,9 +33,9 @@ from surveyor.errors import NothingToDo, StoreError
 from surveyor.model import ALL_FIELDS
 from surveyor.store import rtree
 from surveyor.store.sessions import combine_sessions
-from surveyor.store._arrow import arrow_schema, drop_empty_columns, frame_to_arrow
+from surveyor.store._arrow import arrow_schema, check_samples, drop_empty_columns, frame_to_arrow
 from surveyor.store.base import (MERGE_COUNT_KEYS, NEIGHBOUR_FIELDS, QUARANTINE_FIELDS, SCHEMA_VERSION,
-                                 SESSION_FIELDS, TOWER_FIELDS, TRACK_FIELDS, MergeRecord, Store)
+                                 SESSION_FIELDS, TOWER_FIELDS, TRACK_FIELDS, MergeRecord, Store, StoreStatus)
 
 log = logging.getLogger(__name__)
 
@@ -123,6 +123,7 @@ class GeoPackageStore(Store):
     def __init__(self, path: str | os.PathLike, *, create: bool = False):
         self.path = str(path)
         self.url = self.path
+        self._lock = None  # the writer lock's FileLock, made on first use
         p = Path(self.path)
         if not p.exists() or p.stat().st_size == 0:
             if not create:
@@ -206,7 +207,7 @@ class GeoPackageStore(Store):
         """The inter-process writer lock; reentrant within one store object."""
         from filelock import FileLock, Timeout
 
-        if getattr(self, "_lock", None) is None:
+        if self._lock is None:
             self._lock = FileLock(self.lock_path)
         try:
             with self._lock.acquire(timeout=3600):
@@ -394,14 +395,15 @@ class GeoPackageStore(Store):
                                 "(SELECT value FROM json_each(?))", (json.dumps(ids.tolist()),)).fetchall()
         return np.isin(ids, np.fromiter((r[0] for r in found), dtype=np.int64, count=len(found)))
 
-    def append(self, layer: str, df) -> None:
-        if len(df) == 0:
+    def append(self, layer: str, rows) -> None:
+        if layer == "samples":
+            check_samples(rows)
+        if len(rows) == 0:
             return
         if layer in POINT_LAYERS:
-            import pyarrow as pa
             import pyogrio
 
-            table = drop_empty_columns(df if isinstance(df, pa.Table) else frame_to_arrow(df, POINT_LAYERS[layer]))
+            table = drop_empty_columns(rows if layer == "samples" else frame_to_arrow(rows, POINT_LAYERS[layer]))
             with warnings.catch_warnings():
                 # During bulk_load GDAL sees an R-tree behind the table and says so; it is rebuilt after.
                 warnings.filterwarnings("ignore", message=".*[Ss]patial index.*")
@@ -417,7 +419,7 @@ class GeoPackageStore(Store):
                 self._bulk.wrote(table, last)
             return
         fields = ATTRIBUTE_TABLES[layer]
-        table = frame_to_arrow(df, fields, geometry=False)
+        table = frame_to_arrow(rows, fields, geometry=False)
         rows = list(zip(*(_sqlite_values(table.column(n)) for n in fields)))
         cols = ", ".join(f'"{n}"' for n in fields)
         marks = ", ".join("?" for _ in fields)
@@ -517,13 +519,29 @@ class GeoPackageStore(Store):
         return len(rows)
 
     # -- reading ----------------------------------------------------------------------------------
-    def read_samples(self, columns: list[str] | None = None, where: str | None = None) -> pd.DataFrame:
+    def read_samples(self, columns: list[str] | None = None, where: str | None = None, *,
+                     area: str | None = None) -> pd.DataFrame:
         import pyogrio
 
         cond = VISIBLE if not where else f"({VISIBLE}) AND ({where})"
         cols = list(columns) if columns is not None else list(ALL_FIELDS)
-        _, table = pyogrio.read_arrow(self.path, layer="samples", columns=cols, where=cond, read_geometry=False)
-        return _fix_types(_arrow_to_pandas(table), ALL_FIELDS)
+        read = list(cols)
+        if area is not None:
+            from surveyor.geo.areas import AreaIndex, find_area
+
+            areas = self.read_layer("areas")
+            selected = find_area(areas, area)
+            if selected is None:
+                cond = "1 = 0"  # the code selects nothing
+            read += [c for c in ("lat", "lon") if c not in cols]
+        _, table = pyogrio.read_arrow(self.path, layer="samples", columns=read, where=cond, read_geometry=False)
+        df = _fix_types(_arrow_to_pandas(table), ALL_FIELDS)
+        if area is not None and len(df):
+            # Each sample belongs to the smallest area containing it, as the PostGIS store records it.
+            at = AreaIndex.of(areas).codes_at(pd.to_numeric(df["lat"], errors="coerce").to_numpy(dtype=float),
+                                              pd.to_numeric(df["lon"], errors="coerce").to_numpy(dtype=float))
+            df = df[pd.Series(at).isin(selected.codes).to_numpy()].reset_index(drop=True)
+        return df[cols] if area is not None else df
 
     def read_layer(self, layer: str, where: str | None = None):
         import pyogrio
@@ -548,10 +566,29 @@ class GeoPackageStore(Store):
         if layer in POINT_LAYERS or layer in ATTRIBUTE_TABLES:
             raise StoreError(f"Layer {layer} is written by merge, not replaced.")
         with self.writer_lock():
+            if layer == "areas":
+                gdf = self._with_other_areas(gdf)
             kwargs: dict[str, Any] = {}
             if len(gdf) == 0:
                 kwargs["geometry_type"] = "Unknown"
             pyogrio.write_dataframe(gdf, self.path, layer=layer, driver="GPKG", **kwargs)
+
+    def _with_other_areas(self, incoming):
+        """The areas to write: ``incoming`` and the stored areas of other codes."""
+        import geopandas as gpd
+
+        have = self.read_layer("areas")
+        if len(have) == 0 or "code" not in have.columns or len(incoming) == 0:
+            return incoming
+        keep = have[~have["code"].astype(str).isin(incoming["code"].astype(str))]
+        if len(keep) == 0:
+            return incoming
+        columns = [c for c in incoming.columns if c != incoming.geometry.name]
+        old = gpd.GeoDataFrame(pd.DataFrame({c: keep[c] if c in keep.columns else None for c in columns}),
+                               geometry=keep.geometry.values, crs=keep.crs or "EPSG:4326")
+        new = gpd.GeoDataFrame(pd.DataFrame(incoming[columns]), geometry=incoming.geometry.values,
+                               crs=incoming.crs or "EPSG:4326")
+        return gpd.GeoDataFrame(pd.concat([old, new], ignore_index=True), crs="EPSG:4326")
 
     def layers(self) -> list[str]:
         with self._sql() as con:
@@ -579,45 +616,34 @@ class GeoPackageStore(Store):
             con.execute("INSERT INTO meta (key, value) VALUES (?, ?)", (key, json.dumps(value, default=str)))
             con.execute("COMMIT")
 
-    def status(self) -> dict[str, Any]:
+    def status(self) -> StoreStatus:
         with self._sql() as con:
             q = lambda sql: con.execute(sql).fetchall()  # noqa: E731
             total, first, last, unplaced = q(
                 f"SELECT count(*), min(time), max(time), sum(placed_by IS NULL) FROM samples WHERE {VISIBLE}")[0]
-            by_operator = dict(q(f"SELECT coalesce(operator, '(unknown)'), count(*) FROM samples WHERE {VISIBLE} "
-                                 "GROUP BY 1 ORDER BY 2 DESC"))
-            by_kind = dict(q(f"SELECT coalesce(kind, 'signal'), count(*) FROM samples WHERE {VISIBLE} "
-                             "GROUP BY 1 ORDER BY 2 DESC"))
-            by_source_format = dict(q(f"SELECT source_format, count(*) FROM samples WHERE {VISIBLE} GROUP BY 1"))
-            sessions = q("SELECT count(*) FROM sessions")[0][0]
-            devices = q(f"SELECT count(DISTINCT device) FROM samples WHERE {VISIBLE}")[0][0]
-            days = q(f"SELECT count(DISTINCT substr(time, 1, 10)) FROM samples WHERE {VISIBLE}")[0][0]
-            quarantined = q(f"SELECT count(*) FROM quarantine WHERE {VISIBLE}")[0][0]
-            by_reason = dict(q(f"SELECT reason, count(*) FROM quarantine WHERE {VISIBLE} GROUP BY 1 ORDER BY 2 DESC"))
-            merges = q("SELECT count(*) FROM merges")[0][0]
-            tracks = q(f"SELECT count(*) FROM tracks WHERE {VISIBLE}")[0][0]
-            towers = q(f"SELECT count(*) FROM towers WHERE {VISIBLE}")[0][0]
-            neighbours = q(f"SELECT count(*) FROM neighbours WHERE {VISIBLE}")[0][0]
-        return {
-            "db": self.path,
-            "samples": total,
-            "by_operator": by_operator,
-            "by_kind": by_kind,
-            "by_source_format": by_source_format,
-            "sessions": sessions,
-            "devices": devices,
-            "days": days,
-            "first": first,
-            "last": last,
-            "unplaced": int(unplaced or 0),
-            "quarantined": quarantined,
-            "quarantine_by_reason": by_reason,
-            "merges": merges,
-            "neighbours": neighbours,
-            "track_points": tracks,
-            "towers": towers,
-            "analysed_at": self.get_meta("analysed_at"),
-        }
+            return StoreStatus(
+                db=self.path,
+                samples=total,
+                by_operator=dict(q(f"SELECT coalesce(operator, '(unknown)'), count(*) FROM samples WHERE {VISIBLE} "
+                                   "GROUP BY 1 ORDER BY 2 DESC")),
+                by_kind=dict(q(f"SELECT coalesce(kind, 'signal'), count(*) FROM samples WHERE {VISIBLE} "
+                               "GROUP BY 1 ORDER BY 2 DESC")),
+                by_source_format=dict(q(f"SELECT source_format, count(*) FROM samples WHERE {VISIBLE} GROUP BY 1")),
+                sessions=q("SELECT count(*) FROM sessions")[0][0],
+                devices=q(f"SELECT count(DISTINCT device) FROM samples WHERE {VISIBLE}")[0][0],
+                days=q(f"SELECT count(DISTINCT substr(time, 1, 10)) FROM samples WHERE {VISIBLE}")[0][0],
+                first=first,
+                last=last,
+                unplaced=unplaced,
+                quarantined=q(f"SELECT count(*) FROM quarantine WHERE {VISIBLE}")[0][0],
+                quarantine_by_reason=dict(q(f"SELECT reason, count(*) FROM quarantine WHERE {VISIBLE} "
+                                            "GROUP BY 1 ORDER BY 2 DESC")),
+                merges=q("SELECT count(*) FROM merges")[0][0],
+                neighbours=q(f"SELECT count(*) FROM neighbours WHERE {VISIBLE}")[0][0],
+                track_points=q(f"SELECT count(*) FROM tracks WHERE {VISIBLE}")[0][0],
+                towers=q(f"SELECT count(*) FROM towers WHERE {VISIBLE}")[0][0],
+                analysed_at=self.get_meta("analysed_at"),
+            )
 
 
 @dataclass

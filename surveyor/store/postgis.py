@@ -24,7 +24,7 @@ has. Design (the README section "The shared PostGIS database" has the long versi
   samples through a server-side cursor.
 
 Credentials come from the URL, ``PGPASSWORD`` or ``~/.pgpass`` (libpq reads them); the password is
-never printed: every message and ``status()["db"]`` use :func:`mask_url`.
+never printed: every message and ``status().db`` use :func:`mask_url`.
 """
 
 from __future__ import annotations
@@ -45,8 +45,9 @@ import pandas as pd
 
 from surveyor.errors import NothingToDo, StoreError
 from surveyor.model import ALL_FIELDS
+from surveyor.store._arrow import check_samples
 from surveyor.store.base import (MERGE_COUNT_KEYS, NEIGHBOUR_FIELDS, QUARANTINE_FIELDS, SESSION_FIELDS,
-                                 TOWER_FIELDS, TRACK_FIELDS, MergeRecord, Store)
+                                 TOWER_FIELDS, TRACK_FIELDS, MergeRecord, Store, StoreStatus)
 
 log = logging.getLogger(__name__)
 
@@ -60,8 +61,6 @@ SAMPLE_EXTRA = {"area_code": "str"}
 POINT_LAYERS = {"samples": ALL_FIELDS, "tracks": TRACK_FIELDS, "towers": TOWER_FIELDS}
 MERGE_LAYERS = {"samples": ALL_FIELDS, "quarantine": QUARANTINE_FIELDS, "neighbours": NEIGHBOUR_FIELDS,
                 "tracks": TRACK_FIELDS, "towers": TOWER_FIELDS}
-MERGE_FIELDS = {"merge_id": "int", "source_file": "str", "content_hash": "str", "format": "str",
-                "merged_at": "str", **{k: "int" for k in MERGE_COUNT_KEYS}, "options": "str"}
 ANALYSIS_LAYERS = ("cells", "dead_zones", "sites")
 AREA_FIELDS = {"code": "str", "name": "str", "level": "str", "parent_code": "str"}
 _PG_TYPES = {"int": "bigint", "float": "double precision", "str": "text", "bool": "boolean",
@@ -517,15 +516,17 @@ class PostgisStore(Store):
 
     def _copy_frame(self, table: str, df: pd.DataFrame, fields: dict[str, str]) -> None:
         """COPY a frame into ``table`` (only the columns the frame has; the others stay null)."""
-        import pyarrow.csv as pcsv
-
         from surveyor.store._arrow import frame_to_arrow
 
         present = {n: k for n, k in fields.items() if n in df.columns}
-        if not present:
-            return
-        arrow = frame_to_arrow(df, present, geometry=False)
-        cols = ", ".join(f'"{n}"' for n in present)
+        if present:
+            self._copy_arrow(table, frame_to_arrow(df, present, geometry=False))
+
+    def _copy_arrow(self, table: str, arrow) -> None:
+        """COPY an Arrow table's columns into the same columns of ``table``."""
+        import pyarrow.csv as pcsv
+
+        cols = ", ".join(f'"{n}"' for n in arrow.column_names)
         conn = self._connection()
         with conn.cursor() as cur:
             with cur.copy(f"COPY {table} ({cols}) FROM STDIN (FORMAT csv)") as copy:
@@ -534,30 +535,42 @@ class PostgisStore(Store):
                     pcsv.write_csv(batch, buf, pcsv.WriteOptions(include_header=False))
                     copy.write(buf.getvalue())
 
-    def append(self, layer: str, df) -> None:
+    def append(self, layer: str, rows) -> None:
         if layer not in MERGE_LAYERS:
             raise StoreError(f"Layer {layer} is not written by merge.", fix="Use write_layer for it.")
-        if len(df) == 0:
+        if layer == "samples":
+            check_samples(rows)
+        if len(rows) == 0:
             return
-        if not isinstance(df, pd.DataFrame):  # the samples layer as Arrow, from the merge
-            import pyarrow as pa
-
-            table = df.drop_columns(["geom"]) if "geom" in df.column_names else df
-            df = table.to_pandas(types_mapper={pa.int64(): pd.Int64Dtype()}.get)
-        if "merge_id" not in df.columns or df["merge_id"].isna().any():
+        if layer == "samples":
+            self._append_samples(rows)
+            return
+        if "merge_id" not in rows.columns or rows["merge_id"].isna().any():
             raise StoreError(f"Rows appended to {layer} need a merge_id.")
         with self._errors(f"loading {layer}"):
             self._connection()
-            table = self._stage_table(layer)
-            fields = MERGE_LAYERS[layer]
-            if layer == "samples" and "lat" in df.columns and "lon" in df.columns:
-                df = df.assign(area_code=self._area_codes(df["lat"], df["lon"]))
-                fields = {**fields, **SAMPLE_EXTRA}
-            self._copy_frame(table, df, fields)
-        for mid in pd.unique(df["merge_id"]):
+            self._copy_frame(self._stage_table(layer), rows, MERGE_LAYERS[layer])
+        for mid in pd.unique(rows["merge_id"]):
             self._staged.setdefault(int(mid), self._generation)
-        if layer == "samples" and "sample_id" in df.columns:
-            ids = pd.to_numeric(df["sample_id"], errors="coerce").dropna().to_numpy(dtype=np.int64)
+
+    def _append_samples(self, table) -> None:
+        """Stage a batch of samples (an Arrow table of the samples layer) with each one's area code."""
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        if "geom" in table.column_names:  # built again from lat/lon in the database
+            table = table.drop_columns(["geom"])
+        with self._errors("loading samples"):
+            self._connection()
+            if "lat" in table.column_names and "lon" in table.column_names:
+                codes = self._area_codes(table.column("lat").to_numpy(zero_copy_only=False),
+                                         table.column("lon").to_numpy(zero_copy_only=False))
+                table = table.append_column("area_code", pa.array(codes, type=pa.string()))
+            self._copy_arrow(self._stage_table("samples"), table)
+        for mid in pc.unique(table.column("merge_id")).to_pylist():
+            self._staged.setdefault(int(mid), self._generation)
+        if "sample_id" in table.column_names:
+            ids = pc.drop_null(table.column("sample_id")).to_numpy().astype(np.int64)
             self._staged_ids = np.union1d(self._staged_ids, ids)
 
     def commit_merge(self, record: MergeRecord, sessions=None) -> None:
@@ -691,58 +704,39 @@ class PostgisStore(Store):
         return n
 
     # -- areas ----------------------------------------------------------------------------------
-    def _area_codes(self, lat: pd.Series, lon: pd.Series) -> np.ndarray:
-        """The code of the smallest area containing each point (None outside every area).
-
-        Done here with an STRtree over the areas (a few hundred polygons) rather than by a GiST
-        probe per row in SQL, which costs about 20 us a sample (measured; see the README, "The shared PostGIS database").
-        """
-        import shapely
-
-        n = len(lat)
-        out = np.full(n, None, dtype=object)
+    def _area_codes(self, lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
+        """The code of the smallest area containing each point (None outside every area, or where
+        ``lat``/``lon``, float arrays, are NaN): :class:`surveyor.geo.areas.AreaIndex`, done here
+        rather than by a GiST probe per row in SQL (see the README, "The shared PostGIS database")."""
         if self._areas_cache is None:
+            import shapely
+
+            from surveyor.geo.areas import AreaIndex
+
             rows = self._connection().execute(
                 "SELECT code, encode(ST_AsBinary(geom), 'hex') FROM areas WHERE geom IS NOT NULL").fetchall()
-            geoms = shapely.from_wkb([r[1] for r in rows]) if rows else np.zeros(0, dtype=object)
-            codes = np.array([r[0] for r in rows], dtype=object)
-            self._areas_cache = (shapely.STRtree(geoms), codes, shapely.area(geoms) if len(geoms) else np.zeros(0))
-        tree, codes, areas = self._areas_cache
-        if len(codes) == 0 or n == 0:
-            return out
-        la = pd.to_numeric(lat, errors="coerce").to_numpy(dtype=float)
-        lo = pd.to_numeric(lon, errors="coerce").to_numpy(dtype=float)
-        ok = np.flatnonzero(np.isfinite(la) & np.isfinite(lo))
-        if ok.size == 0:
-            return out
-        pts, polys = tree.query(shapely.points(lo[ok], la[ok]), predicate="intersects")
-        if pts.size == 0:
-            return out
-        # smallest area first (then code), and the first hit of each point wins
-        order = np.lexsort((codes[polys].astype(str), areas[polys], pts))
-        pts, polys = pts[order], polys[order]
-        first = np.concatenate(([True], pts[1:] != pts[:-1]))
-        out[ok[pts[first]]] = codes[polys[first]]
-        return out
+            self._areas_cache = AreaIndex([r[0] for r in rows], list(shapely.from_wkb([r[1] for r in rows]))
+                                          if rows else [])
+        return self._areas_cache.codes_at(lat, lon)
 
-    def area_condition(self, area: str | None, column: str = "area_code") -> str:
-        """An SQL condition selecting rows of an area and every area below it (or "TRUE")."""
+    def _area_condition(self, area: str | None, column: str = "area_code") -> str:
+        """An SQL condition selecting the rows of what an area code selects (:meth:`area`: the code
+        and every area inside it), or "TRUE" for no area."""
         if area is None:
             return "TRUE"
         from psycopg import sql
 
-        lit = sql.Literal(str(area)).as_string(self._connection())
-        prefix = sql.Literal(_like_escape(str(area)) + ".%").as_string(self._connection())
-        return (f"({column} = {lit} OR {column} LIKE {prefix} OR {column} IN ("
-                "WITH RECURSIVE sub(code) AS (SELECT code FROM areas WHERE code = " + lit +
-                " UNION SELECT a.code FROM areas a JOIN sub ON a.parent_code = sub.code) SELECT code FROM sub))")
+        selected = self.area(area)
+        codes = sorted({str(area), *(selected.codes if selected is not None else ())})
+        listed = sql.SQL(", ").join(sql.Literal(c) for c in codes).as_string(self._connection())
+        return f"({column} IN ({listed}))"
 
     def _sample_condition(self, where: str | None, area: str | None) -> str:
         conds = []
         if where:
             conds.append(f"({where})")
         if area is not None:
-            conds.append(self.area_condition(area))
+            conds.append(self._area_condition(area))
         return " AND ".join(conds) if conds else "TRUE"
 
     # -- reading ----------------------------------------------------------------------------------
@@ -878,9 +872,9 @@ class PostgisStore(Store):
             conds = [f"({where})"] if where else []
             if area is not None:
                 if layer == "areas":
-                    conds.append(self.area_condition(area, "code"))
+                    conds.append(self._area_condition(area, "code"))
                 elif "area_code" in kinds:
-                    conds.append(self.area_condition(area))
+                    conds.append(self._area_condition(area))
             cond = " AND ".join(conds) or "TRUE"
             order = " ORDER BY fid" if layer in ("quarantine", "neighbours", "tracks", "towers") else \
                 " ORDER BY merge_id" if layer == "merges" else ""
@@ -990,7 +984,7 @@ class PostgisStore(Store):
                 if geom_name and "geom" not in have:
                     conn.execute(f'ALTER TABLE "{layer}" ADD COLUMN geom geometry(Geometry, 4326)')
                 if "area_code" in have:
-                    conn.execute(f'DELETE FROM "{layer}" WHERE {self.area_condition(area)}')
+                    conn.execute(f'DELETE FROM "{layer}" WHERE {self._area_condition(area)}')
             copy_fields = dict(fields)
             if geom_name:
                 copy_fields["geom"] = "str"
@@ -1022,7 +1016,8 @@ class PostgisStore(Store):
                 "INSERT INTO meta (key, value) VALUES (%s, %s) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
                 (key, json.dumps(value, default=str)))
 
-    def status(self, *, area: str | None = None) -> dict[str, Any]:
+    def status(self, *, area: str | None = None) -> StoreStatus:
+        """What the database holds, or (``area``) what it holds of one area."""
         cond = self._sample_condition(None, area)
         iso = "to_char({} AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
         with self._errors("reading the status"):
@@ -1049,42 +1044,11 @@ class PostgisStore(Store):
             tracks = q(f"SELECT count(*) FROM tracks WHERE {qcond}")[0][0]
             towers = q(f"SELECT count(*) FROM towers WHERE {qcond}")[0][0]
             neighbours = q(f"SELECT count(*) FROM neighbours WHERE {qcond}")[0][0]
-        out = {
-            "db": self.url,
-            "samples": int(total),
-            "by_operator": {k: int(v) for k, v in by_operator.items()},
-            "by_kind": {k: int(v) for k, v in by_kind.items()},
-            "by_source_format": {k: int(v) for k, v in by_source_format.items()},
-            "sessions": int(sessions),
-            "devices": int(devices),
-            "days": int(days),
-            "first": first,
-            "last": last,
-            "unplaced": int(unplaced or 0),
-            "quarantined": int(quarantined),
-            "quarantine_by_reason": {k: int(v) for k, v in by_reason.items()},
-            "merges": int(merges),
-            "neighbours": int(neighbours),
-            "track_points": int(tracks),
-            "towers": int(towers),
-            "analysed_at": self.get_meta("analysed_at"),
-        }
-        if area is not None:
-            out["area"] = area
-        return out
-
-    def disk_bytes(self) -> dict[str, int]:
-        """On-disk size of each table with its indexes (for benchmarks and `status -v`)."""
-        with self._errors("measuring the database"):
-            rows = self._connection().execute(
-                "SELECT c.relname, pg_total_relation_size(c.oid) FROM pg_class c JOIN pg_namespace n "
-                "ON n.oid = c.relnamespace WHERE n.nspname = current_schema() AND c.relkind = 'r' "
-                "ORDER BY 2 DESC").fetchall()
-        return {r[0]: int(r[1]) for r in rows}
-
-
-def _like_escape(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        return StoreStatus(db=self.url, samples=total, by_operator=by_operator, by_kind=by_kind,
+                           by_source_format=by_source_format, sessions=sessions, devices=devices, days=days,
+                           first=first, last=last, unplaced=unplaced, quarantined=quarantined,
+                           quarantine_by_reason=by_reason, merges=merges, neighbours=neighbours,
+                           track_points=tracks, towers=towers, analysed_at=self.get_meta("analysed_at"), area=area)
 
 
 def _kind_of_dtype(s: pd.Series) -> str:

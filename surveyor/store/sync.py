@@ -8,8 +8,9 @@ becomes visible at once when its ``merges`` row is committed, so a copy killed m
 nothing behind and a rerun completes it. Copying is idempotent: a merge whose source file and
 content hash the target holds already is skipped, and samples are deduplicated by ``sample_id``.
 
-``area`` limits the copy to one village (or any area code, with the areas below it): samples by
-position inside the area's boundary (the GeoPackage side) or by their ``area_code`` (PostGIS side).
+``area`` limits the copy to one village (or any area code, with the areas inside it): what the code
+selects (:meth:`surveyor.store.base.Store.area`) in the source, or else in the target; samples and
+track points inside its polygon, and the neighbours of those samples.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from typing import Any, Callable
 import pandas as pd
 
 from surveyor.errors import NothingToDo, InvalidRequest
+from surveyor.store._arrow import sample_table
 from surveyor.store.base import MergeRecord, Store
 
 log = logging.getLogger(__name__)
@@ -75,22 +77,21 @@ def copy_merges(src: Store, dst: Store, *, area: str | None = None, origin: str 
     summary = {"merges": 0, "skipped": 0, "samples": 0, "added": 0, "duplicates": 0, "quarantined": 0,
                "neighbours": 0, "track_points": 0, "towers": 0, "areas": 0, "outside_area": 0}
     areas = _areas_of(src, dst, area)
-    polygon = None
-    if area is not None:
-        if areas is None or len(areas) == 0:
-            if not _filters_by_code(src):
-                raise NothingToDo(f"Area {area} is not among the areas of either database.",
-                                  fix="Give a code listed by the areas layer, or copy without --area.")
-        else:
-            polygon = _union(areas)
+    if area is not None and (areas is None or len(areas) == 0):
+        raise NothingToDo(f"Area {area} is not among the areas of either database.",
+                          fix="Give a code listed by the areas layer, or copy without --area.")
+    # A source that knows the area selects its samples itself (a PostGIS source in the database); one
+    # that does not is cut by the polygon of the target's areas. Track points are cut by the polygon.
+    selected = src.area(area) if area is not None else None
+    outline = selected.boundary if selected is not None else _union(areas) if area is not None else None
     if areas is not None and len(areas):
-        _merge_areas(dst, areas)
+        dst.write_layer("areas", _plain_areas(areas))
         summary["areas"] = int(len(areas))
     for rec in src.merges():
         if _already_there(dst, rec, area):
             summary["skipped"] += 1
             continue
-        counts = _copy_one(src, dst, rec, area, polygon, origin)
+        counts = _copy_one(src, dst, rec, area, outline, selected is not None, origin)
         if counts is None:  # nothing of this merge lies in the area
             summary["outside_area"] += 1
             continue
@@ -99,10 +100,6 @@ def copy_merges(src: Store, dst: Store, *, area: str | None = None, origin: str 
         summary["merges"] += 1
         say(f"{rec.source_file}: {counts['samples']} samples ({counts['added']} new)")
     return summary
-
-
-def _filters_by_code(store: Store) -> bool:
-    return hasattr(store, "area_condition")
 
 
 def _already_there(dst: Store, rec: MergeRecord, area: str | None) -> bool:
@@ -115,25 +112,24 @@ def _already_there(dst: Store, rec: MergeRecord, area: str | None) -> bool:
     return False
 
 
-def _copy_one(src: Store, dst: Store, rec: MergeRecord, area: str | None, polygon,
+def _copy_one(src: Store, dst: Store, rec: MergeRecord, area: str | None, outline, src_selects: bool,
               origin: str) -> dict[str, int] | None:
     mid = int(rec.merge_id)
     cond = f"merge_id = {mid}"
     counts = {k: 0 for k in ("samples", "added", "duplicates", "quarantined", "neighbours", "track_points", "towers")}
-    if area is not None and _filters_by_code(src):
+    if area is None or src_selects:
         samples = src.read_samples(where=cond, area=area)
     else:
         samples = src.read_samples(where=cond)
-        if polygon is not None:
-            samples = samples[_inside(polygon, samples["lat"], samples["lon"])]
+        samples = samples[_inside(outline, samples["lat"], samples["lon"])]
     others = {layer: _plain(src.read_layer(layer, where=cond)) for layer in OTHER_LAYERS}
-    if polygon is not None or (area is not None and _filters_by_code(src)):
+    if area is not None:
         nb = others["neighbours"]
         if len(nb):
             others["neighbours"] = nb[nb["sample_id"].isin(samples["sample_id"])]
         tr = others["tracks"]
-        if len(tr) and polygon is not None:
-            others["tracks"] = tr[_inside(polygon, tr["lat"], tr["lon"])]
+        if len(tr):
+            others["tracks"] = tr[_inside(outline, tr["lat"], tr["lon"])]
         if not len(samples) and not len(others["tracks"]) and not len(others["towers"]):
             return None
     with dst.writer_lock():
@@ -148,7 +144,7 @@ def _copy_one(src: Store, dst: Store, rec: MergeRecord, area: str | None, polygo
             counts["samples"] = int(len(samples))
             counts["added"] = int(len(new))
             counts["duplicates"] = int(len(samples) - len(new))
-            dst.append("samples", new)
+            dst.append("samples", sample_table(new))
         for layer, df in others.items():
             if len(df):
                 dst.append(layer, df.assign(merge_id=new_id))
@@ -169,8 +165,9 @@ def _plain(df) -> pd.DataFrame:
     """A layer as a plain frame: geometry dropped (point layers are rebuilt from lat/lon)."""
     if df is None or len(df) == 0:
         return pd.DataFrame()
-    geom = getattr(df, "_geometry_column_name", None)
-    out = pd.DataFrame(df.drop(columns=[geom])) if geom and geom in df.columns else pd.DataFrame(df)
+    import geopandas as gpd
+
+    out = pd.DataFrame(df.drop(columns=[df.geometry.name])) if isinstance(df, gpd.GeoDataFrame) else pd.DataFrame(df)
     return out.drop(columns=[c for c in ("fid",) if c in out.columns])
 
 
@@ -194,43 +191,24 @@ def _union(areas):
 
 
 def _areas_of(src: Store, dst: Store, area: str | None):
-    """The areas to copy: all of the source's, or ``area`` with the areas below it."""
+    """The areas to copy: all of the source's, or what ``area`` selects (in the source, else in the
+    target)."""
+    from surveyor.geo.areas import area_rows
+
     table = src.read_layer("areas")
     if area is None:
         return table if len(table) else None
-    picked = _select_area(table, area)
-    if picked is None or len(picked) == 0:
-        picked = _select_area(dst.read_layer("areas"), area)
-    return picked
+    for have in (table, dst.read_layer("areas")):
+        if len(have) and "code" in have.columns:
+            picked = area_rows(have, area)
+            if len(picked):
+                return picked
+    return None
 
 
-def _select_area(table, code: str):
-    if table is None or len(table) == 0 or "code" not in table.columns:
-        return None
-    codes = {code}
-    parents = table["parent_code"] if "parent_code" in table.columns else pd.Series([None] * len(table))
-    changed = True
-    while changed:
-        more = set(table.loc[parents.isin(codes), "code"]) - codes
-        codes |= more
-        changed = bool(more)
-    mask = table["code"].isin(codes) | table["code"].astype(str).str.startswith(code + ".")
-    return table[mask.to_numpy()]
-
-
-def _merge_areas(dst: Store, areas) -> None:
-    """Add these areas to the target, keeping its others (a GeoPackage replaces its whole layer)."""
+def _plain_areas(areas):
+    """Areas with only the columns of the layer (a PostGIS read carries none else; a GeoPackage may)."""
     import geopandas as gpd
 
     keep = [c for c in ("code", "name", "level", "parent_code") if c in areas.columns]
-    incoming = gpd.GeoDataFrame(pd.DataFrame(areas[keep]), geometry=areas.geometry.values, crs="EPSG:4326")
-    if hasattr(dst, "area_condition"):  # PostGIS: rows of these codes are replaced, others kept
-        dst.write_layer("areas", incoming)
-        return
-    have = dst.read_layer("areas")
-    if len(have) and "code" in have.columns:
-        have = have[~have["code"].isin(incoming["code"])]
-        old = gpd.GeoDataFrame(pd.DataFrame(have[[c for c in keep if c in have.columns]]),
-                               geometry=have.geometry.values, crs="EPSG:4326")
-        incoming = gpd.GeoDataFrame(pd.concat([old, incoming], ignore_index=True), crs="EPSG:4326")
-    dst.write_layer("areas", incoming)
+    return gpd.GeoDataFrame(pd.DataFrame(areas[keep]), geometry=areas.geometry.values, crs="EPSG:4326")

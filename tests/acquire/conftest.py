@@ -20,7 +20,7 @@ import pytest
 HERE = Path(__file__).parent
 DATA = HERE / "data"
 REPO = HERE.parent.parent
-SHARED = REPO.parent / "shared" / "data"
+SHARED = Path(os.environ.get("SURVEYOR_SHARED_DATA", REPO.parent / "shared" / "data"))
 
 # Our own examples in the termux-api / mmcli formats (values invented for these tests).
 TERMUX_CELLS_DUAL_SIM = [

@@ -11,7 +11,7 @@ import pytest
 from surveyor.acquire import gps
 from surveyor.acquire.gps import (Fix, GpsError, NmeaGps, open_gps, parse_gpsd_line, parse_nmea,
                                   parse_termux_location)
-from surveyor.errors import UsageError
+from surveyor.errors import InvalidRequest
 
 from .conftest import DATA, TERMUX_LOCATION, shared_path
 
@@ -169,5 +169,5 @@ def test_open_gps_specs(spec, cls):
 
 @pytest.mark.parametrize("spec", ["gps", "fixed:abc", "fixed:-95,10", "nmea:", "gpsd://host:port"])
 def test_open_gps_bad_specs_are_usage_errors(spec):
-    with pytest.raises(UsageError):
+    with pytest.raises(InvalidRequest):
         open_gps(spec)

@@ -129,7 +129,7 @@ def test_help_lists_every_option():
     assert r.exit_code == 0
     for opt in ("--out", "--gps", "--signal", "--speedtest", "--interval", "--speed-every", "--speed-every-m",
                 "--max-mb", "--duration", "--count", "--volunteer", "--route", "--environment", "--device",
-                "--device-model", "--quiet"):
+                "--device-model", "--web", "--web-port", "--web-bind", "--targets", "--quiet"):
         assert opt in r.output
 
 

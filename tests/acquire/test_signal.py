@@ -10,7 +10,7 @@ import pytest
 from surveyor.acquire import signal as sig
 from surveyor.acquire.signal import (AtSignal, SignalError, open_signal, parse_cesq, parse_cops, parse_csq,
                                      parse_mmcli_location, parse_mmcli_signal, parse_termux_cellinfo)
-from surveyor.errors import UsageError
+from surveyor.errors import InvalidRequest
 
 from .conftest import TERMUX_CELLS_DUAL_SIM, shared_path
 
@@ -199,7 +199,7 @@ def test_manual_prompts():
 
 @pytest.mark.parametrize("spec", ["modem", "at:", "at:/dev/ttyUSB2@fast", "manual"])
 def test_bad_signal_specs(spec):
-    with pytest.raises(UsageError):
+    with pytest.raises(InvalidRequest):
         open_signal(spec)
 
 

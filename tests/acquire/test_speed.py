@@ -6,7 +6,7 @@ import pytest
 
 from surveyor.acquire.speed import (HttpTest, SpeedtestMini, SpeedtestNet, measure_latency_ms, open_speedtest,
                                     short_plan)
-from surveyor.errors import UsageError
+from surveyor.errors import InvalidRequest
 
 KW = {"max_bytes": 2_000_000, "timeout_s": 2.0, "length_s": 2.0}
 
@@ -120,5 +120,5 @@ def test_specs():
     assert open_speedtest("mini:http://10.0.0.1/").url == "http://10.0.0.1/"
     assert open_speedtest("http:http://x/f.bin", max_mb=2).max_bytes == 2_000_000
     for bad in ("fast", "speedtest:abc", "mini:10.0.0.1", "http:"):
-        with pytest.raises(UsageError):
+        with pytest.raises(InvalidRequest):
             open_speedtest(bad)

@@ -67,13 +67,14 @@ def to_store_frame(df: pd.DataFrame) -> pd.DataFrame:
 def make_db(path, samples: pd.DataFrame | None = None, towers: pd.DataFrame | None = None) -> str:
     """A GeoPackage store holding these samples (and towers), as one committed merge."""
     from surveyor.store import MergeRecord, open_store
+    from surveyor.store._arrow import sample_table
 
     store = open_store(str(path), create=True)
     if samples is not None and len(samples):
         mid = store.new_merge_id()
         df = to_store_frame(samples)
         df["merge_id"] = mid
-        store.append("samples", df)
+        store.append("samples", sample_table(df))
         if towers is not None:
             t = towers.copy()
             t["merge_id"] = mid

@@ -1,5 +1,6 @@
 """Each rule of DESIGN section 4 at its edges, on small synthetic walks (no database)."""
 
+from dataclasses import replace
 from datetime import timedelta
 
 import numpy as np
@@ -57,7 +58,7 @@ def test_negative_reasons_follow_the_settings(settings):
     df = pd.DataFrame({"kind": ["signal", "manual"], "tech": ["LTE", None], "rsrp_dbm": [-112.0, np.nan],
                        "level": [np.nan, 2]})
     assert negative_reasons(df, settings).tolist() == [None, None]
-    stricter = settings.replace(rsrp_negative_below_dbm=-110.0, manual_max_level=2)
+    stricter = replace(settings, rsrp_negative_below_dbm=-110.0, manual_max_level=2)
     assert negative_reasons(df, stricter).tolist() == ["weak_signal", "manual_no_signal"]
 
 
@@ -75,7 +76,7 @@ def test_speed_failed_at_the_floor(settings):
                           "download_mbps": [5.0, 4.99, 20.0, np.nan, np.nan, np.nan],
                           "upload_mbps": [1.0, 3.0, 0.99, np.nan, np.nan, np.nan]})
     assert speed_failed(tests, settings).tolist() == [False, True, True, True, False, False]
-    assert speed_failed(tests, settings.replace(download_min_mbps=4.0)).tolist() == \
+    assert speed_failed(tests, replace(settings, download_min_mbps=4.0)).tolist() == \
         [False, False, True, True, False, False]
 
 
@@ -85,10 +86,26 @@ def test_rsrp_classes_use_the_configured_bounds(settings):
     values = [-85.0, -85.1, -95.0, -105.0, -115.0, -115.1, None, np.nan]
     assert rsrp_classes(values, settings).tolist() == [
         "excellent", "good", "good", "fair", "poor", "none", None, None]
-    shifted = settings.replace(rsrp_excellent_dbm=-80.0, rsrp_good_dbm=-90.0, rsrp_fair_dbm=-100.0,
+    shifted = replace(settings, rsrp_excellent_dbm=-80.0, rsrp_good_dbm=-90.0, rsrp_fair_dbm=-100.0,
                                rsrp_poor_dbm=-110.0)
     assert rsrp_classes(values, shifted).tolist() == [
         "good", "good", "fair", "poor", "none", "none", None, None]
+
+
+def test_the_phones_one_sample_rules_agree_with_the_analysis(settings):
+    """The logger's live page (no numpy) judges one sample with surveyor.model; the analysis judges
+    columns with surveyor.analyse.rules: same answers, at the default thresholds and on the edges."""
+    from surveyor.analyse.rules import rsrp_classes, speed_failed
+    from surveyor.model import rsrp_class, speed_failed as speed_failed_one
+
+    rsrp = [-140.0, -115.1, -115.0, -105.0, -104.9, -95.0, -85.0, -60.0, None, float("nan")]
+    assert rsrp_classes(rsrp, settings).tolist() == [rsrp_class(v) for v in rsrp]
+    tests = pd.DataFrame({"test": ["ok", "ok", "failed", None, "ok", "ok"],
+                          "download_mbps": [5.0, 4.99, np.nan, np.nan, 30.0, np.nan],
+                          "upload_mbps": [1.0, 2.0, np.nan, np.nan, 0.99, np.nan]})
+    one = [speed_failed_one(t, None if d != d else d, None if u != u else u)
+           for t, d, u in zip(tests["test"], tests["download_mbps"], tests["upload_mbps"])]
+    assert speed_failed(tests, settings).tolist() == one
 
 
 # -- effective samples ----------------------------------------------------------------------------

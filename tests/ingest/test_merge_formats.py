@@ -55,7 +55,7 @@ def test_a_folder_of_mixed_formats_in_one_call(tmp_path, invoke):
     with open_store(db) as store:
         st = store.status()
         samples = store.read_samples(["operator", "kind", "source_format"])
-    assert st["towers"] == 3 and st["track_points"] == 65 and st["neighbours"] == 2
+    assert st.towers == 3 and st.track_points == 65 and st.neighbours == 2
     assert set(samples[samples.source_format == "ookla"]["operator"]) == {"Telkomsel"}
     assert set(samples[samples.source_format == "ookla"]["kind"]) == {"speed"}
 
@@ -83,11 +83,11 @@ def test_the_same_export_on_two_computers_adds_nothing(tmp_path):
         first = merge_sources(store, [str(tmp_path / "laptop_kades")], MergeOptions())
         second = merge_sources(store, [str(tmp_path / "pc_kantor")], MergeOptions())
         third = merge_sources(store, [str(tmp_path / "reexport")], MergeOptions())
-        assert store.status()["samples"] == 6
-    assert first["added"] == 6
-    assert second["added"] == 0 and second["per_file"][0].get("skipped")
-    assert third["added"] == 0 and third["duplicates"] == 6
-    _adds_up(third)
+        assert store.status().samples == 6
+    assert first.added == 6
+    assert second.added == 0 and second.per_file[0].skipped
+    assert third.added == 0 and third.duplicates == 6
+    _adds_up(third.to_dict())
 
 
 def test_two_phones_that_walked_together_are_two_devices_and_both_kept(tmp_path):
@@ -99,8 +99,8 @@ def test_two_phones_that_walked_together_are_two_devices_and_both_kept(tmp_path)
     with open_store(db, create=True) as store:
         s = merge_sources(store, [str(tmp_path)], MergeOptions())
         st = store.status()
-    assert s["added"] == 12 and s["duplicates"] == 0
-    assert st["devices"] == 2
+    assert s.added == 12 and s.duplicates == 0
+    assert st.devices == 2
 
 
 def test_two_phones_of_the_same_model_need_device(tmp_path):
@@ -113,7 +113,7 @@ def test_two_phones_of_the_same_model_need_device(tmp_path):
     with open_store(db, create=True) as store:
         a = merge_sources(store, [str(tmp_path / "a")], MergeOptions(device="hp-sari", operator="Telkomsel"))
         b = merge_sources(store, [str(tmp_path / "b")], MergeOptions(device="hp-budi", operator="Telkomsel"))
-    assert a["added"] == 5 and b["added"] == 5
+    assert a.added == 5 and b.added == 5
 
 
 @pytest.mark.realdata

@@ -81,10 +81,10 @@ def _merge(tmp_path, *names, **opts):
 
 def test_signal_log_without_gps_is_placed_from_the_walk_track(tmp_path):
     db, s = _merge(tmp_path, "walk.gpx", "phone_b_signal.csv")
-    assert s["track_points"] == 61 and s["added"] == 4
-    placing = s["placed_from_tracks"]
-    assert placing["placed"] == 3 and placing["unplaced"] == 1
-    assert placing["reasons"] == {"no_track_at_time": 1}
+    assert s.track_points == 61 and s.added == 4
+    placing = s.placed_from_tracks
+    assert placing.placed == 3 and placing.unplaced == 1
+    assert placing.reasons == {"no_track_at_time": 1}
     with open_store(db) as store:
         df = store.read_samples(["time", "lat", "lon", "accuracy_m", "placed_by", "h3_10", "no_fix"])
         tracks = store.read_layer("tracks")
@@ -101,29 +101,29 @@ def test_signal_log_without_gps_is_placed_from_the_walk_track(tmp_path):
     last = df.iloc[3]
     assert pd.isna(last["lat"]) and pd.isna(last["placed_by"])
     with open_store(db) as store:
-        assert store.status()["unplaced"] == 1
+        assert store.status().unplaced == 1
 
 
 def test_track_with_a_bogus_date_places_nothing_and_says_why(tmp_path):
     db, s = _merge(tmp_path, "walk_bogus_date.gpx", "phone_b_signal.csv")
-    assert s["track_points"] == 61 and s["added"] == 4
-    placing = s["placed_from_tracks"]
-    assert placing["placed"] == 0 and placing["reasons"] == {"no_track_at_time": 4}
-    assert any("1980-01-06" in m and "2024-05-01" in m for m in placing["messages"])
+    assert s.track_points == 61 and s.added == 4
+    placing = s.placed_from_tracks
+    assert placing.placed == 0 and placing.reasons == {"no_track_at_time": 4}
+    assert any("1980-01-06" in m and "2024-05-01" in m for m in placing.messages)
 
 
 def test_track_and_samples_from_different_days_place_nothing(tmp_path):
     db, s = _merge(tmp_path, "walk.gpx", "phone_b_other_day.csv")
-    placing = s["placed_from_tracks"]
-    assert placing["placed"] == 0 and placing["unplaced"] == 2
-    assert placing["reasons"] == {"no_track_at_time": 2}
-    assert any("2024-05-02" in m for m in placing["messages"])
+    placing = s.placed_from_tracks
+    assert placing.placed == 0 and placing.unplaced == 2
+    assert placing.reasons == {"no_track_at_time": 2}
+    assert any("2024-05-02" in m for m in placing.messages)
 
 
 def test_a_speed_test_with_empty_position_is_placed_by_a_later_track(tmp_path):
     # The Ookla no-position test (09:55 WIB) and a track covering it merged in a second call.
     db, s = _merge(tmp_path, "ookla_wrapped.csv", operator="Telkomsel")
-    assert s["placed_from_tracks"]["reasons"] == {"no_tracks": 1}
+    assert s.placed_from_tracks.reasons == {"no_tracks": 1}
     track = tmp_path / "later.gpx"
     track.write_text(
         '<?xml version="1.0"?><gpx version="1.1" xmlns="http://www.topografix.com/GPX/1/1"><trk><trkseg>'
@@ -133,5 +133,5 @@ def test_a_speed_test_with_empty_position_is_placed_by_a_later_track(tmp_path):
     with open_store(db) as store:
         s2 = merge_sources(store, [str(track)], MergeOptions(tz="Asia/Jakarta"))
         placed = store.read_samples(["lat", "lon", "placed_by", "kind"], where="placed_by = 'track'")
-    assert s2["placed_from_tracks"]["placed"] == 1
+    assert s2.placed_from_tracks.placed == 1
     assert placed["lat"].iloc[0] == pytest.approx(-7.4301) and placed["kind"].iloc[0] == "speed"

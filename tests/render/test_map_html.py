@@ -40,7 +40,7 @@ def test_indonesian_by_default_with_indonesian_numbers(id_map, map_db):
     assert "Jangkauan 4G: Lipursari" in id_map
     assert "Keterangan" in id_map and "Belum disurvei" in id_map
     with open_store(str(map_db)) as store:
-        samples = store.status()["samples"]
+        samples = store.status().samples
     assert samples >= 1000 and "." in format_number(samples, "id")  # Indonesian thousands separator
     assert f"Pengukuran: {format_number(samples, 'id')}" in id_map
 
@@ -121,7 +121,7 @@ def test_many_samples_do_not_grow_the_file(tmp_path):
     for name, interval_s in (("small", (30.0, 40.0)), ("large", (1.0, 1.5))):
         db = build_survey(tmp_path / name, replace(walks, interval_s=interval_s)).db
         with open_store(str(db)) as store:
-            samples[name] = store.status()["samples"]
+            samples[name] = store.status().samples
             for show in (False, True):
                 out = tmp_path / f"{name}-{show}.html"
                 render_map(store, Settings(), out, show_samples=show)

@@ -32,6 +32,13 @@ def samples_frame(n: int, merge_id: int, *, start_id: int = 1, session: str = "s
     return df
 
 
+def samples_table(n: int, merge_id: int, **kw):
+    """:func:`samples_frame` as the typed Arrow batch ``Store.append("samples", ...)`` takes."""
+    from surveyor.store._arrow import sample_table
+
+    return sample_table(samples_frame(n, merge_id, **kw))
+
+
 def quarantine_frame(merge_id: int, n: int = 2) -> pd.DataFrame:
     return pd.DataFrame({"merge_id": merge_id, "source_file": "walk.jsonl", "line": range(1, n + 1),
                          "raw": ["{bad json"] * n, "reason": "bad_json", "message": "not JSON"})

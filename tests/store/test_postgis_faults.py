@@ -18,7 +18,7 @@ from surveyor.store import postgis as pgmod
 from tests.helpers import journal_sample, write_journal
 
 from .conftest import PASSWORD
-from .frames import record, samples_frame
+from .frames import record, samples_table
 
 pytestmark = pytest.mark.postgis
 
@@ -38,9 +38,9 @@ def test_password_from_pgpassword_and_masked_in_status(pg_cluster, monkeypatch):
     db = pg_cluster.new_db()
     monkeypatch.setenv("PGPASSWORD", PASSWORD)
     with open_store(pg_cluster.url(db, password=None), create=True) as s:
-        assert s.status()["samples"] == 0
+        assert s.status().samples == 0
     with open_store(pg_cluster.url(db), create=True) as s:
-        assert PASSWORD not in s.status()["db"] and PASSWORD not in s.url and ":***@" in s.url
+        assert PASSWORD not in s.status().db and PASSWORD not in s.url and ":***@" in s.url
 
 
 def test_unreachable_server_names_host_port_and_the_fix():
@@ -102,7 +102,7 @@ def test_connection_killed_between_append_and_commit(pg_url):
     store = open_store(pg_url, create=True)
     with store.writer_lock():
         mid = store.new_merge_id()
-        store.append("samples", samples_frame(50, mid))
+        store.append("samples", samples_table(50, mid))
         pid = store._conn.info.backend_pid
         with psycopg.connect(pg_url, autocommit=True) as admin:
             admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
@@ -112,12 +112,12 @@ def test_connection_killed_between_append_and_commit(pg_url):
     assert ("Lost the connection" in msg or "was lost" in msg) and PASSWORD not in msg
     store.close()
     with open_store(pg_url) as again:
-        assert again.status()["samples"] == 0 and again.merges() == []  # nothing half-written
+        assert again.status().samples == 0 and again.merges() == []  # nothing half-written
         with again.writer_lock():
             mid = again.new_merge_id()
-            again.append("samples", samples_frame(50, mid))
+            again.append("samples", samples_table(50, mid))
             again.commit_merge(record(mid))
-        assert again.status()["samples"] == 50
+        assert again.status().samples == 50
 
 
 def _surveyor_backends(url):
@@ -155,12 +155,12 @@ def test_server_going_away_mid_merge_then_rerun_completes(tmp_path, pg_url, invo
     assert "PostgreSQL" in err and "run the same command again" in err and PASSWORD not in err + out
     with open_store(pg_url, create=True) as s:
         # nothing of the interrupted file is visible
-        assert s.status()["samples"] in (0,) and s.merges() == []
+        assert s.status().samples in (0,) and s.merges() == []
     r = invoke("merge", str(big), "--db", pg_url, "--json")
     assert r.exit_code == 0, r.output
     assert json.loads(r.stdout)["added"] == n
     with open_store(pg_url) as s:
-        assert s.status()["samples"] == n and len(s.merges()) == 1
+        assert s.status().samples == n and len(s.merges()) == 1
 
 
 def test_merge_output_never_shows_the_password(tmp_path, pg_url, invoke):

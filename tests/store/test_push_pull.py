@@ -46,7 +46,7 @@ def test_push_twice_adds_nothing_and_carries_provenance(tmp_path, invoke, pg_url
     assert again["merges"] == 0 and again["skipped"] == 1 and again["added"] == 0
     with open_store(pg_url) as pg, open_store(gpkg) as local:
         s = pg.status()
-        assert s["samples"] == 40 and s["quarantined"] == 1 and s["merges"] == 1
+        assert s.samples == 40 and s.quarantined == 1 and s.merges == 1
         m, = pg.merges()
         orig, = local.merges()
         assert (m.source_file, m.content_hash, m.format, m.merged_at) == \
@@ -67,7 +67,7 @@ def test_a_merge_sent_directly_and_then_pushed_is_not_doubled(tmp_path, invoke, 
     pushed = _json(invoke, "push", gpkg, "--db", pg_url)
     assert pushed["merges"] == 0 and pushed["skipped"] == 1
     with open_store(pg_url) as pg:
-        assert pg.status()["samples"] == 40 and pg.status()["quarantined"] == 1
+        assert pg.status().samples == 40 and pg.status().quarantined == 1
 
 
 def test_area_filters_and_pull(tmp_path, invoke, pg_url):
@@ -76,9 +76,9 @@ def test_area_filters_and_pull(tmp_path, invoke, pg_url):
     _json(invoke, "push", a, "--db", pg_url)
     _json(invoke, "push", b, "--db", pg_url)
     with open_store(pg_url) as pg:
-        assert pg.status()["samples"] == 80
-        assert pg.status(area=LIPURSARI)["samples"] == 40
-        assert pg.status(area="33.07.05")["samples"] == 80  # the kecamatan: both villages
+        assert pg.status().samples == 80
+        assert pg.status(area=LIPURSARI).samples == 40
+        assert pg.status(area="33.07.05").samples == 80  # the kecamatan: both villages
         assert set(pg.read_samples(["device"], area=OTHER)["device"]) == {"dev-B"}
         chunks = list(pg.read_samples_chunks(["sample_id", "time"], area=LIPURSARI, chunk_rows=15))
         assert [len(c) for c in chunks] == [15, 15, 10]
@@ -92,7 +92,7 @@ def test_area_filters_and_pull(tmp_path, invoke, pg_url):
     assert again["added"] == 0 and again["merges"] == 0
     with open_store(out) as back:
         s = back.status()
-        assert s["samples"] == 40 and s["by_operator"] == {"Telkomsel": 40} and s["quarantined"] == 1
+        assert s.samples == 40 and s.by_operator == {"Telkomsel": 40} and s.quarantined == 1
         assert set(back.read_samples(["device"])["device"]) == {"dev-A"}
         assert back.read_layer("areas")["code"].tolist() == [LIPURSARI]
     # pushing a village filtered by area sends only its samples

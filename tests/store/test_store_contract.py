@@ -9,8 +9,9 @@ import pytest
 import shapely
 
 from surveyor.store import open_store
+from surveyor.store._arrow import sample_table
 
-from .frames import quarantine_frame, record, samples_frame, tracks_frame
+from .frames import quarantine_frame, record, samples_frame, samples_table, tracks_frame
 
 pytestmark = pytest.mark.postgis
 
@@ -21,7 +22,7 @@ def _merge(store, n=10, start_id=1, **kw):
         mid = store.new_merge_id()
         df = samples_frame(n, mid, start_id=start_id, **kw)
         new = ~store.existing_sample_ids(df["sample_id"].to_numpy())
-        store.append("samples", df[new])
+        store.append("samples", sample_table(df[new]))
         store.append("quarantine", quarantine_frame(mid))
         store.append("tracks", tracks_frame(mid))
         store.commit_merge(record(mid, content_hash=f"h{mid}", added=int(new.sum())))
@@ -30,16 +31,16 @@ def _merge(store, n=10, start_id=1, **kw):
 
 def test_rows_are_invisible_until_the_merge_is_committed(store):
     mid = store.new_merge_id()
-    store.append("samples", samples_frame(5, mid))
+    store.append("samples", samples_table(5, mid))
     store.append("quarantine", quarantine_frame(mid))
     assert len(store.read_samples()) == 0
-    assert store.status()["samples"] == 0
-    assert store.status()["quarantined"] == 0
+    assert store.status().samples == 0
+    assert store.status().quarantined == 0
     assert store.merges() == []
     store.commit_merge(record(mid, added=5))
     got = store.read_samples()
     assert len(got) == 5
-    assert store.status()["quarantined"] == 2
+    assert store.status().quarantined == 2
     assert [m.merge_id for m in store.merges()] == [mid]
     assert store.find_merges("h1")[0].counts["added"] == 5
     assert store.find_merges("other") == []
@@ -62,7 +63,7 @@ def test_values_round_trip_with_their_types(store):
 
 def test_new_merge_ids_are_fresh(store):
     a = store.new_merge_id()
-    store.append("samples", samples_frame(2, a))
+    store.append("samples", samples_table(2, a))
     store.commit_merge(record(a))
     b = store.new_merge_id()
     assert b > a
@@ -75,7 +76,7 @@ def test_existing_sample_ids_and_reappending_adds_nothing(store):
     assert store.existing_sample_ids([]).tolist() == []
     _merge(store, n=15)  # overlaps 1..10
     assert len(store.read_samples(["sample_id"])) == 15
-    assert store.status()["merges"] == 2
+    assert store.status().merges == 2
 
 
 def test_has_samples(store):
@@ -86,26 +87,26 @@ def test_has_samples(store):
 
 def test_sample_staged_in_an_earlier_batch_counts_as_existing(store):
     mid = store.new_merge_id()
-    store.append("samples", samples_frame(3, mid))
+    store.append("samples", samples_table(3, mid))
     assert store.existing_sample_ids([1, 2, 3, 4]).tolist() == [True, True, True, False]
     store.commit_merge(record(mid))
 
 
 def test_cleanup_unfinished_removes_an_abandoned_merge(store):
     mid = store.new_merge_id()
-    store.append("samples", samples_frame(5, mid))
+    store.append("samples", samples_table(5, mid))
     store.append("quarantine", quarantine_frame(mid))
     assert store.cleanup_unfinished() == 7
     assert store.cleanup_unfinished() == 0
     # the same samples merge again afterwards, in full
     mid2 = _merge(store, n=5)
     assert len(store.read_samples()) == 5
-    assert store.status()["quarantined"] == 2
+    assert store.status().quarantined == 2
 
 
 def test_a_merge_killed_midway_stays_invisible_to_the_next_writer(store):
     mid = store.new_merge_id()
-    store.append("samples", samples_frame(5, mid))
+    store.append("samples", samples_table(5, mid))
     url = store.url if not store.url.startswith("postgresql") else None
     # a second store object stands for the next process; the first one "dies" without committing
     other = open_store(url or _real_url(store))
@@ -141,10 +142,10 @@ def test_delete_samples_by_session_and_by_device(store):
     _merge(store, n=4, start_id=100, session="s-2", device="dev-B")
     _merge(store, n=4, start_id=200, session="s-3", device="dev-B")
     assert store.delete_samples(session="s-1") == 4
-    assert store.status()["sessions"] == 2
+    assert store.status().sessions == 2
     assert store.delete_samples(device="dev-B") == 8
-    assert store.status()["samples"] == 0
-    assert store.status()["sessions"] == 0
+    assert store.status().samples == 0
+    assert store.status().sessions == 0
     with pytest.raises(ValueError):
         store.delete_samples()
 
@@ -162,18 +163,18 @@ def test_update_positions_places_samples(store):
     mid = store.new_merge_id()
     df = samples_frame(4, mid)
     df.loc[2:, ["lat", "lon", "h3_10", "placed_by"]] = None
-    store.append("samples", df)
+    store.append("samples", sample_table(df))
     store.commit_merge(record(mid))
     unplaced = store.read_samples(["sample_id"], where="lat IS NULL OR lon IS NULL")
     assert sorted(unplaced["sample_id"]) == [3, 4]
-    assert store.status()["unplaced"] == 2
+    assert store.status().unplaced == 2
     fix = pd.DataFrame({"sample_id": [3, 4], "lat": [-7.43, -7.431], "lon": [109.85, 109.851],
                         "accuracy_m": [12.0, None], "placed_by": "track", "h3_10": [1, 2]})
     assert store.update_positions(fix) == 2
     got = store.read_samples(where="placed_by = 'track'").sort_values("sample_id")
     assert got["lat"].tolist() == [-7.43, -7.431]
     assert got["h3_10"].tolist() == [1, 2]
-    assert store.status()["unplaced"] == 0
+    assert store.status().unplaced == 0
     assert int(store.read_layer("sessions")["placed"].iloc[0]) == 4
 
 
@@ -223,10 +224,11 @@ def test_status_keys(store):
     for key in ("db", "samples", "by_operator", "by_kind", "by_source_format", "sessions", "devices", "days",
                 "first", "last", "unplaced", "quarantined", "quarantine_by_reason", "merges", "neighbours",
                 "track_points", "towers", "analysed_at"):
-        assert key in s, key
-    assert s["samples"] == 5 and s["by_operator"] == {"Telkomsel": 5} and s["by_kind"] == {"signal": 5}
-    assert s["first"].startswith("2026-07-14T01:00:00") and s["last"].startswith("2026-07-14T01:00:40")
-    assert s["quarantine_by_reason"] == {"bad_json": 2} and s["track_points"] == 3 and s["days"] == 1
+        assert key in s.to_dict(), key
+    assert "area" not in s.to_dict()
+    assert s.samples == 5 and s.by_operator == {"Telkomsel": 5} and s.by_kind == {"signal": 5}
+    assert s.first.startswith("2026-07-14T01:00:00") and s.last.startswith("2026-07-14T01:00:40")
+    assert s.quarantine_by_reason == {"bad_json": 2} and s.track_points == 3 and s.days == 1
 
 
 def test_meta(store):
@@ -243,3 +245,56 @@ def test_writer_lock_is_reentrant(store):
             pass
     with store.writer_lock():
         pass
+
+
+def test_area_selects_the_code_and_everything_inside_its_polygon(store):
+    """One meaning on both backends: Store.area and read_samples(area=...)."""
+    inside = gpd.GeoDataFrame(
+        {"code": ["33.07.05.2002", "33.07.05.2002.01", "33.07.05.2003"], "name": ["Lipursari", "Krajan", "Other"],
+         "level": ["desa", "dusun", "desa"], "parent_code": ["33.07.05", "33.07.05.2002", "33.07.05"]},
+        geometry=[shapely.box(109.85, -7.44, 109.86, -7.43), shapely.box(109.85, -7.44, 109.855, -7.435),
+                  shapely.box(109.86, -7.44, 109.87, -7.43)], crs="EPSG:4326")
+    store.write_layer("areas", inside)
+    with store.writer_lock():
+        mid = store.new_merge_id()
+        # 60 samples along a diagonal from (-7.437, 109.857): the first half in Lipursari, then in Other
+        store.append("samples", samples_table(60, mid, lon0=109.85705))
+        store.commit_merge(record(mid))
+    village = store.area("33.07.05.2002")
+    assert village.codes == ("33.07.05.2002", "33.07.05.2002.01") and village.name == "Lipursari"
+    assert store.area("33.07.05").codes == ("33.07.05.2002", "33.07.05.2002.01", "33.07.05.2003")
+    assert store.area("99") is None
+    all_ = store.read_samples(["sample_id", "lat", "lon"])
+    in_village = store.read_samples(["sample_id"], area="33.07.05.2002")
+    expected = all_[shapely.intersects_xy(village.boundary, all_["lon"], all_["lat"])]["sample_id"]
+    assert 0 < len(in_village) < len(all_)
+    assert sorted(in_village["sample_id"]) == sorted(expected)
+    assert list(in_village.columns) == ["sample_id"]
+    assert len(store.read_samples(area="33.07.05")) == len(store.read_samples(area="33.07.05.2002")) + \
+        len(store.read_samples(area="33.07.05.2003"))
+    assert len(store.read_samples(area="99")) == 0
+
+
+def test_areas_written_add_up_by_code(store):
+    def one(code, name, x):
+        return gpd.GeoDataFrame({"code": [code], "name": [name], "level": ["desa"], "parent_code": ["33.07.05"]},
+                                geometry=[shapely.box(x, -7.44, x + 0.01, -7.43)], crs="EPSG:4326")
+
+    store.write_layer("areas", one("33.07.05.2002", "Lipursari", 109.85))
+    store.write_layer("areas", one("33.07.05.2003", "Other", 109.86))
+    store.write_layer("areas", one("33.07.05.2002", "Lipursari (new)", 109.85))
+    areas = store.read_layer("areas").sort_values("code")
+    assert areas["code"].tolist() == ["33.07.05.2002", "33.07.05.2003"]
+    assert areas["name"].tolist() == ["Lipursari (new)", "Other"]
+
+
+def test_samples_are_appended_as_one_typed_table(store):
+    mid = store.new_merge_id()
+    with pytest.raises(TypeError):
+        store.append("samples", samples_frame(2, mid))  # a DataFrame is not the samples' batch type
+    wrong = samples_table(2, mid)
+    wrong = wrong.set_column(wrong.schema.get_field_index("rsrp_dbm"), "rsrp_dbm", wrong.column("rsrp_dbm").cast("string"))
+    with pytest.raises(TypeError, match="rsrp_dbm"):
+        store.append("samples", wrong)
+    with pytest.raises(TypeError, match="merge_id"):
+        store.append("samples", samples_table(2, mid).drop_columns(["merge_id"]))

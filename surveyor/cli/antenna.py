@@ -1,0 +1,77 @@
+"""``surveyor antenna``: which way and how high a household should point an antenna."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from surveyor.cli.options import config_option, db_option, json_option, overwrite_option
+
+
+def advice_text(advice) -> str:
+    """The advice as plain lines, one block per place."""
+    lines = []
+    for place, rows in advice.groupby("place", sort=False):
+        r0 = rows.iloc[0]
+        lines.append(f"{place} (ground {r0['ground_m']:,.0f} m), antenna at {r0['mast_m']:g} m:")
+        for r in rows.itertuples(index=False):
+            if r.tower_id is None or r.tower_id != r.tower_id:
+                lines.append(f"  {r.operator}: {r.note}.")
+                continue
+            clear = "clear" if r.fresnel_clear else ("line of sight, Fresnel zone not clear" if r.line_of_sight
+                                                     else "blocked by terrain")
+            lines.append(
+                f"  {r.operator}: tower {r.tower_id} at ({r.tower_lat:.5f}, {r.tower_lon:.5f}), {r.distance_m / 1000:.1f} km; "
+                f"point {r.bearing_deg:.0f} deg ({r.direction}), elevation {r.elevation_deg:+.2f} deg; {clear}; "
+                f"lowest mast clearing the Fresnel zone {r.mast_needed_m:,.1f} m; predicted {r.predicted_rsrp_dbm:.0f} dBm "
+                f"({r.calibration}); tower height {r.tower_height_m:g} m ({r.tower_height_source}). {r.note}.")
+    return "\n".join(lines) + "\n"
+
+
+@click.command(name="antenna")
+@click.option("--at", "at", required=True, metavar="LAT,LON|dusun",
+              help="The place (latitude first, e.g. -7.437,109.858), or 'dusun' for every dusun centre.")
+@click.option("--height", "mast_m", type=float, default=6.0, show_default=True, metavar="M",
+              help="Height of the antenna above the ground, in metres.")
+@click.option("--out", "out_dir", default="maps/antenna", show_default=True, metavar="FOLDER",
+              help="Folder for the path-profile PNGs.")
+@click.option("--no-png", is_flag=True, help="Do not draw the path profiles.")
+@click.option("--clutter", "clutter_m", type=click.FloatRange(0, 60), default=0.0, show_default=True, metavar="M",
+              help="Trees and houses along the path, in metres above the terrain (not within 100 m of either end).")
+@db_option
+@config_option
+@overwrite_option
+@json_option
+def command(at, mast_m, out_dir, no_png, clutter_m, db, config, overwrite, as_json) -> None:
+    """Tell a household, per operator, where to point an antenna and how high to put it.
+
+    For each operator: the best known tower, its bearing (degrees and compass word), the elevation
+    angle, the distance, whether the path clears the first Fresnel zone at that height, the lowest
+    mast height that does, and a PNG of the path profile. Needs an elevation model
+    (`surveyor dem import`) and towers (an OpenCelliD list merged, or `surveyor towers add`).
+
+    \b
+    Examples:
+      surveyor antenna --at -7.4391,109.8602 --height 8
+      surveyor antenna --at dusun
+    """
+    from pathlib import Path
+
+    from surveyor.app.terrain import antenna_report
+    from surveyor.config import load_settings
+    from surveyor.store import open_store
+
+    if Path(out_dir).exists() and not Path(out_dir).is_dir():
+        raise click.UsageError(f"--out {out_dir} is a file; give a folder for the PNGs.")
+    settings = load_settings(config, required=config is not None)
+    with open_store(db) as store:
+        advice, written = antenna_report(store, settings, at, mast_m=mast_m, out_dir=None if no_png else out_dir,
+                                         overwrite=overwrite, clutter_m=clutter_m)
+    if as_json:
+        click.echo(json.dumps({"advice": json.loads(advice.to_json(orient="records")),
+                               "png": [str(p) for p in written]}, indent=1))
+        return
+    click.echo(advice_text(advice), nl=False)
+    for p in written:
+        click.echo(str(p))
