@@ -99,11 +99,12 @@ def fetch(query: str, url: str = DEFAULT_URL, *, timeout_s: float = DEFAULT_TIME
             detail = _body_text(exc.read())
         except Exception:  # noqa: BLE001 - the body is only for the message
             detail = ""
-        detail = f": {detail}" if detail else ""
+        detail = f": {detail.rstrip('.')}" if detail else ""
         if exc.code == 429:
             raise NetworkError(f"The Overpass server at {url} refused the query: too many queries from this "
-                               f"address (HTTP 429){detail}.", fix="Wait a few minutes before trying again. "
-                               + again) from None
+                               f"address (HTTP 429){detail}.", fix="Nothing was changed. Wait a few minutes before "
+                               "trying again, or use another server (--overpass-url), or bring an extract on a USB "
+                               "stick and use `surveyor basemap import FILE`.") from None
         if exc.code in (502, 503, 504):
             raise NetworkError(f"The Overpass server at {url} is overloaded or timed out (HTTP {exc.code} "
                                f"{exc.reason}){detail}.", fix=again) from None

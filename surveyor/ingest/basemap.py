@@ -204,7 +204,8 @@ def _point_in(poly):
 
 def clip_region(boundary, buffer_m: float):
     """The area's polygon grown by ``buffer_m`` metres (computed in its UTM zone), in EPSG:4326."""
-    import geopandas as gpd
+    import shapely
+    from pyproj import Transformer
 
     from surveyor.geo.areas import utm_crs
 
@@ -215,8 +216,17 @@ def clip_region(boundary, buffer_m: float):
     if buffer_m == 0:
         return boundary
     c = boundary.centroid
-    series = gpd.GeoSeries([boundary], crs="EPSG:4326").to_crs(utm_crs(c.x, c.y))
-    return series.buffer(buffer_m, resolution=16).to_crs("EPSG:4326").iloc[0]
+    to_utm = Transformer.from_crs("EPSG:4326", utm_crs(c.x, c.y), always_xy=True)
+    back = Transformer.from_crs(utm_crs(c.x, c.y), "EPSG:4326", always_xy=True)
+    grown = shapely.buffer(shapely.transform(boundary, lambda xy: _apply(to_utm, xy)), buffer_m, quad_segs=16)
+    return shapely.transform(grown, lambda xy: _apply(back, xy))
+
+
+def _apply(transformer, xy):
+    import numpy as np
+
+    x, y = transformer.transform(xy[:, 0], xy[:, 1])
+    return np.column_stack([x, y])
 
 
 def build_layers(data: OsmData, region) -> tuple[dict[str, Any], dict[str, int]]:
@@ -448,6 +458,12 @@ def fetch_basemap(store: Store, settings: Settings, *, overpass_url: str | None 
     say(f"asking {url} for the OpenStreetMap data of lon {west:.4f}..{east:.4f}, lat {south:.4f}..{north:.4f}")
     raw = overpass.fetch(query, url, timeout_s=timeout_s or overpass.DEFAULT_TIMEOUT_S)
     say(f"received {len(raw):,} bytes")
+    if raw.lstrip()[:1] == b"<":
+        # A login page of a Wi-Fi hotspot, a proxy's error page, or a URL that is no Overpass API.
+        raise InputError("answered with a web page instead of OpenStreetMap data (a Wi-Fi login page, a "
+                         "proxy, or a URL that is not an Overpass API interpreter?).", path=url,
+                         fix="Open a web page in a browser to check the connection, or give the right "
+                             "--overpass-url; nothing was changed.")
     data = read_overpass_json("", KEYS, raw=raw, source=url)
     label = f"the area {the_area.name} ({the_area.code})"
     return _store(store, data, region, source=url, buffer_m=buffer_m, area_code=the_area.code, area_label=label)

@@ -51,8 +51,8 @@ class OsmData:
     relations
         Area relations kept: id -> (tags, [(way_id, role), ...]).
     extent
-        (west, south, east, north) of the file's data: its declared bounds when it has them,
-        otherwise the positions it holds. None when it holds no position at all.
+        (west, south, east, north) of the file's data: its declared bounds and the positions it
+        holds. None when it holds neither.
     """
 
     sources: list[str] = field(default_factory=list)
@@ -291,7 +291,7 @@ def read_xml(path: str, keys: frozenset[str]) -> OsmData:
                 else:
                     coords.append(p)
             data.ways[wid] = (coords, wtags)
-    data.extent = declared or extent.get()
+    data.extent = _union_extent(declared, extent.get())
     return data
 
 
@@ -461,5 +461,6 @@ def read_pbf(path: str, keys: frozenset[str]) -> OsmData:
         raise InputError(("the PBF file ends before it is complete (a cut-off download or copy): " if cut else
                           "the PBF file cannot be read: ") + text + ".", path=path,
                          fix="Download or copy the file again." if cut else _FIX_FORMAT) from None
-    data.extent = declared or extent.get()
+    # A header's box may be smaller than the data (ways keep their nodes beyond the cut).
+    data.extent = _union_extent(declared, extent.get())
     return data
