@@ -156,15 +156,16 @@ def _lineal(geom):
 
 
 def _way_polygon(coords):
-    import shapely
+    """The polygon of a closed way, as drawn (repaired later, only if it is kept and invalid)."""
     from shapely.geometry import Polygon
 
-    if not _closed(coords):
-        return None
-    poly = Polygon(coords)
-    if not poly.is_valid:  # self-touching outlines happen in hand-drawn data
-        poly = shapely.make_valid(poly)
-    return _polygonal(poly)
+    return Polygon(coords) if _closed(coords) else None
+
+
+def _valid(geom):
+    import shapely
+
+    return geom if geom.is_valid else shapely.make_valid(geom)
 
 
 def _relation_polygon(members, ways):
@@ -196,6 +197,7 @@ def _relation_polygon(members, ways):
 
 def _point_in(poly):
     """The centroid of an area, or a point surely inside it when the centroid is not (an L shape)."""
+    poly = _valid(poly)
     c = poly.centroid
     return c if poly.contains(c) else poly.representative_point()
 
@@ -240,6 +242,7 @@ def build_layers(data: OsmData, region) -> tuple[dict[str, Any], dict[str, int]]
     from shapely.geometry import LineString, Point
 
     shapely.prepare(region)
+    west, south, east, north = region.bounds
     rows: dict[str, list] = {layer: [] for layer in LAYERS}
     geoms: dict[str, list] = {layer: [] for layer in LAYERS}
     skipped = {"incomplete": 0}
@@ -276,6 +279,12 @@ def build_layers(data: OsmData, region) -> tuple[dict[str, Any], dict[str, int]]
     for wid, (coords, tags) in data.ways.items():
         if not tags:
             continue  # a relation's member, nothing of its own
+        if coords:
+            # Far outside the region (most of a large extract): no geometry is made at all.
+            lons = [c[0] for c in coords]
+            lats = [c[1] for c in coords]
+            if max(lons) < west or min(lons) > east or max(lats) < south or min(lats) > north:
+                continue
         needs_area = bool(_building(tags) or water_kind(tags, area=True) or _place(tags) or facility_of(tags))
         cls = road_class(tags.get("highway"))
         line_kind = water_kind(tags, area=False)
@@ -318,6 +327,9 @@ def _clipped_frame(layer: str, rows: list[dict], geoms: list, region):
     arr = arr[keep]
     kept_rows = [r for r, k in zip(rows, keep) if k]
     if layer not in ("places", "facilities") and len(arr):
+        bad = ~shapely.is_valid(arr)
+        if bad.any():  # self-touching outlines happen in hand-drawn data
+            arr[bad] = shapely.make_valid(arr[bad])
         cut = shapely.intersection(arr, region)
         shaped = [(_lineal(g) if g0.geom_type in ("LineString", "MultiLineString") else _polygonal(g))
                   for g, g0 in zip(cut, arr)]
@@ -423,7 +435,7 @@ def import_basemap(store: Store, settings: Settings, paths: Iterable[str | os.Pa
     combined = OsmData()
     for path in paths:
         say(f"reading {path}")
-        data = read_osm(path, KEYS)
+        data = read_osm(path, KEYS, region.bounds)
         _overlap_check(data, region, label)
         combined.update(data)
     if combined.missing_nodes:
@@ -464,6 +476,6 @@ def fetch_basemap(store: Store, settings: Settings, *, overpass_url: str | None 
                          "proxy, or a URL that is not an Overpass API interpreter?).", path=url,
                          fix="Open a web page in a browser to check the connection, or give the right "
                              "--overpass-url; nothing was changed.")
-    data = read_overpass_json("", KEYS, raw=raw, source=url)
+    data = read_overpass_json("", KEYS, raw=raw, source=url, box=region.bounds)
     label = f"the area {the_area.name} ({the_area.code})"
     return _store(store, data, region, source=url, buffer_m=buffer_m, area_code=the_area.code, area_label=label)

@@ -108,6 +108,19 @@ class _Extent:
         return None if self.w == float("inf") else (self.w, self.s, self.e, self.n)
 
 
+Box = tuple[float, float, float, float]  # west, south, east, north
+
+
+def _in_box(box: Box | None, coords) -> bool:
+    """Whether the bounding box of ``coords`` meets ``box`` (always, without a box). Lets the
+    readers drop what lies far outside the area early, so a large extract does not fill memory."""
+    if box is None or not coords:
+        return True
+    lons = [c[0] for c in coords]
+    lats = [c[1] for c in coords]
+    return not (max(lons) < box[0] or min(lons) > box[2] or max(lats) < box[1] or min(lats) > box[3])
+
+
 def _wanted(tags: dict, keys: frozenset[str]) -> bool:
     return any(k in tags for k in keys)
 
@@ -178,7 +191,7 @@ def detect_format(path: str) -> str:
     raise InputError("is not in a known OpenStreetMap format.", path=path, fix=_FIX_FORMAT)
 
 
-def read_osm(path: str | os.PathLike, keys: Iterable[str]) -> OsmData:
+def read_osm(path: str | os.PathLike, keys: Iterable[str], box: Box | None = None) -> OsmData:
     """Read one OpenStreetMap file of any supported format.
 
     Parameters
@@ -187,6 +200,9 @@ def read_osm(path: str | os.PathLike, keys: Iterable[str]) -> OsmData:
         The file.
     keys
         Tag keys of the elements to keep (e.g. ``highway``, ``building``).
+    box
+        (west, south, east, north): tagged nodes and ways wholly outside it are not kept (the
+        extent still covers the whole file). Member ways of kept relations are always kept.
 
     Raises
     ------
@@ -197,17 +213,17 @@ def read_osm(path: str | os.PathLike, keys: Iterable[str]) -> OsmData:
     keys = frozenset(keys)
     fmt = detect_format(path)
     if fmt == "pbf":
-        data = read_pbf(path, keys)
+        data = read_pbf(path, keys, box)
     elif fmt == "xml":
-        data = read_xml(path, keys)
+        data = read_xml(path, keys, box)
     else:
-        data = read_overpass_json(path, keys)
+        data = read_overpass_json(path, keys, box=box)
     return data
 
 
 # -- OSM XML ------------------------------------------------------------------------------------
 
-def read_xml(path: str, keys: frozenset[str]) -> OsmData:
+def read_xml(path: str, keys: frozenset[str], box: Box | None = None) -> OsmData:
     """OSM XML (plain, gzip or bzip2) streamed with ``iterparse``."""
     import xml.etree.ElementTree as ET
 
@@ -251,7 +267,7 @@ def read_xml(path: str, keys: frozenset[str]) -> OsmData:
                         nid, lon, lat = int(el.get("id")), float(el.get("lon")), float(el.get("lat"))
                         positions[nid] = (lon, lat)
                         extent.add(lon, lat)
-                        if tags and _wanted(tags, keys):
+                        if tags and _wanted(tags, keys) and _in_box(box, ((lon, lat),)):
                             data.nodes[nid] = (lon, lat, tags)
                     elif tag == "way":
                         # Every way's node ids are kept until the relations (after the ways) say
@@ -290,7 +306,8 @@ def read_xml(path: str, keys: frozenset[str]) -> OsmData:
                     data.missing_nodes += 1
                 else:
                     coords.append(p)
-            data.ways[wid] = (coords, wtags)
+            if wid in member_ways or _in_box(box, coords):
+                data.ways[wid] = (coords, wtags)
     data.extent = _union_extent(declared, extent.get())
     return data
 
@@ -310,7 +327,7 @@ def overpass_error(doc: dict) -> str | None:
 
 
 def read_overpass_json(path: str, keys: frozenset[str], *, raw: bytes | None = None,
-                       source: str | None = None) -> OsmData:
+                       source: str | None = None, box: Box | None = None) -> OsmData:
     """An Overpass API JSON answer (a file, gzip or not, or the bytes ``raw`` fetched from ``source``)."""
     shown = source or path
     if raw is not None:
@@ -354,7 +371,7 @@ def read_overpass_json(path: str, keys: frozenset[str], *, raw: bytes | None = N
                 nid, lon, lat = int(el["id"]), float(el["lon"]), float(el["lat"])
                 positions[nid] = (lon, lat)
                 extent.add(lon, lat)
-                if tags and _wanted(tags, keys):
+                if tags and _wanted(tags, keys) and _in_box(box, ((lon, lat),)):
                     data.nodes[nid] = (lon, lat, tags)
             elif kind == "way":
                 wid = int(el["id"])
@@ -397,16 +414,19 @@ def read_overpass_json(path: str, keys: frozenset[str], *, raw: bytes | None = N
                     data.missing_nodes += 1
                 else:
                     coords.append(p)
-        data.ways[wid] = (coords, wtags)
+        if wid in member_ways or _in_box(box, coords):
+            data.ways[wid] = (coords, wtags)
     data.extent = extent.get()
     return data
 
 
 # -- PBF (pyosmium) ---------------------------------------------------------------------------
 
-def read_pbf(path: str, keys: frozenset[str]) -> OsmData:
-    """A PBF file through pyosmium, in two passes: area relations first (to learn which untagged
-    ways are their members), then nodes and ways with node locations."""
+def read_pbf(path: str, keys: frozenset[str], box: Box | None = None) -> OsmData:
+    """A PBF file through pyosmium: area relations first (to learn their member ways), then the
+    tagged nodes and ways with node locations, then (only when relations need them) the untagged
+    member ways. libosmium keeps every node's location and filters by tag before Python sees an
+    object, so Python time goes only to what the basemap may use."""
     try:
         import osmium
     except ImportError:  # pragma: no cover - a dependency
@@ -414,6 +434,17 @@ def read_pbf(path: str, keys: frozenset[str]) -> OsmData:
                          fix="Install it: pip install osmium.") from None
     data = OsmData(sources=[path], formats=["pbf"])
     extent = _Extent()
+
+    def way_coords(way) -> list[tuple[float, float]]:
+        coords = []
+        for n in way.nodes:
+            loc = n.location
+            if loc.valid():
+                coords.append((loc.lon, loc.lat))
+            else:
+                data.missing_nodes += 1
+        return coords
+
     try:
         relations = osmium.FileProcessor(path, osmium.osm.RELATION).with_filter(osmium.filter.KeyFilter(*keys))
         member_ways: set[int] = set()
@@ -424,37 +455,37 @@ def read_pbf(path: str, keys: frozenset[str]) -> OsmData:
             members = [(m.ref, m.role) for m in r.members if m.type == "w"]
             data.relations[r.id] = (tags, members)
             member_ways.update(w for w, _ in members)
-        # Untagged nodes are dropped in libosmium after their location is stored: only tagged ones
-        # cost Python time.
         processor = (osmium.FileProcessor(path, osmium.osm.NODE | osmium.osm.WAY).with_locations()
-                     .with_filter(osmium.filter.KeyFilter(*keys).enable_for(osmium.osm.NODE)))
+                     .with_filter(osmium.filter.KeyFilter(*keys)))
         header = processor.header
-        box = header.box()
+        header_box = header.box()
         declared = None
-        if box.valid():
-            declared = (box.bottom_left.lon, box.bottom_left.lat, box.top_right.lon, box.top_right.lat)
+        if header_box.valid():
+            declared = (header_box.bottom_left.lon, header_box.bottom_left.lat, header_box.top_right.lon,
+                        header_box.top_right.lat)
         data.timestamp = header.get("osmosis_replication_timestamp") or header.get("timestamp") or None
         for obj in processor:
             if obj.is_node():
                 loc = obj.location
                 if loc.valid():
-                    tags = {t.k: t.v for t in obj.tags}
-                    data.nodes[obj.id] = (loc.lon, loc.lat, tags)
                     extent.add(loc.lon, loc.lat)
+                    if _in_box(box, ((loc.lon, loc.lat),)):
+                        data.nodes[obj.id] = (loc.lon, loc.lat, {t.k: t.v for t in obj.tags})
                 continue
-            tagged = any(k in obj.tags for k in keys)
-            if not tagged and obj.id not in member_ways:
-                continue
-            coords = []
-            for n in obj.nodes:
-                loc = n.location
-                if loc.valid():
-                    coords.append((loc.lon, loc.lat))
-                else:
-                    data.missing_nodes += 1
-            for lon, lat in coords:
-                extent.add(lon, lat)
-            data.ways[obj.id] = (coords, {t.k: t.v for t in obj.tags} if tagged else {})
+            coords = way_coords(obj)
+            if coords:
+                extent.add(min(c[0] for c in coords), min(c[1] for c in coords))
+                extent.add(max(c[0] for c in coords), max(c[1] for c in coords))
+            if obj.id in member_ways or _in_box(box, coords):
+                data.ways[obj.id] = (coords, {t.k: t.v for t in obj.tags})
+        missing = member_ways - data.ways.keys()
+        if missing:
+            # The relations' untagged member ways: one more pass, ways picked by id in libosmium.
+            members = (osmium.FileProcessor(path, osmium.osm.NODE | osmium.osm.WAY).with_locations()
+                       .with_filter(osmium.filter.EntityFilter(osmium.osm.WAY))
+                       .with_filter(osmium.filter.IdFilter(missing)))
+            for obj in members:
+                data.ways[obj.id] = (way_coords(obj), {})
     except RuntimeError as exc:
         text = str(exc)
         cut = "eof" in text.lower() or "truncated" in text.lower()
