@@ -238,28 +238,38 @@ def build_layers(data: OsmData, region) -> tuple[dict[str, Any], dict[str, int]]
     :data:`surveyor.store.base.BASEMAP_FIELDS`) and counts of what was left out: ``incomplete``
     (areas whose outline is not whole in the file, lines of fewer than two known positions).
     """
+    import numpy as np
     import shapely
-    from shapely.geometry import LineString, Point
+    from shapely.geometry import Point
 
     shapely.prepare(region)
     west, south, east, north = region.bounds
     rows: dict[str, list] = {layer: [] for layer in LAYERS}
+    # A geometry, or ("line", k) / ("ring", k): the k-th way of those made in one go at the end
+    # (shapely makes a hundred thousand outlines from one array far faster than one by one).
     geoms: dict[str, list] = {layer: [] for layer in LAYERS}
+    batch: dict[str, list] = {"line": [], "ring": []}
     skipped = {"incomplete": 0}
 
     def add(layer: str, geom, values: dict) -> None:
         rows[layer].append(values)
         geoms[layer].append(geom)
 
-    def area_features(osm_type: str, osm_id: int, tags: dict, poly) -> None:
+    def area_features(osm_type: str, osm_id: int, tags: dict, poly, coords=None) -> None:
         name = tags.get("name")
         building = _building(tags)
-        if building:
-            add("buildings", poly, {"osm_type": osm_type, "osm_id": osm_id, "building": building, "name": name})
         kind = water_kind(tags, area=True)
+        if poly is None and (building or kind):
+            batch["ring"].append(coords)
+            poly_ref = ("ring", len(batch["ring"]) - 1)
+        else:
+            poly_ref = poly
+        if building:
+            add("buildings", poly_ref, {"osm_type": osm_type, "osm_id": osm_id, "building": building, "name": name})
         if kind:
-            add("water", poly, {"osm_type": osm_type, "osm_id": osm_id, "kind": kind, "name": name})
-        point_features(osm_type, osm_id, tags, None, poly)
+            add("water", poly_ref, {"osm_type": osm_type, "osm_id": osm_id, "kind": kind, "name": name})
+        if _place(tags) or facility_of(tags):
+            point_features(osm_type, osm_id, tags, None, poly if poly is not None else _way_polygon(coords))
 
     def point_features(osm_type: str, osm_id: int, tags: dict, point, poly=None) -> None:
         place = _place(tags)
@@ -291,16 +301,16 @@ def build_layers(data: OsmData, region) -> tuple[dict[str, Any], dict[str, int]]
         if (cls or line_kind) and len(set(coords)) < 2:
             skipped["incomplete"] += 1
         elif cls or line_kind:
-            line = LineString(coords)
+            batch["line"].append(coords)
+            line = ("line", len(batch["line"]) - 1)
             if cls:
                 add("roads", line, {"osm_type": "way", "osm_id": wid, "class": cls, "highway": tags["highway"],
                                     "name": tags.get("name")})
             if line_kind:
                 add("water", line, {"osm_type": "way", "osm_id": wid, "kind": line_kind, "name": tags.get("name")})
         if needs_area:
-            poly = _way_polygon(coords)
-            if poly is not None:
-                area_features("way", wid, tags, poly)
+            if _closed(coords):
+                area_features("way", wid, tags, None, coords)
             elif _building(tags) or water_kind(tags, area=True):
                 skipped["incomplete"] += 1  # an outline that does not close (cut by the extract)
     for rid, (tags, members) in data.relations.items():
@@ -311,31 +321,58 @@ def build_layers(data: OsmData, region) -> tuple[dict[str, Any], dict[str, int]]
             skipped["incomplete"] += 1
             continue
         area_features("relation", rid, tags, poly)
+
+    made = {}
+    for kind, parts in batch.items():
+        if not parts:
+            continue
+        flat = np.array([c for coords in parts for c in coords], dtype=float)
+        index = np.repeat(np.arange(len(parts)), [len(c) for c in parts])
+        made[kind] = (shapely.linestrings(flat, indices=index) if kind == "line"
+                      else shapely.polygons(shapely.linearrings(flat, indices=index)))
+    for layer in LAYERS:
+        geoms[layer] = [made[g[0]][g[1]] if isinstance(g, tuple) else g for g in geoms[layer]]
     return {layer: _clipped_frame(layer, rows[layer], geoms[layer], region) for layer in LAYERS}, skipped
 
 
 def _clipped_frame(layer: str, rows: list[dict], geoms: list, region):
-    """The layer's rows whose geometry meets ``region``, lines and areas cut at its edge."""
+    """The layer's rows whose geometry meets ``region``, lines and areas cut at its edge, lines as
+    MultiLineStrings and areas as MultiPolygons."""
     import geopandas as gpd
     import numpy as np
     import pandas as pd
     import shapely
 
     fields = BASEMAP_FIELDS[layer]
-    arr = np.array(geoms, dtype=object)
+    arr = np.empty(len(geoms), dtype=object)
+    arr[:] = geoms
     keep = shapely.intersects(arr, region) if len(arr) else np.zeros(0, dtype=bool)
     arr = arr[keep]
     kept_rows = [r for r, k in zip(rows, keep) if k]
     if layer not in ("places", "facilities") and len(arr):
+        lines = shapely.get_dimensions(arr) == 1
         bad = ~shapely.is_valid(arr)
         if bad.any():  # self-touching outlines happen in hand-drawn data
             arr[bad] = shapely.make_valid(arr[bad])
-        cut = shapely.intersection(arr, region)
-        shaped = [(_lineal(g) if g0.geom_type in ("LineString", "MultiLineString") else _polygonal(g))
-                  for g, g0 in zip(cut, arr)]
-        ok = [g is not None for g in shaped]
+        # Only what crosses the edge is cut (the prepared region answers "inside" quickly).
+        edge = ~shapely.contains(region, arr)
+        if edge.any():
+            arr[edge] = shapely.intersection(arr[edge], region)
+        types = shapely.get_type_id(arr)
+        out = np.empty(len(arr), dtype=object)
+        # A line stays a line and an area an area: an area that only touches the edge is cut to
+        # a line, which is no area, and is left out below.
+        for pick, make in (((types == 1) & lines, shapely.multilinestrings),
+                           ((types == 3) & ~lines, shapely.multipolygons)):
+            if pick.any():
+                out[pick] = make(arr[pick], indices=np.arange(int(pick.sum())))
+        done = ((types == 5) & lines) | ((types == 6) & ~lines)  # multi already
+        out[done] = arr[done]
+        for i in np.flatnonzero(out == None):  # noqa: E711 - collections left by cutting or repair
+            out[i] = _lineal(arr[i]) if lines[i] else _polygonal(arr[i])
+        ok = np.array([g is not None and not g.is_empty for g in out], dtype=bool)
         kept_rows = [r for r, k in zip(kept_rows, ok) if k]
-        arr = np.array([g for g in shaped if g is not None], dtype=object)
+        arr = out[ok]
     columns = {}
     for name, kind in fields.items():
         values = [r.get(name) for r in kept_rows]

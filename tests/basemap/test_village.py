@@ -114,6 +114,9 @@ def test_buffer_metres(tmp_path, make_survey, invoke):
             got[buffer_m] = sum(store.get_meta("basemap")["counts"].values())
             meta = store.get_meta("basemap")
             roads = store.read_layer("roads")
+            # Areas cut at the edge stay areas (one only touching it is no area, and left out).
+            assert set(store.read_layer("buildings").geom_type) <= {"MultiPolygon"}
+            assert set(store.read_layer("water").geom_type) <= {"MultiPolygon", "MultiLineString"}
         w, s, e, n = meta["bounds"]
         grown = area[0] - w
         metres = grown * 111_320 * math.cos(math.radians(lat0))
