@@ -277,6 +277,12 @@ def read_xml(path: str, keys: frozenset[str], box: Box | None = None) -> OsmData
                         if _area_relation(tags, keys):
                             data.relations[int(el.get("id"))] = (tags, members)
                             member_ways.update(w for w, _ in members)
+                    elif tag == "remark" and "error" in (el.text or "").lower():
+                        # Overpass's XML output says so when a query stopped early.
+                        raise InputError("the Overpass server stopped with an error, so the data is incomplete: "
+                                         f"{(el.text or '').strip()}", path=path,
+                                         fix="Run the query again (later, or for a smaller area) and save the "
+                                             "new answer.")
                     elif tag == "bounds":
                         try:
                             declared = (float(el.get("minlon")), float(el.get("minlat")),

@@ -130,6 +130,11 @@ def test_other_wrong_files(tmp_path, imported, invoke):
         "error.json": (json.dumps({"version": 0.6, "elements": [],
                                    "remark": "runtime error: Query timed out in \"query\" at line 3 after 26 seconds."}),
                        "runtime error: Query timed out"),
+        "overpass-error.osm": ('<?xml version="1.0"?><osm version="0.6" generator="Overpass API">'
+                               '<node id="1" lat="-7.44" lon="109.85"><tag k="place" v="hamlet"/>'
+                               '<tag k="name" v="Krajan"/></node>'
+                               '<remark> runtime error: Query ran out of memory using about 2048 MB of RAM. </remark>'
+                               '</osm>', "runtime error: Query ran out of memory"),
         # Overlaps the area, but holds nothing of any layer.
         "bare.osm": ('<osm version="0.6"><node id="1" lat="-7.44" lon="109.85"/></osm>',
                      "holds no roads, buildings, water, places or facilities"),
