@@ -102,7 +102,7 @@ def test_gpkg_spatial_index_and_other_layers_work_after_replacement(tmp_path):
         info = {name: kind for name, kind in pyogrio.list_layers(db)}
         assert info["roads"] == "MultiLineString" and info["water"] in ("Unknown", None, "Geometry")
         assert pyogrio.read_info(db, layer="facilities")["features"] == len(layers["facilities"])
-        assert store.status()["samples"] == 0 and len(store.read_layer("samples")) == 0
+        assert store.status().samples == 0 and len(store.read_layer("samples")) == 0
     with sqlite3.connect(db) as con:
         assert con.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
         assert not con.execute("PRAGMA foreign_key_check").fetchall()
