@@ -49,6 +49,11 @@ class StoreError(SurveyorError, OSError):
     """The geodatabase cannot be opened, written or is of an unknown version."""
 
 
+class NetworkError(SurveyorError, ConnectionError):
+    """A server on the network cannot be reached or refuses (e.g. the Overpass API of
+    ``basemap fetch``); the message says whether waiting, another server or a file helps."""
+
+
 class NothingToDo(SurveyorError, LookupError):
     """A command needs data that is not there yet (e.g. analyse before merge)."""
 

@@ -24,6 +24,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "merge": ("surveyor.cli.merge", "Import journals, app exports, tracks and towers into the geodatabase."),
     "remove": ("surveyor.cli.remove", "Take merged data out again (by source file, session or device)."),
     "status": ("surveyor.cli.status", "Show what the geodatabase holds."),
+    "basemap": ("surveyor.cli.basemap", "Store the village's OpenStreetMap data (roads, buildings, water, places) for maps."),
     "analyze": ("surveyor.cli.analyze", "Judge coverage per cell and operator; find dead zones and sites."),
     "deadzones": ("surveyor.cli.deadzones", "List the dead zones with their evidence."),
     "revisit": ("surveyor.cli.revisit", "List cells that need more evidence, as a table, CSV or GPX."),

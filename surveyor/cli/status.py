@@ -58,11 +58,18 @@ def command(db, sessions, as_json) -> None:
     with open_store(db) as store:
         status = store.status()
         table = store.read_layer("sessions") if (sessions or as_json) else None
+        basemap = store.get_meta("basemap")
     if as_json:
         out = status.to_dict()
+        if basemap:
+            out["basemap"] = {k: basemap.get(k) for k in ("source", "imported_at", "attribution", "counts")}
         if table is not None and len(table):
             out["per_session"] = json.loads(table.drop(columns=["volunteer"], errors="ignore")
                                             .to_json(orient="records", date_format="iso"))
         click.echo(json.dumps(out, indent=2, default=str))
         return
+    if basemap:
+        counts = ", ".join(f"{_n(v)} {k}" for k, v in (basemap.get("counts") or {}).items())
+        click.echo(f"{status.db}: basemap from {basemap.get('source')} ({basemap.get('imported_at')}): {counts}; "
+                   f"{basemap.get('attribution')}")
     click.echo(status_text(status, table if sessions else None), nl=False)

@@ -18,6 +18,9 @@ Layers (DESIGN section 3):
 - ``cells``, ``dead_zones``, ``sites`` the analysis layers, replaced by every ``surveyor analyze``.
 - ``contours`` (from ``surveyor dem import``), ``towers_manual`` (``surveyor towers add``) and
   ``site_proposals`` (``surveyor sites``): the terrain layers (docs/terrain.md).
+- ``roads``, ``buildings``, ``water``, ``places``, ``facilities`` the basemap from OpenStreetMap
+  (:data:`BASEMAP_FIELDS`), replaced as a whole by every ``surveyor basemap import``/``fetch``
+  together with the ``meta`` key ``basemap`` (source, time, ODbL attribution, counts).
 - ``meta`` key/value: schema_version, analysis rules and time.
 """
 
@@ -34,7 +37,8 @@ if TYPE_CHECKING:
 SCHEMA_VERSION = 1
 
 LAYERS = ("samples", "quarantine", "merges", "sessions", "neighbours", "tracks", "towers", "areas",
-          "cells", "dead_zones", "sites", "contours", "towers_manual", "site_proposals")
+          "cells", "dead_zones", "sites", "contours", "towers_manual", "site_proposals",
+          "roads", "buildings", "water", "places", "facilities")
 
 # Columns of the non-sample layers written at merge time: name -> type ("str","int","float","time").
 QUARANTINE_FIELDS = {"merge_id": "int", "source_file": "str", "line": "int", "raw": "str",
@@ -54,6 +58,19 @@ TOWER_FIELDS = {"merge_id": "int", "radio": "str", "operator": "str", "mcc": "in
 SESSION_FIELDS = {"session": "str", "device": "str", "device_model": "str", "volunteer": "str",
                   "route": "str", "operators": "str", "first": "time", "last": "time", "samples": "int",
                   "placed": "int", "source_format": "str"}
+
+# The basemap layers (EPSG:4326, from OpenStreetMap): columns, and the geometry type of each layer.
+# ``osm_type`` (node, way, relation) and ``osm_id`` together name the OpenStreetMap element.
+BASEMAP_FIELDS = {
+    "roads": {"osm_type": "str", "osm_id": "int", "class": "str", "highway": "str", "name": "str"},
+    "buildings": {"osm_type": "str", "osm_id": "int", "building": "str", "name": "str"},
+    "water": {"osm_type": "str", "osm_id": "int", "kind": "str", "name": "str"},
+    "places": {"osm_type": "str", "osm_id": "int", "place": "str", "name": "str"},
+    "facilities": {"osm_type": "str", "osm_id": "int", "kind": "str", "tag": "str", "name": "str"},
+}
+# water holds river and stream lines and lake and riverbank polygons in one layer.
+BASEMAP_GEOMETRY = {"roads": "MultiLineString", "buildings": "MultiPolygon", "water": "Geometry",
+                    "places": "Point", "facilities": "Point"}
 
 MERGE_COUNT_KEYS = ("read", "added", "duplicates", "quarantined", "neighbours", "track_points", "towers")
 
@@ -220,6 +237,15 @@ class Store(abc.ABC):
 
         ``areas`` rows replace the stored rows of the same codes and keep the others, so areas
         copied from several villages add up.
+        """
+
+    @abc.abstractmethod
+    def replace_layers(self, layers: dict[str, Any], meta: dict[str, Any]) -> None:
+        """Replace several whole layers and set ``meta`` keys, all in one transaction.
+
+        ``layers`` maps a layer name (not one written by merge) to a GeoDataFrame in EPSG:4326;
+        ``meta`` maps keys to JSON-serialisable values. Either everything is replaced or, when
+        anything fails, nothing is: readers never see a mix of old and new layers.
         """
 
     @abc.abstractmethod

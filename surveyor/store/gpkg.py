@@ -590,6 +590,56 @@ class GeoPackageStore(Store):
                                crs=incoming.crs or "EPSG:4326")
         return gpd.GeoDataFrame(pd.concat([old, new], ignore_index=True), crs="EPSG:4326")
 
+    def replace_layers(self, layers: dict[str, Any], meta: dict[str, Any]) -> None:
+        """Replace whole layers and set meta keys in one SQLite transaction.
+
+        GDAL writes one layer at a time, each in its own transaction, so the new layers are first
+        written by pyogrio into a temporary GeoPackage beside the database. Then one transaction
+        drops the old tables and copies the new ones in (table, rows, spatial index, triggers and
+        the gpkg_* catalogue rows), together with the meta keys. A failure at any point before the
+        commit leaves the old layers as they were; the temporary file is always removed.
+        """
+        import pyogrio
+
+        from surveyor.store.base import BASEMAP_GEOMETRY
+
+        for layer in layers:
+            if layer in POINT_LAYERS or layer in ATTRIBUTE_TABLES or layer == "samples":
+                raise StoreError(f"Layer {layer} is written by merge, not replaced.")
+        folder = os.path.dirname(os.path.abspath(self.path))
+        fd, tmp = tempfile.mkstemp(prefix=".surveyor-layers-", suffix=".gpkg", dir=folder)
+        os.close(fd)
+        os.unlink(tmp)  # GDAL makes the file itself
+        try:
+            for layer, gdf in layers.items():
+                kind = BASEMAP_GEOMETRY.get(layer) or ("Unknown" if len(gdf) == 0 else None)
+                kwargs: dict[str, Any] = {"geometry_type": "Unknown" if kind == "Geometry" else kind} if kind else {}
+                pyogrio.write_dataframe(gdf, tmp, layer=layer, driver="GPKG", **kwargs)
+            with self.writer_lock(), self._sql() as con:
+                con.execute("ATTACH DATABASE ? AS src", (tmp,))
+                try:
+                    con.execute("BEGIN IMMEDIATE")
+                    try:
+                        for layer in layers:
+                            _transplant_layer(con, layer)
+                        for key, value in meta.items():
+                            con.execute("DELETE FROM meta WHERE key = ?", (key,))
+                            con.execute("INSERT INTO meta (key, value) VALUES (?, ?)",
+                                        (key, json.dumps(value, default=str)))
+                        con.execute("COMMIT")
+                    except BaseException:
+                        con.execute("ROLLBACK")
+                        raise
+                finally:
+                    con.execute("DETACH DATABASE src")
+        except sqlite3.Error as exc:
+            raise StoreError(f"Could not replace the layers {', '.join(layers)} in {self.path} ({exc}); "
+                             "the old layers are unchanged.", fix="Check the disk space and run it again.") from None
+        finally:
+            for suffix in ("", "-journal", "-wal", "-shm"):
+                with suppress(OSError):
+                    os.unlink(tmp + suffix)
+
     def layers(self) -> list[str]:
         with self._sql() as con:
             return [r[0] for r in con.execute("SELECT table_name FROM gpkg_contents")]
@@ -683,6 +733,58 @@ def _floats(table, name: str, n: int) -> np.ndarray:
     if name not in table.column_names:
         return np.full(n, np.nan)
     return table.column(name).to_numpy(zero_copy_only=False).astype(np.float64)
+
+
+# GeoPackage catalogue tables that name a layer in their table_name column.
+_CATALOGUE = ("gpkg_contents", "gpkg_geometry_columns", "gpkg_extensions", "gpkg_ogr_contents",
+              "gpkg_data_columns", "gpkg_metadata_reference")
+
+
+def _transplant_layer(con: sqlite3.Connection, layer: str) -> None:
+    """Inside the caller's transaction: drop ``layer`` from the main database and copy it in from
+    the attached database ``src`` (both GeoPackages), with its R-tree, triggers and catalogue rows.
+
+    The R-tree is copied row by row rather than rebuilt, and the triggers are created after the
+    rows are in, so no trigger (and none of GDAL's SQL functions) runs during the copy.
+    """
+    def tables(schema: str) -> set[str]:
+        return {r[0] for r in con.execute(f"SELECT name FROM {schema}.sqlite_master WHERE type = 'table'")}
+
+    def columns(schema: str, table: str) -> list[str]:
+        return [r[1] for r in con.execute(f'PRAGMA {schema}.table_info("{table}")')]
+
+    main_tables, src_tables = tables("main"), tables("src")
+    rtree = f"rtree_{layer}_geom"
+    # Old layer out (its triggers go with the table).
+    con.execute(f'DROP TABLE IF EXISTS main."{rtree}"')
+    con.execute(f'DROP TABLE IF EXISTS main."{layer}"')
+    for cat in _CATALOGUE:
+        if cat in main_tables:
+            con.execute(f"DELETE FROM main.{cat} WHERE lower(table_name) = lower(?)", (layer,))
+    # New layer in.
+    (sql,) = con.execute("SELECT sql FROM src.sqlite_master WHERE type = 'table' AND name = ?", (layer,)).fetchone()
+    con.execute(sql)
+    cols = ", ".join(f'"{c}"' for c in columns("src", layer))
+    con.execute(f'INSERT INTO main."{layer}" ({cols}) SELECT {cols} FROM src."{layer}"')
+    for (index_sql,) in con.execute("SELECT sql FROM src.sqlite_master WHERE type = 'index' AND tbl_name = ? "
+                                    "AND sql IS NOT NULL", (layer,)).fetchall():
+        con.execute(index_sql)
+    if rtree in src_tables:
+        (rtree_sql,) = con.execute("SELECT sql FROM src.sqlite_master WHERE name = ?", (rtree,)).fetchone()
+        con.execute(rtree_sql)
+        con.execute(f'INSERT INTO main."{rtree}" SELECT * FROM src."{rtree}"')
+    if "gpkg_spatial_ref_sys" in main_tables:
+        con.execute("INSERT OR IGNORE INTO main.gpkg_spatial_ref_sys SELECT * FROM src.gpkg_spatial_ref_sys "
+                    "WHERE srs_id IN (SELECT srs_id FROM src.gpkg_contents WHERE table_name = ?)", (layer,))
+    for cat in _CATALOGUE:
+        if cat in main_tables and cat in src_tables:
+            shared = [c for c in columns("src", cat) if c in set(columns("main", cat))]
+            names = ", ".join(f'"{c}"' for c in shared)
+            con.execute(f"INSERT INTO main.{cat} ({names}) SELECT {names} FROM src.{cat} WHERE table_name = ?",
+                        (layer,))
+    for (trigger_sql,) in con.execute("SELECT sql FROM src.sqlite_master WHERE type = 'trigger' AND tbl_name = ?",
+                                      (layer,)).fetchall():
+        con.execute(trigger_sql)
 
 
 def _sqlite_values(column) -> list:

@@ -991,6 +991,23 @@ class PostgisStore(Store):
             if len(frame):
                 self._copy_frame(f'"{layer}"', frame, copy_fields)
 
+    def replace_layers(self, layers: dict[str, Any], meta: dict[str, Any]) -> None:
+        """Replace whole layers and set meta keys in one transaction (each layer as by
+        :meth:`write_layer` without ``area``; psycopg makes the inner blocks savepoints of it)."""
+        for layer in layers:
+            if layer in MERGE_LAYERS or layer in ("merges", "sessions", "meta", "areas"):
+                raise StoreError(f"Layer {layer} is not replaced as a whole.")
+            if not re.fullmatch(r"[a-z_][a-z0-9_]*", layer):
+                raise StoreError(f"Not a layer name: {layer!r}.")
+        with self.writer_lock():
+            conn = self._connection()
+            with self._errors(f"replacing {', '.join(layers)}"), conn.transaction():
+                for layer, gdf in layers.items():
+                    self._write_analysis(layer, _to_4326(gdf), None)
+                for key, value in meta.items():
+                    conn.execute("INSERT INTO meta (key, value) VALUES (%s, %s) ON CONFLICT (key) "
+                                 "DO UPDATE SET value = excluded.value", (key, json.dumps(value, default=str)))
+
     def merges(self) -> list[MergeRecord]:
         return self._merges("", ())
 

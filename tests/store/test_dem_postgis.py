@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import zipfile
 
 import numpy as np
@@ -57,7 +58,7 @@ def test_towers_added_by_hand_on_postgis(pg_url):
         store.write_layer("areas", areas_frame(settings))
         add_tower(store, settings, operator="Telkomsel", lat=-7.42, lon=109.89, height_m=42, band="3")
         add_tower(store, settings, operator="Indosat", lat=-7.45, lon=109.80)
-        other = settings.replace(code="33.07.05.2003")
+        other = dataclasses.replace(settings, code="33.07.05.2003")
         add_tower(store, other, operator="XL", lat=-7.40, lon=109.85)
         towers = load_towers(store, settings)
     assert list(towers["tower_id"]) == ["M1", "M2"]  # the other village's tower stays its own

@@ -31,11 +31,12 @@ def to_store_frame(df: pd.DataFrame) -> pd.DataFrame:
 
 def add_samples(store, samples: pd.DataFrame, name: str = "sim.jsonl") -> None:
     from surveyor.store import MergeRecord
+    from surveyor.store._arrow import sample_table
 
     mid = store.new_merge_id()
     df = to_store_frame(samples)
     df["merge_id"] = mid
-    store.append("samples", df)
+    store.append("samples", sample_table(df))
     store.commit_merge(MergeRecord(mid, name, f"hash-{name}-{mid}", "journal", "2026-07-20T00:00:00Z",
                                    {"read": len(df), "added": len(df)}))
 
