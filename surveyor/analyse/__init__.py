@@ -117,9 +117,10 @@ def analyze(store, settings: Settings, resolution: int | None = None) -> Analysi
     surveyor.errors.InvalidRequest
         When the resolution is out of range.
     """
+    from surveyor.analyse import terrain
+    from surveyor.errors import NothingToDo
     from surveyor.geo import cells as grid
     from surveyor.geo.areas import load_boundary, load_dusun
-    from surveyor.errors import NothingToDo
 
     res = grid.check_resolution(resolution if resolution is not None else settings.resolution)
     samples = store.read_samples(columns=SAMPLE_COLUMNS)
@@ -130,10 +131,13 @@ def analyze(store, settings: Settings, resolution: int | None = None) -> Analysi
     dusun = load_dusun(settings)
     towers = store.read_layer("towers")
     result = compute(samples, settings, boundary, dusun, towers, res)
+    # Terrain (with an imported elevation model): each dead zone's verdict, and a prediction for
+    # the cells nobody walked, kept apart from the evidence classes. Without a DEM: unchanged.
+    cells, zones = terrain.apply(store, settings, result.cells, result.dead_zones)
     analysed_at = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
     summary = dataclasses.replace(result.summary, analysed_at=analysed_at)
-    store.write_layer("cells", result.cells)
-    store.write_layer("dead_zones", result.dead_zones)
+    store.write_layer("cells", cells)
+    store.write_layer("dead_zones", zones)
     store.write_layer("sites", result.sites)
     rules = dict(settings.rules(), resolution=res, effective_samples="per session and operator: >= "
                  f"{settings.effective_min_gap_s:g} s and >= {settings.effective_min_distance_m:g} m from the "
