@@ -122,16 +122,9 @@ def facilities_text(text: Any, lang: str) -> str | None:
 
 def place_text(dusun: Any, place: Any, distance_m: Any, settings: Settings, _, lang: str) -> str:
     """"Dusun Krajan, near Sigedang (120 m)": the words a villager uses; the village when unknown."""
-    parts = []
-    if isinstance(dusun, str) and dusun.strip():
-        parts.append(_("Dusun {name}").format(name=dusun.strip()))
-    if isinstance(place, str) and place.strip():
-        if _isnull(distance_m) or distance_m < 50:
-            parts.append(_("at {place}").format(place=place.strip()))
-        else:
-            parts.append(_("near {place} ({distance})").format(place=place.strip(),
-                                                                distance=format_distance(distance_m, lang)))
-    return ", ".join(parts) or _("Desa {name}").format(name=settings.name)
+    from surveyor.outputs.zones import place_words
+
+    return place_words(dusun, place, distance_m, settings.name, _, lang)
 
 
 def road_text(row: dict, _m, _, lang: str) -> str | None:
@@ -244,25 +237,15 @@ def weak_evidence(a: dict, settings: Settings, _, lang: str) -> str:
 
 
 def _nearest_places(places, lat: float, lon: float) -> tuple[str | None, float | None]:
-    import numpy as np
+    from surveyor.outputs.zones import nearest_place
 
-    from surveyor.geo.distance import haversine_m
-
-    if places is None or len(places) == 0:
-        return None, None
-    d = haversine_m(lat, lon, places["lat"].to_numpy(float), places["lon"].to_numpy(float), xp=np)
-    i = int(np.argmin(d))
-    return str(places["name"].iloc[i]), float(d[i])
+    return nearest_place(places, lat, lon)
 
 
 def _named_places(store: Store):
-    import pandas as pd
+    from surveyor.outputs.zones import named_places
 
-    places = store.read_layer("places")
-    if places is None or len(places) == 0 or "name" not in places.columns:
-        return None
-    places = places[places["name"].notna() & (places["name"].astype(str).str.strip() != "")]
-    return pd.DataFrame({"name": places["name"].astype(str), "lat": places.geometry.y, "lon": places.geometry.x})
+    return named_places(store)
 
 
 def build_sheet(store: Store, settings: Settings, *, area: str | None = None, lang: str | None = None) -> Sheet:
