@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import click
 
-from surveyor.cli.options import area_option, config_option, db_option, load_settings, output_path, overwrite_option
+from surveyor.cli.options import (area_option, config_option, db_option, load_settings, open_survey, output_path,
+                                  overwrite_option)
 from surveyor.cli.texts import _
 
 
@@ -35,13 +36,12 @@ def command(ctx: click.Context, db, out, anonymize, area, overwrite, config) -> 
     """
     from surveyor.app.package import build_package, default_name
     from surveyor.i18n import format_count, format_number
-    from surveyor.store import open_store
 
     settings = load_settings(config)
     out = out or f"reports/{default_name(settings)}"
     quiet = (ctx.find_root().obj or {}).get("quiet", False)
     say = (lambda m: None) if quiet else (lambda m: click.echo(m, err=True))
-    with open_store(db) as store, output_path(out, overwrite) as target:
+    with open_survey(db) as store, output_path(out, overwrite) as target:
         result = build_package(store, settings, target, anonymize=anonymize, area=area, say=say)
     lang = settings.language
     for note in result.notes:

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import click
 
+from surveyor.cli.options import (area_option, config_option, db_option, lang_option, load_settings, open_survey,
+                                  out_option, output_path, overwrite_option)
 from surveyor.cli.texts import _
-
-from surveyor.cli.options import (area_option, config_option, db_option, lang_option, load_settings, open_survey, out_option,
-                                  output_path, overwrite_option)
 
 
 @click.command(name="report")

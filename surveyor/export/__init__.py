@@ -25,7 +25,7 @@ from typing import Any, Iterable
 from xml.sax.saxutils import escape as xml_escape
 
 from surveyor.config import Settings
-from surveyor.errors import NothingToDo, InvalidRequest
+from surveyor.errors import InvalidRequest
 from surveyor.files import atomic_path
 from surveyor.i18n import N_
 from surveyor.outputs.layers import EXPORT_LAYERS, load_layer
