@@ -7,7 +7,7 @@ import json
 import click
 
 from surveyor.cli.options import choice, config_option, db_option, lang_option, load_settings, open_survey, operator_option
-from surveyor.cli.texts import _
+from surveyor.cli.texts import _, language
 
 
 @click.command(name="deadzones")
@@ -26,7 +26,7 @@ def command(db: str, operator: str | None, fmt: str, lang: str | None, config: s
     """
     from surveyor.outputs import zones as output
 
-    settings = load_settings(config, language=lang)
+    settings = load_settings(config, language=lang or language())
     with open_survey(db) as store:
         zones = output.read_zones(store, operator)
     if fmt == "geojson":

@@ -6,7 +6,7 @@ import click
 
 from surveyor.cli.options import (choice, config_option, db_option, lang_option, load_settings, open_survey,
                                   operator_option)
-from surveyor.cli.texts import _
+from surveyor.cli.texts import _, language
 
 
 @click.command(name="revisit")
@@ -38,7 +38,7 @@ def command(db: str, operator: str | None, start: str | None, fmt: str, lang: st
     from surveyor.i18n import format_count, format_distance
     from surveyor.outputs import zones as output
 
-    settings = load_settings(config, language=lang)
+    settings = load_settings(config, language=lang or language())
     lang = settings.language
     with open_survey(db) as store:
         stops = output.revisit_tour(store, settings, operator, start=start, lang=lang)

@@ -216,11 +216,11 @@ def needs_words(row, settings, _, lang: str) -> str:
     """What a cell still needs, in ``lang`` (from its counts, as the analysis judged them)."""
     from surveyor.i18n import format_number, plural_translator
 
-    ng = plural_translator(lang, "export")
+    ngettext = plural_translator(lang, "export")
     parts = []
     more = settings.min_effective_samples - int(row.get("samples_effective") or 0)
     if more > 0:
-        parts.append(ng("{n} more check", "{n} more checks", more).format(n=format_number(more, lang)))
+        parts.append(ngettext("{n} more check", "{n} more checks", more).format(n=format_number(more, lang)))
     sessions = int(row.get("sessions") or 0)
     missing = max(0, settings.min_sessions - sessions)
     spread = row.get("time_spread_h")
@@ -236,7 +236,7 @@ def needs_words(row, settings, _, lang: str) -> str:
             hours=format_number(settings.min_session_gap_h, lang), when=when))
         missing -= 1
     if missing > 0:
-        parts.append(ng("{n} more visit", "{n} more visits", missing).format(n=format_number(missing, lang)))
+        parts.append(ngettext("{n} more visit", "{n} more visits", missing).format(n=format_number(missing, lang)))
     return "; ".join(parts) or _("more checks")
 
 
