@@ -70,6 +70,19 @@ def choice(values) -> click.Choice:
     return click.Choice(list(values), case_sensitive=False)
 
 
+def check_operators(store, names) -> list[str] | None:
+    """The operators named by ``--operator`` as the analysis spells them (any spelling apps use);
+    an unknown one is the same usage error (exit 2) on every command. None when none was named."""
+    from surveyor.outputs.zones import pick_operator
+
+    if not names:
+        return None
+    known = list((store.get_meta("analysis_summary") or {}).get("operators", {}))
+    if not known:  # no analysis yet: the command itself says to run one
+        return list(names)
+    return [pick_operator(n, known) for n in names]
+
+
 def open_survey(db: str):
     """The store of ``--db``; a GeoPackage that does not exist is refused with what to do.
 

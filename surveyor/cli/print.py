@@ -6,7 +6,8 @@ from __future__ import annotations
 import click
 
 from surveyor.cli.options import (area_option, config_option, db_option, lang_option, load_settings,
-                                  open_survey, operator_option, out_option, output_path, overwrite_option)
+                                  check_operators, open_survey, operator_option, out_option, output_path,
+                                  overwrite_option)
 
 
 @click.command(name="print")
@@ -36,7 +37,7 @@ def command(db, out, paper, orientation, operators, area, lang, size, overwrite,
         out = "maps/coverage-whatsapp.png"
     with open_survey(db) as store, output_path(out, overwrite) as path:
         written = render_print(store, settings, path, paper=paper.upper(), orientation=orientation,
-                               operators=list(operators) or None, lang=settings.language, size=size,
+                               operators=check_operators(store, operators), lang=settings.language, size=size,
                                area=area)
     for p in written:
         click.echo(str(p))

@@ -8,7 +8,7 @@ import click
 
 from surveyor.cli.texts import _, language
 
-from surveyor.cli.options import choice, config_option, db_option, open_survey, operator_option
+from surveyor.cli.options import check_operators, choice, config_option, db_option, open_survey, operator_option
 
 
 @click.command(name="sites")
@@ -50,7 +50,7 @@ def command(candidates_path, heights, top_k, operators, clutter_m, fmt, db, conf
     settings = load_settings(config, required=config is not None)
     with open_survey(db) as store:
         proposals, summary = propose_sites(store, settings, candidates_path=candidates_path, heights=mast,
-                                           top_k=top_k, operators=list(operators) or None, clutter_m=clutter_m)
+                                           top_k=top_k, operators=check_operators(store, operators), clutter_m=clutter_m)
     if fmt == "geojson":
         click.echo(to_geojson(proposals))
         return
