@@ -97,8 +97,9 @@ def open_survey(db: str):
             here = Path.cwd()
             raise NothingToDo(_("No survey here (no survey.toml or survey.gpkg in {folder}): cd into your survey "
                                 "folder, or start one with `surveyor init NAME`.").format(folder=here))
-        raise NothingToDo(_("No geodatabase at {path}: check --db (or SURVEYOR_DB), or start a survey with "
-                            "`surveyor init NAME`.").format(path=db))
+        raise NothingToDo(_("No geodatabase at {path}: check --db (or SURVEYOR_DB), start a survey with "
+                            "`surveyor init NAME`, or merge into a new one there with "
+                            "`surveyor merge FILES --db {path}`.").format(path=db))
     return open_store(db)
 
 
