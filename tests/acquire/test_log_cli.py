@@ -111,3 +111,14 @@ def test_manual_prompts_in_indonesian(tmp_path, monkeypatch, invoke):
     assert r.exit_code == 0, r.output
     assert "Bar 0-4, atau n jika tidak ada layanan" in r.output and "Selesai. 1 sampel" in r.stderr
     assert journal(out)[0]["service"] == "no_service"
+
+
+def test_warnings_go_on_their_own_line_above_the_status(tmp_path, fake_bin, invoke):
+    out = tmp_path / "walk.jsonl"
+    r = invoke("log", "--out", str(out), "--gps", f"nmea:{tmp_path / 'no-such-receiver'}", "--signal", "termux",
+               "--count", "3", "--interval", "0.2")
+    assert r.exit_code == 0, r.output
+    lines = r.stderr.splitlines()
+    warnings = [x for x in lines if "no such GPS device" in x]
+    assert warnings and all(x.startswith("Warning: GPS nmea:") for x in warnings)
+    assert any(x.startswith("Done. ") for x in lines)
