@@ -173,6 +173,8 @@ class Settings:
                             "Village boundary: a GeoJSON file (relative to this file) or builtin:lipursari.")
     dusun: str = setting("area", "",
                          "Optional GeoJSON of dusun (hamlet) polygons with a 'name' property; empty for none.")
+    contact: str = setting("area", "", "Who answers questions about the survey (name, role, phone), for the "
+                           "blank-spot sheet and the package.")
     # [survey]
     language: str = setting("survey", "id", "Language of maps and reports: id or en.",
                             allowed=Choices(("id", "en")), rule=False)

@@ -245,7 +245,7 @@ def test_status_json_and_text(tmp_path, invoke):
     assert st["samples"] == 5 and st["sessions"] == 1 and st["first"].startswith("2026-07-14T01:00:00")
     assert "volunteer" not in json.dumps(st["per_session"])
     r = invoke("status", "--db", db)
-    assert "5 samples in 1 sessions" in r.stdout and "Telkomsel" in r.stdout
+    assert "5 samples in 1 session, 1 device named" in r.stdout and "Telkomsel" in r.stdout
 
 
 def test_merge_json_keys_and_text_are_those_of_the_readme(tmp_path, invoke):
@@ -271,7 +271,7 @@ def test_merge_json_keys_and_text_are_those_of_the_readme(tmp_path, invoke):
     r = invoke("merge", str(j), "--db", db, "--replace")
     assert f"{j} [journal]: 6 rows, 5 added, 1 quarantined" in r.stderr
     r = invoke("status", "--db", db)
-    assert r.stdout.startswith(f"{db}: 5 samples in 1 sessions by 1 devices on 1 days")
+    assert r.stdout.startswith(f"{db}: 5 samples in 1 session, 1 device named, on 1 day")
     assert "quarantined rows: 1 (truncated 1)" in r.stdout
 
 

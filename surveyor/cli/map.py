@@ -6,7 +6,8 @@ from __future__ import annotations
 import click
 
 from surveyor.cli.options import (area_option, config_option, db_option, lang_option, load_settings,
-                                  operator_option, out_option, output_path, overwrite_option)
+                                  check_operators, open_survey, operator_option, out_option, output_path,
+                                  overwrite_option)
 
 
 @click.command(name="map")
@@ -32,10 +33,9 @@ def command(db, out, operators, area, tiles, lang, show_samples, overwrite, conf
     has surveyed yet. Prints the path written.
     """
     from surveyor.render.html_map import render_map
-    from surveyor.store import open_store
-
+    
     settings = load_settings(config, language=lang)
-    with open_store(db) as store, output_path(out, overwrite) as path:
-        written = render_map(store, settings, path, operators=list(operators) or None, area=area,
+    with open_survey(db) as store, output_path(out, overwrite) as path:
+        written = render_map(store, settings, path, operators=check_operators(store, operators), area=area,
                              tiles=tiles, lang=settings.language, show_samples=show_samples)
     click.echo(str(written))

@@ -11,6 +11,10 @@
 - ``area_option``: ``--area CODE`` limit to one village (shared PostGIS store).
 - ``out_option(default)``: ``--out PATH`` and ``overwrite_option``: ``--overwrite``;
   :func:`output_path` applies the output policy for both (once, for every command).
+- :func:`open_survey`: the store of ``--db``, refused with one message when the folder holds no
+  survey (so a command run in the wrong folder never starts a stray survey there).
+
+Choices are case-insensitive everywhere (``--lang EN``, ``--paper a3``, ``--format GPX``).
 
 Library errors are raised as :class:`surveyor.errors.SurveyorError` and turned into messages by
 :func:`surveyor.cli.main`; commands do not catch them.
@@ -25,6 +29,7 @@ from typing import Iterator
 
 import click
 
+from surveyor.cli.texts import _
 from surveyor.config import DEFAULT_DB, SETTINGS
 
 # Flags that set a setting: its name -> the flag, so a message names what was typed. The values
@@ -33,13 +38,20 @@ SETTING_FLAGS = {"resolution": "--resolution", "timezone": "--tz", "language": "
 LANGUAGES = next(s.allowed.values for s in SETTINGS if s.name == "language")
 
 db_option = click.option(
-    "--db", "db", default=lambda: os.environ.get("SURVEYOR_DB", DEFAULT_DB), show_default="survey.gpkg",
-    metavar="PATH|URL", help="Geodatabase: a GeoPackage path or a postgresql:// URL (env SURVEYOR_DB).")
+    "--db", "db", default=DEFAULT_DB, envvar="SURVEYOR_DB", show_default=True, show_envvar=True,
+    metavar="PATH|URL", help="Geodatabase: a GeoPackage path or a postgresql:// URL.")
 config_option = click.option(
     "--config", "config", default=None, metavar="FILE",
     help="Settings file (default: ./survey.toml when present, else the Lipursari defaults).")
 json_option = click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON on stdout.")
-lang_option = click.option("--lang", default=None, metavar="|".join(LANGUAGES),
+
+
+def _lower(ctx, param, value):
+    """Choices are case-insensitive: ``--lang EN`` is ``en`` (the settings' rules judge the value)."""
+    return value.strip().lower() if isinstance(value, str) else value
+
+
+lang_option = click.option("--lang", default=None, metavar="|".join(LANGUAGES), callback=_lower,
                            help="Language (default: survey.toml's language, 'id' for Lipursari).")
 area_option = click.option("--area", default=None, metavar="CODE",
                            help="Only this village (its Kemendagri code), for shared databases.")
@@ -49,10 +61,50 @@ overwrite_option = click.option("--overwrite", is_flag=True, help="Replace the o
 def operator_option(multiple: bool = False):
     return click.option("--operator", "operators" if multiple else "operator", multiple=multiple,
                         default=None, metavar="NAME",
-                        help="Only this operator (Telkomsel, Indosat, ...)" + (", repeatable." if multiple else "."))
+                        help="Only this operator (Telkomsel, Indosat, ...), repeatable." if multiple
+                        else "Only this operator (Telkomsel, Indosat, ...).")
+
+
+def choice(values) -> click.Choice:
+    """A case-insensitive choice (``--format GPX`` is ``gpx``)."""
+    return click.Choice(list(values), case_sensitive=False)
+
+
+def check_operators(store, names) -> list[str] | None:
+    """The operators named by ``--operator`` as the analysis spells them (any spelling apps use);
+    an unknown one is the same usage error (exit 2) on every command. None when none was named."""
+    from surveyor.outputs.zones import pick_operator
+
+    if not names:
+        return None
+    known = list((store.get_meta("analysis_summary") or {}).get("operators", {}))
+    if not known:  # no analysis yet: the command itself says to run one
+        return list(names)
+    return [pick_operator(n, known) for n in names]
+
+
+def open_survey(db: str):
+    """The store of ``--db``; a GeoPackage that does not exist is refused with what to do.
+
+    Run in a folder that holds no survey (no ``survey.toml``, no ``survey.gpkg``), a command says
+    so and names the folder, instead of advising a merge that would start a stray survey there.
+    """
+    from surveyor.errors import NothingToDo
+    from surveyor.store import is_postgres_url, open_store
+
+    if not is_postgres_url(db) and not Path(db).exists():
+        if Path(db) == Path(DEFAULT_DB) and not Path("survey.toml").exists():
+            here = Path.cwd()
+            raise NothingToDo(_("No survey here (no survey.toml or survey.gpkg in {folder}): cd into your survey "
+                                "folder, or start one with `surveyor init NAME`.").format(folder=here))
+        raise NothingToDo(_("No geodatabase at {path}: check --db (or SURVEYOR_DB), start a survey with "
+                            "`surveyor init NAME`, or merge into a new one there with "
+                            "`surveyor merge FILES --db {path}`.").format(path=db))
+    return open_store(db)
 
 
 def out_option(default: str | None, help_text: str = "Output file."):
+    """``--out PATH`` (``help_text`` is a msgid: translated where the help is shown)."""
     return click.option("--out", "out", default=default, show_default=default is not None,
                         metavar="PATH", help=help_text)
 
@@ -85,7 +137,7 @@ def output_path(out: str | os.PathLike, overwrite: bool) -> Iterator[Path]:
 
     path = Path(out)
     if path.is_dir():
-        raise click.UsageError(f"--out {path} is a folder; give a file name.")
+        raise click.UsageError(_("--out {path} is a folder; give a file name.").format(path=path))
     if path.exists() and not overwrite:
         raise OutputExists(str(path))
     created = []
@@ -103,4 +155,4 @@ def output_path(out: str | os.PathLike, overwrite: bool) -> Iterator[Path]:
                 f.rmdir()
         raise
     if created:
-        click.echo(f"Created folder {created[0]} for the output.", err=True)
+        click.echo(_("Created folder {folder} for the output.").format(folder=created[0]), err=True)

@@ -494,9 +494,8 @@ def _template_msgids() -> set[str]:
 
 
 def report_msgids() -> list[str]:
-    """Every msgid the report (templates, this module, the KML text of exports) can ask for."""
+    """Every msgid the report (templates, this module) can ask for (exports have their own catalogue)."""
     ids = _template_msgids() | _code_msgids(Path(__file__))
-    ids |= _code_msgids(Path(__file__).parent.parent / "export" / "__init__.py")
     ids |= {s.help for s in SETTINGS if s.section in RULE_SECTIONS}
     ids |= {s.source for s in SETTINGS if s.section in RULE_SECTIONS and s.source}
     ids |= set(STATUS_LABELS.values()) | {label for _k, label, _a, _b in TIME_OF_DAY}
