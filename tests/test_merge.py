@@ -255,19 +255,19 @@ def test_merge_json_keys_and_text_are_those_of_the_readme(tmp_path, invoke):
     r, s = merge_json(invoke, str(j), str(tmp_path / "notes.txt"), "--db", db)
     assert r.exit_code == 1  # one file in no known format
     assert list(s) == ["files", "read", "added", "duplicates", "quarantined", "neighbours", "track_points", "towers",
-                       "by_reason", "placed_from_tracks", "failed_files", "per_file"]
+                       "by_reason", "placed_from_tracks", "failed_files", "passed_over", "per_file"]
     assert (s["files"], s["read"], s["added"], s["quarantined"], s["failed_files"]) == (2, 6, 5, 1, 1)
     assert s["by_reason"] == {"truncated": 1}
     assert s["placed_from_tracks"] == {"placed": 0, "unplaced": 0, "reasons": {}, "messages": []}
     journal, notes = s["per_file"]
     assert list(journal) == ["file", "format", "read", "added", "duplicates", "quarantined", "neighbours",
-                             "track_points", "towers", "by_reason"]
+                             "track_points", "towers", "by_reason", "unused_columns", "already_stored"]
     assert journal["format"] == "journal" and "error" in notes and notes["format"] is None
     r = invoke("merge", str(j), "--db", db)
     assert r.exit_code == 0
-    assert r.stdout == f"1 files, 6 rows: 0 samples added, 5 duplicates, 1 quarantined -> {db}\n"
-    assert f"{j}: merged before, nothing added (use --replace to read it again)" in r.stderr
-    assert "Quarantined by reason: truncated 1 (see the quarantine layer)" in r.stderr
+    # Merged before: one line, and no quarantine summary of the old merge.
+    assert r.stdout == f"1 file merged before, nothing new -> {db}\n"
+    assert "Quarantined" not in r.stderr
     r = invoke("merge", str(j), "--db", db, "--replace")
     assert f"{j} [journal]: 6 rows, 5 added, 1 quarantined" in r.stderr
     r = invoke("status", "--db", db)

@@ -127,6 +127,7 @@ def test_ctrl_c_stops_at_once_and_leaves_nothing(tmp_path):
     # The helper is mid-file: it is stopped at once, not waited for.
     assert time.time() - t0 < 3, err
     assert proc.returncode == 1 and "Traceback" not in err
+    assert f"stopped: nothing of {big} was kept; run the same command again" in err
     deadline = time.time() + 30
     while time.time() < deadline and _workers_of(proc.pid):
         time.sleep(0.2)

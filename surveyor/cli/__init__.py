@@ -41,6 +41,12 @@ COMMANDS: dict[str, tuple[str, str]] = {
 }
 
 
+# Packages of the full installation that a phone with only the logger's dependencies lacks.
+FULL_INSTALL = {"numpy", "pandas", "pyarrow", "geopandas", "shapely", "pyproj", "pyogrio", "h3", "folium",
+                "scipy", "matplotlib", "weasyprint", "jinja2", "filelock", "openpyxl", "osmium", "rasterio",
+                "sqlalchemy", "psycopg", "geoalchemy2", "xyzservices", "branca", "psutil"}
+
+
 class LazyGroup(click.Group):
     """A group that imports a command's module only when that command runs."""
 
@@ -116,5 +122,15 @@ def main(argv: list[str] | None = None) -> None:
     except KeyboardInterrupt:
         click.echo("Interrupted.", err=True)
         sys.exit(130)
+    except ModuleNotFoundError as exc:
+        # Only the field logger runs with the logger's dependencies alone (a phone in Termux).
+        if verbose or (exc.name or "").split(".")[0] not in FULL_INSTALL:
+            raise
+        command = next((a for a in args if not a.startswith("-")), "this command")
+        click.echo(f"Error: `surveyor {command}` needs the full installation ({exc.name} is not installed here; "
+                   "only `surveyor log` runs with the logger's dependencies alone). Install surveyor with its "
+                   "dependencies (`pip install surveyor`), or copy the journal to a computer that has them and "
+                   "run it there.", err=True)
+        sys.exit(1)
     except BrokenPipeError:
         sys.exit(0)

@@ -42,6 +42,9 @@ FIRST_ROWS = 10_000  # rows of the first batch (later batches are blocks of abou
 # Columns stored as they are, whatever the technology: G-NetTrack column -> sample field.
 COPIED = {"Speed": "speed_kmh", "Altitude": "altitude_m", "Accuracy": "accuracy_m", "NRxRSRP": "nr_rsrp_dbm",
           "NRxRSRQ": "nr_rsrq_db", "Level": "level", "ARFCN": "arfcn", "PCI": "pci"}
+# Every column the reader takes; the others (CQI, State, CELLHEX, ...) are listed as not used.
+USED = {"Timestamp", "Longitude", "Latitude", "Operatorname", "NetworkMode", "RSRP", "RSRQ", "SNR", "RSSI",
+        "DL_bitrate", "UL_bitrate", "PINGAVG", "RAWCELLID", "CellID", "LACHEX", *COPIED}
 _NUMBER_RE = r"^\s*[-+]?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?\s*$"
 
 
@@ -164,6 +167,7 @@ def read(path: Path, ctx: ReadContext) -> Iterator[Batch]:
     session = f"gnettrack-{ctx.content_hash[:12]}"
     lines = _LineNumbers(path)
     first = True
+    unused = [c or f"column {i + 1}" for i, c in enumerate(names) if c not in USED]
     for record_batch in reader:
         numbers, rejects = lines.take(record_batch.num_rows, skipped)
         skipped.clear()
@@ -171,10 +175,13 @@ def read(path: Path, ctx: ReadContext) -> Iterator[Batch]:
             # The first rows go out on their own: a merge starts writing them while the rest of
             # the first block is prepared, instead of waiting for the whole block.
             yield Batch(samples=_convert(record_batch.slice(0, FIRST_ROWS), numbers[:FIRST_ROWS], ctx, session,
-                                         delimiter == ";"), rejects=rejects)
+                                         delimiter == ";"), rejects=rejects, unused_columns=unused)
+            unused = None
             record_batch, numbers, rejects = record_batch.slice(FIRST_ROWS), numbers[FIRST_ROWS:], []
         first = False
-        yield Batch(samples=_convert(record_batch, numbers, ctx, session, delimiter == ";"), rejects=rejects)
+        yield Batch(samples=_convert(record_batch, numbers, ctx, session, delimiter == ";"), rejects=rejects,
+                    unused_columns=unused)
+        unused = None
     if skipped:  # rejected rows after the last block (e.g. a truncated last line)
         _, rejects = lines.take(0, skipped)
         yield Batch(samples=pd.DataFrame(), rejects=rejects)

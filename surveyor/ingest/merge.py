@@ -51,7 +51,13 @@ log = logging.getLogger(__name__)
 
 # Extensions a folder scan passes over: outputs and documents, never survey data.
 NOT_DATA = {".gpkg", ".pdf", ".png", ".jpg", ".jpeg", ".html", ".htm", ".md", ".toml", ".py", ".zip",
-            ".xlsx", ".kml", ".lock", ".json~", ".gpkg-journal", ".gpkg-wal", ".gpkg-shm", ".pyc"}
+            ".xlsx", ".kml", ".lock", ".json~", ".gpkg-journal", ".gpkg-wal", ".gpkg-shm", ".pyc",
+            ".geojson", ".parquet", ".bak"}
+# Folders surveyor writes its outputs into (``init`` makes maps/ and reports/; backups go to
+# backups/; the demo writes surveyor-demo/): a folder scan (``merge .``) passes over them and says so.
+OUTPUT_FOLDERS = ("maps", "reports", "exports", "backups", "surveyor-demo")
+# Standard input is copied to a temporary file before it is read; more than this is refused.
+STDIN_MAX_BYTES = 1 << 30
 
 
 @dataclass
@@ -72,6 +78,11 @@ class FileResult:
     by_reason: dict[str, int] = field(default_factory=dict)
     skipped: bool = False
     error: str | None = None
+    # Input columns no field took; samples that were in the database already (from another copy
+    # of the same walk: a re-saved, cut or exported file); warnings (e.g. a missing --operator).
+    unused_columns: list[str] = field(default_factory=list)
+    already_stored: int = 0
+    warnings: list[str] = field(default_factory=list)
 
     def counts(self) -> dict[str, int]:
         """The row counts, by the keys of :data:`surveyor.store.base.MERGE_COUNT_KEYS`."""
@@ -84,6 +95,10 @@ class FileResult:
             d["skipped"] = "merged before (use --replace to read it again)"
         if self.error:
             d["error"] = self.error
+        d["unused_columns"] = list(self.unused_columns)
+        d["already_stored"] = self.already_stored
+        if self.warnings:
+            d["warnings"] = list(self.warnings)
         return d
 
 
@@ -94,6 +109,8 @@ class MergeSummary:
 
     per_file: list[FileResult] = field(default_factory=list)
     placed_from_tracks: Placement | None = None
+    # What a folder scan passed over, with why: (path, reason).
+    passed_over: list[tuple[str, str]] = field(default_factory=list)
 
     def _total(self, key: str) -> int:
         return sum(getattr(r, key) for r in self.per_file)
@@ -150,6 +167,7 @@ class MergeSummary:
             "by_reason": self.by_reason,
             "placed_from_tracks": self.placed_from_tracks.to_dict() if self.placed_from_tracks else None,
             "failed_files": len(self.failed),
+            "passed_over": [{"path": p, "reason": r} for p, r in self.passed_over],
             "per_file": [r.to_dict() for r in self.per_file],
         }
 
@@ -165,14 +183,20 @@ class MergeOptions:
     max_gap_s: float = 30.0
     replace: bool = False
     chunk_rows: int = 100_000
+    date_order: str | None = None
+    stdin_max_bytes: int = STDIN_MAX_BYTES
 
 
-def expand_sources(sources: Iterable[str]) -> list[tuple[str, Path | None]]:
+def expand_sources(sources: Iterable[str], passed_over: list[tuple[str, str]] | None = None
+                   ) -> list[tuple[str, Path | None]]:
     """(display name, path) for every file named or found in a folder; '-' is standard input.
 
-    A path that does not exist comes back with path None so it is reported, not fatal.
+    A path that does not exist comes back with path None so it is reported, not fatal. A folder
+    scan passes over hidden files, documents and outputs, surveyor's output folders and the files
+    surveyor wrote (a GPX of ``revisit``); those are added to ``passed_over`` with the reason.
     """
     out: list[tuple[str, Path | None]] = []
+    skipped = passed_over if passed_over is not None else []
     for src in sources:
         if src == "-":
             out.append(("-", None))
@@ -181,14 +205,37 @@ def expand_sources(sources: Iterable[str]) -> list[tuple[str, Path | None]]:
         if p.is_dir():
             for f in sorted(p.rglob("*")):
                 rel = f.relative_to(p)
-                if f.is_file() and not any(part.startswith(".") for part in rel.parts) \
-                        and f.suffix.lower() not in NOT_DATA:
-                    out.append((str(f), f))
+                if any(part.startswith(".") for part in rel.parts) or not f.is_file():
+                    continue
+                folder = next((part for part in rel.parts[:-1] if part in OUTPUT_FOLDERS), None)
+                if folder is not None:
+                    top = p / Path(*rel.parts[:rel.parts.index(folder) + 1])
+                    if not any(s == str(top) for s, _ in skipped):
+                        skipped.append((str(top), "a folder surveyor writes its outputs into"))
+                    continue
+                if f.suffix.lower() in NOT_DATA:
+                    continue
+                if _written_by_surveyor(f):
+                    skipped.append((str(f), "written by surveyor (revisit or export), not survey data"))
+                    continue
+                out.append((str(f), f))
         elif p.is_file():
             out.append((str(p), p))
         else:
             out.append((str(p), None))
     return out
+
+
+def _written_by_surveyor(path: Path) -> bool:
+    """A GPX surveyor wrote (``revisit --format gpx``): waypoints to walk to, not measurements."""
+    if path.suffix.lower() != ".gpx":
+        return False
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(2048)
+    except OSError:
+        return False
+    return b'creator="surveyor' in head
 
 
 def _raw_lines(path: Path, wanted: set[int]) -> dict[int, str]:
@@ -229,27 +276,28 @@ def merge_sources(store: Store, sources: Iterable[str], options: MergeOptions | 
     tz = ZoneInfo(opts.tz)
     forced = None if opts.fmt == "auto" else detect.get_reader(opts.fmt)
     summary = MergeSummary()
-    for display, path in expand_sources(sources):
+    for display, path in expand_sources(sources, summary.passed_over):
         result = FileResult(file=display)
         summary.per_file.append(result)
         tmp: Path | None = None
         try:
             if path is None and display == "-":
-                fd, name = tempfile.mkstemp(prefix="surveyor-stdin-")
-                with os.fdopen(fd, "wb") as out:
-                    shutil.copyfileobj(sys.stdin.buffer, out)
-                tmp = path = Path(name)
+                tmp = path = _stdin_copy(opts.stdin_max_bytes)
             if path is None:
                 raise InputError("no such file or folder.", path=display, fix="Check the path.")
             _merge_one(store, display, path, tz, forced, opts, result, helper)
             if progress:
                 progress(result)
         except SurveyorError as exc:
+            _forget_counts(result)
             result.error = str(exc)
             log.debug("%s", exc)
         except OSError as exc:
+            _forget_counts(result)
             result.error = f"{display}: cannot read ({exc.strerror or exc})."
             log.debug("%s", result.error)
+        except KeyboardInterrupt:
+            raise MergeStopped(display) from None
         finally:
             if tmp is not None:
                 tmp.unlink(missing_ok=True)
@@ -257,6 +305,46 @@ def merge_sources(store: Store, sources: Iterable[str], options: MergeOptions | 
     with store.writer_lock():
         summary.placed_from_tracks = place_unplaced(store, max_gap_s=opts.max_gap_s)
     return summary
+
+
+class MergeStopped(SurveyorError):
+    """The merge was stopped (Ctrl-C, SIGTERM) while merging a file: nothing of it was kept
+    (files merged before it in the same command were)."""
+
+    def __init__(self, display: str) -> None:
+        super().__init__(f"stopped: nothing of {display} was kept; run the same command again.")
+
+
+def _forget_counts(result: FileResult) -> None:
+    """A file that failed kept nothing (its merge never became visible): its counts say so."""
+    for key in MERGE_COUNT_KEYS:
+        setattr(result, key, 0)
+    result.by_reason = {}
+    result.already_stored = 0
+
+
+def _stdin_copy(limit: int) -> Path:
+    """Standard input copied to a temporary file, at most ``limit`` bytes (an endless stream is
+    refused, not spooled until the disk is full); the file is removed when the copy fails."""
+    fd, name = tempfile.mkstemp(prefix="surveyor-stdin-")
+    path = Path(name)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            size = 0
+            source = sys.stdin.buffer
+            while True:
+                block = source.read(1 << 20)
+                if not block:
+                    break
+                size += len(block)
+                if size > limit:
+                    raise InputError(f"standard input is larger than {limit // (1 << 20)} MB; nothing of it was kept.",
+                                     path="-", fix="Save it to a file and merge the file, or raise --max-stdin-mb.")
+                out.write(block)
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
+    return path
 
 
 def _merge_one(store: Store, display: str, path: Path, tz: ZoneInfo, forced, opts: MergeOptions,
@@ -283,7 +371,11 @@ def _merge_one(store: Store, display: str, path: Path, tz: ZoneInfo, forced, opt
             store.delete_merges([m.merge_id for m in earlier])
         ctx = ReadContext(source_file=display, path=path, content_hash=content_hash, tz=tz,
                           operator=opts.operator, volunteer=opts.volunteer, device=opts.device,
-                          mapping=dict(opts.mapping), max_gap_s=opts.max_gap_s, chunk_rows=opts.chunk_rows)
+                          mapping=dict(opts.mapping), max_gap_s=opts.max_gap_s, chunk_rows=opts.chunk_rows,
+                          date_order=opts.date_order)
+        if reader.name == "ookla" and not opts.operator:
+            result.warnings.append("Ookla exports do not name the operator: its samples are stored without one "
+                                   "(give --operator NAME, e.g. --operator Telkomsel, with --replace).")
         merge_id = store.new_merge_id()
         quarantine: list[dict] = []
         # Repeats within the file are caught while preparing; the database is asked only when it
@@ -364,13 +456,14 @@ class Prepared:
     neighbours: pd.DataFrame | None = None
     tracks: pd.DataFrame | None = None
     towers: pd.DataFrame | None = None
+    unused_columns: list[str] | None = None
 
 
 def prepare(batch: Batch, ctx: ReadContext, fmt: str, merge_id: int, seen: _SeenIds) -> Prepared:
     """Validate a batch, give its samples identities, cells and provenance, drop repeats within the
     file and convert them for the store (pure, no I/O; runs in the reading process)."""
     rejects = [{"line": r.line, "raw": r.raw, "reason": r.reason, "message": r.message} for r in batch.rejects]
-    out = Prepared(batch.rows, rejects)
+    out = Prepared(batch.rows, rejects, unused_columns=batch.unused_columns)
     line_to_id: dict[int, int] = {}
     df = batch.samples
     if df is not None and len(df):
@@ -450,6 +543,8 @@ def _store_batch(store: Store, p: Prepared, result: FileResult, quarantine: list
     result.read += p.rows
     result.duplicates += p.repeated
     quarantine.extend(p.rejects)
+    if p.unused_columns:
+        result.unused_columns.extend(c for c in p.unused_columns if c not in result.unused_columns)
     exact = True
     table, ids = p.samples, p.sample_ids
     if table is not None and table.num_rows:
@@ -458,6 +553,7 @@ def _store_batch(store: Store, p: Prepared, result: FileResult, quarantine: list
             if stored.any():
                 table, ids = table.filter(pa.array(~stored)), ids[~stored]
                 result.duplicates += int(stored.sum())
+                result.already_stored += int(stored.sum())
                 exact = False
         result.added += len(ids)
         if len(ids):
