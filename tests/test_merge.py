@@ -202,14 +202,16 @@ def test_remove_source_session_device(tmp_path, invoke):
     b = write_journal(tmp_path / "b.jsonl", [journal_sample(i, device="dev-B", session="s-2") for i in range(6)])
     db = str(tmp_path / "s.gpkg")
     merge_json(invoke, str(a), str(b), "--db", db)
-    r = invoke("remove", "--db", db, "--session", "s-2", "--yes")
-    assert r.exit_code == 0 and json.loads(r.stdout) == {"samples": 6}
-    assert r.stderr == f"Removed session 's-2' from {db}: 6 samples.\n"
+    r = invoke("remove", "--db", db, "--session", "s-2", "--yes", "--json")
+    assert r.exit_code == 0 and json.loads(r.stdout) == {"samples": 6, "backup": r.stdout.split('"backup": "')[1][:-3]}
+    backup = json.loads(r.stdout)["backup"]
+    assert backup.startswith(str(tmp_path / "backups")) and Path(backup).is_file()
+    assert f"A copy of the database as it was is kept in {backup}." in r.stderr
+    with open_store(backup) as copy:  # the backup holds what was removed
+        assert copy.status().samples == 16
     r = invoke("remove", "--db", db, "--source", str(a), "--yes")
     assert r.exit_code == 0
-    assert json.loads(r.stdout) == {"merges": 1, "samples": 10, "quarantine": 0, "neighbours": 0, "tracks": 0,
-                                    "towers": 0}
-    assert r.stderr == f"Removed source {a} (1 merge) from {db}: 10 samples.\n"
+    assert r.stdout == f"Removed source {a} (1 merge) from {db}: 10 samples.\n"
     with open_store(db) as store:
         assert store.status().samples == 0
     r = invoke("remove", "--db", db, "--device", "nobody", "--yes")
@@ -261,7 +263,7 @@ def test_merge_json_keys_and_text_are_those_of_the_readme(tmp_path, invoke):
     assert s["placed_from_tracks"] == {"placed": 0, "unplaced": 0, "reasons": {}, "messages": []}
     journal, notes = s["per_file"]
     assert list(journal) == ["file", "format", "read", "added", "duplicates", "quarantined", "neighbours",
-                             "track_points", "towers", "by_reason", "unused_columns", "already_stored"]
+                             "track_points", "towers", "by_reason", "unused_columns", "already_stored", "out_of_scope"]
     assert journal["format"] == "journal" and "error" in notes and notes["format"] is None
     r = invoke("merge", str(j), "--db", db)
     assert r.exit_code == 0

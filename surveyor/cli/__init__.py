@@ -23,6 +23,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "log": ("surveyor.cli.log", "Log signal, speed tests and GPS into a crash-safe journal."),
     "merge": ("surveyor.cli.merge", "Import journals, app exports, tracks and towers into the geodatabase."),
     "remove": ("surveyor.cli.remove", "Take merged data out again (by source file, session or device)."),
+    "sources": ("surveyor.cli.sources", "List every merged source, with its counts and how to remove it."),
     "status": ("surveyor.cli.status", "Show what the geodatabase holds."),
     "basemap": ("surveyor.cli.basemap", "Store the village's OpenStreetMap data (roads, buildings, water, places) for maps."),
     "analyze": ("surveyor.cli.analyze", "Judge coverage per cell and operator; find dead zones and sites."),

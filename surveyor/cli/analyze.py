@@ -7,7 +7,7 @@ import json
 
 import click
 
-from surveyor.cli.options import config_option, db_option, json_option, load_settings
+from surveyor.cli.options import all_data_option, check_flags, config_option, db_option, json_option, survey_settings
 
 
 def summary_text(summary: dict, db: str) -> str:
@@ -44,7 +44,8 @@ def summary_text(summary: dict, db: str) -> str:
               help="H3 resolution of the cells, 5-12 (default: survey.toml's, 10 = cells of about 70 m).")
 @config_option
 @json_option
-def command(db: str, resolution: int | None, config: str | None, as_json: bool) -> None:
+@all_data_option
+def command(db: str, resolution: int | None, config: str | None, as_json: bool, all_data: bool) -> None:
     """Judge coverage per H3 cell and operator; find dead zones and site suggestions.
 
     Writes the layers cells, dead_zones and sites into the geodatabase (replacing earlier ones)
@@ -52,9 +53,14 @@ def command(db: str, resolution: int | None, config: str | None, as_json: bool) 
     """
     from surveyor.analyse import analyze
     from surveyor.store import open_store
+    from surveyor.store.survey import remember
 
-    settings = load_settings(config, required=config is not None, resolution=resolution)
+    check_flags(resolution=resolution)
     with open_store(db) as store:
+        # The analysis writes into the database only: without settings of its own it uses the
+        # defaults and records them, as merge does (outputs then find them in the database).
+        settings = survey_settings(store, config, required=False, resolution=resolution, all_data=all_data)
+        remember(store, settings)
         summary = analyze(store, settings)
     if as_json:
         click.echo(json.dumps(summary, indent=1, default=str))

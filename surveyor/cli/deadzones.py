@@ -6,7 +6,7 @@ import json
 
 import click
 
-from surveyor.cli.options import db_option, operator_option
+from surveyor.cli.options import all_data_option, config_option, db_option, operator_option, survey_settings
 
 
 @click.command(name="deadzones")
@@ -14,7 +14,9 @@ from surveyor.cli.options import db_option, operator_option
 @operator_option()
 @click.option("--format", "fmt", type=click.Choice(["table", "csv", "json", "geojson"]), default="table",
               show_default=True, help="Output format (on stdout).")
-def command(db: str, operator: str | None, fmt: str) -> None:
+@config_option
+@all_data_option
+def command(db: str, operator: str | None, fmt: str, config: str | None, all_data: bool) -> None:
     """List the dead zones with their evidence (run `surveyor analyze` first).
 
     Each zone: ID, operator, area, dusun, effective and raw samples, sessions, days, devices, share
@@ -25,7 +27,8 @@ def command(db: str, operator: str | None, fmt: str) -> None:
     from surveyor.store import open_store
 
     with open_store(db) as store:
-        zones = output.read_zones(store, operator)
+        settings = survey_settings(store, config, all_data=all_data)
+        zones = output.read_zones(store, operator, settings)
     if fmt == "geojson":
         click.echo(output.to_geojson(zones), nl=False)
     elif fmt == "json":

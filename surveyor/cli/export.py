@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import click
 
-from surveyor.cli.options import area_option, config_option, db_option, load_settings, output_path, overwrite_option
+from surveyor.cli.options import (all_data_option, area_option, config_option, db_option, output_path,
+                                  overwrite_option, survey_settings)
 
 
 @click.command(name="export")
@@ -22,8 +23,9 @@ from surveyor.cli.options import area_option, config_option, db_option, load_set
                    "(samples move to their H3 cell centre). Exclusion zones are always left out.")
 @overwrite_option
 @config_option
+@all_data_option
 def command(db: str, out: str, layer: str, fmt: str | None, area: str | None, anonymize: bool,
-            overwrite: bool, config: str | None) -> None:
+            overwrite: bool, config: str | None, all_data: bool) -> None:
     """Export a layer as GeoJSON, KML, CSV, GeoPackage or XLSX, or the blank-spot sheet.
 
     \b
@@ -37,11 +39,12 @@ def command(db: str, out: str, layer: str, fmt: str | None, area: str | None, an
     from surveyor.i18n import translator
     from surveyor.store import open_store
 
-    settings = load_settings(config)
-    _ = translator(settings.language, "cli")
     fmt = format_from_suffix(out, fmt, layer)  # usage errors before the database is opened
-    with open_store(db) as store, output_path(out, overwrite) as target:
-        path = export_layer(store, settings, target, layer=layer, fmt=fmt, area=area, anonymize=anonymize)
+    with open_store(db) as store:
+        settings = survey_settings(store, config, all_data=all_data)
+        with output_path(out, overwrite) as target:
+            path = export_layer(store, settings, target, layer=layer, fmt=fmt, area=area, anonymize=anonymize)
+    _ = translator(settings.language, "cli")
     if layer == "samples" and fmt != "blankspot" and not anonymize:
         click.echo(_("Note: this file may contain personal data (volunteers, devices, positions); "
                      "use --anonymize before sending it out."), err=True)

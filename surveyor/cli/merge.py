@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from surveyor.cli.options import config_option, db_option, json_option, load_settings
+from surveyor.cli.options import check_flags, config_option, db_option, json_option, survey_settings
 
 if TYPE_CHECKING:
     from surveyor.ingest.merge import FileResult, MergeSummary
@@ -99,13 +99,16 @@ def _merge(ctx: click.Context, helper, sources, db, config, fmt, mapping, tz, op
     from surveyor.ingest.merge import MergeOptions, merge_sources
     from surveyor.store import open_store
 
-    settings = load_settings(config, timezone=tz)
-    options = MergeOptions(fmt=fmt, mapping=_parse_map(mapping), tz=settings.timezone, operator=operator,
-                           volunteer=volunteer, device=device, max_gap_s=max_gap_s, replace=replace,
-                           date_order=date_order, stdin_max_bytes=max_stdin_mb << 20)
+    check_flags(timezone=tz)
+    mapped = _parse_map(mapping)
     quiet = (ctx.find_root().obj or {}).get("quiet", False)
     with open_store(db, create=True) as store:
         shown_db = store.url  # a PostGIS URL comes back with its password masked
+        settings = survey_settings(store, config, required=False, timezone=tz)
+        options = MergeOptions(fmt=fmt, mapping=mapped, tz=settings.timezone, operator=operator,
+                               volunteer=volunteer, device=device, max_gap_s=max_gap_s, replace=replace,
+                               date_order=date_order, stdin_max_bytes=max_stdin_mb << 20,
+                               settings=settings)
         summary = merge_sources(store, sources, options, helper=helper,
                                 progress=None if (as_json or quiet) else lambda r: _progress(r))
     if as_json:
@@ -155,6 +158,21 @@ def file_text(r: FileResult) -> str:
     if r.unused_columns:
         lines.append("  columns not used: " + ", ".join(r.unused_columns)
                      + " (map one with --map COLUMN=FIELD if it holds a sample field)")
+    if r.far_from_area:
+        at = f" (e.g. at {r.far_example[0]}, {r.far_example[1]})" if r.far_example else ""
+        lines.append(f"  {r.far_from_area} samples lie far from the survey's area{at}: kept, but left out of the "
+                     "analysis, maps, the report and exports ([scope] max_distance_m; --all-data includes them).")
+    if r.outside_period:
+        lines.append(f"  {r.outside_period} samples are outside the survey period ([scope] period_days before the "
+                     "newest sample): kept, but left out of the outputs (--all-data includes them).")
+    for name, n in r.other_operators.items():
+        guess = r.near_misses.get(name)
+        if guess:
+            lines.append(f"  {n} samples name the operator {name!r}: probably {guess!r} misspelt; fix the file (or "
+                         f"give --operator {guess}) and merge it again with --replace.")
+        else:
+            lines.append(f"  {n} samples of operator {name!r}, which survey.toml does not list: left out of the "
+                         "outputs (add it to [survey] operators, or use --all-data).")
     lines += [f"  Warning: {w}" for w in r.warnings]
     return "\n".join(lines)
 

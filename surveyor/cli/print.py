@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import click
 
-from surveyor.cli.options import (area_option, config_option, db_option, lang_option, load_settings,
+from surveyor.cli.options import (all_data_option, check_flags, survey_settings,
+                                  area_option, config_option, db_option, lang_option,
                                   operator_option, out_option, output_path, overwrite_option)
 
 
@@ -23,7 +24,8 @@ from surveyor.cli.options import (area_option, config_option, db_option, lang_op
               help="whatsapp: a PNG about 1600 px wide and under 1 MB, for sending in a chat.")
 @overwrite_option
 @config_option
-def command(db, out, paper, orientation, operators, area, lang, size, overwrite, config):
+@all_data_option
+def command(db, out, paper, orientation, operators, area, lang, size, overwrite, config, all_data):
     """Write a printable coverage map: title, classes with hatching (readable in black and white),
     dead-zone IDs, village boundary, legend, scale bar, north arrow, data summary and source.
 
@@ -32,12 +34,14 @@ def command(db, out, paper, orientation, operators, area, lang, size, overwrite,
     from surveyor.render.print_map import render_print
     from surveyor.store import open_store
 
-    settings = load_settings(config, language=lang)
+    check_flags(language=lang)
     if size == "whatsapp" and out == "maps/coverage.pdf":
         out = "maps/coverage-whatsapp.png"
-    with open_store(db) as store, output_path(out, overwrite) as path:
-        written = render_print(store, settings, path, paper=paper.upper(), orientation=orientation,
-                               operators=list(operators) or None, lang=settings.language, size=size,
-                               area=area)
+    with open_store(db) as store:
+        settings = survey_settings(store, config, language=lang, all_data=all_data)
+        with output_path(out, overwrite) as path:
+            written = render_print(store, settings, path, paper=paper.upper(), orientation=orientation,
+                                   operators=list(operators) or None, lang=settings.language, size=size,
+                                   area=area)
     for p in written:
         click.echo(str(p))

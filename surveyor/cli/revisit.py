@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from surveyor.cli.options import db_option, operator_option
+from surveyor.cli.options import all_data_option, config_option, db_option, operator_option, survey_settings
 
 
 @click.command(name="revisit")
@@ -12,7 +12,9 @@ from surveyor.cli.options import db_option, operator_option
 @operator_option()
 @click.option("--format", "fmt", type=click.Choice(["table", "csv", "gpx"]), default="table",
               show_default=True, help="Output format (on stdout); gpx gives waypoints for a phone.")
-def command(db: str, operator: str | None, fmt: str) -> None:
+@config_option
+@all_data_option
+def command(db: str, operator: str | None, fmt: str, config: str | None, all_data: bool) -> None:
     """List the insufficient cells and what each still needs (run `surveyor analyze` first).
 
     A cell is judged only with enough evidence (by default 5 effective samples from 2 sessions at
@@ -23,7 +25,8 @@ def command(db: str, operator: str | None, fmt: str) -> None:
     from surveyor.store import open_store
 
     with open_store(db) as store:
-        cells = output.read_revisit(store, operator)
+        settings = survey_settings(store, config, all_data=all_data)
+        cells = output.read_revisit(store, operator, settings)
     if fmt == "gpx":
         click.echo(output.to_gpx(cells), nl=False)
     elif fmt == "csv":

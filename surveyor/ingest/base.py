@@ -51,6 +51,8 @@ class ReadContext:
     max_gap_s: float = 30.0
     chunk_rows: int = 100_000
     date_order: str | None = None  # "dmy" or "mdy" for slash dates; None: decided from the data
+    # The survey's area grown by its max_distance_m (WKB, EPSG:4326): samples outside are counted.
+    scope_area: bytes | None = None
 
 
 @dataclass

@@ -22,6 +22,7 @@ import shutil
 import sys
 import tempfile
 from dataclasses import dataclass, field
+from functools import lru_cache
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
@@ -83,6 +84,13 @@ class FileResult:
     unused_columns: list[str] = field(default_factory=list)
     already_stored: int = 0
     warnings: list[str] = field(default_factory=list)
+    # Samples outside the survey's scope (kept, but left out of outputs): far from the area,
+    # outside the period, of operators not configured, and likely misspellings of configured ones.
+    far_from_area: int = 0
+    outside_period: int = 0
+    other_operators: dict[str, int] = field(default_factory=dict)
+    near_misses: dict[str, str] = field(default_factory=dict)
+    far_example: tuple[float, float] | None = None
 
     def counts(self) -> dict[str, int]:
         """The row counts, by the keys of :data:`surveyor.store.base.MERGE_COUNT_KEYS`."""
@@ -97,6 +105,8 @@ class FileResult:
             d["error"] = self.error
         d["unused_columns"] = list(self.unused_columns)
         d["already_stored"] = self.already_stored
+        d["out_of_scope"] = {"far_from_area": self.far_from_area, "outside_period": self.outside_period,
+                             "other_operators": dict(self.other_operators), "near_misses": dict(self.near_misses)}
         if self.warnings:
             d["warnings"] = list(self.warnings)
         return d
@@ -185,6 +195,9 @@ class MergeOptions:
     chunk_rows: int = 100_000
     date_order: str | None = None
     stdin_max_bytes: int = STDIN_MAX_BYTES
+    # The survey's settings: with them, samples outside its scope (far from the area, outside the
+    # period, operators not configured or misspelt) are counted and reported per file.
+    settings: Any = None
 
 
 def expand_sources(sources: Iterable[str], passed_over: list[tuple[str, str]] | None = None
@@ -275,6 +288,12 @@ def merge_sources(store: Store, sources: Iterable[str], options: MergeOptions | 
         raise InvalidRequest(f"time zone {opts.tz!r} {problem}.", fix=f"Use {TimeZone().describe()}.")
     tz = ZoneInfo(opts.tz)
     forced = None if opts.fmt == "auto" else detect.get_reader(opts.fmt)
+    _remember_settings(store, opts.settings)
+    scope = None
+    if opts.settings is not None:
+        from surveyor.geo.scope import Scope
+
+        scope = Scope.of(opts.settings)
     summary = MergeSummary()
     for display, path in expand_sources(sources, summary.passed_over):
         result = FileResult(file=display)
@@ -285,7 +304,7 @@ def merge_sources(store: Store, sources: Iterable[str], options: MergeOptions | 
                 tmp = path = _stdin_copy(opts.stdin_max_bytes)
             if path is None:
                 raise InputError("no such file or folder.", path=display, fix="Check the path.")
-            _merge_one(store, display, path, tz, forced, opts, result, helper)
+            _merge_one(store, display, path, tz, forced, opts, result, helper, scope)
             if progress:
                 progress(result)
         except SurveyorError as exc:
@@ -348,7 +367,7 @@ def _stdin_copy(limit: int) -> Path:
 
 
 def _merge_one(store: Store, display: str, path: Path, tz: ZoneInfo, forced, opts: MergeOptions,
-               result: FileResult, helper: Helper | None = None) -> None:
+               result: FileResult, helper: Helper | None = None, scope=None) -> None:
     content_hash = file_hash(path)
     with store.writer_lock():
         store.cleanup_unfinished()
@@ -372,7 +391,8 @@ def _merge_one(store: Store, display: str, path: Path, tz: ZoneInfo, forced, opt
         ctx = ReadContext(source_file=display, path=path, content_hash=content_hash, tz=tz,
                           operator=opts.operator, volunteer=opts.volunteer, device=opts.device,
                           mapping=dict(opts.mapping), max_gap_s=opts.max_gap_s, chunk_rows=opts.chunk_rows,
-                          date_order=opts.date_order)
+                          date_order=opts.date_order,
+                          scope_area=_wkb(scope.area) if scope is not None and scope.area is not None else None)
         if reader.name == "ookla" and not opts.operator:
             result.warnings.append("Ookla exports do not name the operator: its samples are stored without one "
                                    "(give --operator NAME, e.g. --operator Telkomsel, with --replace).")
@@ -382,10 +402,16 @@ def _merge_one(store: Store, display: str, path: Path, tz: ZoneInfo, forced, opt
         # holds samples of other merges (never for a first import).
         check_store = store.has_samples(other_than_merge=merge_id)
         sessions: list[pd.DataFrame] = []
+        times: list[np.ndarray] = []
+        operators: dict[str, int] = {}
         with store.bulk_load(merge_id):
             for prepared in prepared_batches(reader, path, ctx, merge_id, helper):
                 if not _store_batch(store, prepared, result, quarantine, check_store, sessions):
                     sessions = None  # some samples were stored already: sessions are recounted from the table
+                if scope is not None:
+                    _tally_scope(prepared, result, times, operators)
+        if scope is not None:
+            _scope_report(store, scope, result, times, operators)
         _store_quarantine(store, path, display, merge_id, quarantine, result)
         if result.read == 0:
             raise InputError("has a header but no data rows." if path.stat().st_size else "the file is empty.",
@@ -398,6 +424,60 @@ def _merge_one(store: Store, display: str, path: Path, tz: ZoneInfo, forced, opt
             options={"tz": opts.tz, "operator": opts.operator, "volunteer": opts.volunteer, "device": opts.device,
                      "mapping": opts.mapping, "by_reason": result.by_reason, "surveyor": __version__}),
             **({"sessions": session_rows} if session_rows is not None else {}))
+
+
+def _remember_settings(store: Store, settings) -> None:
+    """The database keeps its survey's settings (outputs made from elsewhere find its exclusion
+    zones); a merge without settings records the defaults it merged with, if none are kept yet."""
+    from surveyor.config import Settings
+    from surveyor.store.survey import remember
+
+    try:
+        with store.writer_lock():
+            remember(store, settings if settings is not None else Settings())
+    except Exception as exc:  # noqa: BLE001 - never a reason for a merge to fail
+        log.debug("settings not kept in the database: %s", exc)
+
+
+def _wkb(geom) -> bytes:
+    import shapely
+
+    return shapely.to_wkb(geom)
+
+
+def _tally_scope(p: "Prepared", result: FileResult, times: list[np.ndarray], operators: dict[str, int]) -> None:
+    result.far_from_area += p.far
+    if result.far_example is None and p.far_example is not None:
+        result.far_example = p.far_example
+    if p.times is not None and len(p.times):
+        times.append(p.times)
+    for name, n in (p.operators or {}).items():
+        operators[name] = operators.get(name, 0) + n
+
+
+def _scope_report(store: Store, scope, result: FileResult, times: list[np.ndarray], operators: dict[str, int]) -> None:
+    """Samples of the file outside the period, and operators that are not the survey's."""
+    from surveyor.geo.scope import near_miss
+
+    if times:
+        t = np.concatenate(times).astype(float)
+        newest = None
+        try:
+            sessions = store.read_layer("sessions")
+            if len(sessions) and "last" in sessions.columns:
+                last = pd.to_datetime(sessions["last"], utc=True, errors="coerce").max()
+                newest = None if pd.isna(last) else last.timestamp()
+        except Exception:  # noqa: BLE001 - a report, never a reason for a merge to fail
+            newest = None
+        result.outside_period = int(scope.old(t, newest).sum())
+    wanted = {o.lower() for o in scope.operators}
+    for name, n in sorted(operators.items()):
+        if name.lower() in wanted:
+            continue
+        result.other_operators[name] = n
+        guess = near_miss(name, scope.operators)
+        if guess:
+            result.near_misses[name] = guess
 
 
 class _SeenIds:
@@ -457,6 +537,41 @@ class Prepared:
     tracks: pd.DataFrame | None = None
     towers: pd.DataFrame | None = None
     unused_columns: list[str] | None = None
+    # For the scope report: samples outside the area (and one of them), times (s), operators.
+    far: int = 0
+    far_example: tuple[float, float] | None = None
+    times: np.ndarray | None = None
+    operators: dict[str, int] | None = None
+
+
+@lru_cache(maxsize=4)
+def _area(wkb: bytes):
+    import shapely
+
+    geom = shapely.from_wkb(wkb)
+    shapely.prepare(geom)
+    return geom
+
+
+def _scope_counts(good: pd.DataFrame, ctx: ReadContext, out: "Prepared") -> None:
+    lat = good["lat"].to_numpy(dtype=float)
+    lon = good["lon"].to_numpy(dtype=float)
+    if ctx.scope_area is not None:
+        import shapely
+
+        placed = np.isfinite(lat) & np.isfinite(lon)
+        far = np.zeros(len(lat), dtype=bool)
+        far[placed] = ~shapely.contains_xy(_area(ctx.scope_area), lon[placed], lat[placed])
+        out.far = int(far.sum())
+        if out.far:
+            i = int(np.flatnonzero(far)[0])
+            out.far_example = (round(float(lat[i]), 5), round(float(lon[i]), 5))
+    t = good["time"]
+    out.times = (t.astype("datetime64[s, UTC]").astype("int64").to_numpy(dtype=np.int64)
+                 if isinstance(t.dtype, pd.DatetimeTZDtype) else None)
+    if "operator" in good.columns:
+        counts = good["operator"].value_counts(dropna=True)
+        out.operators = {str(k): int(v) for k, v in counts.items()}
 
 
 def prepare(batch: Batch, ctx: ReadContext, fmt: str, merge_id: int, seen: _SeenIds) -> Prepared:
@@ -487,6 +602,8 @@ def prepare(batch: Batch, ctx: ReadContext, fmt: str, merge_id: int, seen: _Seen
                 good["source_format"] = fmt
                 good["source_file"] = ctx.source_file
                 good["merge_id"] = merge_id
+                if ctx.scope_area is not None:
+                    _scope_counts(good, ctx, out)
                 table = sample_table(good)
                 out.sessions = session_aggregates(table)
                 # Dropped here already, so the hand-over to the merging process carries less.

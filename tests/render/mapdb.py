@@ -163,6 +163,10 @@ def build_db(path: Path | str, *, samples: int = 400, analysed: bool = True, evi
     if evil:
         ops = [ops[0], EVIL]
     store = open_store(str(path), create=True)
+    from surveyor.config import Settings
+    from surveyor.store.survey import remember
+
+    remember(store, Settings())  # as a merge does: the database knows its survey's settings
     if samples:
         mid = store.new_merge_id()
         df = _samples(samples, ops, evil)

@@ -219,6 +219,9 @@ def build_survey_db(path: str | Path, *, nasty: bool = False, analysed: bool = T
                                        part["source_format"].iloc[0], "2026-07-16T00:00:00Z",
                                        {"read": len(part), "added": len(part)}))
     settings = settings or Settings()
+    from surveyor.store.survey import remember
+
+    remember(store, settings)  # as a merge does: the database knows its survey's settings
     if analysed:
         try:
             from surveyor.analyse import analyze
