@@ -203,8 +203,10 @@ def test_remove_source_session_device(tmp_path, invoke):
     db = str(tmp_path / "s.gpkg")
     merge_json(invoke, str(a), str(b), "--db", db)
     r = invoke("remove", "--db", db, "--session", "s-2", "--yes", "--json")
-    assert r.exit_code == 0 and json.loads(r.stdout) == {"samples": 6, "backup": r.stdout.split('"backup": "')[1][:-3]}
-    backup = json.loads(r.stdout)["backup"]
+    assert r.exit_code == 0
+    out = json.loads(r.stdout)
+    backup = out.pop("backup")
+    assert out == {"samples": 6}
     assert backup.startswith(str(tmp_path / "backups")) and Path(backup).is_file()
     assert f"A copy of the database as it was is kept in {backup}." in r.stderr
     with open_store(backup) as copy:  # the backup holds what was removed

@@ -390,20 +390,43 @@ class AtSignal(SignalSource):
 class ManualSignal(SignalSource):
     """The volunteer says what the phone shows: operator and bars (0-4) or no service.
 
-    ``ask(prompt, default)`` returns the answer text; the CLI passes a click prompt.
+    ``ask(prompt, default)`` returns the answer text; the CLI passes a click prompt. With the
+    survey's ``operators`` the question lists them numbered (``1 Telkomsel, 2 Indosat``): a number
+    picks one, and a typed name that is a near miss of one (``Telkomsell``) is taken as that one,
+    so a typo never becomes an operator of its own.
     """
 
     name = "manual"
     kind = "manual"
 
-    def __init__(self, ask: Callable[[str, str], str], operator: str = ""):
+    def __init__(self, ask: Callable[[str, str], str], operator: str = "", operators: tuple[str, ...] = ()):
         self.ask = ask
-        self.operator = operator
+        self.operators = tuple(operators)
+        self.operator = operator or (self.operators[0] if len(self.operators) == 1 else "")
+
+    def _question(self) -> str:
+        if not self.operators:
+            return "Operator"
+        return "Operator (" + ", ".join(f"{i} {o}" for i, o in enumerate(self.operators, 1)) + ", or a name)"
+
+    def pick(self, answer: str) -> str:
+        """The operator an answer means: a number of the list, a configured name, or the name typed."""
+        import difflib
+
+        text = answer.strip()
+        if text.isdigit() and 1 <= int(text) <= len(self.operators):
+            return self.operators[int(text) - 1]
+        lower = {o.lower(): o for o in self.operators}
+        if text.lower() in lower:
+            return lower[text.lower()]
+        close = difflib.get_close_matches(text.lower(), list(lower), n=1, cutoff=0.75)
+        return lower[close[0]] if close else text
 
     def read(self) -> list[dict]:
-        op = self.ask("Operator", self.operator).strip()
+        default = str(self.operators.index(self.operator) + 1) if self.operator in self.operators else self.operator
+        op = self.ask(self._question(), default).strip()
         if op:
-            self.operator = op
+            self.operator = self.pick(op)
         while True:
             answer = self.ask("Bars 0-4, or n for no service", "").strip().lower()
             if answer in ("n", "no", "x", "none", "-"):
@@ -414,7 +437,7 @@ class ManualSignal(SignalSource):
 
 
 def open_signal(spec: str, *, ask: Callable[[str, str], str] | None = None,
-                interval_s: float = 1.0) -> SignalSource:
+                interval_s: float = 1.0, operators: tuple[str, ...] = ()) -> SignalSource:
     """A signal source from its ``--signal`` SPEC (DESIGN section 2)."""
     spec = (spec or "none").strip()
     kind, _, arg = spec.partition(":")
@@ -433,7 +456,7 @@ def open_signal(spec: str, *, ask: Callable[[str, str], str] | None = None,
     if kind == "manual":
         if ask is None:
             raise InvalidRequest("--signal manual needs a terminal to ask on.", fix="Run it interactively.")
-        return ManualSignal(ask)
+        return ManualSignal(ask, operators=operators)
     raise InvalidRequest(f"--signal {spec}: unknown signal source.",
                      fix="Use termux, mmcli[:MODEM], at:DEVICE[@BAUD], manual or none.")
 
