@@ -83,7 +83,10 @@ def command(ctx: click.Context, sources, db, config, fmt, mapping, tz, operator,
     def terminated(signum, frame):  # SIGTERM ends the merge like Ctrl-C: temporary files removed
         raise KeyboardInterrupt
 
-    previous = signal.signal(signal.SIGTERM, terminated)
+    import threading
+
+    main = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, terminated) if main else None
     # Started before the heavy imports below, so the helper's own start-up overlaps them.
     helper = merge_helper(sources)
     try:
@@ -91,7 +94,8 @@ def command(ctx: click.Context, sources, db, config, fmt, mapping, tz, operator,
                date_order, max_stdin_mb, as_json)
     finally:
         helper.stop()
-        signal.signal(signal.SIGTERM, previous)
+        if main:
+            signal.signal(signal.SIGTERM, previous)
 
 
 def _merge(ctx: click.Context, helper, sources, db, config, fmt, mapping, tz, operator, volunteer, device, max_gap_s,
