@@ -76,8 +76,22 @@ def _parsed(col: pa.Array) -> np.ndarray | None:
     return _unavailable_to_nan(values.to_numpy(zero_copy_only=False))
 
 
+def _repaired(col: pa.Array) -> pa.Array:
+    """A text column whose bytes that are not UTF-8 are replaced by U+FFFD (only called when Arrow
+    found some: the fast paths never pay for it)."""
+    return pa.array([None if b is None else b.decode("utf-8", errors="replace") for b in col.cast(pa.binary()).to_pylist()],
+                    type=pa.string())
+
+
 def _numbers(col: pa.Array, decimal_comma: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """(values, broken): floats with '-'/'' as NaN; ``broken`` marks text that is not a number."""
+    try:
+        return _numbers_of(col, decimal_comma)
+    except pa.ArrowInvalid:
+        return _numbers_of(_repaired(col), decimal_comma)
+
+
+def _numbers_of(col: pa.Array, decimal_comma: bool) -> tuple[np.ndarray, np.ndarray]:
     if decimal_comma:
         col = pc.replace_substring(col, ",", ".")
     # Parsed as written first: G-NetTrack writes no spaces, and trimming costs as much as the
@@ -120,7 +134,10 @@ def _text(col: pa.Array) -> pd.Series:
 
 def _local_times(col: pa.Array, ctx: ReadContext) -> pd.Series:
     """UTC times from G-NetTrack's local ``YYYY.MM.DD_HH.MM.SS`` (Arrow's parser: fast, NaT on error)."""
-    text = pc.utf8_trim_whitespace(col.cast(pa.binary()).cast(pa.string(), safe=False))
+    try:
+        text = pc.utf8_trim_whitespace(col.cast(pa.binary()).cast(pa.string(), safe=False))
+    except pa.ArrowInvalid:  # bytes that are not UTF-8: those cells are read as text with U+FFFD
+        text = pc.utf8_trim_whitespace(_repaired(col))
     naive = pc.strptime(text, format=TIME_FORMAT, unit="s", error_is_null=True)
     local = pd.Series(naive.to_pandas()).dt.tz_localize(ctx.tz, ambiguous="NaT", nonexistent="NaT")
     return local.dt.tz_convert("UTC").reset_index(drop=True)

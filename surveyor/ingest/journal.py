@@ -35,6 +35,15 @@ def sniff(head: str, path: Path) -> bool:
     return False
 
 
+def _encodable(text: str) -> bool:
+    """False for text with lone surrogates (JSON's "\\udcff"), which no file or database can hold."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def _parse_time(value: object, ctx: ReadContext) -> datetime | None:
     if not isinstance(value, str):
         return None
@@ -65,6 +74,8 @@ def _row(obj: dict, ctx: ReadContext, unknown: set[str] | None = None
                 return None, "bad_value", f"no_fix must be true or false, not {value!r}"
         elif key != "time" and not isinstance(value, str):
             value = str(value)
+        if isinstance(value, str) and not _encodable(value):
+            return None, "bad_encoding", f"{key} holds an escaped character that is no text (\\ud800-\\udfff)"
         out[key] = value
     t = _parse_time(obj.get("time"), ctx)
     if t is None:

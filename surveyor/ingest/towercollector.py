@@ -36,7 +36,7 @@ import pandas as pd
 from surveyor.ingest.base import Batch, ReadContext, Reader, Reject
 from surveyor.ingest.generic import first_line, missing, record_chunks, split_header, to_numbers
 from surveyor.ingest.text import csv_records
-from surveyor.ingest.normalize import operators, techs
+from surveyor.ingest.normalize import whole, operators, techs
 
 # Columns are read by name, so the short header of older exports and the long one of newer ones
 # (which adds rsrp ... arfcn) both work; these are the columns every export has.
@@ -75,7 +75,7 @@ def cells_frame(rows: list[list[str]], header: list[str]) -> pd.DataFrame:
     df["accuracy_m"] = num("accuracy")
     df["altitude_m"] = num("altitude")
     df["speed_kmh"] = num("speed") * MS_TO_KMH
-    ops = operators(mcc=num("mcc").astype("Int64"), mnc=num("mnc").astype("Int64"), n=n)
+    ops = operators(mcc=whole(num("mcc")), mnc=whole(num("mnc")), n=n)
     df["operator"] = ops["operator"]
     df["mcc"] = ops["mcc"]
     df["mnc"] = ops["mnc"]
@@ -89,13 +89,13 @@ def cells_frame(rows: list[list[str]], header: list[str]) -> pd.DataFrame:
     df["nr_rsrp_dbm"] = num("ss_rsrp").where(lambda s: s.notna(), dbm.where(is_nr))
     df["nr_rsrq_db"] = num("ss_rsrq")
     df["nr_sinr_db"] = num("ss_sinr")
-    area = num("lac").astype("Int64")
+    area = whole(num("lac"))
     new_area = is_lte | is_nr
-    df["cell_id"] = num("cell_id").astype("Int64")
+    df["cell_id"] = whole(num("cell_id"))
     df["tac"] = area.where(new_area)
     df["lac"] = area.where(~new_area)
-    df["pci"] = num("psc").astype("Int64").where(new_area)
-    df["arfcn"] = num("arfcn").astype("Int64")
+    df["pci"] = whole(num("psc")).where(new_area)
+    df["arfcn"] = whole(num("arfcn"))
     device = raw["device"].str.strip() if "device" in raw.columns else pd.Series([None] * n, dtype=object)
     df["device_model"] = device.where(~missing(device), None)
     neighbouring = raw["neighboring"].str.strip().str.lower() if "neighboring" in raw.columns else ""

@@ -56,7 +56,9 @@ def column_array(values: pd.Series | None, kind: str, n: int) -> pa.Array:
                 return pa.array(values.to_numpy(), from_pandas=True).cast(typ)
             except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
                 pass
-        s = pd.to_numeric(values, errors="coerce").astype("Int64")
+        f = pd.to_numeric(values, errors="coerce").astype("float64")
+        # Beyond 2**53 no value is an identifier or a measurement: missing, never an overflow.
+        s = f.where(f.abs() < 2.0 ** 53).round().astype("Int64")
         return pa.array(s, type=typ, from_pandas=True)
     if kind == "float":
         if isinstance(values.dtype, np.dtype) and values.dtype == np.float64:
