@@ -56,10 +56,10 @@ def command(db: str, resolution: int | None, config: str | None, as_json: bool, 
     from surveyor.store.survey import remember
 
     check_flags(resolution=resolution)
+    # The analysis writes into the database only: without settings of its own it uses the
+    # defaults and records them, as merge does (outputs then find them in the database).
+    settings = survey_settings(db, config, required=False, resolution=resolution, all_data=all_data)
     with open_store(db) as store:
-        # The analysis writes into the database only: without settings of its own it uses the
-        # defaults and records them, as merge does (outputs then find them in the database).
-        settings = survey_settings(store, config, required=False, resolution=resolution, all_data=all_data)
         remember(store, settings)
         summary = analyze(store, settings)
     if as_json:

@@ -40,8 +40,8 @@ def command(db: str, out: str, layer: str, fmt: str | None, area: str | None, an
     from surveyor.store import open_store
 
     fmt = format_from_suffix(out, fmt, layer)  # usage errors before the database is opened
+    settings = survey_settings(db, config, all_data=all_data)
     with open_store(db) as store:
-        settings = survey_settings(store, config, all_data=all_data)
         with output_path(out, overwrite) as target:
             path = export_layer(store, settings, target, layer=layer, fmt=fmt, area=area, anonymize=anonymize)
     _ = translator(settings.language, "cli")

@@ -36,8 +36,8 @@ def command(db, out, operators, area, tiles, lang, show_samples, overwrite, conf
     from surveyor.store import open_store
 
     check_flags(language=lang)
+    settings = survey_settings(db, config, language=lang, all_data=all_data)
     with open_store(db) as store:
-        settings = survey_settings(store, config, language=lang, all_data=all_data)
         with output_path(out, overwrite) as path:
             written = render_map(store, settings, path, operators=list(operators) or None, area=area,
                                  tiles=tiles, lang=settings.language, show_samples=show_samples)

@@ -71,14 +71,9 @@ def command(ctx: click.Context, sources, db, config, fmt, mapping, tz, operator,
       surveyor merge ookla.csv --operator Telkomsel --tz Asia/Jakarta
       surveyor merge old.csv --tz Asia/Jakarta --replace
     """
-    import os
     import signal
 
     from surveyor.ingest.large_files import merge_helper
-
-    missing = [s for s in sources if s != "-" and not os.path.exists(s)]
-    if missing:
-        raise click.UsageError("no such file or folder: " + ", ".join(missing) + ". Check the path.")
 
     def terminated(signum, frame):  # SIGTERM ends the merge like Ctrl-C: temporary files removed
         raise KeyboardInterrupt
@@ -106,9 +101,14 @@ def _merge(ctx: click.Context, helper, sources, db, config, fmt, mapping, tz, op
     check_flags(timezone=tz)
     mapped = _parse_map(mapping)
     quiet = (ctx.find_root().obj or {}).get("quiet", False)
+    settings = survey_settings(db, config, required=False, timezone=tz)
+    import os
+
+    missing = [s for s in sources if s != "-" and not os.path.exists(s)]
+    if missing:
+        raise click.UsageError("no such file or folder: " + ", ".join(missing) + ". Check the path.")
     with open_store(db, create=True) as store:
         shown_db = store.url  # a PostGIS URL comes back with its password masked
-        settings = survey_settings(store, config, required=False, timezone=tz)
         options = MergeOptions(fmt=fmt, mapping=mapped, tz=settings.timezone, operator=operator,
                                volunteer=volunteer, device=device, max_gap_s=max_gap_s, replace=replace,
                                date_order=date_order, stdin_max_bytes=max_stdin_mb << 20,

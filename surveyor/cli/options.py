@@ -72,17 +72,35 @@ def load_settings(config: str | None, *, required: bool = False, **flags):
     return load(config, required=required, flags={name: (SETTING_FLAGS[name], v) for name, v in flags.items()})
 
 
-def survey_settings(store, config: str | None, *, required: bool = True, all_data: bool = False, **flags):
-    """The settings of the survey the database belongs to (``--config``, ``survey.toml`` beside the
-    GeoPackage, the copy stored in the database, or ``./survey.toml`` beside it; see
-    :mod:`surveyor.store.survey`), with the flags applied. With ``required`` (every command that
-    writes an output), a database whose settings cannot be found is refused."""
-    from surveyor.store.survey import settings_of
+def survey_settings(db: str, config: str | None, *, store=None, required: bool = True, all_data: bool = False,
+                    **flags):
+    """The settings of the survey the database ``db`` belongs to (``--config``, ``survey.toml``
+    beside the GeoPackage, the copy stored in the database, or ``./survey.toml`` beside it; see
+    :mod:`surveyor.store.survey`), with the flags applied. A settings file is read (and judged)
+    before the database is opened; only without one is the database (``store``, or opened here)
+    asked for its copy. With ``required`` (every command that writes an output), a database whose
+    settings cannot be found is refused."""
+    from surveyor.config import load_settings as load
+    from surveyor.store.survey import settings_file, settings_of
 
     if all_data:
         flags["out_of_scope"] = "include"
-    return settings_of(store, config, required=required,
-                       flags={name: (SETTING_FLAGS[name], v) for name, v in flags.items()})
+    typed = {name: (SETTING_FLAGS[name], v) for name, v in flags.items()}
+    found = settings_file(db, config)
+    if found is not None:
+        return load(found, required=True, flags=typed)
+    if store is not None:
+        return settings_of(store, None, required=required, flags=typed)
+    from surveyor.errors import NothingToDo, StoreError
+    from surveyor.store import open_store
+
+    try:
+        with open_store(db) as opened:
+            return settings_of(opened, None, required=required, flags=typed)
+    except (NothingToDo, StoreError):
+        if required:
+            raise
+        return load(None, flags=typed)  # a database still to be made (merge): ./survey.toml or defaults
 
 
 def check_flags(**flags) -> None:

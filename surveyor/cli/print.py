@@ -37,8 +37,8 @@ def command(db, out, paper, orientation, operators, area, lang, size, overwrite,
     check_flags(language=lang)
     if size == "whatsapp" and out == "maps/coverage.pdf":
         out = "maps/coverage-whatsapp.png"
+    settings = survey_settings(db, config, language=lang, all_data=all_data)
     with open_store(db) as store:
-        settings = survey_settings(store, config, language=lang, all_data=all_data)
         with output_path(out, overwrite) as path:
             written = render_print(store, settings, path, paper=paper.upper(), orientation=orientation,
                                    operators=list(operators) or None, lang=settings.language, size=size,

@@ -34,9 +34,9 @@ def command(db: str, out: str, area: str | None, lang: str | None, anonymize: bo
     from surveyor.store import open_store
 
     check_flags(language=lang)
+    settings = survey_settings(db, config, language=lang, all_data=all_data)
+    lang = settings.language
     with open_store(db) as store:
-        settings = survey_settings(store, config, language=lang, all_data=all_data)
-        lang = settings.language
         with output_path(out, overwrite) as target:
             path = render_report(store, settings, target, lang=lang, area=area, anonymize=anonymize)
     _ = translator(lang, "cli")

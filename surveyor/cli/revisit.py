@@ -24,8 +24,8 @@ def command(db: str, operator: str | None, fmt: str, config: str | None, all_dat
     from surveyor.outputs import zones as output
     from surveyor.store import open_store
 
+    settings = survey_settings(db, config, all_data=all_data)
     with open_store(db) as store:
-        settings = survey_settings(store, config, all_data=all_data)
         cells = output.read_revisit(store, operator, settings)
     if fmt == "gpx":
         click.echo(output.to_gpx(cells), nl=False)

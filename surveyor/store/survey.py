@@ -69,6 +69,17 @@ def remember(store: Store, settings: Settings) -> bool:
     return True
 
 
+def settings_file(db: str, config: str | os.PathLike | None = None) -> Path | None:
+    """The settings file of a database that needs no look inside it: ``--config`` or the
+    ``survey.toml`` beside the GeoPackage's real path (None for a PostGIS URL or when absent)."""
+    if config is not None:
+        return Path(config)
+    if "://" in str(db):
+        return None
+    candidate = Path(os.path.realpath(db)).parent / CONFIG_NAME
+    return candidate if candidate.is_file() else None
+
+
 def settings_of(store: Store, config: str | os.PathLike | None = None, *,
                 flags: Mapping[str, tuple[str, Any]] | None = None, required: bool = True) -> Settings:
     """The settings of the database's survey (see the module's docstring for the order).
