@@ -420,3 +420,46 @@ def test_walks_are_cut_where_they_meet_a_zone():
     assert len(out) == 6  # the sample inside is gone
     # Walk a: cut where it went through the zone; walk b: its one step jumps across it.
     assert out.groupby("session").size().to_dict() == {"a": 2, "a~1": 2, "b": 1, "b~1": 1}
+
+
+def test_the_maps_site_popups_name_no_excluded_zone(tmp_path):
+    import sys as _sys
+
+    _sys.path.insert(0, str(Path(__file__).parent / "report"))
+    from surveydb import build_survey_db
+
+    from surveyor.config import ExclusionZone, Settings
+    from surveyor.render.html_map import render_map
+
+    store = build_survey_db(tmp_path / "survey.gpkg")
+    try:
+        sites = store.read_layer("sites")
+        zones = store.read_layer("dead_zones").set_index("zone_id")
+        named = [z.strip() for v in sites["zone_ids"].dropna() for z in str(v).split(",") if z.strip()]
+        assert named, "the fixture's sites serve no dead zone"
+        target = named[0]
+        c = zones.loc[target].geometry.representative_point()
+        settings = Settings(exclusion_zones=(ExclusionZone(lat=c.y, lon=c.x, radius_m=30),))
+        out = render_map(store, settings, tmp_path / "m.html", lang="en")
+        html = Path(out).read_text(encoding="utf-8")
+        assert target not in html
+        plain = render_map(store, Settings(), tmp_path / "plain.html", lang="en")
+        assert target in Path(plain).read_text(encoding="utf-8")
+    finally:
+        store.close()
+
+
+def test_a_database_of_several_villages_applies_every_villages_zones(tmp_path):
+    """A shared database keeps each village's settings; outputs hide the zones of all of them."""
+    from surveyor.config import load_settings
+    from surveyor.store.survey import remember, settings_of
+
+    a, b = tmp_path / "a.toml", tmp_path / "b.toml"
+    a.write_text('[area]\ncode = "33.07.05.2002"\n\n[[exclusion_zones]]\nlat = -7.43\nlon = 109.85\nradius_m = 80\n')
+    b.write_text('[area]\ncode = "33.07.05.2003"\n\n[[exclusion_zones]]\nlat = -7.50\nlon = 109.90\nradius_m = 60\n')
+    with open_store(str(tmp_path / "district.gpkg"), create=True) as store:
+        remember(store, load_settings(a))
+        remember(store, load_settings(b))
+        got = settings_of(store)
+    assert got.code == "33.07.05.2003"
+    assert sorted((z.lat, z.radius_m) for z in got.exclusion_zones) == [(-7.5, 60.0), (-7.43, 80.0)]

@@ -9,6 +9,11 @@ output must use the settings of the database it reads, wherever it is run from. 
    it up to date, so a PostGIS database, or a GeoPackage copied without its folder, has it too;
 4. ``./survey.toml`` when the database is in the working folder.
 
+A shared PostGIS database holds many villages: there ``./survey.toml`` (the village folder the
+command runs in) comes before the stored copy, and a copy is kept per village code. Wherever the
+settings come from the database, the exclusion zones of every village copy kept in it are applied
+together: a zone is a place that must stay hidden whichever village's output shows it.
+
 A database for which none of these exists has no known exclusion zones: output commands refuse
 to write rather than show places that should be hidden (:class:`SettingsNotFound`).
 """
@@ -24,6 +29,7 @@ from surveyor.errors import ConfigError
 from surveyor.store.base import Store
 
 META_KEY = "survey_settings"
+CODES_KEY = "survey_settings_codes"  # the village codes with a copy of their own (META_KEY:CODE)
 
 
 class SettingsNotFound(ConfigError):
@@ -63,10 +69,41 @@ def remember(store: Store, settings: Settings) -> bool:
         value = {"path": None, "text": settings_text(settings)}
     else:
         return False
-    if stored(store) == value:
-        return False
-    store.set_meta(META_KEY, value)
-    return True
+    changed = False
+    if stored(store) != value:
+        store.set_meta(META_KEY, value)
+        changed = True
+    key = f"{META_KEY}:{settings.code}"
+    if store.get_meta(key) != value:
+        store.set_meta(key, value)
+        codes = list(store.get_meta(CODES_KEY) or [])
+        if settings.code not in codes:
+            store.set_meta(CODES_KEY, codes + [settings.code])
+        changed = True
+    return changed
+
+
+def _with_every_zone(store: Store, settings: Settings) -> Settings:
+    """The settings with the exclusion zones of every village copy kept in the database added."""
+    import dataclasses
+
+    zones = list(settings.exclusion_zones)
+    try:
+        codes = store.get_meta(CODES_KEY) or []
+    except Exception:  # noqa: BLE001 - an old database without the key
+        codes = []
+    for code in codes:
+        copy = store.get_meta(f"{META_KEY}:{code}")
+        if not isinstance(copy, dict) or not isinstance(copy.get("text"), str):
+            continue
+        try:
+            other = load_settings(copy.get("path") or CONFIG_NAME, text=copy["text"])
+        except ConfigError:
+            continue
+        zones += [z for z in other.exclusion_zones if z not in zones]
+    if len(zones) == len(settings.exclusion_zones):
+        return settings
+    return dataclasses.replace(settings, exclusion_zones=tuple(zones))
 
 
 def settings_file(db: str, config: str | os.PathLike | None = None) -> Path | None:
@@ -94,11 +131,13 @@ def settings_of(store: Store, config: str | os.PathLike | None = None, *,
     found = beside(store)
     if found is not None:
         return load_settings(found, required=True, flags=flags)
-    copy = stored(store)
-    if copy is not None:
-        return load_settings(copy.get("path") or CONFIG_NAME, flags=flags, text=copy["text"])
     here = Path(CONFIG_NAME)
     path = getattr(store, "path", None)
+    if here.is_file() and not path:  # a shared database: the village folder the command runs in
+        return _with_every_zone(store, load_settings(here, required=True, flags=flags))
+    copy = stored(store)
+    if copy is not None:
+        return _with_every_zone(store, load_settings(copy.get("path") or CONFIG_NAME, flags=flags, text=copy["text"]))
     if here.is_file() and path and Path(os.path.realpath(path)).parent == Path.cwd().resolve():
         return load_settings(here, required=True, flags=flags)
     if not required:
