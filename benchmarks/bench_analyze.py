@@ -113,7 +113,7 @@ def main() -> None:
         reuse_times.append(time.perf_counter() - t)
     ref, ana, reuse = min(ref_times), min(ana_times), min(reuse_times)
     s = result.summary
-    print(f"cells: {len(result.cells):,} rows; effective samples {s['effective_samples']:,}; "
+    print(f"cells: {len(result.cells):,} rows; effective samples {s.effective_samples:,}; "
           f"dead zones {len(result.dead_zones)}")
     print(f"reference (H3 assignment + group-by median): {ref:.3f} s")
     print(f"analysis (surveyor.analyse.compute):          {ana:.3f} s")

@@ -1,8 +1,9 @@
 """Map benchmark: HTML size and Chromium drawing time for a large generated survey database.
 
 Targets (DESIGN section 7): the HTML of one village under 3 MB whatever the number of samples, and
-drawn by Chromium in under 3 s. Prints, for a database of ``--samples`` generated samples (one
-village, two operators, every coverage class):
+drawn by Chromium in under 3 s. Prints, for a simulated survey of about ``--samples`` samples (the
+village of the tests' fixtures, tests/fixtures: phones logging every second, as many volunteers as
+that takes; merged and analysed by surveyor itself):
 
 - the HTML size with aggregates only and with ``--show-samples``, and the time to write each;
 - Chromium's in-page time from navigation start to the end of the map's scripts (Leaflet has then
@@ -26,6 +27,11 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "tests"))
+# Samples one volunteer logs walking the simulated village's routes with a phone logging every
+# second, on average (measured: about 10,500; every fourth volunteer's G-NetTrack Pro logs every
+# 8 s, see tests/fixtures).
+SAMPLES_PER_VOLUNTEER = 10_500
 
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
          "--disable-background-networking", "--disable-component-update", "--disable-sync",
@@ -52,19 +58,23 @@ def main() -> None:
     ap.add_argument("--keep", type=Path, default=None, help="Keep the database and maps in this folder.")
     a = ap.parse_args()
 
+    from fixtures import SurveySpec, build_survey
     from surveyor.config import Settings
     from surveyor.render.html_map import render_map
     from surveyor.store import open_store
-    from tests.render.mapdb import build_db
 
     work = Path(a.keep or tempfile.mkdtemp(prefix="bench-map-"))
     work.mkdir(parents=True, exist_ok=True)
-    db = work / "bench.gpkg"
-    if db.exists():
-        db.unlink()
+    if (work / "survey").exists():
+        shutil.rmtree(work / "survey")
     t0 = time.perf_counter()
-    build_db(db, samples=a.samples)
-    print(f"database: {a.samples:,} samples, 2 operators, built in {time.perf_counter() - t0:.1f} s")
+    volunteers = max(3, round(a.samples / SAMPLES_PER_VOLUNTEER))
+    db = build_survey(work / "survey", SurveySpec(seed=1, n_volunteers=volunteers, days=28,
+                                                  interval_s=(1.0, 1.0))).db
+    with open_store(str(db)) as store:
+        n = store.status().samples
+    print(f"database: {n:,} samples of {volunteers} volunteers, 2 operators, simulated, merged and analysed "
+          f"in {time.perf_counter() - t0:.1f} s")
 
     maps = {}
     with open_store(str(db)) as store:

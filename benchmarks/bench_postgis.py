@@ -160,6 +160,7 @@ def reset(url):
 def run_size(url, n: int, rng) -> dict:
     import psycopg
 
+    from surveyor.config import Settings
     from surveyor.store.postgis import PostgisStore
 
     reset(url)
@@ -191,10 +192,10 @@ def run_size(url, n: int, rng) -> dict:
                                "GROUP BY 1 ORDER BY count(*) DESC LIMIT 1").fetchone()[0]
         stored = conn.execute("SELECT count(*) FROM samples").fetchone()[0]
     t = time.perf_counter()
-    cells = store.aggregate_cells()
+    cells = store.aggregate_cells(Settings())
     agg_s = time.perf_counter() - t
     t = time.perf_counter()
-    vcells = store.aggregate_cells(area=village)
+    vcells = store.aggregate_cells(Settings(), area=village)
     agg_village_s = time.perf_counter() - t
     t = time.perf_counter()
     vs = store.read_samples(["sample_id", "time", "lat", "lon", "operator", "rsrp_dbm", "session"], area=village)

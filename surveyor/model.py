@@ -1,8 +1,10 @@
-"""The sample: its fields and units, operators (MCC/MNC), technologies, and the 4G rule.
+"""The sample: its fields and units, operators (MCC/MNC), technologies, and the rules' defaults.
 
-Pure Python and numpy/pandas-free at import time, because the field logger imports this module on
-phones (Termux) where the geospatial stack does not install. Vectorised helpers import pandas
-lazily.
+Standard library only, because the field logger imports this module on phones (Termux) where
+the numerical and geospatial stack does not install. The coverage rules that judge samples are
+in :mod:`surveyor.analyse.rules`; this module holds their default thresholds (which
+:mod:`surveyor.config` reads) and the one-sample forms of two of them for the logger's live page
+on the phone (:func:`rsrp_class`, :func:`speed_failed`).
 """
 
 from __future__ import annotations
@@ -233,96 +235,36 @@ def _to_int(value: object) -> int | None:
 
 
 # ---------------------------------------------------------------------------------------------
-# The 4G question (DESIGN section 4). Thresholds come from Settings; these are the defaults.
+# The rules' defaults (DESIGN section 4), read by surveyor.config; the rules themselves are in
+# surveyor.analyse.rules.
 
 RSRP_NEGATIVE_BELOW_DBM = -115.0
-# RTR-NetTest / Android classes for LTE RSRP: (lower bound, class).
+# RTR-NetTest / Android classes for LTE RSRP: (lower bound, class), best first.
 RSRP_CLASSES_DBM = ((-85.0, "excellent"), (-95.0, "good"), (-105.0, "fair"), (-115.0, "poor"))
+DOWNLOAD_MIN_MBPS = 5.0
+UPLOAD_MIN_MBPS = 1.0
 
-NEGATIVE_REASONS = ("no_service", "2g3g_only", "weak_signal", "manual_no_signal")
 
+def rsrp_class(rsrp_dbm: float | None,
+               classes: tuple[tuple[float, str], ...] = RSRP_CLASSES_DBM) -> str | None:
+    """Colour class of one LTE RSRP value: excellent, good, fair, poor, none; None when unknown.
 
-def rsrp_class(rsrp_dbm: float | None) -> str | None:
-    """Colour class of an LTE RSRP value: excellent, good, fair, poor, none; None when unknown."""
+    The one-sample form of :func:`surveyor.analyse.rules.rsrp_classes`, for the phone (no numpy).
+    """
     if rsrp_dbm is None or rsrp_dbm != rsrp_dbm:
         return None
-    for lower, name in RSRP_CLASSES_DBM:
+    for lower, name in classes:
         if rsrp_dbm >= lower:
             return name
     return "none"
 
 
-def negative_reason(sample: dict, *, rsrp_negative_below_dbm: float = RSRP_NEGATIVE_BELOW_DBM,
-                    manual_max_level: int = 1) -> str | None:
-    """Why a sample says "no usable 4G here", or None when it does not.
-
-    The scalar twin of :func:`negative_reasons`, for one journal line (logger status line, tests).
-    Speed samples are judged apart (see :func:`speed_failed`) and give None here.
-    """
-    kind = sample.get("kind") or "signal"
-    if kind == "speed":
-        return None
-    service, tech = sample.get("service"), sample.get("tech")
-    if service == "no_service" or tech == "NONE":
-        return "no_service"
-    if kind == "manual":
-        level = sample.get("level")
-        if level is not None and level <= manual_max_level:
-            return "manual_no_signal"
-        return None
-    if tech in ("GSM", "UMTS"):
-        return "2g3g_only"
-    rsrp = _best_rsrp(sample.get("rsrp_dbm"), sample.get("nr_rsrp_dbm"))
-    if tech in ("LTE", "NR", None) and rsrp is not None and rsrp < rsrp_negative_below_dbm:
-        return "weak_signal"
-    return None
-
-
-def _best_rsrp(lte: float | None, nr: float | None) -> float | None:
-    vals = [v for v in (lte, nr) if v is not None and v == v]
-    return max(vals) if vals else None
-
-
-def negative_reasons(df, *, rsrp_negative_below_dbm: float = RSRP_NEGATIVE_BELOW_DBM,
-                     manual_max_level: int = 1):
-    """Vectorised :func:`negative_reason` over a samples DataFrame.
-
-    Returns a pandas Series of reason strings (or missing) aligned with ``df``. A signal sample with
-    no RSRP and no other sign (unknown technology, in service) is not negative: absence of a value
-    is not evidence of absence of signal.
-    """
-    import numpy as np
-    import pandas as pd
-
-    kind = df["kind"].fillna("signal").astype(object)
-    service = df["service"].astype(object)
-    tech = df["tech"].astype(object)
-    level = pd.to_numeric(df["level"], errors="coerce")
-    best = np.fmax(pd.to_numeric(df["rsrp_dbm"], errors="coerce").to_numpy(dtype=float),
-                   pd.to_numeric(df["nr_rsrp_dbm"], errors="coerce").to_numpy(dtype=float))
-    is_speed = (kind == "speed").to_numpy()
-    is_manual = (kind == "manual").to_numpy()
-    no_service = ((service == "no_service") | (tech == "NONE")).to_numpy()
-    manual_low = is_manual & (level <= manual_max_level).fillna(False).to_numpy()
-    old_tech = tech.isin(["GSM", "UMTS"]).to_numpy() & ~is_manual
-    lteish = (tech.isin(["LTE", "NR"]) | tech.isna()).to_numpy()
-    weak = lteish & ~is_manual & (best < rsrp_negative_below_dbm)
-    out = np.select(
-        [is_speed, no_service, manual_low, old_tech, weak],
-        [None, "no_service", "manual_no_signal", "2g3g_only", "weak_signal"],
-        default=None,
-    )
-    return pd.Series(out, index=df.index, dtype=object)
-
-
-DOWNLOAD_MIN_MBPS = 5.0
-UPLOAD_MIN_MBPS = 1.0
-
-
 def speed_failed(test: str | None, download_mbps: float | None, upload_mbps: float | None, *,
-                 download_min_mbps: float = DOWNLOAD_MIN_MBPS,
-                 upload_min_mbps: float = UPLOAD_MIN_MBPS) -> bool:
-    """A speed test fails when it could not run or measured under the FCC 4G floor (5/1 Mbit/s)."""
+                 download_min_mbps: float = DOWNLOAD_MIN_MBPS, upload_min_mbps: float = UPLOAD_MIN_MBPS) -> bool:
+    """A speed test fails when it could not run or measured under the FCC 4G floor (5/1 Mbit/s).
+
+    The one-sample form of :func:`surveyor.analyse.rules.speed_failed`, for the phone (no numpy).
+    """
     if test == "failed":
         return True
     if download_mbps is not None and download_mbps == download_mbps and download_mbps < download_min_mbps:

@@ -77,3 +77,31 @@ class _Wrapper:
 
     def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
         self.fn()
+
+
+# -- survey geodatabases (tests/fixtures): the real merge and analysis of a seeded simulated survey,
+#    built once per session; tests that may change one take a copy (fixtures.copy_survey).
+
+@pytest.fixture(scope="session")
+def village(tmp_path_factory):
+    """fixtures.VILLAGE: two operators, every coverage class for both, dead zones, sites, towers,
+    dusun, one walk with a hostile volunteer name and note."""
+    from fixtures import VILLAGE, build_survey
+
+    return build_survey(tmp_path_factory.mktemp("village") / "survey", VILLAGE)
+
+
+@pytest.fixture(scope="session")
+def hostile_village(tmp_path_factory):
+    """fixtures.HOSTILE: the second operator, a dusun, notes and a tower carry HTML payloads."""
+    from fixtures import HOSTILE, build_survey
+
+    return build_survey(tmp_path_factory.mktemp("hostile") / "survey", HOSTILE)
+
+
+@pytest.fixture(scope="session")
+def merged_only(tmp_path_factory):
+    """fixtures.MERGED_ONLY: samples merged, no analysis yet."""
+    from fixtures import MERGED_ONLY, build_survey
+
+    return build_survey(tmp_path_factory.mktemp("merged") / "survey", MERGED_ONLY)

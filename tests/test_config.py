@@ -76,13 +76,7 @@ def _settings_read_in_package() -> set[str]:
     return names
 
 
-# Declared for the RSRP colour classes, which surveyor/analyse/rules.py is being changed to read.
-BEING_PUT_TO_USE = {"rsrp_excellent_dbm", "rsrp_good_dbm", "rsrp_fair_dbm", "rsrp_poor_dbm"}
-
-
-@pytest.mark.parametrize("name", [pytest.param(s.name, marks=pytest.mark.xfail(
-    reason="read by surveyor/analyse/rules.py once it lands", strict=False)) if s.name in BEING_PUT_TO_USE
-    else s.name for s in SETTINGS] + ["exclusion_zones"])
+@pytest.mark.parametrize("name", [s.name for s in SETTINGS] + ["exclusion_zones"])
 def test_every_setting_is_read_somewhere_in_the_package(name):
     assert name in _settings_read_in_package(), f"setting {name} is documented but nothing reads it"
 

@@ -379,19 +379,17 @@ def test_exclusion_zones_hold_outside_the_survey_folder(tmp_path, invoke, monkey
     assert not (tmp_path / "z.csv").exists()
 
 
-def test_deadzones_and_revisit_leave_out_zones_added_after_the_analysis(tmp_path, invoke):
-    import sys as _sys
+def test_deadzones_and_revisit_leave_out_zones_added_after_the_analysis(tmp_path, invoke, village):
+    from fixtures import copy_survey
 
-    _sys.path.insert(0, str(Path(__file__).parent / "report"))
-    from surveydb import build_survey_db
-
-    db = tmp_path / "survey.gpkg"
-    build_survey_db(db).close()
+    survey_copy = copy_survey(village, tmp_path / "village")
+    db = survey_copy.db
+    (survey_copy.folder / "survey.toml").unlink()  # its settings are the copy kept in the database
     before = json.loads(invoke("deadzones", "--db", str(db), "--format", "json").stdout)
     assert before
     z = before[0]
     lat, lon = z.get("lat", z.get("centroid_lat")), z.get("lon", z.get("centroid_lon"))
-    toml = tmp_path / "survey.toml"
+    toml = db.parent / "survey.toml"  # added after the analysis
     toml.write_text(f"[[exclusion_zones]]\nlat = {lat}\nlon = {lon}\nradius_m = 50\n")
     after = json.loads(invoke("deadzones", "--db", str(db), "--format", "json").stdout)
     assert z["zone_id"] not in {x["zone_id"] for x in after}
@@ -422,16 +420,13 @@ def test_walks_are_cut_where_they_meet_a_zone():
     assert out.groupby("session").size().to_dict() == {"a": 2, "a~1": 2, "b": 1, "b~1": 1}
 
 
-def test_the_maps_site_popups_name_no_excluded_zone(tmp_path):
-    import sys as _sys
-
-    _sys.path.insert(0, str(Path(__file__).parent / "report"))
-    from surveydb import build_survey_db
+def test_the_maps_site_popups_name_no_excluded_zone(tmp_path, village):
+    from fixtures import copy_survey
 
     from surveyor.config import ExclusionZone, Settings
     from surveyor.render.html_map import render_map
 
-    store = build_survey_db(tmp_path / "survey.gpkg")
+    store = open_store(str(copy_survey(village, tmp_path / "village").db))
     try:
         sites = store.read_layer("sites")
         zones = store.read_layer("dead_zones").set_index("zone_id")

@@ -10,11 +10,14 @@ from datetime import datetime
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 import shapely
 
+from surveyor.analyse.rules import negative_reasons
+from surveyor.config import Settings
+from surveyor.model import SAMPLE_FIELDS
 from surveyor.testing import simulate
-from surveyor.model import SAMPLE_FIELDS, negative_reason
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "samples"
@@ -101,7 +104,7 @@ def test_truth_has_dead_area_per_operator_and_differs(survey):
 
 def test_measurements_follow_truth(survey):
     sig = [s for s in survey.samples if s["kind"] == "signal" and s.get("lat") is not None]
-    neg = np.array([negative_reason(s) is not None for s in sig])
+    neg = negative_reasons(pd.DataFrame(sig), Settings()).notna().to_numpy()
     lat = np.array([s["lat"] for s in sig])
     lon = np.array([s["lon"] for s in sig])
     ops = np.array([s["operator"] for s in sig])

@@ -58,9 +58,9 @@ def run_demo(out_dir: str | Path = "surveyor-demo", *, lang: str = "id",
             f"{st.sessions} sessions on {st.days} days, {st.first[:10]} .. {st.last[:10]}")
         say("analysing coverage ...")
         summary = analyze(store, settings)
-        for op, s in summary.get("operators", {}).items():
-            say(f"{op}: {s['dead_zones']} dead zones, {s['dead_area_km2']:.3f} km2; cells "
-                + ", ".join(f"{k} {v}" for k, v in s["cells"].items()))
+        for op, s in summary.operators.items():
+            say(f"{op}: {s.dead_zones} dead zones, {s.dead_area_km2:.3f} km2; cells "
+                + ", ".join(f"{k} {v}" for k, v in s.cells.items()))
         zones = read_zones(store)
         if len(zones):
             say("\n" + zones_table(zones))

@@ -4,35 +4,37 @@ suggestions, and write them back as layers (a thin layer over :func:`surveyor.an
 from __future__ import annotations
 
 import json
+from typing import TYPE_CHECKING
 
 import click
 
 from surveyor.cli.options import all_data_option, check_flags, config_option, db_option, json_option, survey_settings
 
+if TYPE_CHECKING:  # the analysis imports numpy and pandas: not at `--help` time
+    from surveyor.analyse.summary import AnalysisSummary
 
-def summary_text(summary: dict, db: str) -> str:
+
+def summary_text(summary: AnalysisSummary, db: str) -> str:
     """The short human summary printed after an analysis."""
-    left = summary.get("left_out", {})
     labels = {"indoor": "indoor", "accuracy": "GPS accuracy worse than the limit", "unplaced": "without a position",
               "excluded": "in exclusion zones", "no_time": "without a time", "no_operator": "without an operator"}
-    parts = [f"{v:,} {labels.get(k, k)}" for k, v in left.items() if v]
-    lines = [f"Analysed {summary['samples_read']:,} samples at H3 resolution {summary['resolution']}: "
-             f"{summary['samples_used']:,} used ({summary['effective_samples']:,} effective signal samples, "
-             f"{summary['speed_tests']:,} speed tests)" + (f"; left out {', '.join(parts)}" if parts else "") + "."]
-    if summary.get("unknown_accuracy_share"):
-        lines.append(f"GPS accuracy unknown for {100 * summary['unknown_accuracy_share']:.0f}% of signal samples (kept).")
-    for op, n in summary.get("other_operators", {}).items():
+    parts = [f"{v:,} {labels.get(k, k)}" for k, v in summary.left_out.items() if v]
+    lines = [f"Analysed {summary.samples_read:,} samples at H3 resolution {summary.resolution}: "
+             f"{summary.samples_used:,} used ({summary.effective_samples:,} effective signal samples, "
+             f"{summary.speed_tests:,} speed tests)" + (f"; left out {', '.join(parts)}" if parts else "") + "."]
+    if summary.unknown_accuracy_share:
+        lines.append(f"GPS accuracy unknown for {100 * summary.unknown_accuracy_share:.0f}% of signal samples (kept).")
+    for op, n in summary.other_operators.items():
         lines.append(f"{n:,} samples of {op} not analysed (add it to operators in survey.toml).")
-    for op, s in summary["operators"].items():
-        c = s["cells"]
-        zones = s["dead_zones"]
+    for op, s in summary.operators.items():
+        c = s.cells
         lines.append(f"{op}: {c['dead']} dead, {c['marginal']} marginal, {c['covered']} covered, "
                      f"{c['insufficient']} insufficient, {c['not_surveyed']} not surveyed cells; "
-                     f"{zones} dead zone{'s' if zones != 1 else ''} ({s['dead_area_km2']:.2f} km2)"
-                     + (f": {', '.join(s['zone_ids'])}" if s["zone_ids"] else "")
-                     + f"; {s['sites']} site suggestion{'s' if s['sites'] != 1 else ''}.")
-    if summary.get("outside_area_cells"):
-        lines.append(f"{summary['outside_area_cells']} surveyed cells lie outside the area boundary (kept, flagged).")
+                     f"{s.dead_zones} dead zone{'s' if s.dead_zones != 1 else ''} ({s.dead_area_km2:.2f} km2)"
+                     + (f": {', '.join(s.zone_ids)}" if s.zone_ids else "")
+                     + f"; {s.sites} site suggestion{'s' if s.sites != 1 else ''}.")
+    if summary.outside_area_cells:
+        lines.append(f"{summary.outside_area_cells} surveyed cells lie outside the area boundary (kept, flagged).")
     lines.append(f"Layers cells, dead_zones, sites written to {db}. "
                  "Next: `surveyor deadzones`, `surveyor revisit`, `surveyor map`.")
     return "\n".join(lines) + "\n"
@@ -63,6 +65,6 @@ def command(db: str, resolution: int | None, config: str | None, as_json: bool, 
         remember(store, settings)
         summary = analyze(store, settings)
     if as_json:
-        click.echo(json.dumps(summary, indent=1, default=str))
+        click.echo(json.dumps(summary.to_dict(), indent=1))
     else:
         click.echo(summary_text(summary, db), nl=False)

@@ -40,9 +40,11 @@ ANALYSIS_LAYERS = ("cells", "dead_zones", "sites")
 # covered, grey insufficient, pale grey not surveyed.
 STATUS_COLOURS = {"dead": "d91c1cd6", "marginal": "d9008cff", "covered": "d93ca02c",
                   "insufficient": "b3999999", "not_surveyed": "66dddddd"}
-# Sample points by what they say (negative first, then RTR-NetTest RSRP classes).
+# Sample points by what they say (negative first, then RTR-NetTest RSRP classes). "none" (LTE
+# RSRP under the poor bound) is drawn for samples that are still not negative: a 5G NR signal
+# that serves where the LTE anchor is weak, or a poor bound set above the negative threshold.
 SAMPLE_COLOURS = {"negative": "ff1c1cd6", "excellent": "ff2c8a1a", "good": "ff3ca02c",
-                  "fair": "ff00c8ff", "poor": "ff008cff", "unknown": "ff999999"}
+                  "fair": "ff00c8ff", "poor": "ff008cff", "none": "ff0045ff", "unknown": "ff999999"}
 
 # Diskominfo's blank-spot form is Indonesian whatever the report language.
 BLANKSPOT_STATUS = {"dead": "tidak ada sinyal", "weak": "sinyal lemah"}
@@ -196,13 +198,20 @@ def _kml_geometry(geom) -> str:
     return ""
 
 
-def _sample_class(row: dict, settings: Settings) -> str:
-    from surveyor.model import negative_reason, rsrp_class
+def sample_classes(samples, settings: Settings) -> list[str]:
+    """The KML style of each sample: ``negative`` when it says no usable 4G, else the class of
+    its LTE RSRP (:func:`surveyor.analyse.rules.rsrp_classes`), ``unknown`` without one."""
+    import numpy as np
 
-    if negative_reason(row, rsrp_negative_below_dbm=settings.rsrp_negative_below_dbm,
-                       manual_max_level=settings.manual_max_level):
-        return "negative"
-    return rsrp_class(row.get("rsrp_dbm")) or "unknown"
+    from surveyor.analyse.rules import negative_reasons, rsrp_classes
+
+    if "rsrp_dbm" in samples.columns:
+        rsrp = samples["rsrp_dbm"]
+    else:
+        rsrp = np.full(len(samples), np.nan)
+    classes = np.where(negative_reasons(samples, settings).notna().to_numpy(), "negative",
+                       rsrp_classes(rsrp, settings))
+    return ["unknown" if c is None else c for c in classes]
 
 
 def _placemark_name(layer: str, row: dict, _) -> str:
@@ -245,11 +254,12 @@ def write_kml(gdf, layer: str, path: Path, settings: Settings, *, lang: str) -> 
     for op, sub in groups:
         if op is not None:
             parts.append(f"<Folder><name>{_kml_text(op)}</name>\n")
-        for rec, geom in zip(sub[columns].to_dict("records"), sub.geometry):
+        classes = sample_classes(sub, settings) if layer == "samples" else None
+        for i, (rec, geom) in enumerate(zip(sub[columns].to_dict("records"), sub.geometry)):
             if geom is None or geom.is_empty:
                 continue  # unplaced samples have no position to show
-            if layer == "samples":
-                style = _sample_class(rec, settings)
+            if classes is not None:
+                style = classes[i]
             elif layer == "sites":
                 style = "site"
             else:

@@ -360,7 +360,7 @@ def _sample_layers(store, settings: Settings, layers: st.MapLayers, w: Words):
     import shapely
 
     from surveyor.geo.cells import assign_cells, parent_cells
-    from surveyor.model import negative_reasons
+    from surveyor.analyse.rules import negative_reasons
     from surveyor.geo.distance import haversine_m
     from surveyor.outputs.layers import walk_samples
 
@@ -376,8 +376,7 @@ def _sample_layers(store, settings: Settings, layers: st.MapLayers, w: Words):
     if len(df) == 0:
         return None, None
     df = df.sort_values("time").reset_index(drop=True)
-    neg = negative_reasons(df, rsrp_negative_below_dbm=settings.rsrp_negative_below_dbm,
-                           manual_max_level=settings.manual_max_level).notna().to_numpy()
+    neg = negative_reasons(df, settings).notna().to_numpy()
     # Points: one per operator and small H3 cell, at the finest resolution that fits the budget.
     fine = assign_cells(df["lat"].to_numpy(float), df["lon"].to_numpy(float), 12)
     ops = pd.factorize(df["operator"].astype(str))[0]

@@ -202,7 +202,7 @@ def build_context(store: Store, settings: Settings, *, lang: str, area: str | No
 
     from surveyor import __version__
     from surveyor.outputs.layers import load_layer, require_analysis
-    from surveyor.model import negative_reasons, speed_failed
+    from surveyor.analyse.rules import negative_reasons, speed_failed
 
     require_analysis(store)
     _ = _t(lang)
@@ -269,9 +269,7 @@ def build_context(store: Store, settings: Settings, *, lang: str, area: str | No
             s = g[g["kind"].fillna("signal") != "speed"]
             sp = g[g["kind"] == "speed"]
             column, metric = _signal_metric(tech)
-            failed = [speed_failed(t, d, u, download_min_mbps=settings.download_min_mbps,
-                                   upload_min_mbps=settings.upload_min_mbps)
-                      for t, d, u in zip(sp["test"], sp["download_mbps"], sp["upload_mbps"])]
+            failed = speed_failed(sp, settings)
             by_tech.append({
                 "operator": op, "tech": _(TECH_LABELS.get(None if tech == "?" else tech, str(tech))),
                 "samples": len(s), "metric": metric if tech != "NONE" else None,
@@ -282,8 +280,7 @@ def build_context(store: Store, settings: Settings, *, lang: str, area: str | No
             })
     negative_share = None
     if len(sig):
-        neg = negative_reasons(sig, rsrp_negative_below_dbm=settings.rsrp_negative_below_dbm,
-                               manual_max_level=settings.manual_max_level)
+        neg = negative_reasons(sig, settings)
         negative_share = float(neg.notna().mean())
 
     # -- dead zones, sites, requests ------------------------------------------------------------------

@@ -795,13 +795,12 @@ class PostgisStore(Store):
         finally:
             conn.close()
 
-    def aggregate_cells(self, *, area: str | None = None, where: str | None = None,
-                        rsrp_negative_below_dbm: float = -115.0, max_accuracy_m: float = 50.0,
-                        download_min_mbps: float = 5.0, upload_min_mbps: float = 1.0) -> pd.DataFrame:
+    def aggregate_cells(self, settings, *, area: str | None = None, where: str | None = None) -> pd.DataFrame:
         """Raw evidence per (h3_10, operator), computed in the database in one grouped query.
 
         Applies DESIGN section 4's sample filter (no indoor samples, GPS accuracy <= ``max_accuracy_m``
-        or unknown) and its negative rule; columns: ``h3_10, operator, samples_raw, negatives_raw,
+        or unknown) and its negative rule, with the thresholds of ``settings``
+        (:class:`surveyor.config.Settings`); columns: ``h3_10, operator, samples_raw, negatives_raw,
         no_service, only_2g3g, weak_signal, sessions, devices, days, first_seen, last_seen,
         rsrp_p20_dbm, rsrp_median_dbm, rsrp_p80_dbm, unknown_accuracy, speed_tests, speed_failed,
         download_median_mbps, upload_median_mbps``. Effective-sample thinning (10 s and 20 m within a
@@ -813,7 +812,7 @@ class PostgisStore(Store):
         best = "greatest(rsrp_dbm, nr_rsrp_dbm)"
         weak = f"((tech IN ('LTE', 'NR') OR tech IS NULL) AND {best} < %(rsrp)s)"
         sig = "(coalesce(kind, 'signal') = 'signal')"
-        man_neg = "(coalesce(kind, 'signal') = 'manual' AND (" + neg_sig + " OR level <= 1))"
+        man_neg = "(coalesce(kind, 'signal') = 'manual' AND (" + neg_sig + " OR level <= %(lvl)s))"
         spd = "(kind = 'speed')"
         failed = "(test = 'failed' OR download_mbps < %(dl)s OR upload_mbps < %(ul)s)"
         query = f"""
@@ -842,8 +841,9 @@ class PostgisStore(Store):
               AND (accuracy_m IS NULL OR accuracy_m <= %(acc)s)
             GROUP BY h3_10, operator
             ORDER BY h3_10, operator"""
-        params = {"rsrp": rsrp_negative_below_dbm, "acc": max_accuracy_m, "dl": download_min_mbps,
-                  "ul": upload_min_mbps}
+        params = {"rsrp": settings.rsrp_negative_below_dbm, "acc": settings.max_accuracy_m,
+                  "dl": settings.download_min_mbps, "ul": settings.upload_min_mbps,
+                  "lvl": settings.manual_max_level}
         with self._errors("aggregating cells"):
             cur = self._connection().execute(query.replace("%", "%%").replace("%%(", "%("), params)
             names = [d.name for d in cur.description]

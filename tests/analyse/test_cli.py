@@ -105,6 +105,46 @@ def test_layers_have_the_documented_columns(db):
     assert sites.iloc[0]["zone_ids"] == "DZ-TSEL-01" and sites.iloc[0]["dead_cells_served"] >= 4
 
 
+def test_json_summary_is_what_the_database_holds(db):
+    from surveyor.store import open_store
+
+    code, out, err = run(["analyze", "--db", db, "--json"])
+    assert code == 0, err
+    summary = json.loads(out)
+    with open_store(db) as store:
+        assert store.get_meta("analysis_summary") == summary
+        assert store.get_meta("analysed_at") == summary["analysed_at"]
+        cells = store.read_layer("cells")
+        zones = store.read_layer("dead_zones")
+    assert list(summary) == ["resolution", "samples_read", "samples_used", "signal_samples", "effective_samples",
+                             "speed_tests", "left_out", "other_operators", "unknown_accuracy_share",
+                             "outside_area_cells", "operators", "analysed_at"]
+    assert summary["samples_used"] == summary["signal_samples"] + summary["speed_tests"]
+    assert summary["samples_read"] == summary["samples_used"] + sum(summary["left_out"].values())
+    for op, s in summary["operators"].items():
+        mine = cells[cells["operator"] == op]
+        assert s["cells"] == {st: int((mine["status"] == st).sum())
+                              for st in ("dead", "marginal", "covered", "insufficient", "not_surveyed")}
+        assert s["zone_ids"] == list(zones[zones["operator"] == op]["zone_id"])
+        assert s["samples"] == int(mine["samples_raw"].sum())
+
+
+def test_text_summary_reads_the_typed_summary(db):
+    from surveyor.analyse import analyze
+    from surveyor.cli.analyze import summary_text
+    from surveyor.config import Settings
+    from surveyor.store import open_store
+
+    with open_store(db) as store:
+        summary = analyze(store, Settings())
+    text = summary_text(summary, db)
+    tsel = summary.operators["Telkomsel"]
+    assert f"Analysed {summary.samples_read:,} samples at H3 resolution 10" in text
+    assert (f"Telkomsel: {tsel.cells['dead']} dead, {tsel.cells['marginal']} marginal, "
+            f"{tsel.cells['covered']} covered") in text
+    assert ", ".join(tsel.zone_ids) in text and db in text
+
+
 def test_empty_database_says_merge_first(tmp_path):
     db = make_db(tmp_path / "empty.gpkg")
     code, out, err = run(["analyze", "--db", db])

@@ -6,8 +6,10 @@ import numpy as np
 import pytest
 from hypothesis import given, settings as hsettings, strategies as st
 
-from surveyor.analyse.coverage import effective_mask
+from surveyor.analyse.effective import effective_mask
 from surveyor.geo.distance import haversine_m as distance_m
+
+from .conftest import SPACING
 
 
 def plain_loop(g, t, lat, lon, gap_ms=10_000, dist_m=20.0):
@@ -38,7 +40,7 @@ def random_walks(seed: int, n: int, groups: int):
 def test_chain_matches_plain_loop(seed, n, groups, dense_factor):
     g, t, lat, lon = random_walks(seed, n, groups)
     expected = plain_loop(g, t, lat, lon)
-    assert (effective_mask(g, t, lat, lon, dense_factor=dense_factor) == expected).all()
+    assert (effective_mask(g, t, lat, lon, dense_factor=dense_factor, **SPACING) == expected).all()
 
 
 @hsettings(max_examples=60, deadline=None)

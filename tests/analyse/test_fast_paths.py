@@ -7,9 +7,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from surveyor.analyse.coverage import _codes, _factorize_sorted, _utc_ms, effective_mask
+from surveyor.analyse.cells import _factorize_sorted
+from surveyor.analyse.effective import effective_mask
+from surveyor.analyse.evidence import _codes
 from surveyor.analyse.stats import grouped_quantiles
+from surveyor.analyse.times import utc_ms
 
+from analyse.conftest import SPACING
 from analyse.test_effective_fast import plain_loop
 
 
@@ -83,7 +87,7 @@ def test_zoned_times_to_ms_match_pandas(unit, tz):
     times[::37] = pd.NaT
     want = times.dt.tz_convert("UTC").astype("datetime64[ms, UTC]").astype("int64").to_numpy(
         dtype=np.int64, na_value=np.iinfo(np.int64).min)
-    assert (_utc_ms(times) == want).all()
+    assert (utc_ms(times) == want).all()
 
 
 @pytest.mark.parametrize("seed", range(3))
@@ -97,4 +101,4 @@ def test_effective_samples_logged_many_times_a_second(seed):
     lon = 109.85 + np.cumsum(rng.normal(0, 0.4, n)) / 110_000.0
     expected = plain_loop(g, t, lat, lon)
     for dense_factor in (0.0, 120.0):
-        assert (effective_mask(g, t, lat, lon, dense_factor=dense_factor) == expected).all()
+        assert (effective_mask(g, t, lat, lon, dense_factor=dense_factor, **SPACING) == expected).all()

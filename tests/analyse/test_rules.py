@@ -1,5 +1,6 @@
 """Each rule of DESIGN section 4 at its edges, on small synthetic walks (no database)."""
 
+from dataclasses import replace
 from datetime import timedelta
 
 import numpy as np
@@ -7,11 +8,13 @@ import pandas as pd
 import pytest
 
 from surveyor.analyse import compute
-from surveyor.analyse.coverage import compute_cells, effective_mask, prepare_evidence
+from surveyor.analyse.cells import compute_cells
+from surveyor.analyse.effective import effective_mask
+from surveyor.analyse.evidence import prepare_evidence
 from surveyor.analyse.rollup import rollup
 from surveyor.config import ExclusionZone, Settings
 
-from .conftest import T0, still, walk
+from .conftest import SPACING, T0, still, walk
 
 
 def one_cell(df: pd.DataFrame, settings: Settings, operator: str = "Telkomsel") -> pd.Series:
@@ -31,18 +34,92 @@ def visits(n_first: int, n_second: int, gap: timedelta, **values) -> pd.DataFram
     return df
 
 
+# -- the rule functions (surveyor.analyse.rules) ----------------------------------------------------
+
+def test_negative_reasons_each_reason_and_its_edge(settings):
+    from surveyor.analyse.rules import negative_reasons
+
+    df = pd.DataFrame({
+        "kind": ["signal", "signal", "signal", "signal", "signal", "manual", "manual", "speed", None, "signal"],
+        "service": ["no_service", "in_service", None, None, None, None, "no_service", "no_service", None, None],
+        "tech": ["LTE", "NONE", "UMTS", "LTE", "LTE", None, None, "NONE", None, "NR"],
+        "rsrp_dbm": [np.nan, np.nan, np.nan, -115.0, -115.1, np.nan, np.nan, np.nan, -130.0, -125.0],
+        "nr_rsrp_dbm": [np.nan] * 9 + [-100.0],  # 5G NSA: the better of the two decides
+        "level": [np.nan] * 5 + [settings.manual_max_level, np.nan, np.nan, np.nan, np.nan],
+    })
+    assert negative_reasons(df, settings).tolist() == [
+        "no_service", "no_service", "2g3g_only", None, "weak_signal", "manual_no_signal", "no_service", None,
+        "weak_signal", None]
+
+
+def test_negative_reasons_follow_the_settings(settings):
+    from surveyor.analyse.rules import negative_reasons
+
+    df = pd.DataFrame({"kind": ["signal", "manual"], "tech": ["LTE", None], "rsrp_dbm": [-112.0, np.nan],
+                       "level": [np.nan, 2]})
+    assert negative_reasons(df, settings).tolist() == [None, None]
+    stricter = replace(settings, rsrp_negative_below_dbm=-110.0, manual_max_level=2)
+    assert negative_reasons(df, stricter).tolist() == ["weak_signal", "manual_no_signal"]
+
+
+def test_negative_reasons_without_values_are_not_negative(settings):
+    from surveyor.analyse.rules import negative_reasons
+
+    # Columns a source does not have are unknown values: never evidence of no signal.
+    assert negative_reasons(pd.DataFrame({"kind": ["signal", None]}), settings).isna().all()
+
+
+def test_speed_failed_at_the_floor(settings):
+    from surveyor.analyse.rules import speed_failed
+
+    tests = pd.DataFrame({"test": ["ok", "ok", "ok", "failed", "ok", None],
+                          "download_mbps": [5.0, 4.99, 20.0, np.nan, np.nan, np.nan],
+                          "upload_mbps": [1.0, 3.0, 0.99, np.nan, np.nan, np.nan]})
+    assert speed_failed(tests, settings).tolist() == [False, True, True, True, False, False]
+    assert speed_failed(tests, replace(settings, download_min_mbps=4.0)).tolist() == \
+        [False, False, True, True, False, False]
+
+
+def test_rsrp_classes_use_the_configured_bounds(settings):
+    from surveyor.analyse.rules import rsrp_classes
+
+    values = [-85.0, -85.1, -95.0, -105.0, -115.0, -115.1, None, np.nan]
+    assert rsrp_classes(values, settings).tolist() == [
+        "excellent", "good", "good", "fair", "poor", "none", None, None]
+    shifted = replace(settings, rsrp_excellent_dbm=-80.0, rsrp_good_dbm=-90.0, rsrp_fair_dbm=-100.0,
+                               rsrp_poor_dbm=-110.0)
+    assert rsrp_classes(values, shifted).tolist() == [
+        "good", "good", "fair", "poor", "none", "none", None, None]
+
+
+def test_the_phones_one_sample_rules_agree_with_the_analysis(settings):
+    """The logger's live page (no numpy) judges one sample with surveyor.model; the analysis judges
+    columns with surveyor.analyse.rules: same answers, at the default thresholds and on the edges."""
+    from surveyor.analyse.rules import rsrp_classes, speed_failed
+    from surveyor.model import rsrp_class, speed_failed as speed_failed_one
+
+    rsrp = [-140.0, -115.1, -115.0, -105.0, -104.9, -95.0, -85.0, -60.0, None, float("nan")]
+    assert rsrp_classes(rsrp, settings).tolist() == [rsrp_class(v) for v in rsrp]
+    tests = pd.DataFrame({"test": ["ok", "ok", "failed", None, "ok", "ok"],
+                          "download_mbps": [5.0, 4.99, np.nan, np.nan, 30.0, np.nan],
+                          "upload_mbps": [1.0, 2.0, np.nan, np.nan, 0.99, np.nan]})
+    one = [speed_failed_one(t, None if d != d else d, None if u != u else u)
+           for t, d, u in zip(tests["test"], tests["download_mbps"], tests["upload_mbps"])]
+    assert speed_failed(tests, settings).tolist() == one
+
+
 # -- effective samples ----------------------------------------------------------------------------
 
 def test_effective_spacing_10_s_and_20_m_edges():
     g = np.zeros(3, dtype=np.int64)
     lat = np.array([0.0, 20.0001 / 111_195.0, 40.0002 / 111_195.0])
     # exactly 10 s and just over 20 m: both count
-    assert effective_mask(g, np.array([0, 10_000, 20_000]), lat, np.zeros(3)).tolist() == [True, True, True]
+    assert effective_mask(g, np.array([0, 10_000, 20_000]), lat, np.zeros(3), **SPACING).tolist() == [True, True, True]
     # 9.999 s: the second does not count; the third is 20 s / 40 m from the first: counts
-    assert effective_mask(g, np.array([0, 9_999, 20_000]), lat, np.zeros(3)).tolist() == [True, False, True]
+    assert effective_mask(g, np.array([0, 9_999, 20_000]), lat, np.zeros(3), **SPACING).tolist() == [True, False, True]
     # 19.9 m: the second does not count
     lat2 = np.array([0.0, 19.9 / 111_195.0, 40.0 / 111_195.0])
-    assert effective_mask(g, np.array([0, 10_000, 20_000]), lat2, np.zeros(3)).tolist() == [True, False, True]
+    assert effective_mask(g, np.array([0, 10_000, 20_000]), lat2, np.zeros(3), **SPACING).tolist() == [True, False, True]
 
 
 def test_effective_counts_from_last_counted_not_last_sample():
@@ -50,7 +127,7 @@ def test_effective_counts_from_last_counted_not_last_sample():
     n = 300
     t = np.arange(n) * 1000
     lat = np.arange(n) * 1.5 / 111_195.0
-    eff = effective_mask(np.zeros(n, dtype=np.int64), t, lat, np.zeros(n))
+    eff = effective_mask(np.zeros(n, dtype=np.int64), t, lat, np.zeros(n), **SPACING)
     idx = np.flatnonzero(eff)
     assert idx[0] == 0
     assert set(np.diff(idx)) == {14}
@@ -66,7 +143,7 @@ def test_standing_still_is_one_observation(settings):
 def test_effective_per_group_resets():
     g = np.array([0, 0, 1, 1])
     t = np.array([0, 1000, 0, 1000])
-    eff = effective_mask(g, t, np.zeros(4), np.zeros(4))
+    eff = effective_mask(g, t, np.zeros(4), np.zeros(4), **SPACING)
     assert eff.tolist() == [True, False, True, False]
 
 
@@ -88,7 +165,7 @@ def test_effective_matches_a_plain_loop_on_random_walks():
         elif t[i] - t[last] >= 10_000 and distance_m(lat[last], lon[last], lat[i], lon[i]) >= 20:
             last = i
             expected[i] = True
-    assert (effective_mask(g, t, lat, lon) == expected).all()
+    assert (effective_mask(g, t, lat, lon, **SPACING) == expected).all()
 
 
 # -- evidence thresholds --------------------------------------------------------------------------
@@ -247,6 +324,15 @@ def test_rollup_to_8_recomputes_bounds(settings):
     assert row["samples_effective"] == 10 and row["status"] == "dead"
     assert row["lower_95"] == pytest.approx(0.05 ** 0.1, abs=1e-9)
     assert set(up[up["operator"] == "Indosat"]["status"]) == {"not_surveyed"}
+
+
+def test_no_sample_left_means_every_area_cell_not_surveyed(settings):
+    from surveyor.geo.areas import load_boundary
+
+    result = compute(walk(5, environment="indoor"), settings, load_boundary(settings))
+    assert result.summary.samples_used == 0 and result.summary.left_out["indoor"] == 5
+    assert len(result.cells) and set(result.cells["status"]) == {"not_surveyed"}
+    assert result.cells["first_seen"].isna().all() and len(result.dead_zones) == len(result.sites) == 0
 
 
 def test_all_samples_at_one_point(settings):

@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 import shapely
 
-simulate = pytest.importorskip("surveyor.testing.simulate")
+from surveyor.testing import simulate
 
 GUARD_DB = 3.0
 
@@ -33,7 +33,7 @@ def test_precision_and_recall_of_dead_cells(village):
     from surveyor.geo.cells import from_hex
 
     survey, settings, result = village
-    sig = result.evidence.signal
+    sig = result.evidence.signal_frame()
     tp = fp = fn = 0
     for op in settings.operators:
         e = sig[sig["operator"] == op]

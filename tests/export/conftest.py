@@ -1,23 +1,23 @@
-"""Fixtures for the export tests: the survey geodatabase of tests/report/surveydb.py."""
+"""Fixtures for the export tests: a copy of the simulated village survey (tests/fixtures)."""
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
 import pytest
 
-HERE = Path(__file__).parent
-_spec = importlib.util.spec_from_file_location("export_surveydb", HERE.parent / "report" / "surveydb.py")
-surveydb = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(surveydb)
+
+@pytest.fixture(scope="session")
+def survey(village, tmp_path_factory):
+    """The simulated village survey, merged and analysed (fixtures.VILLAGE), in a folder of its own."""
+    from fixtures import copy_survey
+
+    return copy_survey(village, tmp_path_factory.mktemp("export") / "survey")
 
 
 @pytest.fixture(scope="session")
-def survey_db(tmp_path_factory) -> Path:
-    path = tmp_path_factory.mktemp("export") / "survey.gpkg"
-    surveydb.build_survey_db(path, nasty=True).close()
-    return path
+def survey_db(survey) -> Path:
+    return survey.db
 
 
 @pytest.fixture(scope="session")

@@ -6,16 +6,18 @@ import csv
 import xml.etree.ElementTree as ET
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from surveyor.config import ExclusionZone, Settings
-from surveyor.errors import OutputExists, InvalidRequest
+from surveyor.errors import InvalidRequest
 from surveyor.export import BLANKSPOT_COLUMNS, export_layer, neutralize
 
-from .conftest import surveydb
+from surveyor.testing.simulate import DEFAULT_VOLUNTEERS
+
+from fixtures import HOSTILE_NOTE, HOSTILE_VOLUNTEER
 
 KML = "{http://www.opengis.net/kml/2.2}"
-SECRETS = [*surveydb.VOLUNTEERS.values(), *surveydb.DEVICES.values(), "HYPERLINK", "rumah", ".jsonl"]
 
 
 def _db_count(store, layer):
@@ -41,7 +43,9 @@ def test_every_format_parses_and_counts_match(store, settings, tmp_path, layer):
     assert ws.max_row - 1 == n
     root = ET.parse(export_layer(store, settings, tmp_path / "x.kml", layer=layer)).getroot()
     assert root.tag == f"{KML}kml"
-    assert len(root.findall(f".//{KML}Placemark")) == n
+    # KML draws places: samples logged before the GPS had a fix have none and are left out.
+    placed = int(store.read_samples(["lat"])["lat"].notna().sum()) if layer == "samples" else n
+    assert len(root.findall(f".//{KML}Placemark")) == placed
 
 
 def test_kml_is_styled_by_status_with_evidence(store, settings, tmp_path):
@@ -69,21 +73,40 @@ def test_kml_escapes_html_and_cdata_payloads(store, settings, tmp_path):
     assert "<script>" not in raw
 
 
+def test_kml_samples_are_styled_by_the_coverage_rules(store, settings, tmp_path):
+    from surveyor.analyse.rules import negative_reasons, rsrp_classes
+
+    root = ET.parse(export_layer(store, settings, tmp_path / "s.kml", layer="samples")).getroot()
+    styles = {s.get("id") for s in root.iter(f"{KML}Style")}
+    used = [m.findtext(f"{KML}styleUrl").lstrip("#") for m in root.iter(f"{KML}Placemark")]
+    assert set(used) <= styles, "every placemark's style is defined"
+    samples = store.read_samples()
+    samples = samples[samples["lat"].notna()]
+    negative = negative_reasons(samples, settings).notna().to_numpy()
+    assert used.count("negative") == negative.sum() > 0
+    classes = rsrp_classes(samples["rsrp_dbm"][~negative], settings)
+    for name in ("excellent", "good", "fair", "poor"):
+        assert used.count(name) == (classes == name).sum()
+
+
 def test_csv_and_xlsx_neutralise_formulas_but_keep_negative_numbers(store, settings, tmp_path):
     import openpyxl
 
     rows = _read_csv(export_layer(store, settings, tmp_path / "s.csv", layer="samples"))
     notes = [r["note"] for r in rows if r["note"]]
-    assert notes and all(n.startswith("'=") for n in notes)
+    # The formula is neutralised; the volunteers' plain notes are exported as they are.
+    assert "'" + HOSTILE_NOTE in notes
+    stored = set(store.read_samples(["note"])["note"].dropna())
+    assert {n for n in notes if n != "'" + HOSTILE_NOTE} == stored - {HOSTILE_NOTE} != set()
     vols = {r["volunteer"] for r in rows}
-    assert any(v.startswith("<script>") for v in vols)  # does not start with a formula character
+    assert HOSTILE_VOLUNTEER in vols  # does not start with a formula character: unchanged
     assert any(r["rsrp_dbm"].startswith("-1") for r in rows)
     ws = openpyxl.load_workbook(export_layer(store, settings, tmp_path / "s.xlsx", layer="samples")).active
     header = [c.value for c in ws[1]]
     note_col, rsrp_col = header.index("note"), header.index("rsrp_dbm")
     values = list(ws.iter_rows(min_row=2, values_only=True))
     cells = [r[note_col] for r in values if r[note_col]]
-    assert cells and all(c.startswith("'=") for c in cells)
+    assert "'" + HOSTILE_NOTE in cells and HOSTILE_NOTE not in cells
     assert all(ws.cell(row=i + 2, column=note_col + 1).data_type == "s" for i, r in enumerate(values) if r[note_col])
     assert any(isinstance(r[rsrp_col], (int, float)) and r[rsrp_col] < 0 for r in values)
 
@@ -96,7 +119,7 @@ def test_neutralize(value, expected):
     assert neutralize(value) == expected
 
 
-def test_anonymized_samples_have_no_personal_strings_and_cell_centre_positions(store, settings, tmp_path):
+def test_anonymized_samples_have_no_personal_strings_and_cell_centre_positions(store, survey, settings, tmp_path):
     import h3
     import pyogrio
 
@@ -110,16 +133,17 @@ def test_anonymized_samples_have_no_personal_strings_and_cell_centre_positions(s
             text = pyogrio.read_dataframe(path).to_csv()
         else:
             text = path.read_text(encoding="utf-8")
-        for secret in SECRETS:
+        for secret in survey.personal_strings():
             assert secret not in text, (suffix, secret)
     rows = _read_csv(tmp_path / "a.csv")
     assert len(rows) == len(store.read_samples())
     assert "volunteer" not in rows[0] and "device" not in rows[0] and "note" not in rows[0]
-    assert rows[0]["device_model"]
-    for r in rows[:20]:
+    assert DEFAULT_VOLUNTEERS[0].device_model in {r["device_model"] for r in rows}  # not personal: kept
+    for r in [r for r in rows if r["lat"]][:20]:
         lat, lon = h3.cell_to_latlng(h3.int_to_str(int(r["h3_10"])))
         assert float(r["lat"]) == pytest.approx(lat, abs=1e-9) and float(r["lon"]) == pytest.approx(lon, abs=1e-9)
-    assert {r["session"] for r in rows} == {f"S{i:03d}" for i in range(1, 7)}
+    sessions = store.read_samples(["session"])["session"].nunique()
+    assert sessions > 1 and {r["session"] for r in rows} == {f"S{i:03d}" for i in range(1, sessions + 1)}
 
 
 def test_exclusion_zones_apply_with_and_without_anonymize(store, tmp_path):
@@ -132,7 +156,8 @@ def test_exclusion_zones_apply_with_and_without_anonymize(store, tmp_path):
     assert inside > 0
     rows = _read_csv(export_layer(store, settings, tmp_path / "s.csv", layer="samples"))
     assert len(rows) == len(samples) - inside
-    assert not excluded_mask(np.array([float(r["lat"]) for r in rows]), np.array([float(r["lon"]) for r in rows]),
+    placed = [r for r in rows if r["lat"]]  # samples without a position are in no zone
+    assert not excluded_mask(np.array([float(r["lat"]) for r in placed]), np.array([float(r["lon"]) for r in placed]),
                              settings).any()
     anon = _read_csv(export_layer(store, settings, tmp_path / "a.csv", layer="samples", anonymize=True))
     assert len(anon) < len(rows)  # whole cells touching the zone go
@@ -157,7 +182,8 @@ def test_blankspot_sheet_csv_and_xlsx(store, settings, tmp_path):
     assert float(row["latitude"]) == pytest.approx(z["centroid_lat"], abs=1e-6)
     assert int(row["sampel_efektif"]) == z["samples_effective"]
     assert row["desa"] == "Lipursari" and row["kode_desa"] == "33.07.05.2002"
-    assert row["tanggal_awal"] == "2026-07-14"
+    first_local = pd.Timestamp(z["first_seen"]).tz_convert(settings.timezone)
+    assert row["tanggal_awal"] == f"{first_local:%Y-%m-%d}"
     ws = openpyxl.load_workbook(export_layer(store, settings, tmp_path / "b.xlsx", fmt="blankspot")).active
     assert ws.max_row - 1 == len(rows)
     assert isinstance(ws.cell(row=2, column=6).value, float)
@@ -180,11 +206,11 @@ def test_refuses_overwrite_and_unknown_formats(store, survey_db, settings, tmp_p
         export_layer(store, settings, tmp_path / "q.csv", layer="cells", area="99.99")
 
 
-def test_export_before_analysis_says_run_analyze(tmp_path, settings):
+def test_export_before_analysis_says_run_analyze(merged_only, tmp_path, settings):
     from surveyor.errors import NothingToDo
+    from surveyor.store import open_store
 
-    store = surveydb.build_survey_db(tmp_path / "raw.gpkg", analysed=False)
-    with pytest.raises(NothingToDo, match="surveyor analyze"):
+    with open_store(str(merged_only.db)) as store, pytest.raises(NothingToDo, match="surveyor analyze"):
         export_layer(store, settings, tmp_path / "z.kml", layer="dead_zones")
 
 
@@ -200,8 +226,12 @@ def test_cli_export_prints_the_path(survey_db, tmp_path, runner):
 
 
 def test_reviewer_recomputes_a_dead_zone_from_the_samples_csv(store, settings, tmp_path):
-    """From the CSV of samples alone (plus the zone outline), recompute DZ-TSEL-01's evidence."""
-    pytest.importorskip("surveyor.analyse")
+    """From the CSV of samples alone (plus the zone outline), recompute DZ-TSEL-01's evidence.
+
+    As a reviewer would, by the rules of the report: the samples of Telkomsel that count (signal and
+    manual, placed, outdoor, GPS accuracy within 50 m or unknown), thinned per walk to those 10 s and
+    20 m from the last counted one along the whole walk, then those inside the zone.
+    """
     import pyogrio
     import shapely
     from scipy.stats import beta
@@ -211,26 +241,31 @@ def test_reviewer_recomputes_a_dead_zone_from_the_samples_csv(store, settings, t
     rows = _read_csv(export_layer(store, settings, tmp_path / "s.csv", layer="samples"))
     zones = pyogrio.read_dataframe(export_layer(store, settings, tmp_path / "z.geojson", layer="dead_zones"))
     zone = zones[zones["zone_id"] == "DZ-TSEL-01"].iloc[0]
-    poly = zone.geometry
-    sig = [r for r in rows if r["operator"] == "Telkomsel" and r["kind"] == "signal"
-           and r["environment"] != "indoor" and (not r["accuracy_m"] or float(r["accuracy_m"]) <= 50)
-           and r["lat"] and poly.buffer(1e-9).contains(shapely.Point(float(r["lon"]), float(r["lat"])))]
-    raw = len(sig)
-    eff = neg = 0
+    poly = zone.geometry.buffer(1e-9)
+    walks = [r for r in rows if r["operator"] == "Telkomsel" and r["kind"] in ("signal", "manual")
+             and r["environment"] != "indoor" and (not r["accuracy_m"] or float(r["accuracy_m"]) <= 50)
+             and r["lat"]]
+    raw = eff = neg = 0
     last: dict[str, tuple] = {}
-    for r in sorted(sig, key=lambda r: (r["session"], r["time"])):
+    for r in sorted(walks, key=lambda r: (r["session"], r["time"])):
         t = np.datetime64(r["time"].rstrip("Z"))
         lat, lon = float(r["lat"]), float(r["lon"])
+        inside = poly.contains(shapely.Point(lon, lat))
+        raw += inside
         prev = last.get(r["session"])
         if prev is not None and not ((t - prev[0]) / np.timedelta64(1, "s") >= 10
                                      and distance_m(prev[1], prev[2], lat, lon) >= 20):
             continue
         last[r["session"]] = (t, lat, lon)
+        if not inside:
+            continue
         eff += 1
         rsrp = float(r["rsrp_dbm"]) if r["rsrp_dbm"] else None
-        negative = (r["service"] == "no_service" or r["tech"] in ("NONE", "GSM", "UMTS")
-                    or (rsrp is not None and rsrp < -115))
+        negative = (r["service"] == "no_service" or r["tech"] == "NONE"
+                    or (r["kind"] == "manual" and r["level"] and int(r["level"]) <= 1)
+                    or (r["kind"] == "signal" and (r["tech"] in ("GSM", "UMTS") or (rsrp is not None and rsrp < -115))))
         neg += negative
+    assert 0 < neg <= eff < raw
     lower = beta.ppf(0.05, neg, eff - neg + 1) if neg else 0.0
     upper = beta.ppf(0.95, neg + 1, eff - neg) if neg < eff else 1.0
     assert raw == zone["samples_raw"]

@@ -1,4 +1,5 @@
-"""Fixtures for the map and print tests: survey databases and headless Chromium (no network)."""
+"""Fixtures for the map and print tests: survey databases (tests/fixtures) and headless Chromium
+(no network)."""
 
 from __future__ import annotations
 
@@ -12,8 +13,6 @@ from pathlib import Path
 
 import pytest
 
-from .mapdb import build_db
-
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                   "--disable-background-networking", "--disable-component-update", "--disable-sync",
@@ -21,15 +20,24 @@ CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic
 
 
 @pytest.fixture(scope="session")
-def map_db(tmp_path_factory) -> Path:
-    """Two operators, every class, dead zones, sites, towers and 1,200 samples."""
-    return build_db(tmp_path_factory.mktemp("mapdb") / "survey.gpkg", samples=1200)
+def map_survey(village, tmp_path_factory):
+    """A copy of the simulated village survey: two operators, every class, dead zones, sites, towers."""
+    from fixtures import copy_survey
+
+    return copy_survey(village, tmp_path_factory.mktemp("map") / "survey")
 
 
 @pytest.fixture(scope="session")
-def evil_db(tmp_path_factory) -> Path:
-    """Operator, dusun, tower operator and notes that are HTML (<img src=x onerror=alert(1)>)."""
-    return build_db(tmp_path_factory.mktemp("evildb") / "survey.gpkg", samples=600, evil=True)
+def map_db(map_survey) -> Path:
+    return map_survey.db
+
+
+@pytest.fixture(scope="session")
+def evil_db(hostile_village, tmp_path_factory) -> Path:
+    """Operator, dusun, notes and a tower's technology that are HTML (<img src=x onerror=alert(1)>)."""
+    from fixtures import copy_survey
+
+    return copy_survey(hostile_village, tmp_path_factory.mktemp("evil") / "survey").db
 
 
 def chromium_path() -> str:

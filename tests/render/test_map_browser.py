@@ -11,8 +11,9 @@ from surveyor.render import style as st
 from surveyor.render.html_map import render_map
 from surveyor.store import open_store
 
+from fixtures import EVIL
+
 from .conftest import probe_copy, probe_result
-from .mapdb import EVIL
 
 pytestmark = pytest.mark.browser
 
@@ -52,7 +53,9 @@ def test_screenshot_shows_every_class_colour(en_map, chromium, tmp_path):
     assert chromium.recorder.page_requests() == []
 
 
-def test_loads_without_errors_or_network_and_layer_control_toggles(en_map, chromium, tmp_path):
+def test_loads_without_errors_or_network_and_layer_control_toggles(en_map, map_db, chromium, tmp_path):
+    from surveyor.i18n import format_number
+
     page = probe_copy(en_map, tmp_path / "probe.html")
     proc = chromium(page, dump_dom=True)
     r = probe_result(proc.stdout)
@@ -69,8 +72,13 @@ def test_loads_without_errors_or_network_and_layer_control_toggles(en_map, chrom
     assert after > before + 100 and again == before  # hidden at start: showing adds its cells
     assert r["dashed"] > 10  # not-surveyed cells are drawn, as dashed outlines
     assert r["popups"] > 100 and r["popup_imgs"] == 0
-    assert "DZ-TSEL-01" in r["tooltips"]
-    assert "walk 240 m north-east" in r["popup_text"]
+    with open_store(str(map_db)) as store:
+        zones = store.read_layer("dead_zones")
+    shown = zones[zones["operator"] == "Telkomsel"]  # the first operator is shown at start
+    assert len(shown) and set(shown["zone_id"]) <= set(r["tooltips"])
+    first = zones[zones["zone_id"] == "DZ-TSEL-01"].iloc[0]  # the way out of a dead zone, in its popup
+    assert (f"walk {format_number(first['nearest_signal_m'], 'en')} m {first['nearest_signal_direction']}"
+            in r["popup_text"])
 
 
 def test_hostile_text_stays_text_in_chromium(evil_db, chromium, tmp_path):

@@ -14,7 +14,7 @@ from surveyor.render import style as st
 from surveyor.render.print_map import print_colour, render_print
 from surveyor.store import open_store
 
-from .mapdb import EVIL, build_db
+from fixtures import EVIL, empty_survey
 
 
 def poppler(name: str) -> str:
@@ -145,6 +145,6 @@ def test_cli_print(invoke, map_db, tmp_path):
 
 
 def test_print_empty_database(invoke, tmp_path):
-    db = build_db(tmp_path / "e.gpkg", samples=0, analysed=False)
+    db = empty_survey(tmp_path / "e")
     r = invoke("print", "--db", str(db), "--out", str(tmp_path / "e.pdf"))
     assert r.exit_code == 1 and "surveyor merge" in r.stderr

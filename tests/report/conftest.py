@@ -1,32 +1,25 @@
-"""Fixtures for the report tests: one small survey geodatabase (see surveydb.py), rendered once."""
+"""Fixtures for the report tests: a copy of the simulated village survey (tests/fixtures), rendered once."""
 
 from __future__ import annotations
 
-import importlib.util
 import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
 
-HERE = Path(__file__).parent
 
+@pytest.fixture(scope="session")
+def survey(village, tmp_path_factory):
+    """The simulated village survey, merged and analysed (fixtures.VILLAGE), in a folder of its own."""
+    from fixtures import copy_survey
 
-def _load_surveydb():
-    spec = importlib.util.spec_from_file_location("report_surveydb", HERE / "surveydb.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-surveydb = _load_surveydb()
+    return copy_survey(village, tmp_path_factory.mktemp("report") / "survey")
 
 
 @pytest.fixture(scope="session")
-def survey_db(tmp_path_factory) -> Path:
-    path = tmp_path_factory.mktemp("report") / "survey.gpkg"
-    surveydb.build_survey_db(path, nasty=True).close()
-    return path
+def survey_db(survey) -> Path:
+    return survey.db
 
 
 @pytest.fixture(scope="session")

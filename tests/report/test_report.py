@@ -9,9 +9,9 @@ import subprocess
 import pytest
 
 from surveyor.config import ExclusionZone, Settings
-from surveyor.errors import NothingToDo, OutputExists, SurveyorError
+from surveyor.errors import NothingToDo, SurveyorError
 
-from .conftest import pdftotext, surveydb
+from .conftest import pdftotext
 
 
 def _zone_ids(store):
@@ -65,7 +65,7 @@ def test_pdf_embeds_the_printed_maps(pdf_id):
     assert len(rows) >= 1
 
 
-def test_english_anonymised_pdf(store, pdf_en_anon):
+def test_english_anonymised_pdf(store, survey, pdf_en_anon):
     text = pdftotext(pdf_en_anon)
     for zone_id in _zone_ids(store):
         assert zone_id in text
@@ -74,11 +74,11 @@ def test_english_anonymised_pdf(store, pdf_en_anon):
         assert word in text
     assert "Ringkasan" not in text
     assert "This report contains personal data" not in text
-    for secret in [*surveydb.VOLUNTEERS.values(), *surveydb.DEVICES.values(), "HYPERLINK", "budi_"]:
+    for secret in survey.personal_strings():
         assert secret not in text, secret
 
 
-def test_html_escapes_volunteer_and_note_payloads(store, tmp_path):
+def test_html_escapes_volunteer_and_note_payloads(store, survey, tmp_path):
     from surveyor.render.report import render_report
 
     out = render_report(store, Settings(), tmp_path / "r.html", lang="id")
@@ -86,15 +86,15 @@ def test_html_escapes_volunteer_and_note_payloads(store, tmp_path):
     assert "<script>" not in html
     assert "&lt;script&gt;alert" in html
     assert "<b>bold</b>" not in html and "&lt;b&gt;bold&lt;/b&gt;" in html
-    assert "Budi Santoso" in html  # without --anonymize the sessions appendix names volunteers
+    assert survey.volunteers[0] in html  # without --anonymize the sessions appendix names volunteers
     assert "Laporan ini berisi data pribadi" in html
 
 
-def test_anonymised_html_has_no_personal_strings(store, tmp_path):
+def test_anonymised_html_has_no_personal_strings(store, survey, tmp_path):
     from surveyor.render.report import render_report
 
     html = render_report(store, Settings(), tmp_path / "r.html", lang="en", anonymize=True).read_text("utf-8")
-    for secret in [*surveydb.VOLUNTEERS.values(), *surveydb.DEVICES.values(), "HYPERLINK", "rumah", ".jsonl"]:
+    for secret in survey.personal_strings():
         assert secret not in html, secret
 
 
@@ -108,13 +108,13 @@ def test_exclusion_zone_removes_a_dead_zone_from_the_report(store, tmp_path):
     assert "Exclusion zones" in html
 
 
-def test_report_before_analysis_says_run_analyze(tmp_path, runner):
+def test_report_before_analysis_says_run_analyze(merged_only, tmp_path, runner):
     from surveyor.cli import cli
     from surveyor.render.report import render_report
+    from surveyor.store import open_store
 
-    db = tmp_path / "raw.gpkg"
-    store = surveydb.build_survey_db(db, analysed=False)
-    with pytest.raises(NothingToDo, match="surveyor analyze"):
+    db = merged_only.db
+    with open_store(str(db)) as store, pytest.raises(NothingToDo, match="surveyor analyze"):
         render_report(store, Settings(), tmp_path / "r.pdf", lang="id")
     assert not (tmp_path / "r.pdf").exists()
     res = runner.invoke(cli, ["report", "--db", str(db), "--out", str(tmp_path / "r.html")])

@@ -300,3 +300,19 @@ def test_clutter_costs_signal_and_raises_the_mast(village, survey_copy, invoke):
     t = {a["operator"]: a for a in trees}
     assert t["Indosat"]["mast_needed_m"] > p["Indosat"]["mast_needed_m"] + 5
     assert t["Indosat"]["predicted_rsrp_dbm"] <= p["Indosat"]["predicted_rsrp_dbm"]
+
+
+def test_analyze_with_a_dem_explains_dead_zones_and_predicts_unwalked_cells(village_survey, invoke):
+    # The fixture ran `analyze` with the DEM imported: the analysis itself carries the terrain.
+    with open_store(str(village_survey / "survey.gpkg")) as store:
+        zones, cells = store.read_layer("dead_zones"), store.read_layer("cells")
+        terrain = store.get_meta("terrain_summary")
+    assert len(zones) and zones["terrain_verdict"].notna().all()
+    assert set(zones["terrain_verdict"]) <= {"terrain", "not_terrain", "no_tower", "not_computable"}
+    assert zones["terrain_reason"].str.len().min() > 20
+    shown = cells[cells["prediction_shown"].astype(bool)]
+    # Predictions only where there is no evidence class; the evidence status itself is untouched.
+    assert len(shown) and set(shown["status"]) <= {"insufficient", "not_surveyed"}
+    assert cells["predicted_status"].notna().any() and terrain
+    r = invoke("analyze", *_args(village_survey), "--json")
+    assert r.exit_code == 0, r.output

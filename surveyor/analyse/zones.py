@@ -1,0 +1,209 @@
+"""Dead zones: adjacent dead cells of one operator merged into zones with their evidence.
+
+:func:`dead_zones` gives the ``dead_zones`` layer (docs/layers.md): per zone an ID
+(``DZ-TSEL-01``), area, centroid, dusun, the evidence recomputed over the zone's own samples
+(effective and raw samples, sessions, devices, days, first and last seen, median signal, share
+negative and its bounds, speed tests), and the distance and direction to the nearest covered cell
+and to the nearest known tower of the operator (DESIGN section 4).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from surveyor.analyse.evidence import REASON_CODES, Evidence
+from surveyor.analyse.stats import clopper_pearson
+from surveyor.analyse.times import iso_utc, local_days
+from surveyor.config import Settings
+from surveyor.geo import cells as grid
+from surveyor.geo.bearing import bearing_deg, compass
+from surveyor.geo.distance import haversine_m
+from surveyor.model import OPERATOR_CODES
+
+__all__ = ["ZONE_COLUMNS", "dead_zones"]
+
+ZONE_COLUMNS = [
+    "zone_id", "operator", "cells", "area_km2", "centroid_lat", "centroid_lon", "dusun",
+    "samples_effective", "samples_raw", "negatives_effective", "share_negative", "lower_95", "upper_95",
+    "share_no_service", "share_2g3g", "sessions", "devices", "days", "first_seen", "last_seen",
+    "rsrp_median_dbm", "speed_tests", "speed_failed", "nearest_signal_m", "nearest_signal_bearing_deg",
+    "nearest_signal_direction", "nearest_tower_m", "nearest_tower_bearing_deg", "nearest_tower_direction",
+    "area_code",
+    # extras
+    "h3_cells", "resolution",
+]
+
+
+def _code(operator: str) -> str:
+    return OPERATOR_CODES.get(operator) or "".join(ch for ch in operator.upper() if ch.isalnum())[:5] or "OP"
+
+
+def _nearest(lat, lon, tlat, tlon) -> tuple[float, float, str | None]:
+    """Distance (m), bearing (degrees) and compass direction from a point to the nearest of the
+    targets; NaN, NaN, None when there is none."""
+    tlat = np.asarray(tlat, dtype=float)
+    tlon = np.asarray(tlon, dtype=float)
+    ok = np.isfinite(tlat) & np.isfinite(tlon)
+    if not ok.any():
+        return np.nan, np.nan, None
+    tlat, tlon = tlat[ok], tlon[ok]
+    d = haversine_m(lat, lon, tlat, tlon, xp=np)
+    i = int(np.argmin(d))
+    b = float(bearing_deg(lat, lon, tlat[i], tlon[i], xp=np))
+    return float(d[i]), b, compass(b)
+
+
+def dead_zones(cells, towers=None, settings: Settings | None = None, evidence: Evidence | None = None):
+    """Merge adjacent dead cells of one operator into dead zones with their evidence.
+
+    Parameters
+    ----------
+    cells
+        The ``cells`` layer (from :func:`~surveyor.analyse.cells.compute_cells`).
+    towers
+        The ``towers`` layer (operator, lat, lon) or None/empty.
+    settings
+        Thresholds, area code.
+    evidence
+        The :class:`Evidence` the cells were computed from. With it, the zone's evidence is
+        aggregated over the zone's samples (distinct sessions, devices and days; the median RSRP of
+        every sample). Without it, counts are summed over the cells and distinct counts are the
+        largest of any cell (a lower bound), and the median is the median of the cell medians.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        EPSG:4326 (multi)polygons, columns :data:`ZONE_COLUMNS`. IDs (``DZ-TSEL-01``) are numbered
+        per operator by centroid latitude, then longitude (south to north), so the same data
+        always gives the same IDs.
+    """
+    import geopandas as gpd
+    import shapely
+
+    from surveyor.geo.areas import utm_crs
+
+    settings = settings or Settings()
+
+    def empty():
+        return gpd.GeoDataFrame({c: [] for c in ZONE_COLUMNS}, geometry=[], crs="EPSG:4326")
+
+    if cells is None or len(cells) == 0:
+        return empty()
+    rows = []
+    geoms = []
+    # A plain DataFrame view: filtering a GeoDataFrame costs far more than the work done here.
+    c_op = cells["operator"].to_numpy(dtype=object)
+    c_st = cells["status"].to_numpy(dtype=object)
+    c_lat = cells["lat"].to_numpy(dtype=float)
+    c_lon = cells["lon"].to_numpy(dtype=float)
+    cells = pd.DataFrame(cells, copy=False)
+    for op in sorted(cells["operator"].dropna().unique()):
+        dead = cells[(c_op == op) & (c_st == "dead")]
+        if len(dead) == 0:
+            continue
+        dead_cells = grid.from_hex(dead["h3"])
+        labels = grid.neighbours_components(dead_cells)
+        is_covered = (c_op == op) & (c_st == "covered")
+        covered_lat, covered_lon = c_lat[is_covered], c_lon[is_covered]
+        # The samples of this operator in any of its dead cells, found once for all its zones.
+        op_samples = _samples_in(evidence, op, dead_cells) if evidence is not None else None
+        op_towers = None
+        if towers is not None and len(towers) and {"operator", "lat", "lon"} <= set(towers.columns):
+            op_towers = towers[towers["operator"] == op]
+        zone_rows = []
+        for lab in np.unique(labels):
+            member = dead.iloc[np.flatnonzero(labels == lab)]
+            geom = shapely.union_all(list(member["geometry"]))
+            crs = utm_crs(float(member["lon"].mean()), float(member["lat"].mean()))
+            # Area and centroid in UTM metres: degrees are not equal-area.
+            g_utm = gpd.GeoSeries([geom], crs="EPSG:4326").to_crs(crs)
+            centroid = g_utm.centroid.to_crs("EPSG:4326").iloc[0]
+            zone_rows.append((member, geom, float(g_utm.area.iloc[0]) / 1e6, centroid.y, centroid.x))
+        zone_rows.sort(key=lambda z: (round(z[3], 7), round(z[4], 7)))
+        width = max(2, len(str(len(zone_rows))))
+        for n, (member, geom, area_km2, clat, clon) in enumerate(zone_rows, 1):
+            row: dict[str, Any] = {
+                "zone_id": f"DZ-{_code(op)}-{n:0{width}d}", "operator": op, "cells": len(member),
+                "area_km2": area_km2, "centroid_lat": clat, "centroid_lon": clon,
+                "dusun": ", ".join(sorted({d for d in member["dusun"].dropna()})) or None,
+                "area_code": settings.code, "h3_cells": ",".join(member["h3"]),
+                "resolution": int(member["resolution"].iloc[0]),
+            }
+            row.update(_zone_evidence(member, op, settings, evidence, op_samples))
+            row["nearest_signal_m"], row["nearest_signal_bearing_deg"], row["nearest_signal_direction"] = \
+                _nearest(clat, clon, covered_lat, covered_lon)
+            if op_towers is not None and len(op_towers):
+                row["nearest_tower_m"], row["nearest_tower_bearing_deg"], row["nearest_tower_direction"] = \
+                    _nearest(clat, clon, op_towers["lat"], op_towers["lon"])
+            rows.append(row)
+            geoms.append(geom)
+    if not rows:
+        return empty()
+    ints = ("cells", "samples_effective", "samples_raw", "negatives_effective", "sessions", "devices", "days",
+            "speed_tests", "speed_failed", "resolution")
+    floats = ("nearest_signal_m", "nearest_signal_bearing_deg", "nearest_tower_m", "nearest_tower_bearing_deg",
+              "rsrp_median_dbm", "area_km2", "centroid_lat", "centroid_lon")
+    out = pd.DataFrame(rows).reindex(columns=ZONE_COLUMNS)
+    out = pd.DataFrame({c: np.nan_to_num(out[c].to_numpy(dtype=float)).astype(np.int64) if c in ints
+                        else out[c].to_numpy(dtype=float) if c in floats else out[c] for c in ZONE_COLUMNS})
+    return gpd.GeoDataFrame(out, geometry=geoms, crs="EPSG:4326")
+
+
+def _samples_in(ev: Evidence, op: str, cells: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Indices (ascending) of the signal and the speed samples of ``op`` in ``cells``."""
+    sig, sp = ev.signal, ev.speed
+    op_i = list(ev.operators).index(op) if op in ev.operators else -2
+    return (np.flatnonzero((sig.op == op_i) & np.isin(sig.cell, cells)),
+            np.flatnonzero((sp.op == op_i) & np.isin(sp.cell, cells)))
+
+
+def _zone_evidence(member, op: str, settings: Settings, ev: Evidence | None,
+                   op_samples: tuple[np.ndarray, np.ndarray] | None = None) -> dict[str, Any]:
+    """Evidence of one zone, with the bounds recomputed on the zone totals. ``op_samples``: the
+    samples of ``op`` in a set of cells holding the zone's (from :func:`_samples_in`), to look
+    among (all samples when None)."""
+    out: dict[str, Any] = {}
+    if ev is not None:
+        cells = grid.from_hex(member["h3"])
+        sig, sp = ev.signal, ev.speed
+        if op_samples is None:
+            op_samples = _samples_in(ev, op, cells)
+        m, m_sp = op_samples
+        m = m[np.isin(sig.cell[m], cells)]
+        m_sp = m_sp[np.isin(sp.cell[m_sp], cells)]
+        e = m[sig.effective[m]]
+        n_eff, n_neg = len(e), int(sig.negative[e].sum())
+        dev = sig.device[e]
+        out.update(samples_effective=n_eff, samples_raw=len(m), negatives_effective=n_neg,
+                   sessions=len(np.unique(sig.session[e])), devices=len(np.unique(dev[dev >= 0])))
+        out["days"] = len(np.unique(local_days(sig.t_ms[e], settings.timezone)))
+        t_all = np.concatenate([sig.t_ms[m], sp.t_ms[m_sp]])
+        span = [t_all.min(), t_all.max()] if len(t_all) else [np.nan, np.nan]
+        out["first_seen"], out["last_seen"] = iso_utc(np.array(span, dtype=float))
+        rsrp = sig.rsrp_dbm[m]
+        rsrp = rsrp[~np.isnan(rsrp)]
+        out["rsrp_median_dbm"] = float(np.median(rsrp)) if len(rsrp) else np.nan
+        out["speed_tests"], out["speed_failed"] = len(m_sp), int(sp.failed[m_sp].sum())
+        reason = sig.reason_code[e]
+        ns = int((reason == REASON_CODES.index("no_service")).sum())
+        g2 = int((reason == REASON_CODES.index("2g3g_only")).sum())
+    else:
+        n_eff = int(member["samples_effective"].sum())
+        n_neg = int(member["negatives_effective"].sum())
+        out.update(samples_effective=n_eff, samples_raw=int(member["samples_raw"].sum()),
+                   negatives_effective=n_neg, sessions=int(member["sessions"].max()),
+                   devices=int(member["devices"].max()), days=int(member["days"].max()),
+                   first_seen=member["first_seen"].dropna().min(), last_seen=member["last_seen"].dropna().max(),
+                   rsrp_median_dbm=float(member["rsrp_median_dbm"].median()),
+                   speed_tests=int(member["speed_tests"].sum()), speed_failed=int(member["speed_failed"].sum()))
+        ns = float((member["share_no_service"].fillna(0) * member["samples_effective"]).sum())
+        g2 = float((member["share_2g3g"].fillna(0) * member["samples_effective"]).sum())
+    lower, upper = clopper_pearson([n_neg], [n_eff], settings.confidence)
+    out["share_negative"] = n_neg / n_eff if n_eff else np.nan
+    out["lower_95"], out["upper_95"] = float(lower[0]), float(upper[0])
+    out["share_no_service"] = ns / n_eff if n_eff else np.nan
+    out["share_2g3g"] = g2 / n_eff if n_eff else np.nan
+    return out
