@@ -76,12 +76,15 @@ def test_transformed_copies_of_a_merged_walk_add_nothing(tmp_path, invoke):
     (tmp_path / "resaved.csv").write_text(_resaved(text), encoding="utf-8")
     lines = text.splitlines()
     (tmp_path / "cut.csv").write_text("\n".join(lines[:251]) + "\n" + lines[251][:40], encoding="utf-8")
-    r, s = merge_json(invoke, str(tmp_path / "resaved.csv"), str(tmp_path / "cut.csv"), "--db", db)
+    (tmp_path / "tabs.txt").write_text(text.replace(",", "\t"), encoding="utf-8")
+    r, s = merge_json(invoke, str(tmp_path / "resaved.csv"), str(tmp_path / "cut.csv"), str(tmp_path / "tabs.txt"),
+                      "--db", db)
     assert r.exit_code == 0
     per = {Path(f["file"]).name: f for f in s["per_file"]}
     assert per["resaved.csv"]["format"] == "gnettrack" and per["resaved.csv"]["added"] == 0
     assert per["resaved.csv"]["duplicates"] == per["resaved.csv"]["already_stored"] == 400
     assert per["cut.csv"]["added"] == 0 and per["cut.csv"]["duplicates"] == 250
+    assert per["tabs.txt"]["format"] == "gnettrack" and per["tabs.txt"]["added"] == 0
     # surveyor's own export (it carries sample_id) is recognised too.
     export = tmp_path / "samples.csv"
     r = invoke("export", "--db", db, "--layer", "samples", "--out", str(export))
@@ -92,6 +95,21 @@ def test_transformed_copies_of_a_merged_walk_add_nothing(tmp_path, invoke):
         assert store.status().samples == 400
     r = invoke("merge", str(tmp_path / "resaved.csv"), "--db", db, "--replace")
     assert "400 of its samples were in the database already" in r.stderr
+
+
+def test_a_table_copied_with_other_delimiters_and_quotes_adds_nothing(tmp_path, invoke):
+    rows = [f"2026-07-14T08:{i // 60:02d}:{i % 60:02d}+07:00,{-7.437 + i * 1e-5:.6f},{109.858 + i * 1e-5:.6f},"
+            f"Telkomsel,LTE,{-90 - i % 30}.5" for i in range(120)]
+    header = "time,lat,lon,operator,tech,rsrp_dbm"
+    (tmp_path / "t.csv").write_text(header + "\n" + "\n".join(rows) + "\n")
+    db = str(tmp_path / "s.gpkg")
+    assert merge_json(invoke, str(tmp_path / "t.csv"), "--db", db)[1]["added"] == 120
+    semi = [";".join(c.replace(".", ",") for c in r.split(",")) for r in rows]
+    (tmp_path / "semi.csv").write_text("\ufeff" + header.replace(",", ";") + "\r\n" + "\r\n".join(semi) + "\r\n")
+    (tmp_path / "tabs.tsv").write_text(header.replace(",", "\t") + "\n"
+                                       + "\n".join('"' + r.replace(",", '"\t"') + '"' for r in rows) + "\n")
+    _, s = merge_json(invoke, str(tmp_path / "semi.csv"), str(tmp_path / "tabs.tsv"), "--db", db)
+    assert s["added"] == 0 and s["duplicates"] == 240, s
 
 
 def test_merge_dot_passes_over_surveyors_own_outputs(tmp_path, invoke, monkeypatch):

@@ -50,8 +50,8 @@ _NUMBER_RE = r"^\s*[-+]?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?\s*$"
 
 def _delimiter(header: str) -> str:
     # G-NetTrack writes commas; a log re-saved by a spreadsheet in an Indonesian locale has
-    # semicolons and decimal commas.
-    return ";" if header.count(";") > header.count(",") else ","
+    # semicolons and decimal commas, and one saved as "Text (tab delimited)" has tabs.
+    return max((",", ";", "\t"), key=header.count)
 
 
 def sniff(head: str, path: Path) -> bool:
