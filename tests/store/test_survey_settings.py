@@ -42,3 +42,24 @@ def test_exclusion_zones_are_kept_in_the_database_and_applied_from_anywhere(tmp_
     assert not near.any()
     r = invoke("export", "--db", db, "--layer", "samples", "--out", str(elsewhere / "all.csv"), "--all-data")
     assert len(pd.read_csv(elsewhere / "all.csv")) == len(df)  # --all-data widens the scope, never the zones
+
+
+def test_push_and_pull_carry_the_settings_and_zones(tmp_path, invoke, pg_url):
+    from surveyor.store import open_store
+    from surveyor.store.sync import pull, push
+    from surveyor.store.survey import settings_of
+
+    village = tmp_path / "village"
+    subprocess.run([sys.executable, "-m", "surveyor", "init", str(village)], check=True, capture_output=True)
+    with open(village / "survey.toml", "a", encoding="utf-8") as fh:
+        fh.write(f"\n[[exclusion_zones]]\nlat = {HOME[0]}\nlon = {HOME[1]}\nradius_m = 150\n")
+    walk = write_gnettrack(tmp_path / "walk.csv", walk_rows(50))
+    assert invoke("merge", str(walk), "--db", str(village / "survey.gpkg")).exit_code == 0
+    push(str(village / "survey.gpkg"), pg_url)
+    pulled = tmp_path / "away" / "pulled.gpkg"
+    pulled.parent.mkdir()
+    pull(pg_url, str(pulled), area="33.07.05.2002")
+    for db in (pg_url, str(pulled)):
+        with open_store(db) as store:
+            zones = settings_of(store).exclusion_zones
+        assert [(z.lat, z.lon, z.radius_m) for z in zones] == [(HOME[0], HOME[1], 150.0)], db
