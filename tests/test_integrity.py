@@ -150,6 +150,23 @@ def test_a_sample_must_carry_evidence_and_columns_not_used_are_listed(tmp_path, 
     assert "columns not used: Catatan" in r.stderr
 
 
+def test_text_in_a_number_field_of_app_exports_is_bad_value(tmp_path, invoke):
+    ookla = tmp_path / "ookla.csv"
+    ookla.write_text('Date,ConnType,Lat,Lon,Download,Upload,Latency,ServerName,InternalIp,ExternalIp\n'
+                     '"2026-07-14 08:00","Cell","-7.437","109.858","abc","","40","x","1","2"\n'
+                     '"2026-07-14 08:05","Cell","-7.437","109.858","","","","x","1","2"\n')
+    tc = tmp_path / "tc.csv"
+    tc.write_text("mcc,mnc,lac,cell_id,psc,asu,dbm,ta,lat,lon,accuracy,speed,bearing,altitude,measured_at,net_type,"
+                  "neighboring,device\n"
+                  "510,10,1,2,3,40,sinyal,5,-7.437,109.858,4,1,90,800,2026-07-14T01:00:00.000Z,LTE,false,A\n"
+                  "510,10,1,2,3,40,-99,5,-7.437,109.858,4,1,90,800,2026-07-14T01:00:05.000Z,LTE,false,A\n")
+    _, s = merge_json(invoke, str(ookla), str(tc), "--db", str(tmp_path / "s.gpkg"), "--operator", "Telkomsel")
+    per = {Path(f["file"]).name: f for f in s["per_file"]}
+    # "abc" is not a failed test (an empty result is: the test did not run).
+    assert per["ookla.csv"]["by_reason"] == {"bad_value": 1} and per["ookla.csv"]["added"] == 1
+    assert per["tc.csv"]["by_reason"] == {"bad_value": 1} and per["tc.csv"]["added"] == 1
+
+
 def test_date_and_time_columns_are_combined_and_day_order_is_never_guessed(tmp_path, invoke):
     t = tmp_path / "dt.csv"
     t.write_text("Date,Time,lat,lon,rsrp_dbm\n25/04/2024,10:47:00,-7.437,109.858,-99\n"

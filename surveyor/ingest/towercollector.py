@@ -34,7 +34,7 @@ import numpy as np
 import pandas as pd
 
 from surveyor.ingest.base import Batch, ReadContext, Reader, Reject
-from surveyor.ingest.generic import first_line, missing, record_chunks, split_header, to_numbers
+from surveyor.ingest.generic import broken_numbers, first_line, missing, record_chunks, split_header, to_numbers
 from surveyor.ingest.text import csv_records
 from surveyor.ingest.normalize import whole, operators, techs
 
@@ -56,9 +56,16 @@ def cells_frame(rows: list[list[str]], header: list[str]) -> pd.DataFrame:
         [r + [""] * (width - len(r)) if len(r) < width else r[:width] for r in rows]
     raw = pd.DataFrame(padded, columns=header, dtype=object) if padded else pd.DataFrame(columns=header)
     n = len(raw)
+    broken = np.full(n, None, dtype=object)
 
     def num(name: str) -> pd.Series:
-        return to_numbers(raw[name]) if name in raw.columns else pd.Series(np.nan, index=raw.index)
+        if name not in raw.columns:
+            return pd.Series(np.nan, index=raw.index)
+        values = to_numbers(raw[name])
+        # Text in a number field (validation quarantines the row as bad_value, naming the field).
+        bad = broken_numbers(raw[name], values) & pd.isna(broken)
+        broken[bad] = name
+        return values
 
     tech = techs(raw["net_type"]) if "net_type" in raw.columns else pd.Series([None] * n, dtype=object)
     is_lte = (tech == "LTE").to_numpy()
@@ -100,6 +107,8 @@ def cells_frame(rows: list[list[str]], header: list[str]) -> pd.DataFrame:
     df["device_model"] = device.where(~missing(device), None)
     neighbouring = raw["neighboring"].str.strip().str.lower() if "neighboring" in raw.columns else ""
     df["neighbouring"] = (neighbouring == "true").to_numpy()
+    if pd.notna(broken).any():
+        df["_broken"] = broken
     return df
 
 
@@ -180,7 +189,7 @@ def batch_from_rows(rows: list[list[str]], lines: list[int], raws: list[str], he
     serving["gps"] = "towercollector"
     serving["kind"] = "signal"
     serving["volunteer"] = ctx.volunteer
-    samples = serving[[c for c in SAMPLE_COLUMNS if c in serving.columns]].reset_index(drop=True)
+    samples = serving[[c for c in (*SAMPLE_COLUMNS, "_broken") if c in serving.columns]].reset_index(drop=True)
     neighbours = nb_rows[[c for c in NEIGHBOUR_COLUMNS if c in nb_rows.columns]].reset_index(drop=True)
     for c in ("mcc", "mnc"):
         neighbours[c] = pd.array(pd.to_numeric(neighbours[c], errors="coerce"), dtype="Int64")
