@@ -356,6 +356,22 @@ def test_sigterm_while_reading_standard_input_removes_its_temporary_file(tmp_pat
     assert proc.returncode == 1 and b"Traceback" not in err
     assert b"stopped: nothing of - was kept" in err
     assert not list(tmp.glob("surveyor-stdin-*"))
+    # kill -9 runs no code: the copy it leaves is removed by the next merge from standard input.
+    proc = subprocess.Popen([sys.executable, "-m", "surveyor", "merge", "-", "--db", str(tmp_path / "s.gpkg")],
+                            stdin=subprocess.PIPE, stderr=subprocess.PIPE, env=dict(os.environ, TMPDIR=str(tmp)))
+    proc.stdin.write(b"{}\n" * 1000)
+    proc.stdin.flush()
+    deadline = time.time() + 30
+    while time.time() < deadline and not list(tmp.glob("surveyor-stdin-*")):
+        time.sleep(0.05)
+    proc.kill()
+    proc.wait(timeout=30)
+    assert list(tmp.glob("surveyor-stdin-*"))
+    line = (json.dumps(journal_sample(1)) + "\n").encode()
+    done = subprocess.run([sys.executable, "-m", "surveyor", "merge", "-", "--db", str(tmp_path / "s.gpkg")],
+                          input=line, capture_output=True, env=dict(os.environ, TMPDIR=str(tmp)))
+    assert done.returncode == 0, done.stderr
+    assert not list(tmp.glob("surveyor-stdin-*"))
 
 
 def test_merge_with_only_the_loggers_dependencies_says_what_to_install(tmp_path):

@@ -344,8 +344,10 @@ def _forget_counts(result: FileResult) -> None:
 
 def _stdin_copy(limit: int) -> Path:
     """Standard input copied to a temporary file, at most ``limit`` bytes (an endless stream is
-    refused, not spooled until the disk is full); the file is removed when the copy fails."""
-    fd, name = tempfile.mkstemp(prefix="surveyor-stdin-")
+    refused, not spooled until the disk is full); the file is removed when the copy fails. Copies
+    left by a merge that was killed (kill -9: no code runs) are removed by the next one."""
+    _sweep_stdin_copies()
+    fd, name = tempfile.mkstemp(prefix=f"surveyor-stdin-{os.getpid()}-")
     path = Path(name)
     try:
         with os.fdopen(fd, "wb") as out:
@@ -364,6 +366,22 @@ def _stdin_copy(limit: int) -> Path:
         path.unlink(missing_ok=True)
         raise
     return path
+
+
+def _sweep_stdin_copies() -> None:
+    """Remove standard-input copies whose merge process is gone."""
+    import re
+
+    for f in Path(tempfile.gettempdir()).glob("surveyor-stdin-*"):
+        m = re.match(r"surveyor-stdin-(\d+)-", f.name)
+        if m is None:
+            continue
+        try:
+            os.kill(int(m.group(1)), 0)
+        except ProcessLookupError:
+            f.unlink(missing_ok=True)
+        except (PermissionError, OverflowError, OSError):
+            continue
 
 
 def _merge_one(store: Store, display: str, path: Path, tz: ZoneInfo, forced, opts: MergeOptions,
