@@ -223,7 +223,10 @@ def test_far_and_old_samples_and_operator_misspellings_are_reported_and_kept_out
     r = invoke("export", "--db", db, "--layer", "samples", "--out", str(tmp_path / "all.csv"), "--all-data")
     assert len(pd.read_csv(tmp_path / "all.csv")) == 24
     # The analysis and the report's period come from the samples in scope.
-    assert invoke("analyze", "--db", db).exit_code == 0
+    r = invoke("analyze", "--db", db)
+    assert r.exit_code == 0
+    assert ("Left out as outside the survey's scope: 1 samples far from the area, 1 samples outside the period, "
+            "2 samples of other operators (--all-data includes them).") in r.stderr
     r = invoke("report", "--db", db, "--out", str(tmp_path / "r.html"), "--lang", "en")
     assert r.exit_code == 0, r.output
     html = (tmp_path / "r.html").read_text()

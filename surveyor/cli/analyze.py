@@ -64,7 +64,24 @@ def command(db: str, resolution: int | None, config: str | None, as_json: bool, 
     with open_store(db) as store:
         remember(store, settings)
         summary = analyze(store, settings)
+        outside = None if as_json or settings.out_of_scope == "include" else _outside_scope(store, settings)
     if as_json:
         click.echo(json.dumps(summary.to_dict(), indent=1))
     else:
         click.echo(summary_text(summary, db), nl=False)
+        if outside:
+            click.echo(f"Left out as outside the survey's scope: {outside} (--all-data includes them).", err=True)
+
+
+def _outside_scope(store, settings) -> str:
+    """What the survey's scope left out of the analysis, in words ('' when nothing)."""
+    from surveyor.geo.scope import scope_masks
+
+    samples = store.read_samples(["time", "lat", "lon", "operator"])
+    if not len(samples):
+        return ""
+    masks = scope_masks(samples, settings)
+    parts = [(int(masks["far"].sum()), "far from the area"),
+             (int((masks["old"] & ~masks["far"]).sum()), "outside the period"),
+             (int((masks["other_operator"] & ~masks["far"] & ~masks["old"]).sum()), "of other operators")]
+    return ", ".join(f"{n} samples {what}" for n, what in parts if n)
