@@ -512,3 +512,22 @@ def test_a_database_of_several_villages_applies_every_villages_zones(tmp_path):
         got = settings_of(store)
     assert got.code == "33.07.05.2003"
     assert sorted((z.lat, z.radius_m) for z in got.exclusion_zones) == [(-7.5, 60.0), (-7.43, 80.0)]
+
+
+def test_the_manual_logger_offers_the_survey_operators_as_a_numbered_list():
+    from surveyor.acquire.signal import open_signal
+
+    asked = []
+    answers = iter(["2", "3", "Telkomsell", "n"])
+
+    def ask(question: str, default: str) -> str:
+        asked.append((question, default))
+        return next(answers)
+
+    signal = open_signal("manual", ask=ask, operators=("Telkomsel", "Indosat"))
+    first = signal.read()
+    second = signal.read()
+    assert asked[0] == ("Operator (1 Telkomsel, 2 Indosat, or a name)", "")
+    assert first[0]["operator"] == "Indosat" and first[0]["level"] == 3
+    assert asked[2][1] == "2"  # the last pick is the default next time
+    assert second[0]["operator"] == "Telkomsel" and second[0]["service"] == "no_service"  # a near miss
