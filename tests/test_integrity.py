@@ -9,14 +9,13 @@ import os
 import shutil
 import subprocess
 import sys
-from datetime import datetime
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from helpers import GNETTRACK_HEADER, journal_sample, walk_rows, write_gnettrack, write_journal
+from helpers import journal_sample, walk_rows, write_gnettrack, write_journal
 from surveyor.store import open_store
 
 BUCKETS = ("added", "duplicates", "quarantined", "neighbours", "track_points", "towers")

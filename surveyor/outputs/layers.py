@@ -64,7 +64,7 @@ def load_layer(store: Store, settings: Settings, layer: str, *, area: str | None
     import geopandas as gpd
     import shapely
 
-    from surveyor.geo.exclusion import drop_excluded_features, drop_excluded_samples, drop_samples_in_excluded_cells
+    from surveyor.geo.exclusion import drop_excluded_features, drop_samples_in_excluded_cells
     from surveyor.outputs.privacy import anonymize_samples
 
     if layer not in EXPORT_LAYERS:
