@@ -112,6 +112,8 @@ class LogOptions:
     targets: str | None = None
     # Language of the --signal manual prompts (id or en; None: English).
     lang: str | None = None
+    # The survey's operators (survey.toml): --signal manual offers them as a numbered list.
+    operators: tuple[str, ...] = ()
 
 
 @dataclass
@@ -270,7 +272,8 @@ def run_logger(opts: LogOptions, *, status: Callable[[Summary, dict], None] | No
     validate(opts)
     stop = stop or threading.Event()
     gps = gps or open_gps(opts.gps, interval_s=opts.interval_s)
-    signal = signal or open_signal(opts.signal, ask=ask, interval_s=opts.interval_s, lang=opts.lang)
+    signal = signal or open_signal(opts.signal, ask=ask, interval_s=opts.interval_s, lang=opts.lang,
+                                   operators=opts.operators)
     if speed is None:
         speed = open_speedtest(opts.speedtest, max_mb=opts.max_mb, timeout_s=opts.speed_timeout_s,
                                length_s=opts.speed_length_s)

@@ -126,9 +126,10 @@ def analyze(store, settings: Settings, resolution: int | None = None) -> Analysi
     from surveyor.errors import NothingToDo
     from surveyor.geo import cells as grid
     from surveyor.geo.areas import load_boundary, load_dusun
+    from surveyor.geo.scope import in_scope
 
     res = grid.check_resolution(resolution if resolution is not None else settings.resolution)
-    samples = store.read_samples(columns=SAMPLE_COLUMNS)
+    samples = in_scope(store.read_samples(columns=SAMPLE_COLUMNS), settings)  # area, period, operators
     if len(samples) == 0:
         raise NothingToDo(f"The geodatabase {store.url} holds no samples to analyse.",
                           fix="Merge first: `surveyor merge FILES --db DB`.")

@@ -25,6 +25,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "log": ("surveyor.cli.log", "Log signal, speed tests and GPS into a crash-safe journal."),
     "merge": ("surveyor.cli.merge", "Import journals, app exports, tracks and towers into the geodatabase."),
     "remove": ("surveyor.cli.remove", "Take merged data out again (by source file, session or device)."),
+    "sources": ("surveyor.cli.sources", "List every merged source, with its counts and how to remove it."),
     "status": ("surveyor.cli.status", "Show what the geodatabase holds."),
     "basemap": ("surveyor.cli.basemap", "Store the village's OpenStreetMap data (roads, buildings, water, places) for maps."),
     "analyze": ("surveyor.cli.analyze", "Judge coverage per cell and operator; find dead zones and sites."),
@@ -42,6 +43,12 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "antenna": ("surveyor.cli.antenna", "Where to point a home antenna, and how high, per operator."),
     "sites": ("surveyor.cli.sites", "Propose where a new tower would serve the most dead places."),
 }
+
+
+# Packages of the full installation that a phone with only the logger's dependencies lacks.
+FULL_INSTALL = {"numpy", "pandas", "pyarrow", "geopandas", "shapely", "pyproj", "pyogrio", "h3", "folium",
+                "scipy", "matplotlib", "weasyprint", "jinja2", "filelock", "openpyxl", "osmium", "rasterio",
+                "sqlalchemy", "psycopg", "geoalchemy2", "xyzservices", "branca", "psutil"}
 
 
 class LazyGroup(click.Group):
@@ -132,5 +139,15 @@ def main(argv: list[str] | None = None) -> None:
     except KeyboardInterrupt:
         click.echo(_("Interrupted."), err=True)
         sys.exit(130)
+    except ModuleNotFoundError as exc:
+        # Only the field logger runs with the logger's dependencies alone (a phone in Termux).
+        if verbose or (exc.name or "").split(".")[0] not in FULL_INSTALL:
+            raise
+        command = next((a for a in args if not a.startswith("-")), "this command")
+        click.echo(f"Error: `surveyor {command}` needs the full installation ({exc.name} is not installed here; "
+                   "only `surveyor log` runs with the logger's dependencies alone). Install surveyor with its "
+                   "dependencies (`pip install surveyor`), or copy the journal to a computer that has them and "
+                   "run it there.", err=True)
+        sys.exit(1)
     except BrokenPipeError:
         sys.exit(0)

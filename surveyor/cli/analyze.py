@@ -8,9 +8,9 @@ from typing import TYPE_CHECKING
 
 import click
 
+from surveyor.cli.options import (all_data_option, check_flags, config_option, db_option, json_option, open_survey,
+                                  survey_settings)
 from surveyor.cli.texts import _, language, ngettext
-
-from surveyor.cli.options import config_option, db_option, json_option, load_settings, open_survey
 
 if TYPE_CHECKING:  # the analysis imports numpy and pandas: not at `--help` time
     from surveyor.analyse.summary import AnalysisSummary
@@ -60,17 +60,46 @@ def summary_text(summary: AnalysisSummary, db: str) -> str:
               help="H3 resolution of the cells, 5-12 (default: survey.toml's, 10 = cells of about 70 m).")
 @config_option
 @json_option
-def command(db: str, resolution: int | None, config: str | None, as_json: bool) -> None:
+@all_data_option
+def command(db: str, resolution: int | None, config: str | None, as_json: bool, all_data: bool) -> None:
     """Judge coverage per H3 cell and operator; find dead zones and site suggestions.
 
     Writes the layers cells, dead_zones and sites into the geodatabase (replacing earlier ones)
     with the rules used. Prints a short summary per operator, or JSON with --json.
     """
     from surveyor.analyse import analyze
-    settings = load_settings(config, required=config is not None, resolution=resolution)
+    from surveyor.store.survey import remember
+
+    check_flags(resolution=resolution)
+    # The analysis writes into the database only: without settings of its own it uses the
+    # defaults and records them, as merge does (outputs then find them in the database).
+    settings = survey_settings(db, config, required=False, resolution=resolution, all_data=all_data)
     with open_survey(db) as store:
+        remember(store, settings)
         summary = analyze(store, settings)
+        outside = None if as_json or settings.out_of_scope == "include" else _outside_scope(store, settings)
     if as_json:
         click.echo(json.dumps(summary.to_dict(), indent=1))
     else:
         click.echo(summary_text(summary, db), nl=False)
+        if outside:
+            click.echo(_("Left out as outside the survey's scope: {what} (--all-data includes them).").format(
+                what=outside), err=True)
+
+
+def _outside_scope(store, settings) -> str:
+    """What the survey's scope left out of the analysis, in words ('' when nothing)."""
+    from surveyor.geo.scope import scope_masks
+
+    samples = store.read_samples(["time", "lat", "lon", "operator"])
+    if not len(samples):
+        return ""
+    masks = scope_masks(samples, settings)
+    far = int(masks["far"].sum())
+    old = int((masks["old"] & ~masks["far"]).sum())
+    other = int((masks["other_operator"] & ~masks["far"] & ~masks["old"]).sum())
+    parts = [ngettext("{n} sample far from the area", "{n} samples far from the area", far).format(n=far) if far else "",
+             ngettext("{n} sample outside the period", "{n} samples outside the period", old).format(n=old) if old else "",
+             ngettext("{n} sample of other operators", "{n} samples of other operators", other).format(n=other)
+             if other else ""]
+    return ", ".join(p for p in parts if p)

@@ -6,7 +6,8 @@ import json
 
 import click
 
-from surveyor.cli.options import choice, config_option, db_option, lang_option, load_settings, open_survey, operator_option
+from surveyor.cli.options import (all_data_option, choice, config_option, db_option, lang_option, open_survey,
+                                  operator_option, survey_settings)
 from surveyor.cli.texts import _, language
 
 
@@ -17,7 +18,8 @@ from surveyor.cli.texts import _, language
               show_default=True, help="Output format (on stdout).")
 @lang_option
 @config_option
-def command(db: str, operator: str | None, fmt: str, lang: str | None, config: str | None) -> None:
+@all_data_option
+def command(db: str, operator: str | None, fmt: str, lang: str | None, config: str | None, all_data: bool) -> None:
     """List the dead zones with their evidence (run `surveyor analyze` first).
 
     Each zone: ID, operator, area, dusun, effective and raw samples, sessions, days, devices, share
@@ -26,9 +28,9 @@ def command(db: str, operator: str | None, fmt: str, lang: str | None, config: s
     """
     from surveyor.outputs import zones as output
 
-    settings = load_settings(config, language=lang or language())
+    settings = survey_settings(db, config, all_data=all_data, language=lang or language())
     with open_survey(db) as store:
-        zones = output.read_zones(store, operator)
+        zones = output.read_zones(store, operator, settings)
     if fmt == "geojson":
         click.echo(output.to_geojson(zones), nl=False)
     elif fmt == "json":

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import click
 
-from surveyor.cli.options import (area_option, choice, config_option, db_option, lang_option, load_settings,
-                                  open_survey, output_path, overwrite_option)
+from surveyor.cli.options import (all_data_option, area_option, choice, config_option, db_option, lang_option,
+                                  open_survey, output_path, overwrite_option, survey_settings)
 from surveyor.cli.texts import _, language
 
 
@@ -28,8 +28,9 @@ from surveyor.cli.texts import _, language
 @lang_option
 @overwrite_option
 @config_option
+@all_data_option
 def command(db: str, out: str, layer: str, fmt: str | None, area: str | None, anonymize: bool,
-            show_samples: bool, lang: str | None, overwrite: bool, config: str | None) -> None:
+            show_samples: bool, lang: str | None, overwrite: bool, config: str | None, all_data: bool) -> None:
     """Export a layer as GeoJSON, KML, CSV, GeoPackage or XLSX, or the blank-spot sheet.
 
     \b
@@ -43,8 +44,8 @@ def command(db: str, out: str, layer: str, fmt: str | None, area: str | None, an
     from surveyor.export import export_layer, format_from_suffix
     from surveyor.i18n import format_number
 
-    settings = load_settings(config, language=lang)
     fmt = format_from_suffix(out, fmt, layer)  # usage errors before the database is opened
+    settings = survey_settings(db, config, all_data=all_data, language=lang)
     with open_survey(db) as store, output_path(out, overwrite) as target:
         path = export_layer(store, settings, target, layer=layer, fmt=fmt, area=area, anonymize=anonymize,
                             lang=settings.language, show_samples=show_samples)

@@ -144,6 +144,8 @@ def command(ctx: click.Context, out, gps, signal_spec, speedtest, interval_s, sp
                       web_port=web_port, web_bind=web_bind, targets=targets, lang=language())
     stop = threading.Event()
     manual = signal_spec.strip().lower() == "manual"
+    if manual:
+        opts.operators = _survey_operators()
     old = {}
     if threading.current_thread() is threading.main_thread():
         def _stop(signum, frame):
@@ -230,3 +232,14 @@ class _NoticeHandler:
                     self.handleError(record)
 
         return Handler()
+
+
+def _survey_operators() -> tuple[str, ...]:
+    """The operators of ./survey.toml (or the defaults), for the manual logger's pick list."""
+    from surveyor.config import load_settings
+    from surveyor.errors import SurveyorError
+
+    try:
+        return tuple(load_settings().operators)
+    except SurveyorError:
+        return ()

@@ -7,6 +7,8 @@
 - ``lang_option``: ``--lang id|en`` (default: the ``language`` of ``survey.toml``).
 - :func:`load_settings`: ``survey.toml``, ``SURVEYOR_*`` and the flags that set a setting
   (``--resolution``, ``--tz``, ``--lang``), all judged by :func:`surveyor.config.check_value`.
+- :func:`survey_settings`: the settings of the database's own survey (refused when unknown).
+- ``all_data_option``: ``--all-data``, include samples outside the survey's scope.
 - ``operator_option``: ``--operator NAME``, repeatable where a command takes several.
 - ``area_option``: ``--area CODE`` limit to one village (shared PostGIS store).
 - ``out_option(default)``: ``--out PATH`` and ``overwrite_option``: ``--overwrite``;
@@ -34,7 +36,8 @@ from surveyor.config import DEFAULT_DB, SETTINGS
 
 # Flags that set a setting: its name -> the flag, so a message names what was typed. The values
 # are not checked by click but by the settings' own rules, as file and environment values are.
-SETTING_FLAGS = {"resolution": "--resolution", "timezone": "--tz", "language": "--lang"}
+SETTING_FLAGS = {"resolution": "--resolution", "timezone": "--tz", "language": "--lang",
+                 "out_of_scope": "--all-data"}
 LANGUAGES = next(s.allowed.values for s in SETTINGS if s.name == "language")
 
 db_option = click.option(
@@ -56,6 +59,10 @@ lang_option = click.option("--lang", default=None, metavar="|".join(LANGUAGES), 
 area_option = click.option("--area", default=None, metavar="CODE",
                            help="Only this village (its Kemendagri code), for shared databases.")
 overwrite_option = click.option("--overwrite", is_flag=True, help="Replace the output file if it exists.")
+all_data_option = click.option(
+    "--all-data", "all_data", is_flag=True,
+    help="Include samples outside the survey's scope: farther than [scope] max_distance_m from the area, "
+         "older than its period, or of operators not listed in survey.toml (left out by default).")
 
 
 def operator_option(multiple: bool = False):
@@ -115,6 +122,36 @@ def load_settings(config: str | None, *, required: bool = False, **flags):
     from surveyor.config import load_settings as load
 
     return load(config, required=required, flags={name: (SETTING_FLAGS[name], v) for name, v in flags.items()})
+
+
+def survey_settings(db: str, config: str | None, *, store=None, required: bool = True, all_data: bool = False,
+                    **flags):
+    """The settings of the survey the database ``db`` belongs to (``--config``, ``survey.toml``
+    beside the GeoPackage, the copy stored in the database, or ``./survey.toml`` beside it; see
+    :mod:`surveyor.store.survey`), with the flags applied. A settings file is read (and judged)
+    before the database is opened; only without one is the database (``store``, or opened here)
+    asked for its copy. With ``required`` (every command that writes an output), a database whose
+    settings cannot be found is refused."""
+    from surveyor.config import load_settings as load
+    from surveyor.store.survey import settings_file, settings_of
+
+    if all_data:
+        flags["out_of_scope"] = "include"
+    typed = {name: (SETTING_FLAGS[name], v) for name, v in flags.items()}
+    found = settings_file(db, config)
+    if found is not None:
+        return load(found, required=True, flags=typed)
+    if store is not None:
+        return settings_of(store, None, required=required, flags=typed)
+    from surveyor.errors import NothingToDo, StoreError
+
+    try:
+        with open_survey(db) as opened:
+            return settings_of(opened, None, required=required, flags=typed)
+    except (NothingToDo, StoreError):
+        if required:
+            raise
+        return load(None, flags=typed)  # a database still to be made (merge): ./survey.toml or defaults
 
 
 def check_flags(**flags) -> None:

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import click
 
-from surveyor.cli.options import (area_option, config_option, db_option, lang_option, load_settings,
-                                  check_operators, open_survey, operator_option, out_option, output_path,
-                                  overwrite_option)
+from surveyor.cli.options import (all_data_option, area_option, check_flags, check_operators, config_option,
+                                  db_option, lang_option, open_survey, operator_option, out_option, output_path,
+                                  overwrite_option, survey_settings)
 
 
 @click.command(name="print")
@@ -24,17 +24,18 @@ from surveyor.cli.options import (area_option, config_option, db_option, lang_op
               help="whatsapp: a PNG about 1600 px wide and under 1 MB, for sending in a chat.")
 @overwrite_option
 @config_option
-def command(db, out, paper, orientation, operators, area, lang, size, overwrite, config):
+@all_data_option
+def command(db, out, paper, orientation, operators, area, lang, size, overwrite, config, all_data):
     """Write a printable coverage map: title, classes with hatching (readable in black and white),
     dead-zone IDs, village boundary, legend, scale bar, north arrow, data summary and source.
 
     Prints the path written.
     """
     from surveyor.render.print_map import render_print
-    
-    settings = load_settings(config, language=lang)
+    check_flags(language=lang)
     if size == "whatsapp" and out == "maps/coverage.pdf":
         out = "maps/coverage-whatsapp.png"
+    settings = survey_settings(db, config, language=lang, all_data=all_data)
     with open_survey(db) as store, output_path(out, overwrite) as path:
         written = render_print(store, settings, path, paper=paper.upper(), orientation=orientation,
                                operators=check_operators(store, operators), lang=settings.language, size=size,

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import click
 
-from surveyor.cli.options import (area_option, config_option, db_option, lang_option, load_settings, open_survey,
-                                  out_option, output_path, overwrite_option)
+from surveyor.cli.options import (all_data_option, area_option, check_flags, config_option, db_option, lang_option,
+                                  open_survey, out_option, output_path, overwrite_option, survey_settings)
 from surveyor.cli.texts import _
 
 
@@ -19,8 +19,9 @@ from surveyor.cli.texts import _
                    "for a copy to send out. Exclusion zones are always left out.")
 @overwrite_option
 @config_option
+@all_data_option
 def command(db: str, out: str, area: str | None, lang: str | None, anonymize: bool, overwrite: bool,
-            config: str | None) -> None:
+            config: str | None, all_data: bool) -> None:
     """Write the advocacy report (PDF, or HTML by suffix) in Indonesian or English.
 
     \b
@@ -30,8 +31,8 @@ def command(db: str, out: str, area: str | None, lang: str | None, anonymize: bo
       surveyor report --out reports/report.html
     """
     from surveyor.render.report import render_report
-    
-    settings = load_settings(config, language=lang)
+    check_flags(language=lang)
+    settings = survey_settings(db, config, language=lang, all_data=all_data)
     lang = settings.language
     with open_survey(db) as store, output_path(out, overwrite) as target:
         path = render_report(store, settings, target, lang=lang, area=area, anonymize=anonymize)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import click
 
-from surveyor.cli.options import (choice, config_option, db_option, lang_option, load_settings, open_survey,
-                                  operator_option)
+from surveyor.cli.options import (all_data_option, choice, config_option, db_option, lang_option, open_survey,
+                                  operator_option, survey_settings)
 from surveyor.cli.texts import _, language
 
 
@@ -19,8 +19,9 @@ from surveyor.cli.texts import _, language
               show_default=True, help="Output format (on stdout); gpx gives waypoints for a phone.")
 @lang_option
 @config_option
+@all_data_option
 def command(db: str, operator: str | None, start: str | None, fmt: str, lang: str | None,
-            config: str | None) -> None:
+            config: str | None, all_data: bool) -> None:
     """List the places inside the village that need more checks, in a walking order.
 
     A place (a cell of about 70 m) is judged only with enough evidence (by default 5 effective
@@ -38,7 +39,7 @@ def command(db: str, operator: str | None, start: str | None, fmt: str, lang: st
     from surveyor.i18n import format_count, format_distance
     from surveyor.outputs import zones as output
 
-    settings = load_settings(config, language=lang or language())
+    settings = survey_settings(db, config, all_data=all_data, language=lang or language())
     lang = settings.language
     with open_survey(db) as store:
         stops = output.revisit_tour(store, settings, operator, start=start, lang=lang)

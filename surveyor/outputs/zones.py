@@ -34,8 +34,10 @@ def pick_operator(name: str | None, known: list[str]) -> str | None:
                      fix=f"Use one of: {', '.join(known) or '(none)'}; operators are set in survey.toml.")
 
 
-def read_zones(store, operator: str | None = None):
-    """The ``dead_zones`` layer (optionally of one operator), after checking an analysis exists."""
+def read_zones(store, operator: str | None = None, settings=None):
+    """The ``dead_zones`` layer (optionally of one operator), after checking an analysis exists;
+    with the survey's ``settings``, zones touching an exclusion zone are left out (also those
+    added to survey.toml after the analysis)."""
     summary = require_analysis(store)
     op = pick_operator(operator, list(summary.get("operators", {})))
     zones = store.read_layer("dead_zones")
@@ -46,11 +48,18 @@ def read_zones(store, operator: str | None = None):
         return gpd.GeoDataFrame({c: [] for c in ZONE_COLUMNS}, geometry=[], crs="EPSG:4326")
     if op is not None:
         zones = zones[zones["operator"] == op]
+    if settings is not None:
+        from surveyor.geo.exclusion import drop_excluded_features
+
+        zones = drop_excluded_features(zones, settings)
     return zones.sort_values(["operator", "zone_id"]).reset_index(drop=True)
 
 
-def read_revisit(store, operator: str | None = None) -> pd.DataFrame:
-    """Insufficient cells (optionally of one operator), sorted by operator, then north to south."""
+def read_revisit(store, operator: str | None = None, settings=None) -> pd.DataFrame:
+    """Insufficient cells (optionally of one operator), sorted by operator, then north to south.
+
+    With the survey's ``settings``: cells touching an exclusion zone are left out, and so are cells
+    outside the survey's area (unless ``out_of_scope = "include"``): nobody is sent to walk there."""
     summary = require_analysis(store)
     op = pick_operator(operator, list(summary.get("operators", {})))
     cells = store.read_layer("cells", where="status = 'insufficient'")
@@ -59,6 +68,13 @@ def read_revisit(store, operator: str | None = None) -> pd.DataFrame:
                                      "sessions", "first_seen", "needs"])
     if op is not None:
         cells = cells[cells["operator"] == op]
+    if settings is not None and len(cells):
+        from surveyor.geo.exclusion import drop_excluded_features
+        from surveyor.geo.scope import Scope
+
+        cells = drop_excluded_features(cells, settings)
+        if settings.out_of_scope != "include":
+            cells = cells[~Scope.of(settings).far(cells["lat"], cells["lon"])]
     cells = pd.DataFrame(cells.drop(columns="geometry", errors="ignore"))
     cells = cells.sort_values(["operator", "lat", "lon"], ascending=[True, False, True])
     return cells[["operator", "h3", "lat", "lon", "dusun", "samples_effective", "samples_raw", "sessions",

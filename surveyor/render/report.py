@@ -159,11 +159,10 @@ def _report_samples(store: Store, settings: Settings, area: str | None):
     """Samples after the exclusion zones and the area filter (never leave the function raw)."""
     import shapely
 
-    from surveyor.geo.exclusion import drop_excluded_samples
-    from surveyor.outputs.layers import area_of
+    from surveyor.outputs.layers import area_of, visible_samples
 
     df = store.read_samples()
-    df = drop_excluded_samples(df, settings)
+    df = visible_samples(df, settings)  # the survey's scope and the exclusion zones
     if area is not None and len(df):
         geom = area_of(store, settings, area).boundary
         df = df[shapely.contains_xy(geom, df["lon"].to_numpy(float), df["lat"].to_numpy(float))]
