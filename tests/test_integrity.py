@@ -231,7 +231,11 @@ def test_far_and_old_samples_and_operator_misspellings_are_reported_and_kept_out
     html = (tmp_path / "r.html").read_text()
     assert "2013" not in html and "Telkomsell" not in html
     r = invoke("revisit", "--db", db, "--format", "csv")
-    assert all(-8 < float(line.split(",")[2]) < -7 for line in r.stdout.splitlines()[1:])
+    import csv
+    import io
+
+    stops = list(csv.DictReader(io.StringIO(r.stdout)))
+    assert stops and all(-8 < float(stop["lat"]) < -7 for stop in stops)
 
 
 def test_anonymised_sample_export_with_unplaced_samples(tmp_path, invoke):
