@@ -8,6 +8,7 @@ import shlex
 import click
 
 from surveyor.cli.options import db_option, json_option
+from surveyor.cli.texts import _, language, ngettext
 
 
 @click.command(name="sources")
@@ -32,12 +33,23 @@ def command(db: str, as_json: bool) -> None:
         click.echo(json.dumps(rows, indent=1))
         return
     if not rows:
-        click.echo(f"{shown_db}: nothing merged yet (`surveyor merge FILES`).", err=True)
+        click.echo(_("{db}: nothing merged yet (`surveyor merge FILES`).").format(db=shown_db), err=True)
         return
-    click.echo(f"{shown_db}: {len(rows)} merged source{'s' if len(rows) != 1 else ''}")
+    click.echo(sources_text(rows, shown_db), nl=False)
+
+
+def sources_text(rows: list[dict], db: str) -> str:
+    """The merged sources for people: a line per source and its remove command."""
+    from surveyor.cli.merge import count_words
+    from surveyor.i18n import format_number
+
+    lines = [ngettext("{db}: {n} merged source", "{db}: {n} merged sources", len(rows)).format(
+        db=db, n=format_number(len(rows), language()))]
     for r in rows:
-        others = ", ".join(f"{r[k]} {k.replace('_', ' ')}" for k in
-                           ("duplicates", "quarantined", "neighbours", "track_points", "towers") if r.get(k))
-        click.echo(f"{r['file']} [{r['format']}], merged {r['merged_at']}: {r['read']} rows, {r['added']} samples "
-                   f"added" + (f", {others}" if others else ""))
-        click.echo(f"    remove: {r['remove']}")
+        counts = [count_words(k, r.get(k) or 0) for k in ("read", "added")]
+        counts += [count_words(k, r[k]) for k in ("duplicates", "quarantined", "neighbours", "track_points", "towers")
+                   if r.get(k)]
+        lines.append(_("{file} [{format}], merged {when}: {counts}").format(
+            file=r["file"], format=r["format"], when=r["merged_at"], counts=", ".join(counts)))
+        lines.append("    " + _("remove: {command}").format(command=r["remove"]))
+    return "\n".join(lines) + "\n"
