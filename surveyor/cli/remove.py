@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from surveyor.cli.options import db_option, json_option
+from surveyor.cli.options import db_option, json_option, open_survey
 from surveyor.cli.texts import _, language, ngettext
 
 if TYPE_CHECKING:
@@ -32,19 +32,20 @@ def command(ctx: click.Context, db, source, session, device, yes, as_json) -> No
     --replace. Prints what was removed; --json prints the rows removed per layer as JSON.
     """
     from surveyor.ingest.remove import remove
-    from surveyor.store import open_store
 
     chosen = [x for x in (source, session, device) if x is not None]
     if len(chosen) != 1:
         raise click.UsageError(_("Give exactly one of --source, --session or --device (see `surveyor sources`)."))
     what = (_("source {path}").format(path=source) if source is not None else
             _("session {id}").format(id=session) if session is not None else _("device {id}").format(id=device))
-    if not yes and not click.confirm(_("Remove {what} from {db}? (a backup is kept)").format(what=what, db=_shown(db)),
-                                     err=True):
-        click.echo(_("Nothing removed."), err=True)
-        return
-    with open_store(db) as store:
-        shown_db = store.url  # a PostGIS URL comes back with its password masked
+    # Opened before asking: a folder without a survey is said so at once, and the question names
+    # the database as it may be shown (a PostGIS URL without its password).
+    with open_survey(db) as store:
+        shown_db = store.url
+        question = _("Remove {what} from {db}? (a backup is kept)").format(what=what, db=shown_db)
+        if not yes and not click.confirm(question, err=True):
+            click.echo(_("Nothing removed."), err=True)
+            return
         removed = remove(store, source=source, session=session, device=device)
     quiet = (ctx.find_root().obj or {}).get("quiet", False)
     if as_json:
@@ -55,17 +56,6 @@ def command(ctx: click.Context, db, source, session, device, yes, as_json) -> No
         click.echo(_("A copy of the database as it was is kept in {path}.").format(path=removed.backup)
                    if removed.backup else
                    _("No backup was made (a shared PostGIS database: back it up with pg_dump)."), err=True)
-
-
-def _shown(db: str) -> str:
-    """The database as it may be shown: a PostGIS URL without its password."""
-    from surveyor.store import is_postgres_url
-
-    if not is_postgres_url(db):
-        return db
-    from surveyor.store.postgis import mask_url
-
-    return mask_url(db)
 
 
 def _count(n: int, singular: str, plural: str) -> str:

@@ -7,7 +7,7 @@ import shlex
 
 import click
 
-from surveyor.cli.options import db_option, json_option
+from surveyor.cli.options import db_option, json_option, open_survey
 from surveyor.cli.texts import _, language, ngettext
 
 
@@ -17,9 +17,7 @@ from surveyor.cli.texts import _, language, ngettext
 def command(db: str, as_json: bool) -> None:
     """List every merged source: file, format, rows read and where they went, merge time, and the
     `surveyor remove` command that takes it out again."""
-    from surveyor.store import open_store
-
-    with open_store(db) as store:
+    with open_survey(db) as store:
         shown_db = store.url
         merges = store.merges()
     rows = []
