@@ -21,11 +21,13 @@ def sessions_db(tmp_path):
 
 def test_wrong_folder_says_so_and_starts_nothing(tmp_path, monkeypatch, invoke):
     monkeypatch.chdir(tmp_path)
-    for command in ("status", "analyze", "map", "report", "deadzones", "revisit", "package"):
-        r = invoke(command)
+    for command in ("status", "analyze", "map", "report", "deadzones", "revisit", "package", "sources",
+                    "remove --session s-1"):
+        r = invoke(*command.split())
         assert r.exit_code == 1, (command, r.output)
         assert (f"No survey here (no survey.toml or survey.gpkg in {tmp_path}): cd into your survey folder, "
                 "or start one with `surveyor init NAME`.") in r.stderr, command
+        assert "Remove session" not in r.stderr  # said before asking anything
     assert list(tmp_path.iterdir()) == []  # no stray survey, no output folder
     r = invoke("status", "--db", str(tmp_path / "other.gpkg"))
     assert r.exit_code == 1 and "No geodatabase at" in r.stderr and "check --db" in r.stderr

@@ -52,7 +52,7 @@ def test_a_journal_whose_samples_all_lack_a_fix_merges(tmp_path, invoke):
     r = invoke("merge", str(write_journal(tmp_path / "more.jsonl", [rows[0] | {"device": "dev-Z"}])),
                "--db", str(tmp_path / "s.gpkg"))
     # The text says why samples have no position (the JSON always did).
-    assert "samples have no position yet (no tracks 6); no map shows them." in r.stderr
+    assert "6 samples have no position yet (6 with no GPS track); no map shows them." in r.stderr
     assert "merge the GPX or NMEA track recorded on the same walk" in r.stderr
 
 
@@ -212,7 +212,7 @@ def test_far_and_old_samples_and_operator_misspellings_are_reported_and_kept_out
     assert scope == {"far_from_area": 1, "outside_period": 1, "other_operators": {"B": 1, "Telkomsell": 1},
                      "near_misses": {"Telkomsell": "Telkomsel"}}
     r = invoke("merge", str(t), "--db", db, "--replace")
-    assert "1 samples lie far from the survey's area (e.g. at 53.35, -6.26)" in r.stderr
+    assert "1 sample lies far from the survey's area (e.g. at 53.35, -6.26)" in r.stderr
     assert "'Telkomsell': probably 'Telkomsel' misspelt" in r.stderr
     out = tmp_path / "s.csv"
     assert invoke("export", "--db", db, "--layer", "samples", "--out", str(out)).exit_code == 0

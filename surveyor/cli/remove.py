@@ -7,7 +7,8 @@ from typing import TYPE_CHECKING
 
 import click
 
-from surveyor.cli.options import db_option, json_option
+from surveyor.cli.options import db_option, json_option, open_survey
+from surveyor.cli.texts import _, language, ngettext
 
 if TYPE_CHECKING:
     from surveyor.ingest.remove import Removal
@@ -31,32 +32,46 @@ def command(ctx: click.Context, db, source, session, device, yes, as_json) -> No
     --replace. Prints what was removed; --json prints the rows removed per layer as JSON.
     """
     from surveyor.ingest.remove import remove
-    from surveyor.store import open_store
 
     chosen = [x for x in (source, session, device) if x is not None]
     if len(chosen) != 1:
-        raise click.UsageError("Give exactly one of --source, --session or --device (see `surveyor sources`).")
-    what = f"source {source}" if source else f"session {session}" if session else f"device {device}"
-    if not yes and not click.confirm(f"Remove {what} from {db}? (a backup is kept)", err=True):
-        click.echo("Nothing removed.", err=True)
-        return
-    with open_store(db) as store:
-        shown_db = store.url  # a PostGIS URL comes back with its password masked
+        raise click.UsageError(_("Give exactly one of --source, --session or --device (see `surveyor sources`)."))
+    what = (_("source {path}").format(path=source) if source is not None else
+            _("session {id}").format(id=session) if session is not None else _("device {id}").format(id=device))
+    # Opened before asking: a folder without a survey is said so at once, and the question names
+    # the database as it may be shown (a PostGIS URL without its password).
+    with open_survey(db) as store:
+        shown_db = store.url
+        question = _("Remove {what} from {db}? (a backup is kept)").format(what=what, db=shown_db)
+        if not yes and not click.confirm(question, err=True):
+            click.echo(_("Nothing removed."), err=True)
+            return
         removed = remove(store, source=source, session=session, device=device)
     quiet = (ctx.find_root().obj or {}).get("quiet", False)
     if as_json:
         click.echo(json.dumps(dict(removed.to_dict(), backup=removed.backup)))
     else:
-        click.echo(removal_text(removed, shown_db))
+        click.echo(removal_text(removed, shown_db, what))
     if not quiet:
-        click.echo(f"A copy of the database as it was is kept in {removed.backup}." if removed.backup else
-                   "No backup was made (a shared PostGIS database: back it up with pg_dump).", err=True)
+        click.echo(_("A copy of the database as it was is kept in {path}.").format(path=removed.backup)
+                   if removed.backup else
+                   _("No backup was made (a shared PostGIS database: back it up with pg_dump)."), err=True)
 
 
-def removal_text(r: Removal, db: str) -> str:
-    """What was removed, for people."""
-    rows = [(r.samples, "samples"), (r.quarantine, "quarantined rows"), (r.neighbours, "neighbour-cell rows"),
-            (r.tracks, "GPS track points"), (r.towers, "towers")]
-    parts = ", ".join(f"{n} {label}" for n, label in rows if n)
-    merges = f" ({r.merges} merge{'s' if r.merges != 1 else ''})" if r.merges else ""
-    return f"Removed {r.what}{merges} from {db}: {parts or 'nothing else'}."
+def _count(n: int, singular: str, plural: str) -> str:
+    from surveyor.i18n import format_number
+
+    return ngettext(singular, plural, n).format(n=format_number(n, language()))
+
+
+def removal_text(r: Removal, db: str, what: str | None = None) -> str:
+    """What was removed, for people; ``what`` names it (``source walks/a.csv``; default: the
+    library's own English words)."""
+    parts = [_count(r.samples, "{n} sample", "{n} samples") if r.samples else "",
+             _count(r.quarantine, "{n} quarantined row", "{n} quarantined rows") if r.quarantine else "",
+             _count(r.neighbours, "{n} neighbour-cell row", "{n} neighbour-cell rows") if r.neighbours else "",
+             _count(r.tracks, "{n} GPS track point", "{n} GPS track points") if r.tracks else "",
+             _count(r.towers, "{n} tower", "{n} towers") if r.towers else ""]
+    merges = (" " + _count(r.merges, "({n} merge)", "({n} merges)")) if r.merges else ""
+    return _("Removed {what}{merges} from {db}: {rows}.").format(
+        what=what or r.what, merges=merges, db=db, rows=", ".join(p for p in parts if p) or _("nothing else"))

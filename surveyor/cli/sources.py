@@ -7,7 +7,8 @@ import shlex
 
 import click
 
-from surveyor.cli.options import db_option, json_option
+from surveyor.cli.options import db_option, json_option, open_survey
+from surveyor.cli.texts import _, language, ngettext
 
 
 @click.command(name="sources")
@@ -16,9 +17,7 @@ from surveyor.cli.options import db_option, json_option
 def command(db: str, as_json: bool) -> None:
     """List every merged source: file, format, rows read and where they went, merge time, and the
     `surveyor remove` command that takes it out again."""
-    from surveyor.store import open_store
-
-    with open_store(db) as store:
+    with open_survey(db) as store:
         shown_db = store.url
         merges = store.merges()
     rows = []
@@ -32,12 +31,23 @@ def command(db: str, as_json: bool) -> None:
         click.echo(json.dumps(rows, indent=1))
         return
     if not rows:
-        click.echo(f"{shown_db}: nothing merged yet (`surveyor merge FILES`).", err=True)
+        click.echo(_("{db}: nothing merged yet (`surveyor merge FILES`).").format(db=shown_db), err=True)
         return
-    click.echo(f"{shown_db}: {len(rows)} merged source{'s' if len(rows) != 1 else ''}")
+    click.echo(sources_text(rows, shown_db), nl=False)
+
+
+def sources_text(rows: list[dict], db: str) -> str:
+    """The merged sources for people: a line per source and its remove command."""
+    from surveyor.cli.merge import count_words
+    from surveyor.i18n import format_number
+
+    lines = [ngettext("{db}: {n} merged source", "{db}: {n} merged sources", len(rows)).format(
+        db=db, n=format_number(len(rows), language()))]
     for r in rows:
-        others = ", ".join(f"{r[k]} {k.replace('_', ' ')}" for k in
-                           ("duplicates", "quarantined", "neighbours", "track_points", "towers") if r.get(k))
-        click.echo(f"{r['file']} [{r['format']}], merged {r['merged_at']}: {r['read']} rows, {r['added']} samples "
-                   f"added" + (f", {others}" if others else ""))
-        click.echo(f"    remove: {r['remove']}")
+        counts = [count_words(k, r.get(k) or 0) for k in ("read", "added")]
+        counts += [count_words(k, r[k]) for k in ("duplicates", "quarantined", "neighbours", "track_points", "towers")
+                   if r.get(k)]
+        lines.append(_("{file} [{format}], merged {when}: {counts}").format(
+            file=r["file"], format=r["format"], when=r["merged_at"], counts=", ".join(counts)))
+        lines.append("    " + _("remove: {command}").format(command=r["remove"]))
+    return "\n".join(lines) + "\n"
