@@ -33,6 +33,25 @@ def map_db(map_survey) -> Path:
 
 
 @pytest.fixture(scope="session")
+def mapped_survey(mapped_village, tmp_path_factory):
+    """A copy of the village with its basemap and elevation model, marked as simulated data (as
+    ``surveyor demo`` marks its survey), so every output must carry the SIMULASI mark."""
+    from fixtures import copy_survey
+    from surveyor.app.demo import mark_simulated
+    from surveyor.store import open_store
+
+    built = copy_survey(mapped_village, tmp_path_factory.mktemp("mapped-copy") / "survey")
+    with open_store(str(built.db)) as store:
+        mark_simulated(store)
+    return built
+
+
+@pytest.fixture(scope="session")
+def mapped_db(mapped_survey) -> Path:
+    return mapped_survey.db
+
+
+@pytest.fixture(scope="session")
 def evil_db(hostile_village, tmp_path_factory) -> Path:
     """Operator, dusun, notes and a tower's technology that are HTML (<img src=x onerror=alert(1)>)."""
     from fixtures import copy_survey
