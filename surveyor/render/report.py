@@ -58,7 +58,7 @@ CLASS_KEYS = ("dead", "marginal", "covered", "insufficient")
 PLURALS = (("{n} dead zone", "{n} dead zones"), ("{n} cell", "{n} cells"), ("{n} sample", "{n} samples"),
            ("{n} session", "{n} sessions"), ("{n} device", "{n} devices"), ("{n} day", "{n} days"),
            ("{n} house", "{n} houses"), ("{n} speed test", "{n} speed tests"))
-ZONE_MAP_IN = (7.0, 3.2)  # width, height of a dead zone's map on its page (inches)
+ZONE_MAP_IN = (7.0, 3.0)  # width, height of a dead zone's map on its page (inches)
 PAGE_MAP_IN = (7.0, 9.3)  # an operator's map page
 REPORT_MAP_DPI = 170
 TECH_LABELS = {"NR": "5G NR", "LTE": "4G LTE", "UMTS": "3G UMTS", "GSM": "2G GSM", "NONE": "no network",
@@ -233,29 +233,36 @@ def _hour_bands(times_local) -> list[dict[str, Any]]:
 
 
 def _serving_cells(samples) -> list[dict[str, Any]]:
-    """The serving cells phones reported in a zone: cell id, PCI, EARFCN (ARFCN), technology, how
-    many samples and their median signal, most samples first."""
+    """The serving cells phones reported in a zone: cell id, PCI, EARFCN (ARFCN), TAC or LAC,
+    technology, how many samples and their median signal, most samples first.
+
+    A cell is its cell id (apps that log no cell id: its PCI and EARFCN); the PCI and EARFCN shown
+    are the ones most reported with it (some apps leave them out on some rows).
+    """
     import pandas as pd
 
     if not len(samples):
         return []
-    keys = ["cell_id", "pci", "arfcn", "tech"]
-    df = samples[[c for c in keys + ["rsrp_dbm", "tac", "lac"] if c in samples.columns]].copy()
-    for c in keys:
+    df = samples.copy()
+    for c in ("cell_id", "pci", "arfcn", "tech", "tac", "lac", "rsrp_dbm"):
         if c not in df.columns:
             df[c] = None
-    have = df["cell_id"].notna() | df["pci"].notna() | df["arfcn"].notna()
-    df = df[have]
+    df = df[df["cell_id"].notna() | df["pci"].notna() | df["arfcn"].notna()]
     if not len(df):
         return []
+    key = df["cell_id"].map(lambda v: f"c{int(v)}" if pd.notna(v) else None)
+    key = key.fillna("p" + df["pci"].astype(str) + "/" + df["arfcn"].astype(str))
+
+    def mode(series):
+        s = series.dropna()
+        return int(s.mode().iloc[0]) if len(s) else None
+
     out = []
-    for (cell, pci, arfcn, tech), g in df.groupby(keys, dropna=False, sort=False):
-        area_code = g["tac"].dropna() if "tac" in g.columns else pd.Series([], dtype=float)
-        if not len(area_code) and "lac" in g.columns:
-            area_code = g["lac"].dropna()
-        out.append({"cell_id": None if pd.isna(cell) else int(cell), "pci": None if pd.isna(pci) else int(pci),
-                    "arfcn": None if pd.isna(arfcn) else int(arfcn), "tech": None if pd.isna(tech) else str(tech),
-                    "tac": int(area_code.mode().iloc[0]) if len(area_code) else None,
+    for _k, g in df.groupby(key, sort=False):
+        tech = g["tech"].dropna()
+        area_code = mode(g["tac"]) if g["tac"].notna().any() else mode(g["lac"])
+        out.append({"cell_id": mode(g["cell_id"]), "pci": mode(g["pci"]), "arfcn": mode(g["arfcn"]),
+                    "tech": str(tech.mode().iloc[0]) if len(tech) else None, "tac": area_code,
                     "samples": len(g), "rsrp_median_dbm": _median(g["rsrp_dbm"])})
     out.sort(key=lambda r: (-r["samples"], str(r["cell_id"])))
     return out

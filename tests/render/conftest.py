@@ -59,6 +59,16 @@ def evil_db(hostile_village, tmp_path_factory) -> Path:
     return copy_survey(hostile_village, tmp_path_factory.mktemp("evil") / "survey").db
 
 
+@pytest.fixture(scope="session")
+def evil_mapped_db(tmp_path_factory) -> Path:
+    """The hostile survey with a basemap whose road, place and facility names are HTML payloads."""
+    from dataclasses import replace
+
+    from fixtures import HOSTILE, build_survey
+
+    return build_survey(tmp_path_factory.mktemp("evil-mapped") / "survey", replace(HOSTILE, context=True)).db
+
+
 def chromium_path() -> str:
     """The Chromium binary; skip (or fail when CI=true) when it is not installed."""
     path = os.environ.get("SURVEYOR_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")

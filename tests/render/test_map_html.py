@@ -352,3 +352,17 @@ def test_many_houses_become_dots(mapped_db, tmp_path, monkeypatch):
         n = len(store.read_layer("buildings"))
     spec = next(g for g in map_data(out.read_text(encoding="utf-8"))["base"] if g["key"] == "buildings")["layers"][0]
     assert spec["type"] == "points" and len(spec["coords"]) == n
+
+
+def test_basemap_names_are_escaped_text(evil_mapped_db, tmp_path):
+    out = tmp_path / "evil-ground.html"
+    with open_store(str(evil_mapped_db)) as store:
+        render_map(store, Settings(), out, lang="en", operators=["Telkomsel", EVIL])
+    text = out.read_text(encoding="utf-8")
+    assert "<img src=x" not in text
+    data = map_data(text)
+    places = next(g for g in data["base"] if g["key"] == "places")["layers"][0]["labels"]
+    assert all(label[2].startswith("&lt;img src=x onerror=alert(1)&gt; ") for label in places)
+    popups = " ".join(o["layers"]["zones"][0]["data"]["features"][0]["properties"]["p"] for o in data["operators"]
+                      if o["layers"]["zones"])
+    assert "&lt;img src=x onerror=alert(1)&gt; Jalan" in popups  # the road's name in the way in

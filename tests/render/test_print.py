@@ -130,6 +130,14 @@ def test_hostile_names_print_as_text(evil_db, tmp_path):
         render_print(store, Settings(name="Desa $x^2$"), dollar, lang="en")  # no mathtext error
 
 
+def test_basemap_names_print_as_text(evil_mapped_db, tmp_path):
+    out = tmp_path / "evil-ground.pdf"
+    with open_store(str(evil_mapped_db)) as store:
+        render_print(store, Settings(), out, lang="en", operators=["Telkomsel"])
+    text = " ".join(subprocess.run([poppler("pdftotext"), str(out), "-"], capture_output=True, text=True).stdout.split())
+    assert f"{EVIL} Krajan" in text or f"{EVIL} Sidareja" in text  # a place name, as it is
+
+
 def test_cli_print(invoke, map_db, tmp_path):
     out = tmp_path / "maps" / "coverage.pdf"
     r = invoke("print", "--db", str(map_db), "--out", str(out), "--paper", "A3", "--lang", "en")
