@@ -57,7 +57,7 @@ MAX_BUILDING_POLYGONS = 15000
 HILLSHADE_MAX_PX = 1400
 HILLSHADE_OPACITY = 0.55
 # Online tile layers offered in the layer control (never shown at start): they need the internet.
-ONLINE_TILES = ("osm", "Esri.WorldImagery")
+ONLINE_TILES = {"osm": "OpenStreetMap (online)", "Esri.WorldImagery": "Satellite imagery (online)"}
 
 
 def esc(value: Any) -> str:
@@ -98,24 +98,25 @@ def _tile(spec: str) -> dict:
             "attribution": provider.html_attribution, "max_zoom": int(provider.get("max_zoom", 19))}
 
 
-def tile_layers(tiles: str | None, *, online: bool = True) -> list[dict]:
+def tile_layers(tiles: str | None, *, online: bool = True, translate: Callable[[str], str] = str) -> list[dict]:
     """The online base layers of the layer control, each ``{"name", "url", "attribution",
     "max_zoom", "show"}`` with name and attribution HTML-escaped.
 
     ``tiles`` is the layer shown when the map opens: ``none`` (the offline map of the survey's
     own layers), ``osm``, an xyzservices name or a ``{z}/{x}/{y}`` URL. With ``online``,
     OpenStreetMap and satellite imagery are offered as well, off at start: offline they simply
-    stay blank, and until someone picks one the page asks nothing of the network.
+    stay blank, and until someone picks one the page asks nothing of the network. ``translate``
+    names those two in the map's language.
     """
     shown = None if tiles is None or str(tiles).lower() in ("", "none", "off") else str(tiles)
     out = []
     if shown is not None:
         out.append(dict(_tile(shown), show=True))
     if online:
-        for spec in ONLINE_TILES:
-            layer = _tile(spec)
+        for spec, name in ONLINE_TILES.items():
+            layer = dict(_tile(spec), name=esc(translate(name)), show=False)
             if all(t["url"] != layer["url"] for t in out):
-                out.append(dict(layer, show=False))
+                out.append(layer)
     return out
 
 
@@ -354,7 +355,7 @@ def zone_popup(row, w: Words, access: dict | None = None) -> str:
     from surveyor.i18n.glossary import label
 
     head = (f"<b>{esc(_val(row, 'zone_id', ''))}</b> · {esc(_val(row, 'operator', ''))}: "
-            f"{esc(label('dead_zone', w.lang))} ({esc(w.cls('dead'))})")
+            f"{esc(label('dead_zone', w.lang))}")
     rows = [(esc(_("Size")), esc(_("{area} km², {cells}").format(
         area=w.num(_val(row, "area_km2", 0), 3), cells=w.count("{n} cell", "{n} cells", _val(row, "cells", 0)))))]
     dusun = _val(row, "dusun")
@@ -534,7 +535,8 @@ def _edge_m(resolution: int) -> float:
 
 def title_text(layers: st.MapLayers, op: str, w: Words) -> str:
     """The map's title naming the operator shown (escaped)."""
-    return f"{esc(w._('4G coverage'))}: {esc(layers.area_name)} · {esc(op)}"
+    _ = w._
+    return f"{esc(_('4G coverage'))}: {esc(layers.area_name)} · {esc(op)}"
 
 
 def header_html(layers: st.MapLayers, w: Words) -> str:
@@ -663,7 +665,8 @@ def _hillshade(store, layers: st.MapLayers, w: Words) -> dict | None:
         return None
     png, bounds = got
     url = "data:image/png;base64," + base64.b64encode(png).decode("ascii")
-    return {"key": "relief", "name": esc(w._("Relief (hillshade)")), "show": True,
+    _ = w._
+    return {"key": "relief", "name": esc(_("Relief (hillshade)")), "show": True,
             "layers": [{"type": "image", "url": url, "bounds": bounds, "pane": "svy-relief"}]}
 
 
@@ -859,7 +862,7 @@ def build_map(store, settings: Settings, *, operators=None, area: str | None = N
     overlays = [o for o in overlays if any(e["layers"].get(o["key"]) for e in per_op)]
     data = {
         "bounds": [[miny, minx], [maxy, maxx]], "origin": packer.origin, "scale": COORD_SCALE,
-        "tiles": tile_layers(tiles, online=online_tiles), "offline": esc(_("Village map (offline)")),
+        "tiles": tile_layers(tiles, online=online_tiles, translate=_), "offline": esc(_("Village map (offline)")),
         "base": [g for g in base if g["layers"]], "operators": per_op, "overlays": overlays,
         "credits": " · ".join(esc(c) for c in layers.credits()),
         "hatch": {k: st.CLASS_BY_KEY[k].colour for k in st.EVIDENCE_KEYS},

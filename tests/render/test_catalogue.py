@@ -28,7 +28,9 @@ def used_msgids() -> list[str]:
             if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in ("_", "N_")
                     and node.args and isinstance(node.args[0], ast.Constant) and isinstance(node.args[0].value, str)):
                 found.append(node.args[0].value)
-    found += list(words.ROAD_WORDS.values()) + list(words.FACILITY_WORDS.values())
+    from surveyor.render.html_map import ONLINE_TILES
+
+    found += list(words.ROAD_WORDS.values()) + list(words.FACILITY_WORDS.values()) + list(ONLINE_TILES.values())
     return list(dict.fromkeys(found))
 
 
@@ -39,6 +41,12 @@ def used_plurals() -> set[tuple[str, str]]:
         text = (PKG / name).read_text(encoding="utf-8")
         out |= set(re.findall(r'count\(\s*(?:lang,\s*DOMAIN,\s*)?"([^"]+)",\s*"([^"]+)"', text))
     return out
+
+
+def test_every_translated_call_is_scanned():
+    """Messages go through a plain ``_(...)``: ``w._("...")`` would hide them from this test."""
+    for name in SOURCES:
+        assert not re.search(r'\w\._\(\s*["\']', (PKG / name).read_text(encoding="utf-8")), name
 
 
 def test_scan_finds_the_messages():

@@ -195,7 +195,7 @@ def test_layer_control_offers_the_ground_and_online_layers_without_fetching(brow
     try:
         labels = p.page.evaluate("""() => [...document.querySelectorAll('.leaflet-control-layers label')]
                                       .map((l) => l.textContent.trim())""")
-        for name in ("Village map (offline)", "OpenStreetMap.Mapnik", "Esri.WorldImagery", "Coverage (measured)",
+        for name in ("Village map (offline)", "OpenStreetMap (online)", "Satellite imagery (online)", "Coverage (measured)",
                      "Predicted (not evidence)", "Dead zones", "Roads and paths", "Houses and buildings",
                      "Relief (hillshade)", "Place names"):
             assert name in labels, (name, labels)
