@@ -15,7 +15,6 @@ did not (:func:`zone_access`), so a report works either way.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Any
 

@@ -371,7 +371,7 @@ def zone_popup(row, w: Words, access: dict | None = None) -> str:
         if access.get("buildings") is not None:
             rows.append((esc(_("Houses inside")), esc(w.num(access["buildings"]))))
         if access.get("facilities"):
-            rows.append((esc(_("Facilities inside")), esc(access["facilities"])))
+            rows.append((esc(_("Facilities inside")), esc(words.facilities_text(access["facilities"], _))))
     rows += _evidence_rows(row, w)
     d = _val(row, "nearest_signal_m")
     if d is not None:

@@ -325,21 +325,22 @@ class MapDrawer:
                     continue
                 p = r.geometry if r.geometry.geom_type == "Point" else r.geometry.representative_point()
                 self._place(ax, r["name"], (p.x, p.y), None, placed, frame, renderer, fontsize=size * (1.2 if big[j] else 1.0),
-                            style="italic", weight="bold", bbox=halo)
+                            style="italic", weight="bold", bbox=halo, offsets=self.RING[:9])
         dus = self.metric("dusun")
         if dus is not None and len(dus) and "name" in dus.columns:
             for r in dus.itertuples(index=False):
                 if isinstance(r.name, str) and r.name:
                     p = r.geometry.representative_point()
                     self._place(ax, r.name, (p.x, p.y), None, placed, frame, renderer, fontsize=size * 0.9,
-                                style="italic", color="#333333", bbox=halo)
+                                style="italic", color="#333333", bbox=halo, offsets=self.RING[:9])
         if sites is not None and len(sites):
             for r in sites.itertuples(index=False):
                 self._place(ax, f"S{int(r.rank)}", (r.geometry.x, r.geometry.y), None, placed, frame, renderer,
                             fontsize=size, weight="bold", bbox=halo, offsets=((1.1, 0.7), (-1.1, 0.7),
                                                                                       (1.1, -0.7), (-1.1, -0.7)))
 
-    # Offsets tried around an anchor, in label heights (x, y).
+    # Offsets tried around an anchor, in label heights (x, y); names (not zone IDs, which have a
+    # leader line) try only the first nine: a name far from its place would mislead.
     RING = ((0, 0), (0, 1.3), (0, -1.3), (1.2, 0), (-1.2, 0), (1.0, 1.3), (-1.0, 1.3), (1.0, -1.3), (-1.0, -1.3),
             (0, 2.6), (0, -2.6), (2.2, 0), (-2.2, 0), (2.0, 2.6), (-2.0, 2.6), (2.0, -2.6), (-2.0, -2.6),
             (0, 4.0), (0, -4.0), (3.5, 0), (-3.5, 0))

@@ -38,7 +38,7 @@ from surveyor.config import Settings
 from surveyor.errors import InvalidRequest
 from surveyor.files import atomic_path
 from surveyor.render import style as st
-from surveyor.render.mapdraw import LABEL_GID, MapDrawer, fill_extent, legend_handles, print_colour
+from surveyor.render.mapdraw import MapDrawer, fill_extent, legend_handles, print_colour
 
 log = logging.getLogger(__name__)
 

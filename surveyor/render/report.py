@@ -31,7 +31,6 @@ import base64
 import os
 import shutil
 import subprocess
-import tempfile
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -296,7 +295,7 @@ def zone_pages(store: Store, settings: Settings, zones, samples, *, lang: str, a
             "way": words.access_sentence(info, _, lang),
             "road": words.road_label(info, _), "road_lat": info.get("road_lat"), "road_lon": info.get("road_lon"),
             "place": info.get("place_name"), "place_m": info.get("place_distance_m"),
-            "houses": info.get("buildings"), "facilities": info.get("facilities"),
+            "houses": info.get("buildings"), "facilities": words.facilities_text(info.get("facilities"), _),
             "access_source": info.get("source"),
             "terrain": words.terrain_sentence(row, _, lang),
             "cells_seen": _serving_cells(sig),
@@ -665,9 +664,9 @@ def report_msgids() -> list[str]:
     ids |= {s.source for s in SETTINGS if s.section in RULE_SECTIONS and s.source}
     ids |= set(EXPORT_STATUS_LABELS.values()) | {label for _k, label, _a, _b in TIME_OF_DAY}
     ids |= _code_msgids(Path(__file__).parent / "words.py")
-    from surveyor.render.words import ROAD_WORDS
+    from surveyor.render.words import FACILITY_WORDS, ROAD_WORDS
 
-    ids |= set(ROAD_WORDS.values())
+    ids |= set(ROAD_WORDS.values()) | set(FACILITY_WORDS.values())
     ids |= set(TECH_LABELS.values()) | set(COMPASS_POINTS) | set(LIMITATIONS)
     ids |= {m for _l, _c, m in DATA_DICTIONARY}
     return sorted(ids)

@@ -177,3 +177,13 @@ def access_sentence(info: dict, _: Callable[[str], str], lang: str) -> str | Non
 
 FACILITY_WORDS = {"school": "school", "clinic": "clinic", "worship": "place of worship",
                   "village_office": "village office"}
+
+
+def facilities_text(text: Any, _: Callable[[str], str]) -> str | None:
+    """"SD Negeri 1 (school); Masjid (worship)" with the kinds in the language: "(sekolah)"."""
+    import re
+
+    if not text:
+        return None
+    return re.sub(r"\((school|clinic|worship|village_office)\)", lambda m: f"({_(FACILITY_WORDS[m.group(1)])})",
+                  str(text))

@@ -83,6 +83,9 @@ def test_directions_come_from_the_zone_layer_when_the_analysis_wrote_them(mapped
         html = render_report(store, Settings(), tmp_path / "r.html", lang="en").read_text(encoding="utf-8")
     assert html.count("From Jalan Contoh, walk 1.2 km north-east.") == 2 * len(zones)  # list and page
     assert "Dusun Contoh, 300 m" in html and "7 houses" in html and "SD Contoh (school)" in html
+    with open_store(str(built.db)) as store:
+        indonesian = render_report(store, Settings(), tmp_path / "l.html", lang="id").read_text(encoding="utf-8")
+    assert "SD Contoh (sekolah)" in indonesian and "Dari Jalan Contoh, berjalan 1,2 km ke arah timur laut." in indonesian
 
 
 def test_prediction_is_apart_from_the_evidence(mapped, mapped_html_en):
