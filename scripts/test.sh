@@ -29,6 +29,10 @@ fi
 
 python3 -m pip install -q --disable-pip-version-check -e '.[dev]'
 
+# The architecture's contracts (pyproject.toml [tool.importlinter]): layers import only downward,
+# the phone logger imports no geospatial stack, no cycles between siblings, click only in the CLI.
+lint-imports
+
 # Services (gpsd via gpsfake, PostgreSQL clusters, HTTP stand-ins) are started by the tests
 # themselves on 127.0.0.1 and stopped afterwards.
 set +e

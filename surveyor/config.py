@@ -173,6 +173,8 @@ class Settings:
                             "Village boundary: a GeoJSON file (relative to this file) or builtin:lipursari.")
     dusun: str = setting("area", "",
                          "Optional GeoJSON of dusun (hamlet) polygons with a 'name' property; empty for none.")
+    contact: str = setting("area", "", "Who answers questions about the survey (name, role, phone), for the "
+                           "blank-spot sheet and the package.")
     # [survey]
     language: str = setting("survey", "id", "Language of maps and reports: id or en.",
                             allowed=Choices(("id", "en")), rule=False)
@@ -237,6 +239,18 @@ class Settings:
                               "Radius a new site is assumed to cover, for site suggestions (not a propagation model).",
                               unit="m", allowed=POSITIVE)
     top_k: int = setting("sites", 5, "How many site suggestions per operator.", unit="sites", allowed=COUNT)
+    # [scope]
+    max_distance_m: float = setting("scope", 2000.0,
+                                    "Samples farther than this from the village boundary are outside the survey's "
+                                    "area: merge reports them, outputs leave them out.", unit="m", allowed=POSITIVE)
+    period_days: int = setting("scope", 365,
+                               "Samples older than this many days before the survey's newest sample are outside "
+                               "the survey period: merge reports them, outputs leave them out.", unit="days",
+                               allowed=COUNT)
+    out_of_scope: str = setting("scope", "leave_out",
+                                "Samples outside the area or period, or of operators not listed in [survey]: "
+                                "leave_out of analysis, maps, the report, revisit and exports, or include them "
+                                "(the flag --all-data of those commands).", allowed=Choices(("leave_out", "include")))
     # [[exclusion_zones]]
     exclusion_zones: tuple[ExclusionZone, ...] = field(default=(), metadata={
         "section": "exclusion_zones",
@@ -445,7 +459,7 @@ def _check_flags(flags: Mapping[str, tuple[str, Any]], problems: _Problems, valu
 
 
 def load_settings(path: str | os.PathLike | None = None, *, required: bool = False,
-                  flags: Mapping[str, tuple[str, Any]] | None = None) -> Settings:
+                  flags: Mapping[str, tuple[str, Any]] | None = None, text: str | None = None) -> Settings:
     """The survey's settings: defaults, then ``survey.toml``, then ``SURVEYOR_<NAME>``, then ``flags``.
 
     Parameters
@@ -457,6 +471,9 @@ def load_settings(path: str | os.PathLike | None = None, *, required: bool = Fal
         Refuse a ``path`` that does not exist (instead of using the defaults).
     flags
         Command-line flags that set a setting: setting name -> (flag as typed, value or None).
+    text
+        The file's text when it is not read from ``path`` (the copy a geodatabase keeps of its
+        survey's settings); ``path`` is then where it came from (for relative paths and messages).
 
     Raises
     ------
@@ -469,9 +486,17 @@ def load_settings(path: str | os.PathLike | None = None, *, required: bool = Fal
     values: dict[str, Any] = {}
     problems = _Problems()
     config_path = None
-    if path is None and Path(CONFIG_NAME).exists():
+    if path is None and text is None and Path(CONFIG_NAME).exists():
         path = CONFIG_NAME
-    if path is not None:
+    if text is not None:
+        config_path = str(path) if path is not None else None
+        try:
+            doc = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{path}: the settings stored with the geodatabase are not valid TOML ({exc}).",
+                              fix="Give the survey's settings with --config survey.toml.") from None
+        _from_file(doc, text, str(path), problems, values)
+    elif path is not None:
         p = Path(path)
         if not p.exists():
             if required:
@@ -616,6 +641,16 @@ def render_toml(overrides: Mapping[str, Any] | None = None) -> str:
     lines += [f"# {k} = {_toml_value(v)}" for k, v in zone.items()]
     lines.append("")
     return "\n".join(lines)
+
+
+def settings_text(settings: "Settings") -> str:
+    """A ``survey.toml`` that reads back as ``settings`` (exclusion zones included): what a
+    geodatabase keeps of a survey whose settings came from no file."""
+    text = render_toml({s.name: getattr(settings, s.name) for s in SETTINGS})
+    for z in settings.exclusion_zones:
+        text += f"\n[[{ZONES_SECTION}]]\n" + "".join(
+            f"{k} = {_toml_value(getattr(z, k))}\n" for k in ("lat", "lon", "radius_m", "label"))
+    return text
 
 
 def settings_table() -> str:

@@ -11,6 +11,10 @@ from pathlib import Path
 
 import pytest
 
+# The command line speaks the survey's language (Indonesian by default); the tests assert its
+# English wording unless they choose a language themselves (tests/test_cli_language.py).
+os.environ.setdefault("SURVEYOR_CLI_LANGUAGE", "en")
+
 REPO = Path(__file__).resolve().parent.parent
 SHARED_DATA = Path(os.environ.get("SURVEYOR_SHARED_DATA", REPO.parent / "shared" / "data"))
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")

@@ -202,14 +202,18 @@ def test_remove_source_session_device(tmp_path, invoke):
     b = write_journal(tmp_path / "b.jsonl", [journal_sample(i, device="dev-B", session="s-2") for i in range(6)])
     db = str(tmp_path / "s.gpkg")
     merge_json(invoke, str(a), str(b), "--db", db)
-    r = invoke("remove", "--db", db, "--session", "s-2", "--yes")
-    assert r.exit_code == 0 and json.loads(r.stdout) == {"samples": 6}
-    assert r.stderr == f"Removed session 's-2' from {db}: 6 samples.\n"
+    r = invoke("remove", "--db", db, "--session", "s-2", "--yes", "--json")
+    assert r.exit_code == 0
+    out = json.loads(r.stdout)
+    backup = out.pop("backup")
+    assert out == {"samples": 6}
+    assert backup.startswith(str(tmp_path / "backups")) and Path(backup).is_file()
+    assert f"A copy of the database as it was is kept in {backup}." in r.stderr
+    with open_store(backup) as copy:  # the backup holds what was removed
+        assert copy.status().samples == 16
     r = invoke("remove", "--db", db, "--source", str(a), "--yes")
     assert r.exit_code == 0
-    assert json.loads(r.stdout) == {"merges": 1, "samples": 10, "quarantine": 0, "neighbours": 0, "tracks": 0,
-                                    "towers": 0}
-    assert r.stderr == f"Removed source {a} (1 merge) from {db}: 10 samples.\n"
+    assert r.stdout == f"Removed source {a} (1 merge) from {db}: 10 samples.\n"
     with open_store(db) as store:
         assert store.status().samples == 0
     r = invoke("remove", "--db", db, "--device", "nobody", "--yes")
@@ -245,7 +249,7 @@ def test_status_json_and_text(tmp_path, invoke):
     assert st["samples"] == 5 and st["sessions"] == 1 and st["first"].startswith("2026-07-14T01:00:00")
     assert "volunteer" not in json.dumps(st["per_session"])
     r = invoke("status", "--db", db)
-    assert "5 samples in 1 sessions" in r.stdout and "Telkomsel" in r.stdout
+    assert "5 samples in 1 session, 1 device named" in r.stdout and "Telkomsel" in r.stdout
 
 
 def test_merge_json_keys_and_text_are_those_of_the_readme(tmp_path, invoke):
@@ -255,23 +259,23 @@ def test_merge_json_keys_and_text_are_those_of_the_readme(tmp_path, invoke):
     r, s = merge_json(invoke, str(j), str(tmp_path / "notes.txt"), "--db", db)
     assert r.exit_code == 1  # one file in no known format
     assert list(s) == ["files", "read", "added", "duplicates", "quarantined", "neighbours", "track_points", "towers",
-                       "by_reason", "placed_from_tracks", "failed_files", "per_file"]
+                       "by_reason", "placed_from_tracks", "failed_files", "passed_over", "per_file"]
     assert (s["files"], s["read"], s["added"], s["quarantined"], s["failed_files"]) == (2, 6, 5, 1, 1)
     assert s["by_reason"] == {"truncated": 1}
     assert s["placed_from_tracks"] == {"placed": 0, "unplaced": 0, "reasons": {}, "messages": []}
     journal, notes = s["per_file"]
     assert list(journal) == ["file", "format", "read", "added", "duplicates", "quarantined", "neighbours",
-                             "track_points", "towers", "by_reason"]
+                             "track_points", "towers", "by_reason", "unused_columns", "already_stored", "out_of_scope"]
     assert journal["format"] == "journal" and "error" in notes and notes["format"] is None
     r = invoke("merge", str(j), "--db", db)
     assert r.exit_code == 0
-    assert r.stdout == f"1 files, 6 rows: 0 samples added, 5 duplicates, 1 quarantined -> {db}\n"
-    assert f"{j}: merged before, nothing added (use --replace to read it again)" in r.stderr
-    assert "Quarantined by reason: truncated 1 (see the quarantine layer)" in r.stderr
+    # Merged before: one line, and no quarantine summary of the old merge.
+    assert r.stdout == f"1 file merged before, nothing new -> {db}\n"
+    assert "Quarantined" not in r.stderr
     r = invoke("merge", str(j), "--db", db, "--replace")
     assert f"{j} [journal]: 6 rows, 5 added, 1 quarantined" in r.stderr
     r = invoke("status", "--db", db)
-    assert r.stdout.startswith(f"{db}: 5 samples in 1 sessions by 1 devices on 1 days")
+    assert r.stdout.startswith(f"{db}: 5 samples in 1 session, 1 device named, on 1 day")
     assert "quarantined rows: 1 (truncated 1)" in r.stdout
 
 

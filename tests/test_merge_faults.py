@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import sqlite3
 import subprocess
 import sys
 import time
+from datetime import datetime
 
 import pytest
 
@@ -103,7 +105,43 @@ def test_two_merges_at_once_of_overlapping_files(tmp_path):
     assert st.samples == 300 + 400  # a's 300, and the 400 distinct journal samples of b and c
     assert ids.is_unique
     assert st.merges == 3
-    assert not os.path.exists(store.lock_path)  # the writers' lock file goes with the last of them
+    assert store.get_meta("writer_lock") is None  # the lock goes with the last writer
+
+
+def test_three_merges_with_different_tmpdirs_and_paths_into_one_geopackage_count_exactly(tmp_path):
+    """The lock lives with the database: neither TMPDIR nor the path (a symbolic or a hard link)
+    used to open it lets two writers in at once, and merge ids are never shared."""
+    files = [write_gnettrack(tmp_path / f"walk{k}.csv", walk_rows(3000, start=datetime(2026, 7, 14 + k, 8)))
+             for k in range(3)]
+    overlap = write_journal(tmp_path / "shared.jsonl", [journal_sample(i) for i in range(500)])
+    db = tmp_path / "survey.gpkg"
+    subprocess.run(_surveyor("init", str(tmp_path / "proj")), check=True, capture_output=True)
+    (tmp_path / "proj" / "survey.gpkg").rename(db)
+    (tmp_path / "link").mkdir()
+    os.symlink(db, tmp_path / "link" / "via-symlink.gpkg")
+    os.link(db, tmp_path / "link" / "via-hardlink.gpkg")
+    paths = [str(db), str(tmp_path / "link" / "via-symlink.gpkg"), str(tmp_path / "link" / "via-hardlink.gpkg")]
+    procs = []
+    for k, (f, path) in enumerate(zip(files, paths)):
+        tmpdir = tmp_path / f"tmp{k}"
+        tmpdir.mkdir()
+        env = dict(os.environ, TMPDIR=str(tmpdir))
+        procs.append(subprocess.Popen(_surveyor("merge", str(f), str(overlap), "--db", path, "--json"),
+                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env))
+    outs = [p.communicate(timeout=300) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0, 0], [e for _, e in outs]
+    assert all("Traceback" not in e for _, e in outs)
+    added = sum(json.loads(o)["added"] for o, _ in outs)
+    with open_store(str(db)) as store:
+        st = store.status()
+        samples = store.read_samples(["sample_id", "merge_id", "source_file"])
+        merges = store.merges()
+    assert added == st.samples == 3 * 3000 + 500
+    assert samples["sample_id"].is_unique
+    assert len(merges) == 4 and len({m.merge_id for m in merges}) == 4  # 3 walks + the shared journal once
+    by_merge = {m.merge_id: m.source_file for m in merges}
+    # Every sample carries the merge id of the file it came from.
+    assert (samples["merge_id"].map(by_merge) == samples["source_file"]).all()
 
 
 def test_ctrl_c_stops_at_once_and_leaves_nothing(tmp_path):
@@ -127,6 +165,7 @@ def test_ctrl_c_stops_at_once_and_leaves_nothing(tmp_path):
     # The helper is mid-file: it is stopped at once, not waited for.
     assert time.time() - t0 < 3, err
     assert proc.returncode == 1 and "Traceback" not in err
+    assert f"stopped: nothing of {big} was kept; run the same command again" in err
     deadline = time.time() + 30
     while time.time() < deadline and _workers_of(proc.pid):
         time.sleep(0.2)

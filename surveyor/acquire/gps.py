@@ -390,6 +390,7 @@ class TermuxGps(_ThreadedGps):
     """
 
     name = "termux"
+    tool = "termux-location"  # a source that cannot work without it (see logger.require_tools)
 
     def __init__(self, poll_s: float = 1.0, timeout_s: float = 30.0, **kw):
         kw.setdefault("max_age_s", max(DEFAULT_MAX_AGE_S, poll_s * 3))

@@ -28,11 +28,59 @@ from surveyor.acquire.journal import (JournalWriter, device_id as default_device
                                       new_session_id, utc_now)
 from surveyor.acquire.signal import SignalError, SignalSource, open_signal
 from surveyor.acquire.speed import SpeedResult, SpeedTest, open_speedtest
-from surveyor.errors import InvalidRequest
+from surveyor.errors import InvalidRequest, SurveyorError
 from surveyor.geo.distance import haversine_m
 from surveyor.model import ENVIRONMENTS
 
 log = logging.getLogger(__name__)
+
+# A source whose tool is missing is looked for again this many times, this far apart, before the
+# logger stops: long enough for a tool being installed, short enough not to log useless samples.
+TOOL_TRIES, TOOL_RETRY_S = 3, 0.5
+# What works instead of a source that cannot work here, per --gps/--signal SPEC.
+ALTERNATIVES = {
+    ("gps", "termux"): ("it comes with Termux:API on an Android phone",
+                        "--gps gpsd (a receiver through gpsd), --gps nmea:/dev/ttyACM0 (a serial receiver), "
+                        "--gps fixed:LAT,LON (standing still) or --gps none (placed later from another device's "
+                        "GPS track)"),
+    ("signal", "termux"): ("it comes with Termux:API on an Android phone",
+                           "--signal mmcli (a USB modem with ModemManager), --signal at:/dev/ttyUSB2 (the modem's "
+                           "AT port) or --signal manual (you type the bars)"),
+    ("signal", "mmcli"): ("install ModemManager: sudo apt install modemmanager",
+                          "--signal at:/dev/ttyUSB2 (the modem's AT port), --signal termux (on the phone) or "
+                          "--signal manual"),
+}
+
+
+class SourceUnavailable(SurveyorError):
+    """A --gps or --signal source that cannot work on this machine (its tool is not installed)."""
+
+
+def require_tools(gps, signal, *, tries: int = TOOL_TRIES, retry_s: float = TOOL_RETRY_S) -> None:
+    """Refuse, after a short retry, a source whose command-line tool is not on this machine.
+
+    Without it every sample would say only that the tool failed: a journal of useless samples.
+
+    Raises
+    ------
+    SourceUnavailable
+        Naming the source, the missing tool and what to use instead.
+    """
+    for option, source in (("gps", gps), ("signal", signal)):
+        tool = getattr(source, "tool", None)
+        if not tool:
+            continue
+        for attempt in range(tries):
+            if shutil.which(tool):
+                break
+            if attempt + 1 < tries:
+                time.sleep(retry_s)
+        else:
+            why, instead = ALTERNATIVES.get((option, source.name), ("", "another source"))
+            raise SourceUnavailable(
+                f"--{option} {source.name} cannot work on this machine: {tool} is not installed"
+                + (f" ({why})" if why else "") + ".",
+                fix=f"Use {instead}.")
 
 SIGNAL_BACKOFF_MAX_S = 60.0
 
@@ -62,6 +110,10 @@ class LogOptions:
     web_port: int = 8765
     web_bind: str = "127.0.0.1"
     targets: str | None = None
+    # Language of the --signal manual prompts (id or en; None: English).
+    lang: str | None = None
+    # The survey's operators (survey.toml): --signal manual offers them as a numbered list.
+    operators: tuple[str, ...] = ()
 
 
 @dataclass
@@ -220,14 +272,16 @@ def run_logger(opts: LogOptions, *, status: Callable[[Summary, dict], None] | No
     validate(opts)
     stop = stop or threading.Event()
     gps = gps or open_gps(opts.gps, interval_s=opts.interval_s)
-    signal = signal or open_signal(opts.signal, ask=ask, interval_s=opts.interval_s)
+    signal = signal or open_signal(opts.signal, ask=ask, interval_s=opts.interval_s, lang=opts.lang,
+                                   operators=opts.operators)
     if speed is None:
         speed = open_speedtest(opts.speedtest, max_mb=opts.max_mb, timeout_s=opts.speed_timeout_s,
                                length_s=opts.speed_length_s)
     if speed is not None and opts.speed_every_s is None and opts.speed_every_m is None:
         # No schedule given: one test at the start and then every 5 minutes, a data-thrifty default.
         opts.speed_every_s = 300.0
-    writer = JournalWriter(opts.out)  # opened first: a bad --out fails before touching devices
+    require_tools(gps, signal)  # before the journal: nothing is written by a logger that cannot work
+    writer = JournalWriter(opts.out)  # opened before the devices: a bad --out fails before touching them
     session = new_session_id()
     device = opts.device or default_device_id()
     summary = Summary(out=str(opts.out), session=session, device=device)
@@ -295,6 +349,12 @@ def run_logger(opts: LogOptions, *, status: Callable[[Summary, dict], None] | No
                     rounds += 1
                     if opts.count is not None and rounds >= opts.count:
                         break
+            # A test due by time is started before the round's sample, so the first test runs at the
+            # start even with --count 1 (it is finished and written when the count is reached).
+            if speed is not None and worker is None and now >= next_speed:
+                worker = _SpeedWorker(speed, gps.current(), utc_now())
+                next_speed = now + opts.speed_every_s if opts.speed_every_s else math.inf
+                dist_since_speed, speed_due_by_distance = 0.0, False
             if now >= next_sample:
                 fix = gps.current()
                 if fix is not None:
@@ -334,12 +394,11 @@ def run_logger(opts: LogOptions, *, status: Callable[[Summary, dict], None] | No
                 next_sample += opts.interval_s
                 if next_sample < time.monotonic():  # fell behind (slow device): do not burst
                     next_sample = time.monotonic() + opts.interval_s
-            if speed is not None and worker is None:
-                now = time.monotonic()
-                if now >= next_speed or speed_due_by_distance:
-                    worker = _SpeedWorker(speed, gps.current(), utc_now())
-                    next_speed = now + opts.speed_every_s if opts.speed_every_s else math.inf
-                    dist_since_speed, speed_due_by_distance = 0.0, False
+            if speed is not None and worker is None and speed_due_by_distance:
+                # Due by distance: started where the walk reached it, after this round's fix.
+                worker = _SpeedWorker(speed, gps.current(), utc_now())
+                next_speed = time.monotonic() + opts.speed_every_s if opts.speed_every_s else math.inf
+                dist_since_speed, speed_due_by_distance = 0.0, False
             wait = next_sample - time.monotonic()
             if worker is not None:
                 wait = min(wait, 0.1)

@@ -262,6 +262,7 @@ class TermuxSignal(SignalSource):
     """``termux-telephony-cellinfo`` on an Android phone (all SIMs)."""
 
     name = "termux"
+    tool = "termux-telephony-cellinfo"  # a source that cannot work without it (see logger.require_tools)
 
     def __init__(self, timeout_s: float = 15.0):
         self.timeout_s = timeout_s
@@ -280,6 +281,7 @@ class MmcliSignal(SignalSource):
     """
 
     name = "mmcli"
+    tool = "mmcli"
 
     def __init__(self, modem: str = "any", refresh_s: int = 5, timeout_s: float = 10.0):
         self.modem, self.refresh_s, self.timeout_s = modem, refresh_s, timeout_s
@@ -390,32 +392,68 @@ class AtSignal(SignalSource):
 class ManualSignal(SignalSource):
     """The volunteer says what the phone shows: operator and bars (0-4) or no service.
 
-    ``ask(prompt, default)`` returns the answer text; the CLI passes a click prompt.
+    ``ask(prompt, default)`` returns the answer text; the CLI passes a click prompt. The prompts
+    are in ``lang`` (the ``cli`` catalogue, read without any of the laptop's dependencies). With the
+    survey's ``operators`` the question lists them numbered (``1 Telkomsel, 2 Indosat``): a number
+    picks one, and a typed name that is a near miss of one (``Telkomsell``) is taken as that one,
+    so a typo never becomes an operator of its own.
     """
 
     name = "manual"
     kind = "manual"
+    NO_SERVICE_ANSWERS = ("n", "no", "x", "none", "-", "t", "tidak")
 
-    def __init__(self, ask: Callable[[str, str], str], operator: str = ""):
+    def __init__(self, ask: Callable[[str, str], str], operator: str = "", lang: str | None = None,
+                 operators: tuple[str, ...] = ()):
         self.ask = ask
-        self.operator = operator
+        self._ = _translator(lang)
+        self.operators = tuple(operators)
+        self.operator = operator or (self.operators[0] if len(self.operators) == 1 else "")
+
+    def _question(self) -> str:
+        if not self.operators:
+            return self._("Operator")
+        return self._("Operator ({choices}, or a name)").format(
+            choices=", ".join(f"{i} {o}" for i, o in enumerate(self.operators, 1)))
+
+    def pick(self, answer: str) -> str:
+        """The operator an answer means: a number of the list, a configured name, or the name typed."""
+        import difflib
+
+        text = answer.strip()
+        if text.isdigit() and 1 <= int(text) <= len(self.operators):
+            return self.operators[int(text) - 1]
+        lower = {o.lower(): o for o in self.operators}
+        if text.lower() in lower:
+            return lower[text.lower()]
+        close = difflib.get_close_matches(text.lower(), list(lower), n=1, cutoff=0.75)
+        return lower[close[0]] if close else text
 
     def read(self) -> list[dict]:
-        op = self.ask("Operator", self.operator).strip()
+        default = str(self.operators.index(self.operator) + 1) if self.operator in self.operators else self.operator
+        op = self.ask(self._question(), default).strip()
         if op:
-            self.operator = op
+            self.operator = self.pick(op)
         while True:
-            answer = self.ask("Bars 0-4, or n for no service", "").strip().lower()
-            if answer in ("n", "no", "x", "none", "-"):
+            answer = self.ask(self._("Bars 0-4, or n for no service"), "").strip().lower()
+            if answer in self.NO_SERVICE_ANSWERS:
                 return [no_service_reading(self.operator or None)]
             if answer.isdigit() and 0 <= int(answer) <= 4:
                 return [_reading(self.operator or None, level=int(answer), service="in_service")]
 
 
+def _translator(lang: str | None) -> Callable[[str], str]:
+    if not lang:
+        return lambda msgid: msgid
+    from surveyor.i18n import translator
+
+    return translator(lang, "cli")
+
 
 def open_signal(spec: str, *, ask: Callable[[str, str], str] | None = None,
-                interval_s: float = 1.0) -> SignalSource:
-    """A signal source from its ``--signal`` SPEC (DESIGN section 2)."""
+                interval_s: float = 1.0, lang: str | None = None,
+                operators: tuple[str, ...] = ()) -> SignalSource:
+    """A signal source from its ``--signal`` SPEC (see the README, "Field logging")."""
     spec = (spec or "none").strip()
     kind, _, arg = spec.partition(":")
     kind = kind.lower()
@@ -433,7 +471,7 @@ def open_signal(spec: str, *, ask: Callable[[str, str], str] | None = None,
     if kind == "manual":
         if ask is None:
             raise InvalidRequest("--signal manual needs a terminal to ask on.", fix="Run it interactively.")
-        return ManualSignal(ask)
+        return ManualSignal(ask, lang=lang, operators=operators)
     raise InvalidRequest(f"--signal {spec}: unknown signal source.",
                      fix="Use termux, mmcli[:MODEM], at:DEVICE[@BAUD], manual or none.")
 

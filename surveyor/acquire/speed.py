@@ -253,10 +253,12 @@ class _LibraryTest(SpeedTest):
                                test_error="download received no data (the server answered errors or nothing)")
         up_bps = st.upload(pre_allocate=True) if not meter.isSet() else None
         sent = st.results.bytes_sent or 0
-        return SpeedResult("ok", download_mbps=down_bps / 1e6,
-                           upload_mbps=(up_bps / 1e6) if up_bps and sent else None,
+        uploaded = bool(up_bps and sent)
+        # A test whose upload did not run is not a passed test: the download is kept, the test failed.
+        return SpeedResult("ok" if uploaded else "failed", download_mbps=down_bps / 1e6,
+                           upload_mbps=(up_bps / 1e6) if uploaded else None,
                            latency_ms=latency, test_server=label, bytes_used=meter.bytes + sent,
-                           test_error=None if (up_bps and sent) else "upload sent no data")
+                           test_error=None if uploaded else "upload sent no data")
 
 
 class SpeedtestNet(_LibraryTest):
@@ -345,10 +347,12 @@ class HttpTest(SpeedTest):
         up_mbps, up_err = None, None
         try:
             up_mbps = self._upload(meter, self.max_bytes - budget_dl)
-        except Exception as exc:  # a server that takes no uploads still measured the download
+        except Exception as exc:  # the download measured is kept; the test as a whole failed
             up_err = "upload: " + _err(exc)
-        return SpeedResult("ok", download_mbps=down_mbps, upload_mbps=up_mbps, latency_ms=latency,
-                           test_server=self.url, bytes_used=meter.bytes, test_error=up_err)
+        if up_mbps is None and up_err is None and self.max_bytes - budget_dl > 0:
+            up_err = "upload: nothing was sent"
+        return SpeedResult("failed" if up_err else "ok", download_mbps=down_mbps, upload_mbps=up_mbps,
+                           latency_ms=latency, test_server=self.url, bytes_used=meter.bytes, test_error=up_err)
 
     def _upload(self, meter: Meter, budget: int) -> float | None:
         if budget <= 0:

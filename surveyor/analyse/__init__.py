@@ -58,7 +58,7 @@ class Analysis:
 
 
 def compute(samples, settings: Settings, boundary=None, dusun=None, towers=None,
-            resolution: int | None = None) -> Analysis:
+            resolution: int | None = None, previous_zones=None, register=None) -> Analysis:
     """The whole analysis on a samples DataFrame, without a database.
 
     Cells and zones touching an exclusion zone are dropped (samples inside one are already left
@@ -76,6 +76,9 @@ def compute(samples, settings: Settings, boundary=None, dusun=None, towers=None,
         The ``towers`` layer (operator, lat, lon), optional.
     resolution
         H3 resolution (``settings.resolution`` when None).
+    previous_zones, register
+        The previous analysis's dead zones and the zone ID register (:class:`~surveyor.analyse.zones.ZoneRegister`,
+        updated in place), so zones keep their IDs (see :func:`~surveyor.analyse.zones.dead_zones`).
 
     Returns
     -------
@@ -86,7 +89,7 @@ def compute(samples, settings: Settings, boundary=None, dusun=None, towers=None,
     ev = prepare_evidence(samples, settings, resolution)
     cells = compute_cells(ev, settings, boundary, dusun)
     cells = drop_excluded_features(cells, settings).reset_index(drop=True)
-    zones = dead_zones(cells, towers, settings, evidence=ev)
+    zones = dead_zones(cells, towers, settings, evidence=ev, previous=previous_zones, register=register)
     sites = suggest_sites(cells, settings, zones)
     summary = summarize(cells, zones, sites, ev, settings)
     return Analysis(cells, zones, sites, ev, summary)
@@ -118,22 +121,28 @@ def analyze(store, settings: Settings, resolution: int | None = None) -> Analysi
         When the resolution is out of range.
     """
     from surveyor.analyse import terrain
+    from surveyor.analyse.context import add_zone_context
+    from surveyor.analyse.zones import ZoneRegister, zone_changes
     from surveyor.errors import NothingToDo
     from surveyor.geo import cells as grid
     from surveyor.geo.areas import load_boundary, load_dusun
+    from surveyor.geo.scope import in_scope
 
     res = grid.check_resolution(resolution if resolution is not None else settings.resolution)
-    samples = store.read_samples(columns=SAMPLE_COLUMNS)
+    samples = in_scope(store.read_samples(columns=SAMPLE_COLUMNS), settings)  # area, period, operators
     if len(samples) == 0:
         raise NothingToDo(f"The geodatabase {store.url} holds no samples to analyse.",
                           fix="Merge first: `surveyor merge FILES --db DB`.")
     boundary = load_boundary(settings)
     dusun = load_dusun(settings)
     towers = store.read_layer("towers")
-    result = compute(samples, settings, boundary, dusun, towers, res)
+    previous = _previous_zones(store, settings)
+    register = ZoneRegister.from_meta(store.get_meta("zone_register"))
+    result = compute(samples, settings, boundary, dusun, towers, res, previous_zones=previous, register=register)
     # Terrain (with an imported elevation model): each dead zone's verdict, and a prediction for
     # the cells nobody walked, kept apart from the evidence classes. Without a DEM: unchanged.
     cells, zones = terrain.apply(store, settings, result.cells, result.dead_zones)
+    zones = add_zone_context(store, zones)  # nearest place and road, buildings and facilities inside
     analysed_at = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
     summary = dataclasses.replace(result.summary, analysed_at=analysed_at)
     store.write_layer("cells", cells)
@@ -145,5 +154,22 @@ def analyze(store, settings: Settings, resolution: int | None = None) -> Analysi
     store.set_meta("analysis_rules", rules)
     store.set_meta("analysed_at", analysed_at)
     store.set_meta("analysis_summary", summary.to_dict())
+    # The zone IDs given so far, and what changed since the previous analysis (docs/layers.md).
+    store.set_meta("zone_register", register.to_meta())
+    store.set_meta("zone_changes", {"analysed_at": analysed_at, "previous_analysed_at": previous.attrs.get("analysed_at"),
+                                    "changes": zone_changes(previous, zones)})
     log.info("analysed %d samples into %d cell rows", len(samples), len(result.cells))
     return summary
+
+
+def _previous_zones(store, settings: Settings):
+    """The dead zones of the previous analysis of this village (empty when there is none)."""
+    zones = store.read_layer("dead_zones") if store.get_meta("analysed_at") else None
+    if zones is None or len(zones) == 0 or "zone_id" not in zones.columns:
+        import geopandas as gpd
+
+        zones = gpd.GeoDataFrame({"zone_id": [], "operator": []}, geometry=[], crs="EPSG:4326")
+    elif "area_code" in zones.columns and settings.code:
+        zones = zones[zones["area_code"].isna() | (zones["area_code"].astype(str) == settings.code)]
+    zones.attrs["analysed_at"] = store.get_meta("analysed_at")
+    return zones

@@ -5,10 +5,19 @@
 (effective and raw samples, sessions, devices, days, first and last seen, median signal, share
 negative and its bounds, speed tests), and the distance and direction to the nearest covered cell
 and to the nearest known tower of the operator (DESIGN section 4).
+
+**Lasting IDs.** A zone ID goes into letters ("DZ-TSEL-01 in Dusun Krajan"), so it must name the
+same place after the next merge and analysis. :func:`dead_zones` takes the previous analysis's
+zones and the ID register (:class:`ZoneRegister`, kept in ``meta`` as ``zone_register``): a new
+zone that overlaps earlier zones of its operator keeps the ID of the one it overlaps most (each
+earlier ID passes to one zone only); other zones get the next number of their operator; an ID
+that is no longer used is retired and never given again. :func:`zone_changes` says what changed
+(kept, grown, shrunk, new, merged, split off, gone), for the report.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -23,7 +32,7 @@ from surveyor.geo.bearing import bearing_deg, compass
 from surveyor.geo.distance import haversine_m
 from surveyor.model import OPERATOR_CODES
 
-__all__ = ["ZONE_COLUMNS", "dead_zones"]
+__all__ = ["ZONE_COLUMNS", "ZoneRegister", "dead_zones", "zone_changes"]
 
 ZONE_COLUMNS = [
     "zone_id", "operator", "cells", "area_km2", "centroid_lat", "centroid_lon", "dusun",
@@ -35,6 +44,54 @@ ZONE_COLUMNS = [
     # extras
     "h3_cells", "resolution",
 ]
+
+
+@dataclass
+class ZoneRegister:
+    """The zone IDs given so far, per village code and operator code: the last number used (so a
+    retired ID is never given again) and the IDs retired. Stored in ``meta`` as ``zone_register``.
+    """
+
+    last: dict[str, dict[str, int]] = field(default_factory=dict)
+    retired: dict[str, list[str]] = field(default_factory=dict)
+
+    @classmethod
+    def from_meta(cls, value: dict | None) -> "ZoneRegister":
+        value = value or {}
+        return cls({a: {k: int(v) for k, v in ops.items()} for a, ops in (value.get("last") or {}).items()},
+                   {a: list(ids) for a, ids in (value.get("retired") or {}).items()})
+
+    def to_meta(self) -> dict:
+        return {"last": self.last, "retired": self.retired}
+
+    def next_id(self, area: str, operator: str) -> str:
+        code = _code(operator)
+        n = self.last.setdefault(area, {}).get(code, 0) + 1
+        self.last[area][code] = n
+        return zone_id(code, n)
+
+    def note(self, area: str, zid: str) -> None:
+        """Count an ID given earlier (by an analysis before the register existed)."""
+        code, n = _split_id(zid)
+        if code is not None and n > self.last.setdefault(area, {}).get(code, 0):
+            self.last[area][code] = n
+
+    def retire(self, area: str, zid: str) -> None:
+        ids = self.retired.setdefault(area, [])
+        if zid not in ids:
+            ids.append(zid)
+
+
+def zone_id(code: str, n: int) -> str:
+    """``DZ-TSEL-01``: two digits at least, more when a village has a hundred zones."""
+    return f"DZ-{code}-{n:02d}"
+
+
+def _split_id(zid: str) -> tuple[str | None, int]:
+    parts = str(zid).split("-")
+    if len(parts) < 3 or parts[0] != "DZ" or not parts[-1].isdigit():
+        return None, 0
+    return "-".join(parts[1:-1]), int(parts[-1])
 
 
 def _code(operator: str) -> str:
@@ -56,7 +113,8 @@ def _nearest(lat, lon, tlat, tlon) -> tuple[float, float, str | None]:
     return float(d[i]), b, compass(b)
 
 
-def dead_zones(cells, towers=None, settings: Settings | None = None, evidence: Evidence | None = None):
+def dead_zones(cells, towers=None, settings: Settings | None = None, evidence: Evidence | None = None,
+               previous=None, register: ZoneRegister | None = None):
     """Merge adjacent dead cells of one operator into dead zones with their evidence.
 
     Parameters
@@ -72,13 +130,18 @@ def dead_zones(cells, towers=None, settings: Settings | None = None, evidence: E
         aggregated over the zone's samples (distinct sessions, devices and days; the median RSRP of
         every sample). Without it, counts are summed over the cells and distinct counts are the
         largest of any cell (a lower bound), and the median is the median of the cell medians.
+    previous
+        The ``dead_zones`` layer of the previous analysis of this village (``zone_id``,
+        ``operator``, geometry), or None: a zone overlapping an earlier zone keeps its ID.
+    register
+        The IDs given so far (updated in place: new numbers, retired IDs). None: a fresh register.
 
     Returns
     -------
     geopandas.GeoDataFrame
-        EPSG:4326 (multi)polygons, columns :data:`ZONE_COLUMNS`. IDs (``DZ-TSEL-01``) are numbered
-        per operator by centroid latitude, then longitude (south to north), so the same data
-        always gives the same IDs.
+        EPSG:4326 (multi)polygons, columns :data:`ZONE_COLUMNS`. New IDs (``DZ-TSEL-01``) are
+        numbered per operator by centroid latitude, then longitude (south to north), after the
+        highest number given before, so the same data always gives the same IDs.
     """
     import geopandas as gpd
     import shapely
@@ -86,11 +149,15 @@ def dead_zones(cells, towers=None, settings: Settings | None = None, evidence: E
     from surveyor.geo.areas import utm_crs
 
     settings = settings or Settings()
+    register = register if register is not None else ZoneRegister()
+    area = settings.code or ""
+    prev = _previous_by_operator(previous, area, register)
 
     def empty():
         return gpd.GeoDataFrame({c: [] for c in ZONE_COLUMNS}, geometry=[], crs="EPSG:4326")
 
     if cells is None or len(cells) == 0:
+        _retire_unmatched(prev, set(), area, register)
         return empty()
     rows = []
     geoms = []
@@ -123,10 +190,10 @@ def dead_zones(cells, towers=None, settings: Settings | None = None, evidence: E
             centroid = g_utm.centroid.to_crs("EPSG:4326").iloc[0]
             zone_rows.append((member, geom, float(g_utm.area.iloc[0]) / 1e6, centroid.y, centroid.x))
         zone_rows.sort(key=lambda z: (round(z[3], 7), round(z[4], 7)))
-        width = max(2, len(str(len(zone_rows))))
-        for n, (member, geom, area_km2, clat, clon) in enumerate(zone_rows, 1):
+        ids = _lasting_ids([z[1] for z in zone_rows], prev.get(op), area, op, register)
+        for zid, (member, geom, area_km2, clat, clon) in zip(ids, zone_rows):
             row: dict[str, Any] = {
-                "zone_id": f"DZ-{_code(op)}-{n:0{width}d}", "operator": op, "cells": len(member),
+                "zone_id": zid, "operator": op, "cells": len(member),
                 "area_km2": area_km2, "centroid_lat": clat, "centroid_lon": clon,
                 "dusun": ", ".join(sorted({d for d in member["dusun"].dropna()})) or None,
                 "area_code": settings.code, "h3_cells": ",".join(member["h3"]),
@@ -140,6 +207,7 @@ def dead_zones(cells, towers=None, settings: Settings | None = None, evidence: E
                     _nearest(clat, clon, op_towers["lat"], op_towers["lon"])
             rows.append(row)
             geoms.append(geom)
+    _retire_unmatched(prev, {r["zone_id"] for r in rows}, area, register)
     if not rows:
         return empty()
     ints = ("cells", "samples_effective", "samples_raw", "negatives_effective", "sessions", "devices", "days",
@@ -150,6 +218,104 @@ def dead_zones(cells, towers=None, settings: Settings | None = None, evidence: E
     out = pd.DataFrame({c: np.nan_to_num(out[c].to_numpy(dtype=float)).astype(np.int64) if c in ints
                         else out[c].to_numpy(dtype=float) if c in floats else out[c] for c in ZONE_COLUMNS})
     return gpd.GeoDataFrame(out, geometry=geoms, crs="EPSG:4326")
+
+
+def _previous_by_operator(previous, area: str, register: ZoneRegister) -> dict[str, list[tuple[str, Any]]]:
+    """The earlier zones per operator as (ID, geometry), their IDs counted in the register."""
+    out: dict[str, list[tuple[str, Any]]] = {}
+    if previous is None or len(previous) == 0 or "zone_id" not in previous.columns:
+        return out
+    for zid, op, geom in zip(previous["zone_id"], previous["operator"], previous.geometry):
+        if isinstance(zid, str) and geom is not None and not geom.is_empty:
+            register.note(area, zid)
+            out.setdefault(op, []).append((zid, geom))
+    return out
+
+
+def _lasting_ids(geoms: list, earlier: list[tuple[str, Any]] | None, area: str, op: str,
+                 register: ZoneRegister) -> list[str]:
+    """The ID of each new zone (in the order given): the earlier zone it overlaps most, each earlier
+    ID to one zone only (the zone overlapping it most; ties to the lower number), else a new one."""
+    import shapely
+
+    ids: list[str | None] = [None] * len(geoms)
+    if earlier:
+        pairs = []
+        for i, g in enumerate(geoms):
+            for zid, old in earlier:
+                if g.intersects(old):
+                    shared = shapely.intersection(g, old).area
+                    if shared > 0:  # touching along an edge is not the same place
+                        pairs.append((-shared, _split_id(zid)[1], i, zid))
+        taken: set[str] = set()
+        for _, _, i, zid in sorted(pairs):
+            if ids[i] is None and zid not in taken:
+                ids[i] = zid
+                taken.add(zid)
+    return [zid if zid is not None else register.next_id(area, op) for zid in ids]
+
+
+def _retire_unmatched(prev: dict[str, list[tuple[str, Any]]], kept: set[str], area: str,
+                      register: ZoneRegister) -> None:
+    for zones in prev.values():
+        for zid, _ in zones:
+            if zid not in kept:
+                register.retire(area, zid)
+
+
+def zone_changes(previous, zones) -> list[dict[str, Any]]:
+    """What changed since the previous analysis, one record per zone ID (docs/layers.md).
+
+    ``change`` is ``kept`` (same cells), ``grown``, ``shrunk``, ``reshaped`` (as many cells,
+    not all the same), ``new`` (overlaps no earlier zone), ``split`` (a new ID for part of an
+    earlier zone, named in ``from``), ``merged`` (an earlier ID now inside the zone named in
+    ``into``: retired) or ``gone`` (no longer a dead zone: retired). Each record has ``zone_id``,
+    ``operator``, ``change``, ``cells_before``, ``cells_after``, ``area_km2_before``,
+    ``area_km2_after``, ``into`` and ``from``.
+    """
+    def by_id(df) -> dict[str, dict]:
+        if df is None or len(df) == 0 or "zone_id" not in df.columns:
+            return {}
+        cols = [c for c in ("zone_id", "operator", "cells", "area_km2", "h3_cells") if c in df.columns]
+        recs = df[cols].to_dict("records")
+        return {r["zone_id"]: dict(r, geometry=g) for r, g in zip(recs, df.geometry)}
+
+    before, after = by_id(previous), by_id(zones)
+    out: list[dict[str, Any]] = []
+
+    def record(zid, op, change, b=None, a=None, into=None, source=None):
+        num = lambda r, k: (None if r is None or r.get(k) is None or r.get(k) != r.get(k) else  # noqa: E731
+                            (int(r[k]) if k == "cells" else round(float(r[k]), 4)))
+        out.append({"zone_id": zid, "operator": op, "change": change, "cells_before": num(b, "cells"),
+                    "cells_after": num(a, "cells"), "area_km2_before": num(b, "area_km2"),
+                    "area_km2_after": num(a, "area_km2"), "into": into, "from": source})
+
+    def overlapping(rec, others):
+        found = []
+        for zid, o in others.items():
+            if o["operator"] == rec["operator"] and rec["geometry"].intersects(o["geometry"]):
+                shared = rec["geometry"].intersection(o["geometry"]).area
+                if shared > 0:
+                    found.append((shared, zid))
+        return [z for _, z in sorted(found, reverse=True)]
+
+    for zid, a in after.items():
+        b = before.get(zid)
+        if b is None:
+            parents = overlapping(a, before)
+            record(zid, a["operator"], "split" if parents else "new", a=a, source=parents[0] if parents else None)
+            continue
+        same = (a.get("h3_cells") == b.get("h3_cells")) if a.get("h3_cells") else a["geometry"].equals(b["geometry"])
+        cb, ca = int(b.get("cells") or 0), int(a.get("cells") or 0)
+        change = "kept" if same else "grown" if ca > cb else "shrunk" if ca < cb else "reshaped"
+        record(zid, a["operator"], change, b, a)
+    for zid, b in before.items():
+        if zid in after:
+            continue
+        into = overlapping(b, after)
+        record(zid, b["operator"], "merged" if into else "gone", b=b, into=into[0] if into else None)
+    order = {"new": 0, "split": 1, "grown": 2, "shrunk": 3, "reshaped": 4, "merged": 5, "gone": 6, "kept": 7}
+    return sorted(out, key=lambda r: (r["operator"], order[r["change"]], r["zone_id"]))
 
 
 def _samples_in(ev: Evidence, op: str, cells: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -13,14 +13,19 @@ FOLDERS = ("samples", "maps", "reports")
 
 
 def init_project(directory: str | Path = ".", *, area: str | Path | None = None, name: str | None = None,
-                 code: str | None = None, language: str | None = None, overwrite: bool = False) -> list[Path]:
+                 code: str | None = None, language: str | None = None, overwrite: bool = False,
+                 backups: list[Path] | None = None) -> list[Path]:
     """Write ``survey.toml``, an empty geodatabase with the area, and the folders; return paths written.
 
     Lipursari is the default area. ``area`` is any village boundary as GeoJSON: it is copied into the
-    folder as ``boundary.geojson`` so the survey folder is complete on its own.
+    folder as ``boundary.geojson`` so the survey folder is complete on its own. With ``overwrite``,
+    the survey it replaces (geodatabase, ``survey.toml`` with its exclusion zones, boundary) is first
+    copied into ``backups/<timestamp>-init/``, whose path is appended to ``backups``.
     """
-    from surveyor.geo.areas import areas_frame
+    from surveyor.geo.areas import areas_frame, load_boundary
     from surveyor.store import open_store
+    from surveyor.store.backup import back_up
+    from surveyor.store.survey import remember
 
     root = Path(directory)
     if area is not None and not (name and code):
@@ -33,6 +38,15 @@ def init_project(directory: str | Path = ".", *, area: str | Path | None = None,
         if existing.exists() and not overwrite:
             raise OutputExists(str(existing), fix="This folder has a survey already; use --overwrite to start "
                                                   "it again (the geodatabase is emptied), or choose another DIR.")
+    if area is not None:
+        # The boundary is checked before anything is replaced (a swapped lon/lat file is refused here).
+        from surveyor.config import Settings
+
+        load_boundary(Settings(boundary=str(Path(area).resolve())))
+    if overwrite:
+        saved = back_up([db_path, toml_path, root / "boundary.geojson"], root, "init")
+        if saved is not None and backups is not None:
+            backups.append(saved)
     overrides: dict = {}
     written: list[Path] = []
     if area is not None:
@@ -51,6 +65,7 @@ def init_project(directory: str | Path = ".", *, area: str | Path | None = None,
         db_path.unlink()
     with open_store(str(db_path), create=True) as store:
         store.write_layer("areas", frame)
+        remember(store, settings)  # the database carries its survey's settings wherever it goes
     written.append(db_path)
     for folder in FOLDERS:
         (root / folder).mkdir(exist_ok=True)

@@ -3,7 +3,8 @@
 Commands are imported only when run, so ``surveyor --help`` and ``surveyor log`` stay fast and
 ``surveyor log`` imports nothing of the geospatial stack (it must run in Termux on a phone).
 Library exceptions (:class:`surveyor.errors.SurveyorError`) become one-line messages with exit
-code 1 (2 for usage errors); ``-v`` shows the traceback as well.
+code 1 (2 for usage errors); ``-v`` shows the traceback as well. Help texts, messages and click's
+own words are in Bahasa Indonesia or English (:mod:`surveyor.cli.texts`).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import sys
 import click
 
 from surveyor import __version__
+from surveyor.cli.texts import _, cli_language, translated, use_language
 
 # command name -> (module, one-line help shown by `surveyor --help` without importing the module)
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -23,6 +25,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "log": ("surveyor.cli.log", "Log signal, speed tests and GPS into a crash-safe journal."),
     "merge": ("surveyor.cli.merge", "Import journals, app exports, tracks and towers into the geodatabase."),
     "remove": ("surveyor.cli.remove", "Take merged data out again (by source file, session or device)."),
+    "sources": ("surveyor.cli.sources", "List every merged source, with its counts and how to remove it."),
     "status": ("surveyor.cli.status", "Show what the geodatabase holds."),
     "basemap": ("surveyor.cli.basemap", "Store the village's OpenStreetMap data (roads, buildings, water, places) for maps."),
     "analyze": ("surveyor.cli.analyze", "Judge coverage per cell and operator; find dead zones and sites."),
@@ -31,6 +34,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "map": ("surveyor.cli.map", "Write the interactive coverage map (one offline HTML file)."),
     "print": ("surveyor.cli.print", "Write a printable coverage map (PDF or PNG)."),
     "report": ("surveyor.cli.report", "Write the advocacy report (PDF or HTML)."),
+    "package": ("surveyor.cli.package", "Write one zip for Diskominfo and the operators: reports, sheet, KML, data, checksums."),
     "export": ("surveyor.cli.export", "Export layers as GeoJSON, KML, CSV, GeoPackage, XLSX or the blank-spot sheet."),
     "push": ("surveyor.cli.push", "Copy a village GeoPackage into the shared PostGIS database."),
     "pull": ("surveyor.cli.pull", "Copy a village's data from the shared PostGIS database into a GeoPackage."),
@@ -41,8 +45,26 @@ COMMANDS: dict[str, tuple[str, str]] = {
 }
 
 
+# Packages of the full installation that a phone with only the logger's dependencies lacks.
+FULL_INSTALL = {"numpy", "pandas", "pyarrow", "geopandas", "shapely", "pyproj", "pyogrio", "h3", "folium",
+                "scipy", "matplotlib", "weasyprint", "jinja2", "filelock", "openpyxl", "osmium", "rasterio",
+                "sqlalchemy", "psycopg", "geoalchemy2", "xyzservices", "branca", "psutil"}
+
+
 class LazyGroup(click.Group):
-    """A group that imports a command's module only when that command runs."""
+    """A group that imports a command's module only when that command runs, in the language of
+    the run (help texts and messages translated)."""
+
+    def main(self, args=None, *pargs, **kwargs):
+        argv = list(sys.argv[1:] if args is None else args)
+        use_language(cli_language(argv))
+        # The group's own help, from the English originals each run (the language may change
+        # between runs in one process, as in tests).
+        if not hasattr(self, "_english"):
+            self._english = (self.help, list(self.params))
+        self.help = _(self._english[0])
+        self.params = translated(click.Command("x", params=self._english[1])).params
+        return super().main(args, *pargs, **kwargs)
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return list(COMMANDS)
@@ -57,13 +79,14 @@ class LazyGroup(click.Group):
             if exc.name != module_name:
                 raise
 
-            @click.command(name=name, help=short_help + " (not available in this version)")
+            @click.command(name=name, help=_(short_help) + " " + _("(not available in this version)"))
             def unavailable() -> None:
-                raise click.ClickException(f"`surveyor {name}` is not available in this installation.")
+                raise click.ClickException(_("`surveyor {name}` is not available in this installation.").format(
+                    name=name))
 
             return unavailable
-        command = module.command
-        command.short_help = short_help
+        command = translated(module.command)
+        command.short_help = _(short_help)
         return command
 
 
@@ -100,7 +123,7 @@ def main(argv: list[str] | None = None) -> None:
         if isinstance(code, int) and code:  # ctx.exit(n) returns n when not standalone
             sys.exit(code)
     except click.exceptions.Abort:
-        click.echo("Aborted.", err=True)
+        click.echo(_("Aborted."), err=True)
         sys.exit(1)
     except click.ClickException as exc:
         exc.show()
@@ -111,10 +134,20 @@ def main(argv: list[str] | None = None) -> None:
         if verbose:
             import traceback
             traceback.print_exc()
-        click.echo(f"Error: {exc}", err=True)
+        click.echo(_("Error: {message}").format(message=exc), err=True)
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
-        click.echo("Interrupted.", err=True)
+        click.echo(_("Interrupted."), err=True)
         sys.exit(130)
+    except ModuleNotFoundError as exc:
+        # Only the field logger runs with the logger's dependencies alone (a phone in Termux).
+        if verbose or (exc.name or "").split(".")[0] not in FULL_INSTALL:
+            raise
+        command = next((a for a in args if not a.startswith("-")), "this command")
+        click.echo(f"Error: `surveyor {command}` needs the full installation ({exc.name} is not installed here; "
+                   "only `surveyor log` runs with the logger's dependencies alone). Install surveyor with its "
+                   "dependencies (`pip install surveyor`), or copy the journal to a computer that has them and "
+                   "run it there.", err=True)
+        sys.exit(1)
     except BrokenPipeError:
         sys.exit(0)

@@ -8,7 +8,9 @@ from typing import TYPE_CHECKING
 
 import click
 
-from surveyor.cli.options import config_option, db_option, json_option, load_settings
+from surveyor.cli.options import (all_data_option, check_flags, config_option, db_option, json_option, open_survey,
+                                  survey_settings)
+from surveyor.cli.texts import _, language, ngettext
 
 if TYPE_CHECKING:  # the analysis imports numpy and pandas: not at `--help` time
     from surveyor.analyse.summary import AnalysisSummary
@@ -16,27 +18,39 @@ if TYPE_CHECKING:  # the analysis imports numpy and pandas: not at `--help` time
 
 def summary_text(summary: AnalysisSummary, db: str) -> str:
     """The short human summary printed after an analysis."""
-    labels = {"indoor": "indoor", "accuracy": "GPS accuracy worse than the limit", "unplaced": "without a position",
-              "excluded": "in exclusion zones", "no_time": "without a time", "no_operator": "without an operator"}
-    parts = [f"{v:,} {labels.get(k, k)}" for k, v in summary.left_out.items() if v]
-    lines = [f"Analysed {summary.samples_read:,} samples at H3 resolution {summary.resolution}: "
-             f"{summary.samples_used:,} used ({summary.effective_samples:,} effective signal samples, "
-             f"{summary.speed_tests:,} speed tests)" + (f"; left out {', '.join(parts)}" if parts else "") + "."]
+    from surveyor.i18n import format_number, format_percent, glossary
+
+    lang = language()
+    n = lambda v: format_number(v, lang)  # noqa: E731
+    labels = {"indoor": _("indoor"), "accuracy": _("GPS accuracy worse than the limit"),
+              "unplaced": _("without a position"), "excluded": _("in exclusion zones"),
+              "no_time": _("without a time"), "no_operator": _("without an operator")}
+    parts = [f"{n(v)} {labels.get(k, k)}" for k, v in summary.left_out.items() if v]
+    lines = [_("Analysed {read} samples at H3 resolution {resolution}: {used} used ({effective} effective signal "
+               "samples, {tests} speed tests)").format(read=n(summary.samples_read), resolution=summary.resolution,
+                                                       used=n(summary.samples_used),
+                                                       effective=n(summary.effective_samples),
+                                                       tests=n(summary.speed_tests))
+             + ("; " + _("left out {what}").format(what=", ".join(parts)) if parts else "") + "."]
     if summary.unknown_accuracy_share:
-        lines.append(f"GPS accuracy unknown for {100 * summary.unknown_accuracy_share:.0f}% of signal samples (kept).")
-    for op, n in summary.other_operators.items():
-        lines.append(f"{n:,} samples of {op} not analysed (add it to operators in survey.toml).")
+        lines.append(_("GPS accuracy unknown for {share} of signal samples (kept).").format(
+            share=format_percent(summary.unknown_accuracy_share, lang)))
+    for op, k in summary.other_operators.items():
+        lines.append(_("{n} samples of {operator} not analysed (add it to operators in survey.toml).").format(
+            n=n(k), operator=op))
     for op, s in summary.operators.items():
         c = s.cells
-        lines.append(f"{op}: {c['dead']} dead, {c['marginal']} marginal, {c['covered']} covered, "
-                     f"{c['insufficient']} insufficient, {c['not_surveyed']} not surveyed cells; "
-                     f"{s.dead_zones} dead zone{'s' if s.dead_zones != 1 else ''} ({s.dead_area_km2:.2f} km2)"
-                     + (f": {', '.join(s.zone_ids)}" if s.zone_ids else "")
-                     + f"; {s.sites} site suggestion{'s' if s.sites != 1 else ''}.")
+        classes = ", ".join(f"{glossary.label(key, lang)} {n(c[key])}" for key in glossary.CLASS_KEYS if key in c)
+        zones = ngettext("{n} dead zone", "{n} dead zones", s.dead_zones).format(n=n(s.dead_zones))
+        sites = ngettext("{n} site suggestion", "{n} site suggestions", s.sites).format(n=n(s.sites))
+        lines.append(_("{operator}: cells: {classes}; {zones} ({area} km2){ids}; {sites}.").format(
+            operator=op, classes=classes, zones=zones, area=format_number(s.dead_area_km2, lang, 2),
+            ids=(": " + ", ".join(s.zone_ids)) if s.zone_ids else "", sites=sites))
     if summary.outside_area_cells:
-        lines.append(f"{summary.outside_area_cells} surveyed cells lie outside the area boundary (kept, flagged).")
-    lines.append(f"Layers cells, dead_zones, sites written to {db}. "
-                 "Next: `surveyor deadzones`, `surveyor revisit`, `surveyor map`.")
+        lines.append(_("{n} surveyed cells lie outside the area boundary (kept, flagged).").format(
+            n=n(summary.outside_area_cells)))
+    lines.append(_("Layers cells, dead_zones, sites written to {db}. Next: `surveyor deadzones`, `surveyor revisit`, "
+                   "`surveyor map`.").format(db=db))
     return "\n".join(lines) + "\n"
 
 
@@ -46,19 +60,46 @@ def summary_text(summary: AnalysisSummary, db: str) -> str:
               help="H3 resolution of the cells, 5-12 (default: survey.toml's, 10 = cells of about 70 m).")
 @config_option
 @json_option
-def command(db: str, resolution: int | None, config: str | None, as_json: bool) -> None:
+@all_data_option
+def command(db: str, resolution: int | None, config: str | None, as_json: bool, all_data: bool) -> None:
     """Judge coverage per H3 cell and operator; find dead zones and site suggestions.
 
     Writes the layers cells, dead_zones and sites into the geodatabase (replacing earlier ones)
     with the rules used. Prints a short summary per operator, or JSON with --json.
     """
     from surveyor.analyse import analyze
-    from surveyor.store import open_store
+    from surveyor.store.survey import remember
 
-    settings = load_settings(config, required=config is not None, resolution=resolution)
-    with open_store(db) as store:
+    check_flags(resolution=resolution)
+    # The analysis writes into the database only: without settings of its own it uses the
+    # defaults and records them, as merge does (outputs then find them in the database).
+    settings = survey_settings(db, config, required=False, resolution=resolution, all_data=all_data)
+    with open_survey(db) as store:
+        remember(store, settings)
         summary = analyze(store, settings)
+        outside = None if as_json or settings.out_of_scope == "include" else _outside_scope(store, settings)
     if as_json:
         click.echo(json.dumps(summary.to_dict(), indent=1))
     else:
         click.echo(summary_text(summary, db), nl=False)
+        if outside:
+            click.echo(_("Left out as outside the survey's scope: {what} (--all-data includes them).").format(
+                what=outside), err=True)
+
+
+def _outside_scope(store, settings) -> str:
+    """What the survey's scope left out of the analysis, in words ('' when nothing)."""
+    from surveyor.geo.scope import scope_masks
+
+    samples = store.read_samples(["time", "lat", "lon", "operator"])
+    if not len(samples):
+        return ""
+    masks = scope_masks(samples, settings)
+    far = int(masks["far"].sum())
+    old = int((masks["old"] & ~masks["far"]).sum())
+    other = int((masks["other_operator"] & ~masks["far"] & ~masks["old"]).sum())
+    parts = [ngettext("{n} sample far from the area", "{n} samples far from the area", far).format(n=far) if far else "",
+             ngettext("{n} sample outside the period", "{n} samples outside the period", old).format(n=old) if old else "",
+             ngettext("{n} sample of other operators", "{n} samples of other operators", other).format(n=other)
+             if other else ""]
+    return ", ".join(p for p in parts if p)

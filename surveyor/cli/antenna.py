@@ -6,7 +6,9 @@ import json
 
 import click
 
-from surveyor.cli.options import config_option, db_option, json_option, overwrite_option
+from surveyor.cli.texts import _
+
+from surveyor.cli.options import config_option, db_option, json_option, open_survey, overwrite_option
 
 
 def advice_text(advice) -> str:
@@ -14,18 +16,23 @@ def advice_text(advice) -> str:
     lines = []
     for place, rows in advice.groupby("place", sort=False):
         r0 = rows.iloc[0]
-        lines.append(f"{place} (ground {r0['ground_m']:,.0f} m), antenna at {r0['mast_m']:g} m:")
+        lines.append(_("{place} (ground {ground} m), antenna at {mast} m:").format(
+            place=place, ground=f"{r0['ground_m']:,.0f}", mast=f"{r0['mast_m']:g}"))
         for r in rows.itertuples(index=False):
             if r.tower_id is None or r.tower_id != r.tower_id:
                 lines.append(f"  {r.operator}: {r.note}.")
                 continue
-            clear = "clear" if r.fresnel_clear else ("line of sight, Fresnel zone not clear" if r.line_of_sight
-                                                     else "blocked by terrain")
-            lines.append(
-                f"  {r.operator}: tower {r.tower_id} at ({r.tower_lat:.5f}, {r.tower_lon:.5f}), {r.distance_m / 1000:.1f} km; "
-                f"point {r.bearing_deg:.0f} deg ({r.direction}), elevation {r.elevation_deg:+.2f} deg; {clear}; "
-                f"lowest mast clearing the Fresnel zone {r.mast_needed_m:,.1f} m; predicted {r.predicted_rsrp_dbm:.0f} dBm "
-                f"({r.calibration}); tower height {r.tower_height_m:g} m ({r.tower_height_source}). {r.note}.")
+            clear = _("clear") if r.fresnel_clear else (_("line of sight, Fresnel zone not clear") if r.line_of_sight
+                                                        else _("blocked by terrain"))
+            lines.append("  " + _(
+                "{operator}: tower {tower} at ({lat}, {lon}), {km} km; point {bearing} deg ({direction}), elevation "
+                "{elevation} deg; {clear}; lowest mast clearing the Fresnel zone {mast} m; predicted {rsrp} dBm "
+                "({calibration}); tower height {height} m ({height_source}). {note}.").format(
+                operator=r.operator, tower=r.tower_id, lat=f"{r.tower_lat:.5f}", lon=f"{r.tower_lon:.5f}",
+                km=f"{r.distance_m / 1000:.1f}", bearing=f"{r.bearing_deg:.0f}", direction=r.direction,
+                elevation=f"{r.elevation_deg:+.2f}", clear=clear, mast=f"{r.mast_needed_m:,.1f}",
+                rsrp=f"{r.predicted_rsrp_dbm:.0f}", calibration=r.calibration, height=f"{r.tower_height_m:g}",
+                height_source=r.tower_height_source, note=r.note))
     return "\n".join(lines) + "\n"
 
 
@@ -60,12 +67,11 @@ def command(at, mast_m, out_dir, no_png, clutter_m, db, config, overwrite, as_js
 
     from surveyor.app.terrain import antenna_report
     from surveyor.config import load_settings
-    from surveyor.store import open_store
 
     if Path(out_dir).exists() and not Path(out_dir).is_dir():
-        raise click.UsageError(f"--out {out_dir} is a file; give a folder for the PNGs.")
+        raise click.UsageError(_("--out {path} is a file; give a folder for the PNGs.").format(path=out_dir))
     settings = load_settings(config, required=config is not None)
-    with open_store(db) as store:
+    with open_survey(db) as store:
         advice, written = antenna_report(store, settings, at, mast_m=mast_m, out_dir=None if no_png else out_dir,
                                          overwrite=overwrite, clutter_m=clutter_m)
     if as_json:

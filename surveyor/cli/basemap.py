@@ -7,7 +7,9 @@ import json
 
 import click
 
-from surveyor.cli.options import area_option, config_option, db_option, json_option
+from surveyor.cli.texts import _, language
+
+from surveyor.cli.options import area_option, config_option, db_option, json_option, open_survey
 
 buffer_option = click.option("--buffer-m", "buffer_m", type=click.FloatRange(min=0), default=2000.0,
                              show_default=True, metavar="M",
@@ -24,13 +26,20 @@ def _report(record: dict, db: str, as_json: bool) -> None:
         click.echo(json.dumps(record, indent=2, default=str))
         return
     c = record["counts"]
-    click.echo(f"Basemap from {record['source']}: {c['roads']:,} roads and paths, {c['buildings']:,} buildings, "
-               f"{c['water']:,} water features, {c['places']:,} places, {c['facilities']:,} facilities "
-               f"within {record['buffer_m']:,.0f} m of area {record['area_code']} -> {db}")
+    from surveyor.i18n import format_distance, format_number
+
+    lang = language()
+    n = lambda v: format_number(v, lang)  # noqa: E731
+    click.echo(_("Basemap from {source}: {roads} roads and paths, {buildings} buildings, {water} water features, "
+                 "{places} places, {facilities} facilities within {buffer} of area {area} -> {db}").format(
+        source=record["source"], roads=n(c["roads"]), buildings=n(c["buildings"]), water=n(c["water"]),
+        places=n(c["places"]), facilities=n(c["facilities"]), buffer=format_distance(record["buffer_m"], lang),
+        area=record["area_code"], db=db))
     if record.get("skipped", {}).get("incomplete"):
-        click.echo(f"Left out {record['skipped']['incomplete']:,} features that are not whole in the data "
-                   "(cut at the edge of the extract).", err=True)
-    click.echo(f"Map data {record['attribution']} ({record['license_url']}): maps that show it say so.", err=True)
+        click.echo(_("Left out {n} features that are not whole in the data (cut at the edge of the extract).").format(
+            n=n(record["skipped"]["incomplete"])), err=True)
+    click.echo(_("Map data {attribution} ({url}): maps that show it say so.").format(
+        attribution=record["attribution"], url=record["license_url"]), err=True)
 
 
 @click.group(name="basemap")
@@ -62,10 +71,9 @@ def import_command(ctx: click.Context, files, db, config, area, buffer_m, as_jso
     """
     from surveyor.config import load_settings
     from surveyor.ingest.basemap import import_basemap
-    from surveyor.store import open_store
 
     settings = load_settings(config, required=config is not None)
-    with open_store(db) as store:
+    with open_survey(db) as store:
         shown = store.url
         record = import_basemap(store, settings, files, buffer_m=buffer_m, area=area,
                                 progress=_progress(ctx, as_json))
@@ -96,10 +104,9 @@ def fetch_command(ctx: click.Context, db, config, area, buffer_m, overpass_url, 
     """
     from surveyor.config import load_settings
     from surveyor.ingest.basemap import fetch_basemap
-    from surveyor.store import open_store
 
     settings = load_settings(config, required=config is not None)
-    with open_store(db) as store:
+    with open_survey(db) as store:
         shown = store.url
         record = fetch_basemap(store, settings, overpass_url=overpass_url, buffer_m=buffer_m, area=area,
                                timeout_s=timeout_s, progress=_progress(ctx, as_json))

@@ -6,15 +6,20 @@ import json
 
 import click
 
-from surveyor.cli.options import db_option, operator_option
+from surveyor.cli.options import (all_data_option, choice, config_option, db_option, lang_option, open_survey,
+                                  operator_option, survey_settings)
+from surveyor.cli.texts import _, language
 
 
 @click.command(name="deadzones")
 @db_option
 @operator_option()
-@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json", "geojson"]), default="table",
+@click.option("--format", "fmt", type=choice(["table", "csv", "json", "geojson"]), default="table",
               show_default=True, help="Output format (on stdout).")
-def command(db: str, operator: str | None, fmt: str) -> None:
+@lang_option
+@config_option
+@all_data_option
+def command(db: str, operator: str | None, fmt: str, lang: str | None, config: str | None, all_data: bool) -> None:
     """List the dead zones with their evidence (run `surveyor analyze` first).
 
     Each zone: ID, operator, area, dusun, effective and raw samples, sessions, days, devices, share
@@ -22,10 +27,10 @@ def command(db: str, operator: str | None, fmt: str) -> None:
     cell and to the nearest known tower of that operator.
     """
     from surveyor.outputs import zones as output
-    from surveyor.store import open_store
 
-    with open_store(db) as store:
-        zones = output.read_zones(store, operator)
+    settings = survey_settings(db, config, all_data=all_data, language=lang or language())
+    with open_survey(db) as store:
+        zones = output.read_zones(store, operator, settings)
     if fmt == "geojson":
         click.echo(output.to_geojson(zones), nl=False)
     elif fmt == "json":
@@ -33,6 +38,7 @@ def command(db: str, operator: str | None, fmt: str) -> None:
     elif fmt == "csv":
         click.echo(output.to_csv(zones), nl=False)
     elif len(zones) == 0:
-        click.echo("No dead zones" + (f" for {operator}" if operator else "") + ".", err=True)
+        click.echo(_("No dead zones for {operator}.").format(operator=operator) if operator
+                   else _("No dead zones."), err=True)
     else:
-        click.echo(output.zones_table(zones), nl=False)
+        click.echo(output.zones_table(zones, settings.language), nl=False)

@@ -6,7 +6,9 @@ import json
 
 import click
 
-from surveyor.cli.options import area_option, config_option, db_option, json_option, overwrite_option
+from surveyor.cli.texts import _, language, ngettext
+
+from surveyor.cli.options import area_option, config_option, db_option, json_option, open_survey, overwrite_option
 
 
 @click.group(name="dem")
@@ -43,24 +45,29 @@ def import_command(files, db, config, area, crs, buffer_km, resolution_m, overwr
     """
     from surveyor.config import load_settings
     from surveyor.ingest.dem import import_dem
-    from surveyor.store import open_store
 
     settings = load_settings(config, required=config is not None)
-    with open_store(db) as store:
+    with open_survey(db) as store:
         info = import_dem(store, settings, list(files), area=area, crs=crs, buffer_m=buffer_km * 1000.0,
                           resolution_m=resolution_m, overwrite=overwrite)
     if as_json:
         click.echo(json.dumps(info, indent=1, default=str))
         return
+    from surveyor.i18n import format_distance, format_number, format_percent
+
+    lang = language()
     rows, cols = info["shape"]
     lo, hi = info["area_elevation_min_m"], info["area_elevation_max_m"]
-    click.echo(f"Elevation model: {len(info['sources'])} file{'s' if len(info['sources']) != 1 else ''} -> "
-               f"{cols} x {rows} pixels of {info['resolution_m']:g} m in {info['crs']}; the village lies at "
-               f"{lo:,.0f}-{hi:,.0f} m; {100 * info['buffer_coverage']:.0f}% of the village plus "
-               f"{info['buffer_m'] / 1000:g} km covered"
-               + (f"; {info['voids_filled_px']:,} void pixels filled" if info["voids_filled_px"] else "")
-               + f"; {info['contours']:,} contour lines.")
+    click.echo(_("Elevation model: {files} -> {cols} x {rows} pixels of {res} m in {crs}; the village lies at "
+                 "{lo}-{hi} m; {share} of the village plus {buffer} covered").format(
+        files=ngettext("{n} file", "{n} files", len(info["sources"])).format(n=len(info["sources"])),
+        cols=cols, rows=rows, res=f"{info['resolution_m']:g}", crs=info["crs"], lo=format_number(lo, lang),
+        hi=format_number(hi, lang), share=format_percent(info["buffer_coverage"], lang),
+        buffer=format_distance(info["buffer_m"], lang))
+        + ("; " + _("{n} void pixels filled").format(n=format_number(info["voids_filled_px"], lang))
+           if info["voids_filled_px"] else "")
+        + "; " + _("{n} contour lines.").format(n=format_number(info["contours"], lang)))
     for w in info["warnings"]:
-        click.echo(f"Warning: {w}", err=True)
+        click.echo(_("Warning: {message}").format(message=w), err=True)
     for path in info["written"]:
         click.echo(path)

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import click
 
-from surveyor.cli.options import LANGUAGES, check_flags
+from surveyor.cli.options import _lower, check_flags
+from surveyor.cli.texts import LANGUAGES
 
 
 @click.command(name="demo")
 @click.option("--out", "out", default="surveyor-demo", show_default=True, metavar="DIR",
               help="Folder to write into (a new one, or one an earlier demo made).")
-@click.option("--lang", default="id", show_default=True, metavar="|".join(LANGUAGES),
+@click.option("--lang", default="id", show_default=True, metavar="|".join(LANGUAGES), callback=_lower,
               help="Language of the maps (the report is written in both).")
 @click.pass_context
 def command(ctx: click.Context, out: str, lang: str) -> None:

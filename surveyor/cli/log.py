@@ -12,13 +12,15 @@ import threading
 
 import click
 
+from surveyor.cli.options import choice
+from surveyor.cli.texts import _, ngettext
 from surveyor.model import ENVIRONMENTS
 
 
 def _fmt_status(summary, last_by_op: dict) -> str:
     last = summary.last or summary.last_speed
     if last.get("no_fix"):
-        pos = "GPS: no fix"
+        pos = _("GPS: no fix")
     elif "lat" in last:
         acc = f" ±{last['accuracy_m']:.0f} m" if last.get("accuracy_m") is not None else ""
         pos = f"GPS {last['lat']:.5f},{last['lon']:.5f}{acc}"
@@ -27,25 +29,48 @@ def _fmt_status(summary, last_by_op: dict) -> str:
     cells = []
     for op, s in last_by_op.items():
         if s.get("service") == "no_service":
-            cells.append(f"{op or '?'} NO SERVICE")
+            cells.append(_("{operator} NO SERVICE").format(operator=op or "?"))
         elif s.get("service") == "unknown" and not s.get("tech"):
-            cells.append(f"{op or 'signal'}: source failing")
+            cells.append(_("{operator}: source failing").format(operator=op or _("signal")))
         else:
             val = s.get("rsrp_dbm", s.get("nr_rsrp_dbm", s.get("rscp_dbm", s.get("rssi_dbm"))))
-            lvl = f" {val:.0f} dBm" if val is not None else (f" {s['level']} bars" if "level" in s else "")
+            lvl = f" {val:.0f} dBm" if val is not None else (
+                " " + _("{n} bars").format(n=s["level"]) if "level" in s else "")
             cells.append(f"{op or '?'} {s.get('tech') or ''}{lvl}".strip())
     sp = summary.last_speed
     if not sp:
-        speed = "speed: -"
+        speed = _("speed: -")
     elif sp.get("test") == "failed":
-        speed = "speed: FAILED"
+        speed = _("speed: FAILED")
     else:
         up = sp.get("upload_mbps")
-        speed = (f"speed {sp.get('download_mbps', 0):.1f}/{up:.1f} Mbit/s" if up is not None
-                 else f"speed {sp.get('download_mbps', 0):.1f} Mbit/s down")
+        speed = (_("speed {down}/{up} Mbit/s").format(down=f"{sp.get('download_mbps', 0):.1f}", up=f"{up:.1f}")
+                 if up is not None else
+                 _("speed {down} Mbit/s down").format(down=f"{sp.get('download_mbps', 0):.1f}"))
         if sp.get("latency_ms") is not None:
             speed += f" {sp['latency_ms']:.0f} ms"
-    return " | ".join([pos, "; ".join(cells) or "signal: -", speed, f"{summary.samples} samples"])
+    return " | ".join([pos, "; ".join(cells) or _("signal: -"), speed,
+                       ngettext("{n} sample", "{n} samples", summary.samples).format(n=summary.samples)])
+
+
+def _metres(m: float) -> str:
+    # The phone has no Babel: plain digits, kilometres from 1 km as everywhere else.
+    return f"{m:.0f} m" if round(m) < 1000 else f"{m / 1000:.1f} km"
+
+
+def summary_text(s) -> str:
+    """The end-of-run summary (the same after Ctrl-C, with manual prompts too)."""
+    parts = [ngettext("{n} sample", "{n} samples", s.samples).format(n=s.samples)
+             + " (" + _("{signal} signal, {speed} speed tests").format(signal=s.signal_samples, speed=s.speed_samples)
+             + (", " + _("{n} failed").format(n=s.speed_failed) if s.speed_failed else "") + ")",
+             _("{n} without GPS fix").format(n=s.no_fix), _("{n} with no service").format(n=s.no_service)]
+    if s.unknown_service:
+        parts.append(_("{n} with the signal source failing").format(n=s.unknown_service))
+    if s.bytes_used:
+        parts.append(_("{mb} MB used by speed tests").format(mb=f"{s.bytes_used / 1e6:.1f}"))
+    return ((_("Stopped.") if s.interrupted else _("Done.")) + " " + ", ".join(parts) + "; "
+            + _("{distance} walked in {seconds} s.").format(distance=_metres(s.distance_m), seconds=f"{s.elapsed_s:.0f}")
+            + " " + _("Journal: {path} (session {session}).").format(path=s.out, session=s.session))
 
 
 @click.command(name="log")
@@ -70,7 +95,7 @@ def _fmt_status(summary, last_by_op: dict) -> str:
 @click.option("--count", "count", type=int, default=None, metavar="N", help="Stop after N sampling rounds.")
 @click.option("--volunteer", default=None, metavar="NAME", help="Who walks (personal data, kept local).")
 @click.option("--route", default=None, metavar="NAME", help="Name of the walk, e.g. 'Dusun Krajan loop'.")
-@click.option("--environment", type=click.Choice(ENVIRONMENTS), default=None,
+@click.option("--environment", type=choice(ENVIRONMENTS), default=None,
               help="Where the samples are taken; indoor samples are left out of coverage.")
 @click.option("--device", "device", default=None, metavar="ID",
               help="Device ID (default: a stable per-machine ID in ~/.config/surveyor/device-id).")
@@ -106,16 +131,21 @@ def command(ctx: click.Context, out, gps, signal_spec, speedtest, interval_s, sp
       no instrument:   surveyor log --out walk.jsonl --gps termux --signal manual
       live map:        surveyor log --out walk.jsonl --gps termux --signal termux --web --targets revisit.gpx
     """
+    import logging
+
     from surveyor.acquire.logger import LogOptions, run_logger
+    from surveyor.cli.texts import language
 
     quiet = quiet or bool((ctx.obj or {}).get("quiet"))
     opts = LogOptions(out=out, gps=gps, signal=signal_spec, speedtest=speedtest, interval_s=interval_s,
                       speed_every_s=speed_every_s, speed_every_m=speed_every_m, max_mb=max_mb,
                       duration_s=duration_s, count=count, volunteer=volunteer, route=route,
                       environment=environment, device=device, device_model=device_model, web=web,
-                      web_port=web_port, web_bind=web_bind, targets=targets)
+                      web_port=web_port, web_bind=web_bind, targets=targets, lang=language())
     stop = threading.Event()
     manual = signal_spec.strip().lower() == "manual"
+    if manual:
+        opts.operators = _survey_operators()
     old = {}
     if threading.current_thread() is threading.main_thread():
         def _stop(signum, frame):
@@ -127,7 +157,11 @@ def command(ctx: click.Context, out, gps, signal_spec, speedtest, interval_s, sp
             old[s] = _signal.signal(s, _stop)
 
     def ask(question: str, default: str) -> str:
-        return click.prompt(question, default=default, show_default=bool(default), err=True)
+        try:
+            return click.prompt(question, default=default, show_default=bool(default), err=True)
+        except click.exceptions.Abort:
+            # Ctrl-C (or the end of input) at a prompt stops like Ctrl-C elsewhere: with the summary.
+            raise KeyboardInterrupt from None
 
     live = None
     status = None
@@ -140,7 +174,7 @@ def command(ctx: click.Context, out, gps, signal_spec, speedtest, interval_s, sp
         last_by_op: dict = {}
         if not manual and console.is_terminal:
             # Refreshed only when a sample is written: rich's own refresh thread costs CPU.
-            live = Live("starting...", console=console, auto_refresh=False, transient=False)
+            live = Live(_("starting..."), console=console, auto_refresh=False, transient=False)
             live.start()
 
         def status(summary, sample):
@@ -162,14 +196,50 @@ def command(ctx: click.Context, out, gps, signal_spec, speedtest, interval_s, sp
                 live.console.print(message, markup=False, highlight=False)
             else:
                 click.echo(message, err=True)
+    # Warnings (a GPS lost, a source retrying) go through notice(): above the live status line,
+    # never into it.
+    root = logging.getLogger()
+    saved = list(root.handlers)
+    if notice is not None:
+        handler = _NoticeHandler(notice)
+        handler.setLevel(max(logging.WARNING, root.level) if root.level else logging.WARNING)
+        root.handlers = [handler]
     try:
         summary = run_logger(opts, status=status, stop=stop, ask=ask if manual else None, notice=notice)
     finally:
+        root.handlers = saved
         if live is not None:
             live.stop()
         for s, h in old.items():
             _signal.signal(s, h)
     if not quiet:
-        click.echo(summary.text(), err=True)
+        click.echo(summary_text(summary), err=True)
     if summary.interrupted and not quiet:
         sys.stderr.flush()
+
+
+class _NoticeHandler:
+    """A logging handler that hands each message to the logger's notice() (see above)."""
+
+    def __new__(cls, notice):
+        import logging
+
+        class Handler(logging.Handler):
+            def emit(self, record: logging.LogRecord) -> None:
+                try:
+                    notice(f"{record.levelname.capitalize()}: {record.getMessage()}")
+                except Exception:  # a message must never stop the logging
+                    self.handleError(record)
+
+        return Handler()
+
+
+def _survey_operators() -> tuple[str, ...]:
+    """The operators of ./survey.toml (or the defaults), for the manual logger's pick list."""
+    from surveyor.config import load_settings
+    from surveyor.errors import SurveyorError
+
+    try:
+        return tuple(load_settings().operators)
+    except SurveyorError:
+        return ()

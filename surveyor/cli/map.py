@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import click
 
-from surveyor.cli.options import (area_option, config_option, db_option, lang_option, load_settings,
-                                  operator_option, out_option, output_path, overwrite_option)
+from surveyor.cli.options import (all_data_option, area_option, check_flags, check_operators, config_option,
+                                  db_option, lang_option, open_survey, operator_option, out_option, output_path,
+                                  overwrite_option, survey_settings)
 
 
 @click.command(name="map")
@@ -24,7 +25,8 @@ from surveyor.cli.options import (area_option, config_option, db_option, lang_op
                    "can reveal where a volunteer lives.")
 @overwrite_option
 @config_option
-def command(db, out, operators, area, tiles, lang, show_samples, overwrite, config):
+@all_data_option
+def command(db, out, operators, area, tiles, lang, show_samples, overwrite, config, all_data):
     """Write the interactive coverage map: one self-contained HTML file to share (e.g. on WhatsApp).
 
     It opens on a phone with no data plan and shows, per operator, where there is usable 4G,
@@ -32,10 +34,9 @@ def command(db, out, operators, area, tiles, lang, show_samples, overwrite, conf
     has surveyed yet. Prints the path written.
     """
     from surveyor.render.html_map import render_map
-    from surveyor.store import open_store
-
-    settings = load_settings(config, language=lang)
-    with open_store(db) as store, output_path(out, overwrite) as path:
-        written = render_map(store, settings, path, operators=list(operators) or None, area=area,
+    check_flags(language=lang)
+    settings = survey_settings(db, config, language=lang, all_data=all_data)
+    with open_survey(db) as store, output_path(out, overwrite) as path:
+        written = render_map(store, settings, path, operators=check_operators(store, operators), area=area,
                              tiles=tiles, lang=settings.language, show_samples=show_samples)
     click.echo(str(written))

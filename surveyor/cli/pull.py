@@ -6,6 +6,8 @@ import json
 
 import click
 
+from surveyor.cli.texts import _
+
 from surveyor.cli.options import area_option, db_option, json_option
 
 
@@ -24,7 +26,7 @@ def command(ctx: click.Context, db, out, area, as_json) -> None:
 
     \b
     Example:
-      surveyor pull --db postgresql://lipursari@gis.wonosobokab.go.id/survey --out lipursari.gpkg --area 33.07.05.2002
+      surveyor pull --db postgresql://lipursari@db.example.org/survey --out lipursari.gpkg --area 33.07.05.2002
     """
     from surveyor.store.sync import pull
 
@@ -33,5 +35,5 @@ def command(ctx: click.Context, db, out, area, as_json) -> None:
     if as_json:
         click.echo(json.dumps(summary, indent=2))
         return
-    click.echo(f"{out}: {summary['merges']} merges pulled ({summary['skipped']} there already), "
-               f"{summary['added']} samples added, {summary['areas']} areas.")
+    click.echo(_("{out}: {merges} merges pulled ({skipped} there already), {added} samples added, {areas} areas.").format(
+        out=out, **{k: summary[k] for k in ("merges", "skipped", "added", "areas")}))

@@ -6,6 +6,8 @@ import json
 
 import click
 
+from surveyor.cli.texts import _
+
 from surveyor.cli.options import area_option, db_option, json_option
 
 
@@ -24,8 +26,8 @@ def command(ctx: click.Context, source_db, db, area, as_json) -> None:
 
     \b
     Examples:
-      surveyor push survey.gpkg --db postgresql://lipursari@gis.wonosobokab.go.id/survey
-      SURVEYOR_DB=postgresql://team@10.0.0.5/survey surveyor push survey.gpkg --area 33.07.05.2002
+      surveyor push survey.gpkg --db postgresql://lipursari@db.example.org/survey
+      SURVEYOR_DB=postgresql://team@db.example.org/survey surveyor push survey.gpkg --area 33.07.05.2002
     """
     from surveyor.store.sync import push
 
@@ -35,6 +37,5 @@ def command(ctx: click.Context, source_db, db, area, as_json) -> None:
     if as_json:
         click.echo(json.dumps(summary, indent=2))
         return
-    click.echo(f"{summary['merges']} merges pushed ({summary['skipped']} there already): "
-               f"{summary['added']} samples added, {summary['duplicates']} duplicates, "
-               f"{summary['quarantined']} quarantined rows, {summary['areas']} areas.")
+    click.echo(_("{merges} merges pushed ({skipped} there already): {added} samples added, {duplicates} duplicates, "
+                 "{quarantined} quarantined rows, {areas} areas.").format(**summary))

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import click
 
-from surveyor.cli.options import (area_option, config_option, db_option, lang_option, load_settings, out_option,
-                                  output_path, overwrite_option)
+from surveyor.cli.options import (all_data_option, area_option, check_flags, config_option, db_option, lang_option,
+                                  open_survey, out_option, output_path, overwrite_option, survey_settings)
+from surveyor.cli.texts import _
 
 
 @click.command(name="report")
@@ -18,8 +19,9 @@ from surveyor.cli.options import (area_option, config_option, db_option, lang_op
                    "for a copy to send out. Exclusion zones are always left out.")
 @overwrite_option
 @config_option
+@all_data_option
 def command(db: str, out: str, area: str | None, lang: str | None, anonymize: bool, overwrite: bool,
-            config: str | None) -> None:
+            config: str | None, all_data: bool) -> None:
     """Write the advocacy report (PDF, or HTML by suffix) in Indonesian or English.
 
     \b
@@ -28,14 +30,11 @@ def command(db: str, out: str, area: str | None, lang: str | None, anonymize: bo
       surveyor report --lang en --anonymize --out reports/report-en.pdf
       surveyor report --out reports/report.html
     """
-    from surveyor.i18n import translator
     from surveyor.render.report import render_report
-    from surveyor.store import open_store
-
-    settings = load_settings(config, language=lang)
+    check_flags(language=lang)
+    settings = survey_settings(db, config, language=lang, all_data=all_data)
     lang = settings.language
-    _ = translator(lang, "cli")
-    with open_store(db) as store, output_path(out, overwrite) as target:
+    with open_survey(db) as store, output_path(out, overwrite) as target:
         path = render_report(store, settings, target, lang=lang, area=area, anonymize=anonymize)
     if not anonymize:
         click.echo(_("Note: this report contains personal data (volunteer names, device IDs); "

@@ -6,7 +6,9 @@ import json
 
 import click
 
-from surveyor.cli.options import config_option, db_option, operator_option
+from surveyor.cli.texts import _, language
+
+from surveyor.cli.options import check_operators, choice, config_option, db_option, open_survey, operator_option
 
 
 @click.command(name="sites")
@@ -20,7 +22,7 @@ from surveyor.cli.options import config_option, db_option, operator_option
 @operator_option(multiple=True)
 @click.option("--clutter", "clutter_m", type=click.FloatRange(0, 60), default=0.0, show_default=True, metavar="M",
               help="Trees and houses along the paths, in metres above the terrain.")
-@click.option("--format", "fmt", type=click.Choice(["table", "json", "geojson"]), default="table",
+@click.option("--format", "fmt", type=choice(["table", "json", "geojson"]), default="table",
               show_default=True, help="Output format (on stdout).")
 @db_option
 @config_option
@@ -33,19 +35,22 @@ def command(candidates_path, heights, top_k, operators, clutter_m, fmt, db, conf
     layer. Needs `surveyor analyze` and an elevation model (`surveyor dem import`).
     """
     from surveyor.analyse.terrain.sites import propose_sites, to_geojson
+    from surveyor.i18n import format_distance, format_number
+
+    lang = language()
     from surveyor.config import load_settings
-    from surveyor.store import open_store
 
     try:
         mast = tuple(float(h) for h in heights.split(",") if h.strip())
     except ValueError:
-        raise click.BadParameter(f"{heights!r} is not a list of heights like 15,30,42.", param_hint="--heights")
+        raise click.BadParameter(_("{value!r} is not a list of heights like 15,30,42.").format(value=heights),
+                                 param_hint="--heights")
     if not mast or any(not 3 <= h <= 150 for h in mast):
-        raise click.BadParameter("mast heights must be 3 to 150 m, e.g. 15,30,42.", param_hint="--heights")
+        raise click.BadParameter(_("mast heights must be 3 to 150 m, e.g. 15,30,42."), param_hint="--heights")
     settings = load_settings(config, required=config is not None)
-    with open_store(db) as store:
+    with open_survey(db) as store:
         proposals, summary = propose_sites(store, settings, candidates_path=candidates_path, heights=mast,
-                                           top_k=top_k, operators=list(operators) or None, clutter_m=clutter_m)
+                                           top_k=top_k, operators=check_operators(store, operators), clutter_m=clutter_m)
     if fmt == "geojson":
         click.echo(to_geojson(proposals))
         return
@@ -54,14 +59,19 @@ def command(candidates_path, heights, top_k, operators, clutter_m, fmt, db, conf
                               indent=1, default=str))
         return
     if len(proposals) == 0:
-        click.echo("No proposal: no dead or predicted-dead cell that a candidate site would serve.", err=True)
+        click.echo(_("No proposal: no dead or predicted-dead cell that a candidate site would serve."), err=True)
         return
     for r in proposals.itertuples(index=False):
-        road = f"{r.nearest_road_m:,.0f} m" if r.nearest_road_m == r.nearest_road_m else "unknown (no roads layer)"
-        click.echo(f"{r.operator} #{r.rank}: {r.name} ({r.source}) at ({r.lat:.5f}, {r.lon:.5f}), ground "
-                   f"{r.ground_m:,.0f} m, mast {r.mast_height_m:g} m: serves {r.cells_served} cells "
-                   f"({r.dead_cells_served} dead, {r.predicted_dead_cells_served} predicted dead), "
-                   f"{r.buildings_served} buildings; nearest road {road}.")
-        click.echo(f"    land: {r.land}; power: {r.power}; access: {r.access}; guard: {r.guard}")
-    click.echo("Suggestions for the operators' radio planning from a calibrated terrain prediction, not a plan "
-               "and not evidence. Layer site_proposals written.", err=True)
+        road = format_distance(r.nearest_road_m, lang) if r.nearest_road_m == r.nearest_road_m \
+            else _("unknown (no roads layer)")
+        click.echo(_("{operator} #{rank}: {name} ({source}) at ({lat}, {lon}), ground {ground} m, mast {mast} m: serves "
+                     "{cells} cells ({dead} dead, {predicted} predicted dead), {buildings} buildings; nearest road "
+                     "{road}.").format(operator=r.operator, rank=r.rank, name=r.name, source=r.source,
+                                       lat=f"{r.lat:.5f}", lon=f"{r.lon:.5f}", ground=format_number(r.ground_m, lang),
+                                       mast=f"{r.mast_height_m:g}", cells=r.cells_served, dead=r.dead_cells_served,
+                                       predicted=r.predicted_dead_cells_served, buildings=r.buildings_served,
+                                       road=road))
+        click.echo("    " + _("land: {land}; power: {power}; access: {access}; guard: {guard}").format(
+            land=r.land, power=r.power, access=r.access, guard=r.guard))
+    click.echo(_("Suggestions for the operators' radio planning from a calibrated terrain prediction, not a plan "
+                 "and not evidence. Layer site_proposals written."), err=True)

@@ -6,7 +6,9 @@ import json
 
 import click
 
-from surveyor.cli.options import config_option, db_option, json_option
+from surveyor.cli.texts import _
+
+from surveyor.cli.options import config_option, db_option, json_option, open_survey
 
 
 @click.group(name="towers")
@@ -36,18 +38,18 @@ def add_command(operator, lat, lon, height_m, band, name, db, config, as_json) -
     """
     from surveyor.analyse.terrain.towers import add_tower
     from surveyor.config import load_settings
-    from surveyor.store import open_store
 
     settings = load_settings(config, required=config is not None)
-    with open_store(db) as store:
+    with open_survey(db) as store:
         row = add_tower(store, settings, operator=operator, lat=lat, lon=lon, height_m=height_m, band=band, name=name)
     if as_json:
         click.echo(json.dumps(row, indent=1, default=str))
         return
-    height = f"{row['height_m']:g} m" + ("" if row["height_given"] else " (assumed: typical rural tower)")
-    freq = row["band"] or "the operator's observed carrier, else LTE band 3 (1842.5 MHz)"
-    click.echo(f"Added tower {row['tower_id']}: {row['operator']} at ({row['lat']:.5f}, {row['lon']:.5f}), "
-               f"antenna height {height}, frequency {freq}.")
+    height = f"{row['height_m']:g} m" + ("" if row["height_given"] else " " + _("(assumed: typical rural tower)"))
+    freq = row["band"] or _("the operator's observed carrier, else LTE band 3 (1842.5 MHz)")
+    click.echo(_("Added tower {id}: {operator} at ({lat}, {lon}), antenna height {height}, frequency {freq}.").format(
+        id=row["tower_id"], operator=row["operator"], lat=f"{row['lat']:.5f}", lon=f"{row['lon']:.5f}",
+        height=height, freq=freq))
 
 
 @command.command(name="list")
@@ -60,18 +62,18 @@ def list_command(db, config, as_json) -> None:
     from surveyor.analyse.terrain.calibrate import SAMPLE_COLUMNS
     from surveyor.analyse.terrain.radio import operator_frequencies
     from surveyor.config import load_settings
-    from surveyor.store import open_store
 
     settings = load_settings(config, required=config is not None)
-    with open_store(db) as store:
+    with open_survey(db) as store:
         towers = load_towers(store, settings, frequencies=operator_frequencies(
             store.read_samples(columns=SAMPLE_COLUMNS)))
     if as_json:
         click.echo(towers.to_json(orient="records", indent=1))
         return
     if len(towers) == 0:
-        click.echo("No towers: merge an OpenCelliD list or add one with `surveyor towers add`.", err=True)
+        click.echo(_("No towers: merge an OpenCelliD list or add one with `surveyor towers add`."), err=True)
         return
     for t in towers.itertuples(index=False):
-        click.echo(f"{t.tower_id:<14} {t.operator:<10} ({t.lat:.5f}, {t.lon:.5f})  height {t.height_m:g} m "
-                   f"({t.height_source})  {t.frequency_mhz:g} MHz ({t.frequency_source})  {t.source}")
+        click.echo(f"{t.tower_id:<14} {t.operator:<10} ({t.lat:.5f}, {t.lon:.5f})  "
+                   + _("height {height} m ({source})").format(height=f"{t.height_m:g}", source=t.height_source)
+                   + f"  {t.frequency_mhz:g} MHz ({t.frequency_source})  {t.source}")

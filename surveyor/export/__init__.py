@@ -25,8 +25,9 @@ from typing import Any, Iterable
 from xml.sax.saxutils import escape as xml_escape
 
 from surveyor.config import Settings
-from surveyor.errors import NothingToDo, InvalidRequest
+from surveyor.errors import InvalidRequest
 from surveyor.files import atomic_path
+from surveyor.i18n import N_
 from surveyor.outputs.layers import EXPORT_LAYERS, load_layer
 from surveyor.outputs.tables import neutralize
 from surveyor.store.base import Store
@@ -36,21 +37,11 @@ SUFFIX_FORMATS = {".geojson": "geojson", ".json": "geojson", ".kml": "kml", ".cs
                   ".gpkg": "gpkg", ".xlsx": "xlsx"}
 ANALYSIS_LAYERS = ("cells", "dead_zones", "sites")
 
-# KML colours are aabbggrr. Status colours match the maps: red dead, orange marginal, green
-# covered, grey insufficient, pale grey not surveyed.
-STATUS_COLOURS = {"dead": "d91c1cd6", "marginal": "d9008cff", "covered": "d93ca02c",
-                  "insufficient": "b3999999", "not_surveyed": "66dddddd"}
-# Sample points by what they say (negative first, then RTR-NetTest RSRP classes). "none" (LTE
-# RSRP under the poor bound) is drawn for samples that are still not negative: a 5G NR signal
-# that serves where the LTE anchor is weak, or a poor bound set above the negative threshold.
-SAMPLE_COLOURS = {"negative": "ff1c1cd6", "excellent": "ff2c8a1a", "good": "ff3ca02c",
-                  "fair": "ff00c8ff", "poor": "ff008cff", "none": "ff0045ff", "unknown": "ff999999"}
-
-# Diskominfo's blank-spot form is Indonesian whatever the report language.
-BLANKSPOT_STATUS = {"dead": "tidak ada sinyal", "weak": "sinyal lemah"}
-BLANKSPOT_COLUMNS = ("no", "desa", "kode_desa", "dusun", "zona", "latitude", "longitude", "operator",
-                     "status", "sampel_efektif", "sampel_mentah", "sesi", "tanggal_awal",
-                     "tanggal_akhir", "keterangan")
+# Sample classes (negative first, then RTR-NetTest RSRP classes), as #rrggbb. "none" (LTE RSRP
+# under the poor bound) is drawn for samples that are still not negative: a 5G NR signal that
+# serves where the LTE anchor is weak, or a poor bound set above the negative threshold.
+SAMPLE_COLOURS = {"negative": "#D55E00", "excellent": "#0072B2", "good": "#56B4E9", "fair": "#009E73",
+                  "poor": "#E69F00", "none": "#CC79A7", "unknown": "#999999"}
 
 # Control characters that XML 1.0 (KML, XLSX) forbids.
 _XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
@@ -214,40 +205,82 @@ def sample_classes(samples, settings: Settings) -> list[str]:
     return ["unknown" if c is None else c for c in classes]
 
 
-def _placemark_name(layer: str, row: dict, _) -> str:
+def kml_colour(hex_rgb: str, alpha: float = 1.0) -> str:
+    """``#D55E00`` -> KML's ``aabbggrr``."""
+    h = hex_rgb.lstrip("#")
+    return f"{round(alpha * 255):02x}{h[4:6]}{h[2:4]}{h[0:2]}".lower()
+
+
+def _class_label(key: Any, lang: str) -> str:
+    from surveyor.i18n import glossary
+
+    return glossary.label(key, lang) if key in glossary.BY_KEY else str(key)
+
+
+def _placemark_name(layer: str, row: dict, _, lang: str) -> str:
     if layer == "dead_zones":
         return str(row.get("zone_id"))
     if layer == "sites":
         return _("Site suggestion {rank} for {operator}").format(rank=row.get("rank"), operator=row.get("operator"))
     if layer == "cells":
-        return f"{row.get('operator')}: {_(STATUS_LABELS[row.get('status')]) if row.get('status') in STATUS_LABELS else row.get('status')}"
+        return f"{row.get('operator')}: {_class_label(row.get('status'), lang)}"
+    if layer == "sample_cells":
+        return f"{row.get('operator')}: {_class_label(row.get('status'), lang)}"
     return f"{row.get('operator') or '?'} {row.get('tech') or ''} {_plain(row.get('time')) or ''}".strip()
 
 
-STATUS_LABELS = {"dead": "dead zone (no usable 4G)", "marginal": "marginal", "covered": "covered",
-                 "insufficient": "insufficient evidence", "not_surveyed": "not surveyed"}
+# Decimals kept per kind of column, so KML and its descriptions show what the measurement can
+# say (a centroid to 6 decimals is 0.1 m; an RSRP to 0.1 dB; a share to 0.001).
+_DECIMALS = {"lat": 6, "lon": 6, "centroid_lat": 6, "centroid_lon": 6, "road_lat": 6, "road_lon": 6,
+             "area_km2": 4, "share_negative": 3, "lower_95": 3, "upper_95": 3, "share_no_service": 3,
+             "share_2g3g": 3, "unknown_accuracy_share": 3, "time_spread_h": 1}
 
 
-def write_kml(gdf, layer: str, path: Path, settings: Settings, *, lang: str) -> None:
-    """KML 2.2 for Google Earth: one folder per operator, styled by status (or sample class),
-    names and an HTML description with the evidence, plus ExtendedData for every column."""
+def rounded(column: str, value: Any) -> Any:
+    """A value as KML and the sheets show it: floats rounded for their kind (1 decimal by default,
+    whole metres and degrees for distances and bearings)."""
+    value = _plain(value)
+    if not isinstance(value, float):
+        return value
+    if column in _DECIMALS:
+        return round(value, _DECIMALS[column])
+    if column.endswith(("_m", "_deg")):
+        return round(value)
+    return round(value, 1)
+
+
+def write_kml(gdf, layer: str, path: Path, settings: Settings, *, lang: str, boundary=None) -> None:
+    """KML 2.2 for Google Earth: the village boundary, then one folder per operator, styled with
+    the map's palette by status (or sample class), names and an HTML description in the
+    glossary's words, plus ExtendedData for every column (values rounded)."""
     from surveyor.i18n import translator
+    from surveyor.render.style import BOUNDARY_COLOUR, CLASS_BY_KEY, SITE_COLOUR
 
-    _ = translator(lang, "report")
+    _ = translator(lang, "export")
     columns = _table_columns(gdf)
-    title = f"{settings.name} ({settings.code}): {layer}"
+    title = f"{settings.name} ({settings.code}): {_(LAYER_TITLES.get(layer, layer))}"
     parts = ['<?xml version="1.0" encoding="UTF-8"?>\n',
              '<kml xmlns="http://www.opengis.net/kml/2.2">\n<Document>\n',
              f"<name>{_kml_text(title)}</name>\n"]
-    palette = SAMPLE_COLOURS if layer == "samples" else STATUS_COLOURS
-    for key, colour in palette.items():
-        parts.append(f'<Style id="{key}"><IconStyle><color>{colour}</color><scale>0.6</scale>'
+    if layer == "samples":
+        palette = {k: (c, 1.0) for k, c in SAMPLE_COLOURS.items()}
+    else:
+        palette = {k: (c.colour, c.fill_opacity if c.fill_opacity else 0.0) for k, c in CLASS_BY_KEY.items()}
+    for key, (colour, alpha) in palette.items():
+        edge = CLASS_BY_KEY[key].edge if key in CLASS_BY_KEY else colour
+        parts.append(f'<Style id="{key}"><IconStyle><color>{kml_colour(colour)}</color><scale>0.6</scale>'
                      "<Icon><href>http://maps.google.com/mapfiles/kml/shapes/placemark_circle.png</href></Icon>"
-                     f"</IconStyle><LineStyle><color>ff333333</color><width>1</width></LineStyle>"
-                     f"<PolyStyle><color>{colour[:2] if layer != 'dead_zones' else 'b3'}{colour[2:]}</color>"
-                     "</PolyStyle></Style>\n")
-    parts.append('<Style id="site"><IconStyle><color>ffff0000</color><scale>1.2</scale>'
+                     f"</IconStyle><LineStyle><color>{kml_colour(edge)}</color><width>"
+                     f"{2 if layer == 'dead_zones' else 1}</width></LineStyle>"
+                     f"<PolyStyle><color>{kml_colour(colour, alpha)}</color></PolyStyle></Style>\n")
+    parts.append(f'<Style id="site"><IconStyle><color>{kml_colour(SITE_COLOUR)}</color><scale>1.2</scale>'
                  "<Icon><href>http://maps.google.com/mapfiles/kml/shapes/target.png</href></Icon></IconStyle></Style>\n")
+    parts.append(f'<Style id="boundary"><LineStyle><color>{kml_colour(BOUNDARY_COLOUR)}</color><width>3</width>'
+                 "</LineStyle><PolyStyle><fill>0</fill></PolyStyle></Style>\n")
+    if boundary is not None and not boundary.is_empty:
+        parts.append(f"<Placemark><name>{_kml_text(_('Desa {name}').format(name=settings.name))}</name>"
+                     f"<description>{cdata(html_escape(_('Village boundary') + f' ({settings.code})'))}</description>"
+                     f"<styleUrl>#boundary</styleUrl>{_kml_geometry(boundary)}</Placemark>\n")
     op_col = gdf["operator"] if "operator" in gdf.columns else None
     groups = [(None, gdf)] if op_col is None else [
         (op, gdf[gdf["operator"].fillna("?") == op]) for op in sorted(gdf["operator"].fillna("?").unique(), key=str)]
@@ -263,21 +296,38 @@ def write_kml(gdf, layer: str, path: Path, settings: Settings, *, lang: str) -> 
             elif layer == "sites":
                 style = "site"
             else:
-                style = rec.get("status") if layer == "cells" else "dead"
+                style = rec.get("status") if layer in ("cells", "sample_cells") else "dead"
+            values = {c: rounded(c, rec.get(c)) for c in columns}
             rows = "".join(f"<tr><th align='left'>{html_escape(str(c))}</th><td>{html_escape(str(v))}</td></tr>"
-                           for c in columns if (v := _plain(rec.get(c))) is not None)
+                           for c, v in values.items() if v is not None)
             desc = f"<table>{rows}</table>"
-            if layer == "dead_zones":
-                desc = f"<p>{html_escape(_evidence_line(rec, _, lang))}</p>" + desc
+            note = _kml_note(layer, rec, _, lang)
+            if note:
+                desc = f"<p>{html_escape(note)}</p>" + desc
             data = "".join(f'<Data name="{_kml_text(c)}"><value>{_kml_text(v)}</value></Data>'
-                           for c in columns if (v := _plain(rec.get(c))) is not None)
-            parts.append(f"<Placemark><name>{_kml_text(_placemark_name(layer, rec, _))}</name>"
+                           for c, v in values.items() if v is not None)
+            parts.append(f"<Placemark><name>{_kml_text(_placemark_name(layer, rec, _, lang))}</name>"
                          f"<description>{cdata(desc)}</description><styleUrl>#{style}</styleUrl>"
                          f"<ExtendedData>{data}</ExtendedData>{_kml_geometry(geom)}</Placemark>\n")
         if op is not None:
             parts.append("</Folder>\n")
     parts.append("</Document>\n</kml>\n")
     path.write_text("".join(parts), encoding="utf-8")
+
+
+LAYER_TITLES = {"samples": N_("measurements"), "sample_cells": N_("measurements per cell"),
+                "cells": N_("coverage cells"), "dead_zones": N_("dead zones"), "sites": N_("site suggestions")}
+
+
+def _kml_note(layer: str, rec: dict, _, lang: str) -> str | None:
+    """The placemark's first line, in the glossary's words."""
+    from surveyor.i18n import glossary
+
+    if layer == "dead_zones":
+        return f"{glossary.label('dead', lang)}. {_evidence_line(rec, _, lang)}"
+    if layer in ("cells", "sample_cells") and rec.get("status") in glossary.BY_KEY:
+        return f"{glossary.label(rec['status'], lang)}: {glossary.meaning(rec['status'], lang)}"
+    return None
 
 
 def _evidence_line(rec: dict, _, lang: str) -> str:
@@ -291,54 +341,42 @@ def _evidence_line(rec: dict, _, lang: str) -> str:
         lo=format_percent(rec.get("lower_95"), lang, 1), hi=format_percent(rec.get("upper_95"), lang, 1))
 
 
-def blankspot_rows(store: Store, settings: Settings, *, area: str | None = None) -> list[list[Any]]:
-    """Rows of the blank-spot sheet (:data:`BLANKSPOT_COLUMNS`), in DESIGN section 4's terms.
-
-    One row per dead zone ("tidak ada sinyal") and one per covered or marginal cell flagged
-    ``weak_signal`` ("sinyal lemah"); insufficient and not-surveyed cells are never listed.
-    """
-    from surveyor.i18n import format_number
-
-    zones = load_layer(store, settings, "dead_zones", area=area)
-    cells = load_layer(store, settings, "cells", area=area)
-    rows: list[list[Any]] = []
-    for z in zones.sort_values(["operator", "zone_id"]).to_dict("records"):
-        note = (f"{format_number(z.get('cells'), 'id')} sel, luas {format_number(z.get('area_km2'), 'id', 3)} km²; "
-                f"{format_number(z.get('negatives_effective'), 'id')} dari "
-                f"{format_number(z.get('samples_effective'), 'id')} sampel tanpa 4G")
-        rows.append([z.get("dusun"), z.get("zone_id"), round(float(z["centroid_lat"]), 6),
-                     round(float(z["centroid_lon"]), 6), z.get("operator"), BLANKSPOT_STATUS["dead"],
-                     z.get("samples_effective"), z.get("samples_raw"), z.get("sessions"),
-                     z.get("first_seen"), z.get("last_seen"), note])
-    if len(cells):
-        weak = cells[cells["status"].isin(["covered", "marginal"]) & cells["weak_signal"].fillna(False).astype(bool)]
-        for c in weak.sort_values(["operator", "lat", "lon"]).to_dict("records"):
-            med = c.get("rsrp_median_dbm")
-            note = (f"median {c.get('signal_metric') or 'rsrp'} {format_number(med, 'id')} dBm"
-                    if med is not None and med == med else "hanya 2G/3G")
-            rows.append([c.get("dusun"), c.get("h3"), round(float(c["lat"]), 6), round(float(c["lon"]), 6),
-                         c.get("operator"), BLANKSPOT_STATUS["weak"], c.get("samples_effective"),
-                         c.get("samples_raw"), c.get("sessions"), c.get("first_seen"), c.get("last_seen"), note])
-    out = []
-    for i, r in enumerate(rows, 1):
-        first, last = (_local_date(v, settings) for v in r[9:11])
-        out.append([i, settings.name, settings.code, *r[:9], first, last, r[11]])
-    return out
-
-
-def _local_date(value: Any, settings: Settings) -> str | None:
+def sample_cells(samples, settings: Settings):
+    """Samples aggregated per H3 cell (resolution 10) and operator, for a KML that stays small: the
+    number of samples, how many said no usable 4G, the median RSRP, and the status word of that
+    share (``dead`` for a majority without usable 4G, ``marginal`` for some, ``covered`` for none;
+    not the analysis's judgement, which needs the evidence rules: see the cells layer)."""
+    import geopandas as gpd
+    import numpy as np
     import pandas as pd
 
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return None
-    ts = pd.Timestamp(value)
-    ts = ts.tz_localize("UTC") if ts.tzinfo is None else ts
-    return ts.tz_convert(settings.timezone).strftime("%Y-%m-%d")
+    from surveyor.analyse.rules import negative_reasons
+    from surveyor.geo import cells as grid
+
+    placed = samples[samples["lat"].notna() & samples["h3_10"].notna()] if "h3_10" in samples.columns else samples.iloc[0:0]
+    if len(placed) == 0:
+        return gpd.GeoDataFrame({"operator": [], "h3": [], "samples": []}, geometry=[], crs="EPSG:4326")
+    df = pd.DataFrame({"operator": placed["operator"].fillna("?").to_numpy(),
+                       "cell": grid.cell_ints(placed["h3_10"])[0].astype(np.int64),
+                       "negative": negative_reasons(placed, settings).notna().to_numpy(),
+                       "rsrp_dbm": placed["rsrp_dbm"].to_numpy(float) if "rsrp_dbm" in placed else np.nan})
+    g = df.groupby(["operator", "cell"], sort=True)
+    agg = g.agg(samples=("negative", "size"), negative=("negative", "sum"), rsrp_median_dbm=("rsrp_dbm", "median"))
+    agg = agg.reset_index()
+    share = agg["negative"] / agg["samples"]
+    agg["share_negative"] = share
+    agg["status"] = np.where(share > 0.5, "dead", np.where(share > 0, "marginal", "covered"))
+    cells = agg["cell"].to_numpy().astype(np.uint64)
+    agg["h3"] = grid.to_hex(cells)
+    lat, lon = grid.cell_centres(cells)
+    agg["lat"], agg["lon"] = lat, lon
+    geoms = grid.cell_polygons(cells)
+    return gpd.GeoDataFrame(agg.drop(columns=["cell"]), geometry=geoms, crs="EPSG:4326")
 
 
 def export_layer(store: Store, settings: Settings, out: str | os.PathLike, *, layer: str = "dead_zones",
                  fmt: str | None = None, area: str | None = None, anonymize: bool = False,
-                 lang: str | None = None) -> Path:
+                 lang: str | None = None, show_samples: bool = False) -> Path:
     """Write one layer (or the blank-spot sheet) to ``out``, atomically (replacing it).
 
     Parameters
@@ -357,23 +395,28 @@ def export_layer(store: Store, settings: Settings, out: str | os.PathLike, *, la
     anonymize
         Leave out personal data (see :func:`surveyor.outputs.layers.load_layer`). Exclusion zones apply regardless.
     lang
-        Language of KML names and descriptions (default: ``settings.language``).
+        Language of KML names and descriptions and of the blank-spot sheet (default:
+        ``settings.language``).
+    show_samples
+        KML of ``samples``: every sample as a point. By default samples are aggregated per H3 cell
+        and operator, so the file stays small enough for Google Earth on a village laptop.
 
     Returns
     -------
     pathlib.Path
         The path written.
     """
+    from surveyor.export import blankspot
+
     out = Path(out)
     fmt = format_from_suffix(out, fmt, layer)
     lang = lang or settings.language
     if fmt == "blankspot":
-        rows = blankspot_rows(store, settings, area=area)
+        sheet = blankspot.build_sheet(store, settings, area=area, lang=lang)
         if out.suffix.lower() == ".xlsx":
-            _write(out, lambda p: write_xlsx(rows, BLANKSPOT_COLUMNS, p, sheet="Blank spot"))
+            _write(out, lambda p: blankspot.write_xlsx(sheet, p))
         else:
-            # With a BOM, Excel on a village office laptop opens the UTF-8 file correctly.
-            _write(out, lambda p: write_csv(rows, BLANKSPOT_COLUMNS, p, bom=True))
+            _write(out, lambda p: blankspot.write_csv(sheet, p))
         return out
     gdf = load_layer(store, settings, layer, area=area, anonymize=anonymize)
     columns = _table_columns(gdf)
@@ -382,10 +425,24 @@ def export_layer(store: Store, settings: Settings, out: str | os.PathLike, *, la
     elif fmt == "xlsx":
         _write(out, lambda p: write_xlsx(_frame_rows(gdf, columns), columns, p, sheet=layer))
     elif fmt == "kml":
-        _write(out, lambda p: write_kml(gdf, layer, p, settings, lang=lang))
+        boundary = _boundary(store, settings, area)
+        if layer == "samples" and not show_samples:
+            gdf, layer = sample_cells(gdf, settings), "sample_cells"
+        _write(out, lambda p: write_kml(gdf, layer, p, settings, lang=lang, boundary=boundary))
     elif fmt in ("geojson", "gpkg"):
         _write(out, lambda p: _write_ogr(gdf, layer, p, fmt))
     return out
+
+
+def _boundary(store: Store, settings: Settings, area: str | None):
+    """The village outline for KML (None when it cannot be had)."""
+    from surveyor.errors import SurveyorError
+    from surveyor.outputs.layers import area_of
+
+    try:
+        return area_of(store, settings, area).boundary
+    except (SurveyorError, OSError, ValueError):
+        return None
 
 
 def _write(out: Path, write) -> None:
@@ -409,6 +466,6 @@ def _write_ogr(gdf, layer: str, path: Path, fmt: str) -> None:
         pyogrio.write_dataframe(gdf, path, driver="GPKG", layer=layer, **kwargs)
 
 
-__all__ = ["EXPORT_LAYERS", "FORMATS", "BLANKSPOT_COLUMNS", "BLANKSPOT_STATUS", "export_layer", "load_layer",
-           "blankspot_rows", "neutralize", "cdata", "format_from_suffix"]
+__all__ = ["EXPORT_LAYERS", "FORMATS", "export_layer", "load_layer", "neutralize", "cdata", "format_from_suffix",
+           "kml_colour", "rounded", "sample_cells"]
 

@@ -69,7 +69,32 @@ def load_boundary(settings: Settings):
         raise InputError("has no Polygon or MultiPolygon.", path=settings.boundary,
                          fix="Give the village boundary as a GeoJSON polygon.")
     geom = shapely.force_2d(shapely.union_all(geoms))
+    check_lon_lat(geom, settings.boundary)
     return shapely.make_valid(geom) if not geom.is_valid else geom
+
+
+def check_lon_lat(geom, source: str) -> None:
+    """Refuse a boundary whose coordinates cannot be longitude, latitude in degrees: latitudes
+    beyond 90 (GeoJSON writes [longitude, latitude]; the file has them swapped), a projected
+    file (metres), or no area at all. Caught here, it never reaches the maps as NaN."""
+    import math
+
+    minx, miny, maxx, maxy = geom.bounds
+    if not all(math.isfinite(v) for v in (minx, miny, maxx, maxy)):
+        raise InputError("has coordinates that are not numbers.", path=source,
+                         fix="Give the village boundary as a GeoJSON polygon in longitude, latitude (EPSG:4326).")
+    if miny < -90 or maxy > 90:
+        swapped = -90 <= minx and maxx <= 90 and -180 <= miny and maxy <= 180
+        raise InputError(
+            f"has latitudes of {miny:g} to {maxy:g}, outside -90..90"
+            + ("; its coordinates look swapped (GeoJSON writes [longitude, latitude])." if swapped else
+               "; it is not in degrees (a projected file?)."),
+            path=source, fix="Save the boundary as GeoJSON in EPSG:4326 with [longitude, latitude] pairs.")
+    if minx < -180 or maxx > 180:
+        raise InputError(f"has longitudes of {minx:g} to {maxx:g}, outside -180..180; it is not in degrees.",
+                         path=source, fix="Save the boundary as GeoJSON in EPSG:4326 with [longitude, latitude] pairs.")
+    if geom.area == 0:
+        raise InputError("encloses no area.", path=source, fix="Give the village boundary as a GeoJSON polygon.")
 
 
 def load_dusun(settings: Settings):

@@ -95,6 +95,19 @@ TERMS: tuple[Term, ...] = (
     Term("manual_no_signal", "Sinyal 0-1 bar (dicatat relawan)", "0-1 bars (noted by a volunteer)",
          "Relawan tanpa ponsel berpengukur mencatat tidak ada sinyal atau hanya satu bar.",
          "A volunteer without an instrumented phone noted no signal or one bar."),
+    # -- who is affected: public facilities inside a dead zone (basemap kinds) --------------------
+    Term("school", "Sekolah", "School",
+         "Sekolah atau madrasah (OpenStreetMap amenity=school dan sejenisnya).",
+         "A school or madrasah (OpenStreetMap amenity=school and the like)."),
+    Term("clinic", "Fasilitas kesehatan", "Health facility",
+         "Puskesmas, pustu, klinik, rumah sakit, dokter atau bidan.",
+         "A community health centre (puskesmas), clinic, hospital, doctor or midwife."),
+    Term("worship", "Tempat ibadah", "Place of worship",
+         "Masjid, musala, gereja, pura atau wihara.",
+         "A mosque, prayer room, church or temple."),
+    Term("village_office", "Kantor desa", "Village office",
+         "Kantor kepala desa atau balai desa.",
+         "The village head's office or village hall."),
 )
 
 BY_KEY: dict[str, Term] = {t.key: t for t in TERMS}
@@ -103,6 +116,8 @@ BY_KEY: dict[str, Term] = {t.key: t for t in TERMS}
 CLASS_KEYS = ("dead", "marginal", "covered", "insufficient", "not_surveyed")
 # Why a sample is negative (the analysis's reason codes), in the order reports list them.
 REASON_KEYS = ("no_service", "2g3g_only", "weak_signal", "manual_no_signal")
+# The public facilities a dead zone may hold (the basemap's ``facilities.kind``).
+FACILITY_KEYS = ("school", "clinic", "worship", "village_office")
 
 
 def term(key: str) -> Term:

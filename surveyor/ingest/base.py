@@ -50,6 +50,9 @@ class ReadContext:
     mapping: dict[str, str] = field(default_factory=dict)
     max_gap_s: float = 30.0
     chunk_rows: int = 100_000
+    date_order: str | None = None  # "dmy" or "mdy" for slash dates; None: decided from the data
+    # The survey's area grown by its max_distance_m (WKB, EPSG:4326): samples outside are counted.
+    scope_area: bytes | None = None
 
 
 @dataclass
@@ -69,6 +72,8 @@ class Batch:
     neighbours: pd.DataFrame | None = None
     tracks: pd.DataFrame | None = None
     towers: pd.DataFrame | None = None
+    # Columns of the input that no field takes (said in the merge summary); the first batch says.
+    unused_columns: list[str] | None = None
 
     @property
     def rows(self) -> int:

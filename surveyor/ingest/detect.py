@@ -65,11 +65,41 @@ def detect(path: Path, source_file: str, mapping: dict[str, str] | None = None) 
     for reader in found.values():
         if reader.generic and reader.sniff(head, path):
             return reader
+    raw = raw_device_reading(head)
+    if raw is not None:
+        tool, what, option = raw
+        raise InputError(
+            f"this is the output of {tool}: a single reading, {what}, not a survey log.", path=source_file,
+            fix=f"Log a walk with `surveyor log {option}`, which reads {tool} every few seconds, with the "
+                "time and the GPS position, into a journal; then merge the journal.")
     names = ", ".join(found)
     raise InputError(
         "not a format surveyor recognises.", path=source_file,
         fix=f"Known formats: {names}. Force one with --format NAME, or map a table's columns with "
             "--map COLUMN=FIELD (e.g. --map Signal=rsrp_dbm).")
+
+
+def raw_device_reading(head: str) -> tuple[str, str, str] | None:
+    """(tool, what it lacks, ``surveyor log`` options) when the text is one raw answer of a device
+    tool that ``surveyor log`` calls (termux-telephony-cellinfo, mmcli), which people sometimes
+    hand to merge."""
+    signal_only = "without time or position"
+    import json
+
+    text = head.strip()
+    try:
+        doc = json.loads(text)
+    except ValueError:
+        doc = None
+    if isinstance(doc, dict) and isinstance(doc.get("modem"), dict):
+        return "mmcli (ModemManager)", signal_only, "--signal mmcli --gps ..."
+    if isinstance(doc, list) and doc and all(isinstance(c, dict) and "registered" in c and "type" in c for c in doc):
+        return "termux-telephony-cellinfo", signal_only, "--signal termux --gps termux"
+    if isinstance(doc, dict) and {"latitude", "longitude", "provider"} <= set(doc):
+        return "termux-location", "a position without time or signal", "--gps termux --signal termux"
+    if doc is None and text.startswith('{"modem"'):
+        return "mmcli (ModemManager)", signal_only, "--signal mmcli --gps ..."
+    return None
 
 
 def get_reader(name: str) -> Reader:

@@ -42,13 +42,16 @@ FIRST_ROWS = 10_000  # rows of the first batch (later batches are blocks of abou
 # Columns stored as they are, whatever the technology: G-NetTrack column -> sample field.
 COPIED = {"Speed": "speed_kmh", "Altitude": "altitude_m", "Accuracy": "accuracy_m", "NRxRSRP": "nr_rsrp_dbm",
           "NRxRSRQ": "nr_rsrq_db", "Level": "level", "ARFCN": "arfcn", "PCI": "pci"}
+# Every column the reader takes; the others (CQI, State, CELLHEX, ...) are listed as not used.
+USED = {"Timestamp", "Longitude", "Latitude", "Operatorname", "NetworkMode", "RSRP", "RSRQ", "SNR", "RSSI",
+        "DL_bitrate", "UL_bitrate", "PINGAVG", "RAWCELLID", "CellID", "LACHEX", *COPIED}
 _NUMBER_RE = r"^\s*[-+]?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?\s*$"
 
 
 def _delimiter(header: str) -> str:
     # G-NetTrack writes commas; a log re-saved by a spreadsheet in an Indonesian locale has
-    # semicolons and decimal commas.
-    return ";" if header.count(";") > header.count(",") else ","
+    # semicolons and decimal commas, and one saved as "Text (tab delimited)" has tabs.
+    return max((",", ";", "\t"), key=header.count)
 
 
 def sniff(head: str, path: Path) -> bool:
@@ -73,8 +76,22 @@ def _parsed(col: pa.Array) -> np.ndarray | None:
     return _unavailable_to_nan(values.to_numpy(zero_copy_only=False))
 
 
+def _repaired(col: pa.Array) -> pa.Array:
+    """A text column whose bytes that are not UTF-8 are replaced by U+FFFD (only called when Arrow
+    found some: the fast paths never pay for it)."""
+    return pa.array([None if b is None else b.decode("utf-8", errors="replace") for b in col.cast(pa.binary()).to_pylist()],
+                    type=pa.string())
+
+
 def _numbers(col: pa.Array, decimal_comma: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """(values, broken): floats with '-'/'' as NaN; ``broken`` marks text that is not a number."""
+    try:
+        return _numbers_of(col, decimal_comma)
+    except pa.ArrowInvalid:
+        return _numbers_of(_repaired(col), decimal_comma)
+
+
+def _numbers_of(col: pa.Array, decimal_comma: bool) -> tuple[np.ndarray, np.ndarray]:
     if decimal_comma:
         col = pc.replace_substring(col, ",", ".")
     # Parsed as written first: G-NetTrack writes no spaces, and trimming costs as much as the
@@ -117,7 +134,10 @@ def _text(col: pa.Array) -> pd.Series:
 
 def _local_times(col: pa.Array, ctx: ReadContext) -> pd.Series:
     """UTC times from G-NetTrack's local ``YYYY.MM.DD_HH.MM.SS`` (Arrow's parser: fast, NaT on error)."""
-    text = pc.utf8_trim_whitespace(col.cast(pa.binary()).cast(pa.string(), safe=False))
+    try:
+        text = pc.utf8_trim_whitespace(col.cast(pa.binary()).cast(pa.string(), safe=False))
+    except pa.ArrowInvalid:  # bytes that are not UTF-8: those cells are read as text with U+FFFD
+        text = pc.utf8_trim_whitespace(_repaired(col))
     naive = pc.strptime(text, format=TIME_FORMAT, unit="s", error_is_null=True)
     local = pd.Series(naive.to_pandas()).dt.tz_localize(ctx.tz, ambiguous="NaT", nonexistent="NaT")
     return local.dt.tz_convert("UTC").reset_index(drop=True)
@@ -164,6 +184,7 @@ def read(path: Path, ctx: ReadContext) -> Iterator[Batch]:
     session = f"gnettrack-{ctx.content_hash[:12]}"
     lines = _LineNumbers(path)
     first = True
+    unused = [c or f"column {i + 1}" for i, c in enumerate(names) if c not in USED]
     for record_batch in reader:
         numbers, rejects = lines.take(record_batch.num_rows, skipped)
         skipped.clear()
@@ -171,10 +192,13 @@ def read(path: Path, ctx: ReadContext) -> Iterator[Batch]:
             # The first rows go out on their own: a merge starts writing them while the rest of
             # the first block is prepared, instead of waiting for the whole block.
             yield Batch(samples=_convert(record_batch.slice(0, FIRST_ROWS), numbers[:FIRST_ROWS], ctx, session,
-                                         delimiter == ";"), rejects=rejects)
+                                         delimiter == ";"), rejects=rejects, unused_columns=unused)
+            unused = None
             record_batch, numbers, rejects = record_batch.slice(FIRST_ROWS), numbers[FIRST_ROWS:], []
         first = False
-        yield Batch(samples=_convert(record_batch, numbers, ctx, session, delimiter == ";"), rejects=rejects)
+        yield Batch(samples=_convert(record_batch, numbers, ctx, session, delimiter == ";"), rejects=rejects,
+                    unused_columns=unused)
+        unused = None
     if skipped:  # rejected rows after the last block (e.g. a truncated last line)
         _, rejects = lines.take(0, skipped)
         yield Batch(samples=pd.DataFrame(), rejects=rejects)

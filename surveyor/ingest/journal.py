@@ -35,6 +35,15 @@ def sniff(head: str, path: Path) -> bool:
     return False
 
 
+def _encodable(text: str) -> bool:
+    """False for text with lone surrogates (JSON's "\\udcff"), which no file or database can hold."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def _parse_time(value: object, ctx: ReadContext) -> datetime | None:
     if not isinstance(value, str):
         return None
@@ -47,12 +56,16 @@ def _parse_time(value: object, ctx: ReadContext) -> datetime | None:
     return t.astimezone(timezone.utc)
 
 
-def _row(obj: dict, ctx: ReadContext) -> tuple[dict | None, str | None, str | None]:
-    """A sample dict, or (None, reason, message)."""
+def _row(obj: dict, ctx: ReadContext, unknown: set[str] | None = None
+         ) -> tuple[dict | None, str | None, str | None]:
+    """A sample dict, or (None, reason, message). Keys that are not sample fields go to ``unknown``."""
     out: dict = {}
     for key, value in obj.items():
         if key not in SAMPLE_FIELDS or value is None:
-            continue  # unknown keys are ignored so newer loggers' journals still merge
+            # Unknown keys are ignored so newer loggers' journals still merge (and listed).
+            if unknown is not None and key not in SAMPLE_FIELDS and len(unknown) < 100:
+                unknown.add(str(key))
+            continue
         if key in _NUMERIC:
             if isinstance(value, bool) or not isinstance(value, (int, float)):
                 return None, "bad_value", f"{key} must be a number, not {value!r}"
@@ -61,6 +74,8 @@ def _row(obj: dict, ctx: ReadContext) -> tuple[dict | None, str | None, str | No
                 return None, "bad_value", f"no_fix must be true or false, not {value!r}"
         elif key != "time" and not isinstance(value, str):
             value = str(value)
+        if isinstance(value, str) and not _encodable(value):
+            return None, "bad_encoding", f"{key} holds an escaped character that is no text (\\ud800-\\udfff)"
         out[key] = value
     t = _parse_time(obj.get("time"), ctx)
     if t is None:
@@ -82,6 +97,8 @@ def _row(obj: dict, ctx: ReadContext) -> tuple[dict | None, str | None, str | No
 def read(path: Path, ctx: ReadContext) -> Iterator[Batch]:
     rows: list[dict] = []
     rejects: list[Reject] = []
+    unknown: set[str] = set()
+    said: set[str] = set()
     with open(path, "rb") as fh:
         # Lines end at \n, \r\n or a bare \r: a journal copied through an old Mac tool is one
         # "line" to a reader that only splits at \n.
@@ -111,24 +128,25 @@ def read(path: Path, ctx: ReadContext) -> Iterator[Batch]:
             if not isinstance(obj, dict):
                 rejects.append(Reject(line_no, text, "parse_error", "each line must be one JSON object"))
                 continue
-            sample, reason, message = _row(obj, ctx)
+            sample, reason, message = _row(obj, ctx, unknown)
             if sample is None:
                 rejects.append(Reject(line_no, text, reason or "bad_value", message or ""))
                 continue
             sample["source_line"] = line_no
             rows.append(sample)
             if len(rows) + len(rejects) >= ctx.chunk_rows:
-                yield _batch(rows, rejects)
+                yield _batch(rows, rejects, sorted(unknown - said))
+                said |= unknown
                 rows, rejects = [], []
     if rows or rejects:
-        yield _batch(rows, rejects)
+        yield _batch(rows, rejects, sorted(unknown - said))
 
 
-def _batch(rows: list[dict], rejects: list[Reject]) -> Batch:
+def _batch(rows: list[dict], rejects: list[Reject], unused: list[str] | None = None) -> Batch:
     df = pd.DataFrame.from_records(rows) if rows else pd.DataFrame()
     if len(df) and "time" in df.columns:
         df["time"] = pd.to_datetime(df["time"], utc=True)
-    return Batch(samples=df, rejects=list(rejects))
+    return Batch(samples=df, rejects=list(rejects), unused_columns=unused or None)
 
 
 READER = Reader(name="journal", description="surveyor log journal (JSON Lines)", sniff=sniff, read=read)

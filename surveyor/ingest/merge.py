@@ -18,10 +18,10 @@ from __future__ import annotations
 
 import logging
 import os
-import shutil
 import sys
 import tempfile
 from dataclasses import dataclass, field
+from functools import lru_cache
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
@@ -51,7 +51,13 @@ log = logging.getLogger(__name__)
 
 # Extensions a folder scan passes over: outputs and documents, never survey data.
 NOT_DATA = {".gpkg", ".pdf", ".png", ".jpg", ".jpeg", ".html", ".htm", ".md", ".toml", ".py", ".zip",
-            ".xlsx", ".kml", ".lock", ".json~", ".gpkg-journal", ".gpkg-wal", ".gpkg-shm", ".pyc"}
+            ".xlsx", ".kml", ".lock", ".json~", ".gpkg-journal", ".gpkg-wal", ".gpkg-shm", ".pyc",
+            ".geojson", ".parquet", ".bak"}
+# Folders surveyor writes its outputs into (``init`` makes maps/ and reports/; backups go to
+# backups/; the demo writes surveyor-demo/): a folder scan (``merge .``) passes over them and says so.
+OUTPUT_FOLDERS = ("maps", "reports", "exports", "backups", "surveyor-demo")
+# Standard input is copied to a temporary file before it is read; more than this is refused.
+STDIN_MAX_BYTES = 1 << 30
 
 
 @dataclass
@@ -72,6 +78,18 @@ class FileResult:
     by_reason: dict[str, int] = field(default_factory=dict)
     skipped: bool = False
     error: str | None = None
+    # Input columns no field took; samples that were in the database already (from another copy
+    # of the same walk: a re-saved, cut or exported file); warnings (e.g. a missing --operator).
+    unused_columns: list[str] = field(default_factory=list)
+    already_stored: int = 0
+    warnings: list[str] = field(default_factory=list)
+    # Samples outside the survey's scope (kept, but left out of outputs): far from the area,
+    # outside the period, of operators not configured, and likely misspellings of configured ones.
+    far_from_area: int = 0
+    outside_period: int = 0
+    other_operators: dict[str, int] = field(default_factory=dict)
+    near_misses: dict[str, str] = field(default_factory=dict)
+    far_example: tuple[float, float] | None = None
 
     def counts(self) -> dict[str, int]:
         """The row counts, by the keys of :data:`surveyor.store.base.MERGE_COUNT_KEYS`."""
@@ -84,6 +102,12 @@ class FileResult:
             d["skipped"] = "merged before (use --replace to read it again)"
         if self.error:
             d["error"] = self.error
+        d["unused_columns"] = list(self.unused_columns)
+        d["already_stored"] = self.already_stored
+        d["out_of_scope"] = {"far_from_area": self.far_from_area, "outside_period": self.outside_period,
+                             "other_operators": dict(self.other_operators), "near_misses": dict(self.near_misses)}
+        if self.warnings:
+            d["warnings"] = list(self.warnings)
         return d
 
 
@@ -94,6 +118,8 @@ class MergeSummary:
 
     per_file: list[FileResult] = field(default_factory=list)
     placed_from_tracks: Placement | None = None
+    # What a folder scan passed over, with why: (path, reason).
+    passed_over: list[tuple[str, str]] = field(default_factory=list)
 
     def _total(self, key: str) -> int:
         return sum(getattr(r, key) for r in self.per_file)
@@ -150,6 +176,7 @@ class MergeSummary:
             "by_reason": self.by_reason,
             "placed_from_tracks": self.placed_from_tracks.to_dict() if self.placed_from_tracks else None,
             "failed_files": len(self.failed),
+            "passed_over": [{"path": p, "reason": r} for p, r in self.passed_over],
             "per_file": [r.to_dict() for r in self.per_file],
         }
 
@@ -165,14 +192,23 @@ class MergeOptions:
     max_gap_s: float = 30.0
     replace: bool = False
     chunk_rows: int = 100_000
+    date_order: str | None = None
+    stdin_max_bytes: int = STDIN_MAX_BYTES
+    # The survey's settings: with them, samples outside its scope (far from the area, outside the
+    # period, operators not configured or misspelt) are counted and reported per file.
+    settings: Any = None
 
 
-def expand_sources(sources: Iterable[str]) -> list[tuple[str, Path | None]]:
+def expand_sources(sources: Iterable[str], passed_over: list[tuple[str, str]] | None = None
+                   ) -> list[tuple[str, Path | None]]:
     """(display name, path) for every file named or found in a folder; '-' is standard input.
 
-    A path that does not exist comes back with path None so it is reported, not fatal.
+    A path that does not exist comes back with path None so it is reported, not fatal. A folder
+    scan passes over hidden files, documents and outputs, surveyor's output folders and the files
+    surveyor wrote (a GPX of ``revisit``); those are added to ``passed_over`` with the reason.
     """
     out: list[tuple[str, Path | None]] = []
+    skipped = passed_over if passed_over is not None else []
     for src in sources:
         if src == "-":
             out.append(("-", None))
@@ -181,14 +217,37 @@ def expand_sources(sources: Iterable[str]) -> list[tuple[str, Path | None]]:
         if p.is_dir():
             for f in sorted(p.rglob("*")):
                 rel = f.relative_to(p)
-                if f.is_file() and not any(part.startswith(".") for part in rel.parts) \
-                        and f.suffix.lower() not in NOT_DATA:
-                    out.append((str(f), f))
+                if any(part.startswith(".") for part in rel.parts) or not f.is_file():
+                    continue
+                folder = next((part for part in rel.parts[:-1] if part in OUTPUT_FOLDERS), None)
+                if folder is not None:
+                    top = p / Path(*rel.parts[:rel.parts.index(folder) + 1])
+                    if not any(s == str(top) for s, _ in skipped):
+                        skipped.append((str(top), "a folder surveyor writes its outputs into"))
+                    continue
+                if f.suffix.lower() in NOT_DATA:
+                    continue
+                if _written_by_surveyor(f):
+                    skipped.append((str(f), "written by surveyor (revisit or export), not survey data"))
+                    continue
+                out.append((str(f), f))
         elif p.is_file():
             out.append((str(p), p))
         else:
             out.append((str(p), None))
     return out
+
+
+def _written_by_surveyor(path: Path) -> bool:
+    """A GPX surveyor wrote (``revisit --format gpx``): waypoints to walk to, not measurements."""
+    if path.suffix.lower() != ".gpx":
+        return False
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(2048)
+    except OSError:
+        return False
+    return b'creator="surveyor' in head
 
 
 def _raw_lines(path: Path, wanted: set[int]) -> dict[int, str]:
@@ -228,28 +287,35 @@ def merge_sources(store: Store, sources: Iterable[str], options: MergeOptions | 
         raise InvalidRequest(f"time zone {opts.tz!r} {problem}.", fix=f"Use {TimeZone().describe()}.")
     tz = ZoneInfo(opts.tz)
     forced = None if opts.fmt == "auto" else detect.get_reader(opts.fmt)
+    _remember_settings(store, opts.settings)
+    scope = None
+    if opts.settings is not None:
+        from surveyor.geo.scope import Scope
+
+        scope = Scope.of(opts.settings)
     summary = MergeSummary()
-    for display, path in expand_sources(sources):
+    for display, path in expand_sources(sources, summary.passed_over):
         result = FileResult(file=display)
         summary.per_file.append(result)
         tmp: Path | None = None
         try:
             if path is None and display == "-":
-                fd, name = tempfile.mkstemp(prefix="surveyor-stdin-")
-                with os.fdopen(fd, "wb") as out:
-                    shutil.copyfileobj(sys.stdin.buffer, out)
-                tmp = path = Path(name)
+                tmp = path = _stdin_copy(opts.stdin_max_bytes)
             if path is None:
                 raise InputError("no such file or folder.", path=display, fix="Check the path.")
-            _merge_one(store, display, path, tz, forced, opts, result, helper)
+            _merge_one(store, display, path, tz, forced, opts, result, helper, scope)
             if progress:
                 progress(result)
         except SurveyorError as exc:
+            _forget_counts(result)
             result.error = str(exc)
             log.debug("%s", exc)
         except OSError as exc:
+            _forget_counts(result)
             result.error = f"{display}: cannot read ({exc.strerror or exc})."
             log.debug("%s", result.error)
+        except KeyboardInterrupt:
+            raise MergeStopped(display) from None
         finally:
             if tmp is not None:
                 tmp.unlink(missing_ok=True)
@@ -259,8 +325,66 @@ def merge_sources(store: Store, sources: Iterable[str], options: MergeOptions | 
     return summary
 
 
+class MergeStopped(SurveyorError):
+    """The merge was stopped (Ctrl-C, SIGTERM) while merging a file: nothing of it was kept
+    (files merged before it in the same command were)."""
+
+    def __init__(self, display: str) -> None:
+        super().__init__(f"stopped: nothing of {display} was kept; run the same command again.")
+
+
+def _forget_counts(result: FileResult) -> None:
+    """A file that failed kept nothing (its merge never became visible): its counts say so."""
+    for key in MERGE_COUNT_KEYS:
+        setattr(result, key, 0)
+    result.by_reason = {}
+    result.already_stored = 0
+
+
+def _stdin_copy(limit: int) -> Path:
+    """Standard input copied to a temporary file, at most ``limit`` bytes (an endless stream is
+    refused, not spooled until the disk is full); the file is removed when the copy fails. Copies
+    left by a merge that was killed (kill -9: no code runs) are removed by the next one."""
+    _sweep_stdin_copies()
+    fd, name = tempfile.mkstemp(prefix=f"surveyor-stdin-{os.getpid()}-")
+    path = Path(name)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            size = 0
+            source = sys.stdin.buffer
+            while True:
+                block = source.read(1 << 20)
+                if not block:
+                    break
+                size += len(block)
+                if size > limit:
+                    raise InputError(f"standard input is larger than {limit // (1 << 20)} MB; nothing of it was kept.",
+                                     path="-", fix="Save it to a file and merge the file, or raise --max-stdin-mb.")
+                out.write(block)
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
+    return path
+
+
+def _sweep_stdin_copies() -> None:
+    """Remove standard-input copies whose merge process is gone."""
+    import re
+
+    for f in Path(tempfile.gettempdir()).glob("surveyor-stdin-*"):
+        m = re.match(r"surveyor-stdin-(\d+)-", f.name)
+        if m is None:
+            continue
+        try:
+            os.kill(int(m.group(1)), 0)
+        except ProcessLookupError:
+            f.unlink(missing_ok=True)
+        except (PermissionError, OverflowError, OSError):
+            continue
+
+
 def _merge_one(store: Store, display: str, path: Path, tz: ZoneInfo, forced, opts: MergeOptions,
-               result: FileResult, helper: Helper | None = None) -> None:
+               result: FileResult, helper: Helper | None = None, scope=None) -> None:
     content_hash = file_hash(path)
     with store.writer_lock():
         store.cleanup_unfinished()
@@ -283,17 +407,28 @@ def _merge_one(store: Store, display: str, path: Path, tz: ZoneInfo, forced, opt
             store.delete_merges([m.merge_id for m in earlier])
         ctx = ReadContext(source_file=display, path=path, content_hash=content_hash, tz=tz,
                           operator=opts.operator, volunteer=opts.volunteer, device=opts.device,
-                          mapping=dict(opts.mapping), max_gap_s=opts.max_gap_s, chunk_rows=opts.chunk_rows)
+                          mapping=dict(opts.mapping), max_gap_s=opts.max_gap_s, chunk_rows=opts.chunk_rows,
+                          date_order=opts.date_order,
+                          scope_area=_wkb(scope.area) if scope is not None and scope.area is not None else None)
+        if reader.name == "ookla" and not opts.operator:
+            result.warnings.append("Ookla exports do not name the operator: its samples are stored without one "
+                                   "(give --operator NAME, e.g. --operator Telkomsel, with --replace).")
         merge_id = store.new_merge_id()
         quarantine: list[dict] = []
         # Repeats within the file are caught while preparing; the database is asked only when it
         # holds samples of other merges (never for a first import).
         check_store = store.has_samples(other_than_merge=merge_id)
         sessions: list[pd.DataFrame] = []
+        times: list[np.ndarray] = []
+        operators: dict[str, int] = {}
         with store.bulk_load(merge_id):
             for prepared in prepared_batches(reader, path, ctx, merge_id, helper):
                 if not _store_batch(store, prepared, result, quarantine, check_store, sessions):
                     sessions = None  # some samples were stored already: sessions are recounted from the table
+                if scope is not None:
+                    _tally_scope(prepared, result, times, operators)
+        if scope is not None:
+            _scope_report(store, scope, result, times, operators)
         _store_quarantine(store, path, display, merge_id, quarantine, result)
         if result.read == 0:
             raise InputError("has a header but no data rows." if path.stat().st_size else "the file is empty.",
@@ -306,6 +441,60 @@ def _merge_one(store: Store, display: str, path: Path, tz: ZoneInfo, forced, opt
             options={"tz": opts.tz, "operator": opts.operator, "volunteer": opts.volunteer, "device": opts.device,
                      "mapping": opts.mapping, "by_reason": result.by_reason, "surveyor": __version__}),
             **({"sessions": session_rows} if session_rows is not None else {}))
+
+
+def _remember_settings(store: Store, settings) -> None:
+    """The database keeps its survey's settings (outputs made from elsewhere find its exclusion
+    zones); a merge without settings records the defaults it merged with, if none are kept yet."""
+    from surveyor.config import Settings
+    from surveyor.store.survey import remember
+
+    try:
+        with store.writer_lock():
+            remember(store, settings if settings is not None else Settings())
+    except Exception as exc:  # noqa: BLE001 - never a reason for a merge to fail
+        log.debug("settings not kept in the database: %s", exc)
+
+
+def _wkb(geom) -> bytes:
+    import shapely
+
+    return shapely.to_wkb(geom)
+
+
+def _tally_scope(p: "Prepared", result: FileResult, times: list[np.ndarray], operators: dict[str, int]) -> None:
+    result.far_from_area += p.far
+    if result.far_example is None and p.far_example is not None:
+        result.far_example = p.far_example
+    if p.times is not None and len(p.times):
+        times.append(p.times)
+    for name, n in (p.operators or {}).items():
+        operators[name] = operators.get(name, 0) + n
+
+
+def _scope_report(store: Store, scope, result: FileResult, times: list[np.ndarray], operators: dict[str, int]) -> None:
+    """Samples of the file outside the period, and operators that are not the survey's."""
+    from surveyor.geo.scope import near_miss
+
+    if times:
+        t = np.concatenate(times).astype(float)
+        newest = None
+        try:
+            sessions = store.read_layer("sessions")
+            if len(sessions) and "last" in sessions.columns:
+                last = pd.to_datetime(sessions["last"], utc=True, errors="coerce").max()
+                newest = None if pd.isna(last) else last.timestamp()
+        except Exception:  # noqa: BLE001 - a report, never a reason for a merge to fail
+            newest = None
+        result.outside_period = int(scope.old(t, newest).sum())
+    wanted = {o.lower() for o in scope.operators}
+    for name, n in sorted(operators.items()):
+        if name.lower() in wanted:
+            continue
+        result.other_operators[name] = n
+        guess = near_miss(name, scope.operators)
+        if guess:
+            result.near_misses[name] = guess
 
 
 class _SeenIds:
@@ -364,13 +553,49 @@ class Prepared:
     neighbours: pd.DataFrame | None = None
     tracks: pd.DataFrame | None = None
     towers: pd.DataFrame | None = None
+    unused_columns: list[str] | None = None
+    # For the scope report: samples outside the area (and one of them), times (s), operators.
+    far: int = 0
+    far_example: tuple[float, float] | None = None
+    times: np.ndarray | None = None
+    operators: dict[str, int] | None = None
+
+
+@lru_cache(maxsize=4)
+def _area(wkb: bytes):
+    import shapely
+
+    geom = shapely.from_wkb(wkb)
+    shapely.prepare(geom)
+    return geom
+
+
+def _scope_counts(good: pd.DataFrame, ctx: ReadContext, out: "Prepared") -> None:
+    lat = good["lat"].to_numpy(dtype=float)
+    lon = good["lon"].to_numpy(dtype=float)
+    if ctx.scope_area is not None:
+        import shapely
+
+        placed = np.isfinite(lat) & np.isfinite(lon)
+        far = np.zeros(len(lat), dtype=bool)
+        far[placed] = ~shapely.contains_xy(_area(ctx.scope_area), lon[placed], lat[placed])
+        out.far = int(far.sum())
+        if out.far:
+            i = int(np.flatnonzero(far)[0])
+            out.far_example = (round(float(lat[i]), 5), round(float(lon[i]), 5))
+    t = good["time"]
+    out.times = (t.astype("datetime64[s, UTC]").astype("int64").to_numpy(dtype=np.int64)
+                 if isinstance(t.dtype, pd.DatetimeTZDtype) else None)
+    if "operator" in good.columns:
+        counts = good["operator"].value_counts(dropna=True)
+        out.operators = {str(k): int(v) for k, v in counts.items()}
 
 
 def prepare(batch: Batch, ctx: ReadContext, fmt: str, merge_id: int, seen: _SeenIds) -> Prepared:
     """Validate a batch, give its samples identities, cells and provenance, drop repeats within the
     file and convert them for the store (pure, no I/O; runs in the reading process)."""
     rejects = [{"line": r.line, "raw": r.raw, "reason": r.reason, "message": r.message} for r in batch.rejects]
-    out = Prepared(batch.rows, rejects)
+    out = Prepared(batch.rows, rejects, unused_columns=batch.unused_columns)
     line_to_id: dict[int, int] = {}
     df = batch.samples
     if df is not None and len(df):
@@ -394,6 +619,8 @@ def prepare(batch: Batch, ctx: ReadContext, fmt: str, merge_id: int, seen: _Seen
                 good["source_format"] = fmt
                 good["source_file"] = ctx.source_file
                 good["merge_id"] = merge_id
+                if ctx.scope_area is not None:
+                    _scope_counts(good, ctx, out)
                 table = sample_table(good)
                 out.sessions = session_aggregates(table)
                 # Dropped here already, so the hand-over to the merging process carries less.
@@ -450,6 +677,8 @@ def _store_batch(store: Store, p: Prepared, result: FileResult, quarantine: list
     result.read += p.rows
     result.duplicates += p.repeated
     quarantine.extend(p.rejects)
+    if p.unused_columns:
+        result.unused_columns.extend(c for c in p.unused_columns if c not in result.unused_columns)
     exact = True
     table, ids = p.samples, p.sample_ids
     if table is not None and table.num_rows:
@@ -458,6 +687,7 @@ def _store_batch(store: Store, p: Prepared, result: FileResult, quarantine: list
             if stored.any():
                 table, ids = table.filter(pa.array(~stored)), ids[~stored]
                 result.duplicates += int(stored.sum())
+                result.already_stored += int(stored.sum())
                 exact = False
         result.added += len(ids)
         if len(ids):

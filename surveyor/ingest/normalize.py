@@ -93,3 +93,10 @@ def numbers(values: pd.Series, decimal_comma: bool = False) -> pd.Series:
         if decimal_comma:
             s = s.str.replace(".", "", regex=False).str.replace(",", ".", regex=False)
     return pd.to_numeric(s, errors="coerce")
+
+
+def whole(values) -> pd.Series:
+    """Whole numbers (nullable Int64) from numbers: a fraction is rounded; a value that is not finite
+    or beyond 2**53 (no identifier or measurement is) becomes missing, never an overflow."""
+    f = pd.to_numeric(pd.Series(values), errors="coerce").astype("float64")
+    return f.where(f.abs() < 2.0 ** 53).round().astype("Int64")

@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 
 from surveyor.ingest.base import Batch, ReadContext, Reader, Reject
-from surveyor.ingest.generic import first_line, record_chunks, split_header, to_numbers
+from surveyor.ingest.generic import broken_numbers, first_line, record_chunks, split_header, to_numbers
 from surveyor.ingest.text import open_text, text_lines
 from surveyor.ingest.text import records as assemble
 from surveyor.ingest.normalize import local_to_utc, techs
@@ -103,6 +103,12 @@ def batch_from_records(rows: list[list[str]], lines: list[int], raws: list[str],
     mark(bad_pos, "bad_position",
          lambda m: [f"Lat {a!r} / Lon {b!r} is not a position; fix it or empty both cells (the test is then "
                     "placed from a GPS track of the walk)." for a, b in zip(lat_txt[m], lon_txt[m])])
+
+    for column in ("download", "upload", "latency"):
+        text = raw[column]
+        mark(broken_numbers(text, to_numbers(text)), "bad_value",
+             lambda m, column=column, text=text: [f"{column.capitalize()} {v!r} is not a number; fix it in the file "
+                                                  "(an empty cell means the test gave no result)." for v in text[m]])
 
     rejected = reasons.notna().to_numpy()
     rejects = [Reject(int(line_arr[i]), raws[i], reasons[i], messages[i]) for i in np.flatnonzero(rejected)]

@@ -22,7 +22,7 @@ import pandas as pd
 from surveyor.ingest.base import Batch, ReadContext, Reader, Reject
 from surveyor.ingest.generic import first_line, split_header, to_numbers
 from surveyor.ingest.text import csv_records
-from surveyor.ingest.normalize import operators
+from surveyor.ingest.normalize import operators, whole
 
 HEADER = ("radio", "mcc", "net", "area", "cell", "unit", "lon", "lat", "range", "samples", "changeable",
           "created", "updated", "averagesignal")
@@ -46,8 +46,8 @@ def towers_from_rows(rows: list[list[str]], lines: list[int], raws: list[str]) -
     n = len(raw)
     num = {c: to_numbers(raw[c]) for c in HEADER if c != "radio"}
     lat, lon = num["lat"], num["lon"]
-    mcc = num["mcc"].round().astype("Int64")
-    mnc = num["net"].round().astype("Int64")
+    mcc = whole(num["mcc"])
+    mnc = whole(num["net"])
     bad_pos = (lat.isna() | lon.isna() | (lat.abs() > 90) | (lon.abs() > 180) | ((lat == 0) & (lon == 0)))
     bad_plmn = mcc.isna() | mnc.isna()
     line_arr = np.asarray(lines, dtype=np.int64)
@@ -67,14 +67,14 @@ def towers_from_rows(rows: list[list[str]], lines: list[int], raws: list[str]) -
         "operator": ops["operator"],
         "mcc": mcc,
         "mnc": mnc,
-        "area": num["area"].round().astype("Int64"),
-        "cell": num["cell"].round().astype("Int64"),
-        "unit": num["unit"].round().astype("Int64"),
+        "area": whole(num["area"]),
+        "cell": whole(num["cell"]),
+        "unit": whole(num["unit"]),
         "lat": lat,
         "lon": lon,
         "range_m": num["range"],
-        "samples": num["samples"].round().astype("Int64"),
-        "changeable": num["changeable"].round().astype("Int64"),
+        "samples": whole(num["samples"]),
+        "changeable": whole(num["changeable"]),
         "created": pd.to_datetime(num["created"], unit="s", utc=True, errors="coerce"),
         "updated": pd.to_datetime(num["updated"], unit="s", utc=True, errors="coerce"),
         # OpenCelliD writes 0 when no measurement reported a signal level.

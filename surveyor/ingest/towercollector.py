@@ -34,9 +34,9 @@ import numpy as np
 import pandas as pd
 
 from surveyor.ingest.base import Batch, ReadContext, Reader, Reject
-from surveyor.ingest.generic import first_line, missing, record_chunks, split_header, to_numbers
+from surveyor.ingest.generic import broken_numbers, first_line, missing, record_chunks, split_header, to_numbers
 from surveyor.ingest.text import csv_records
-from surveyor.ingest.normalize import operators, techs
+from surveyor.ingest.normalize import whole, operators, techs
 
 # Columns are read by name, so the short header of older exports and the long one of newer ones
 # (which adds rsrp ... arfcn) both work; these are the columns every export has.
@@ -56,9 +56,16 @@ def cells_frame(rows: list[list[str]], header: list[str]) -> pd.DataFrame:
         [r + [""] * (width - len(r)) if len(r) < width else r[:width] for r in rows]
     raw = pd.DataFrame(padded, columns=header, dtype=object) if padded else pd.DataFrame(columns=header)
     n = len(raw)
+    broken = np.full(n, None, dtype=object)
 
     def num(name: str) -> pd.Series:
-        return to_numbers(raw[name]) if name in raw.columns else pd.Series(np.nan, index=raw.index)
+        if name not in raw.columns:
+            return pd.Series(np.nan, index=raw.index)
+        values = to_numbers(raw[name])
+        # Text in a number field (validation quarantines the row as bad_value, naming the field).
+        bad = broken_numbers(raw[name], values) & pd.isna(broken)
+        broken[bad] = name
+        return values
 
     tech = techs(raw["net_type"]) if "net_type" in raw.columns else pd.Series([None] * n, dtype=object)
     is_lte = (tech == "LTE").to_numpy()
@@ -75,7 +82,7 @@ def cells_frame(rows: list[list[str]], header: list[str]) -> pd.DataFrame:
     df["accuracy_m"] = num("accuracy")
     df["altitude_m"] = num("altitude")
     df["speed_kmh"] = num("speed") * MS_TO_KMH
-    ops = operators(mcc=num("mcc").astype("Int64"), mnc=num("mnc").astype("Int64"), n=n)
+    ops = operators(mcc=whole(num("mcc")), mnc=whole(num("mnc")), n=n)
     df["operator"] = ops["operator"]
     df["mcc"] = ops["mcc"]
     df["mnc"] = ops["mnc"]
@@ -89,17 +96,19 @@ def cells_frame(rows: list[list[str]], header: list[str]) -> pd.DataFrame:
     df["nr_rsrp_dbm"] = num("ss_rsrp").where(lambda s: s.notna(), dbm.where(is_nr))
     df["nr_rsrq_db"] = num("ss_rsrq")
     df["nr_sinr_db"] = num("ss_sinr")
-    area = num("lac").astype("Int64")
+    area = whole(num("lac"))
     new_area = is_lte | is_nr
-    df["cell_id"] = num("cell_id").astype("Int64")
+    df["cell_id"] = whole(num("cell_id"))
     df["tac"] = area.where(new_area)
     df["lac"] = area.where(~new_area)
-    df["pci"] = num("psc").astype("Int64").where(new_area)
-    df["arfcn"] = num("arfcn").astype("Int64")
+    df["pci"] = whole(num("psc")).where(new_area)
+    df["arfcn"] = whole(num("arfcn"))
     device = raw["device"].str.strip() if "device" in raw.columns else pd.Series([None] * n, dtype=object)
     df["device_model"] = device.where(~missing(device), None)
     neighbouring = raw["neighboring"].str.strip().str.lower() if "neighboring" in raw.columns else ""
     df["neighbouring"] = (neighbouring == "true").to_numpy()
+    if pd.notna(broken).any():
+        df["_broken"] = broken
     return df
 
 
@@ -180,7 +189,7 @@ def batch_from_rows(rows: list[list[str]], lines: list[int], raws: list[str], he
     serving["gps"] = "towercollector"
     serving["kind"] = "signal"
     serving["volunteer"] = ctx.volunteer
-    samples = serving[[c for c in SAMPLE_COLUMNS if c in serving.columns]].reset_index(drop=True)
+    samples = serving[[c for c in (*SAMPLE_COLUMNS, "_broken") if c in serving.columns]].reset_index(drop=True)
     neighbours = nb_rows[[c for c in NEIGHBOUR_COLUMNS if c in nb_rows.columns]].reset_index(drop=True)
     for c in ("mcc", "mnc"):
         neighbours[c] = pd.array(pd.to_numeric(neighbours[c], errors="coerce"), dtype="Int64")

@@ -7,7 +7,10 @@ Reason codes (stable, documented in the README):
 - ``lat_out_of_range`` / ``lon_out_of_range``: outside -90..90 / -180..180.
 - ``null_island``: exactly 0,0, which GPS chips report before they have a fix.
 - ``value_out_of_range``: a measured value outside what radios can report (e.g. RSRP +20 dBm).
-- ``bad_value``: a field with a value it cannot take (unknown kind, test or environment).
+- ``bad_value``: a field with a value it cannot take (text in a number field; unknown kind, test or
+  environment).
+- ``no_measurement``: a signal sample with no measured radio value and no state that is evidence on
+  its own (no service, no network, 2G/3G only): it would count as usable 4G without evidence.
 
 A sample without a position is not rejected: it is kept as ``no_fix`` and placed later by time
 from a GPS track (``surveyor.ingest.place``), or stays unplaced and out of the maps.
@@ -102,6 +105,11 @@ def validate(df: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
              lambda m, name=name, s=s, allowed=allowed:
              [f"{name} {x!r} is not one of {', '.join(allowed)}" for x in s[m]])
 
+    if len(df):
+        flag(_without_measurement(df), "no_measurement",
+             "a signal sample with no measured value (RSRP, RSRQ, SINR, RSSI, RSCP, Ec/Io, bars) and no "
+             "no-service state is not evidence; check the column names (or --map) and the export settings")
+
     # A new frame either way (pandas copies on write): rows are filtered only when some failed.
     good = (df[~flagged] if flagged.any() else df).drop(columns=["_broken"], errors="ignore")
     rejected = pd.DataFrame({
@@ -109,7 +117,11 @@ def validate(df: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
         "reason": reason[flagged],
         "message": message[flagged],
     })
-    # Keep a no-position sample as evidence, to be placed from a GPS track later.
+    # Keep a no-position sample as evidence, to be placed from a GPS track later. The position
+    # columns are always there (a journal of a phone that never had a fix has none).
+    for c in ("lat", "lon"):
+        if c not in good.columns:
+            good[c] = np.nan
     gl = pd.to_numeric(good["lat"], errors="coerce") if "lat" in good.columns else pd.Series(np.nan, index=good.index)
     gn = pd.to_numeric(good["lon"], errors="coerce") if "lon" in good.columns else pd.Series(np.nan, index=good.index)
     nopos = gl.isna() | gn.isna()
@@ -125,3 +137,26 @@ def validate(df: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
         good["kind"] = "signal"
     good["time"] = t[~flagged]
     return good, rejected
+
+
+# Radio values that measure the signal; bars (``level``) count, as a phone reports them.
+RADIO_VALUES = ("rsrp_dbm", "rsrq_db", "sinr_db", "rssi_dbm", "rscp_dbm", "ecno_db", "nr_rsrp_dbm",
+                "nr_rsrq_db", "nr_sinr_db", "level")
+# States that are evidence without a value: no service at all, or only 2G/3G (no usable data).
+EVIDENCE_STATES = {"service": ("no_service", "emergency_only"), "tech": ("NONE", "GSM", "UMTS")}
+
+
+def _without_measurement(df: pd.DataFrame) -> np.ndarray:
+    """Signal samples that carry neither a measured value nor a state that is evidence."""
+    kind = df["kind"] if "kind" in df.columns else pd.Series(None, index=df.index, dtype=object)
+    signal = (kind.isna() | (kind == "signal")).to_numpy()
+    if not signal.any():
+        return signal
+    evidence = np.zeros(len(df), dtype=bool)
+    for name in RADIO_VALUES:
+        if name in df.columns:
+            evidence |= pd.to_numeric(df[name], errors="coerce").notna().to_numpy()
+    for name, states in EVIDENCE_STATES.items():
+        if name in df.columns:
+            evidence |= df[name].isin(states).to_numpy()
+    return signal & ~evidence

@@ -1,8 +1,10 @@
 """What may leave the village: layers read for maps, reports and exports, ready to be shown.
 
 Every output goes through here, so the same rules hold for all of them: the exclusion zones are
-dropped (always), the area filter has one meaning (the area code and everything inside it), an
-anonymised copy has no personal fields, and a missing analysis gets one message.
+dropped (always), samples outside the survey's scope (far from the area, outside its period, of
+operators it does not list) are left out unless ``out_of_scope = "include"`` (``--all-data``), the
+area filter has one meaning (the area code and everything inside it), an anonymised copy has no
+personal fields, and a missing analysis gets one message.
 """
 
 from __future__ import annotations
@@ -62,7 +64,7 @@ def load_layer(store: Store, settings: Settings, layer: str, *, area: str | None
     import geopandas as gpd
     import shapely
 
-    from surveyor.geo.exclusion import drop_excluded_features, drop_excluded_samples, drop_samples_in_excluded_cells
+    from surveyor.geo.exclusion import drop_excluded_features, drop_samples_in_excluded_cells
     from surveyor.outputs.privacy import anonymize_samples
 
     if layer not in EXPORT_LAYERS:
@@ -78,7 +80,7 @@ def load_layer(store: Store, settings: Settings, layer: str, *, area: str | None
             geom = area_of(store, settings, area).boundary
             df = df[shapely.intersects_xy(geom, df["lon"].to_numpy(float), df["lat"].to_numpy(float))]
         # Exclusion zones always, on the raw positions: they are about where people live.
-        df = drop_excluded_samples(df, settings)
+        df = visible_samples(df, settings)
         if anonymize:
             df = drop_samples_in_excluded_cells(df, settings)
             df = anonymize_samples(df, positions="cell")
@@ -97,17 +99,38 @@ def load_layer(store: Store, settings: Settings, layer: str, *, area: str | None
     if area is not None:
         codes = area_of(store, settings, area).codes
         gdf = gdf[gdf["area_code"].astype(str).isin(codes)] if "area_code" in gdf.columns else gdf.iloc[0:0]
-    if layer == "sites" and settings.exclusion_zones and len(gdf) and "zone_ids" in gdf.columns:
-        gdf = _sites_without_excluded_zones(store, settings, gdf)
+    if layer == "sites":
+        gdf = sites_without_excluded_zones(store, settings, gdf)
     return gdf.reset_index(drop=True)
 
 
-def _sites_without_excluded_zones(store: Store, settings: Settings, sites):
+def visible_samples(df, settings: Settings):
+    """Samples that may be shown: inside the survey's scope (unless ``--all-data``) and outside
+    every exclusion zone."""
+    from surveyor.geo.exclusion import drop_excluded_samples
+    from surveyor.geo.scope import in_scope
+
+    return drop_excluded_samples(in_scope(df, settings), settings)
+
+
+def walk_samples(df, settings: Settings):
+    """Samples for drawing walks: :func:`visible_samples`, with each walk cut where it enters an
+    exclusion zone (the part after it gets a session of its own, so no line joins the two sides)."""
+    from surveyor.geo.exclusion import cut_walks
+    from surveyor.geo.scope import in_scope
+
+    return cut_walks(in_scope(df, settings), settings)
+
+
+def sites_without_excluded_zones(store: Store, settings: Settings, sites):
     """Sites with the IDs of excluded dead zones taken out; a site left serving none is dropped.
 
     Otherwise a site suggestion would still name (and point near) a zone that lies at a home.
     """
     from surveyor.geo.exclusion import drop_excluded_features
+
+    if not settings.exclusion_zones or not len(sites) or "zone_ids" not in sites.columns:
+        return sites
 
     zones = store.read_layer("dead_zones")
     if len(zones) == 0:

@@ -724,7 +724,7 @@ def _sample_layers(store, settings: Settings, layers: st.MapLayers, w: Words):
     from surveyor.geo.cells import assign_cells, parent_cells
     from surveyor.analyse.rules import negative_reasons
     from surveyor.geo.distance import haversine_m
-    from surveyor.geo.exclusion import drop_excluded_samples
+    from surveyor.outputs.layers import walk_samples
 
     cols = ["time", "lat", "lon", "session", "operator", "kind", "tech", "service", "rsrp_dbm",
             "nr_rsrp_dbm", "level", "environment", "note", "h3_10"]
@@ -734,7 +734,7 @@ def _sample_layers(store, settings: Settings, layers: st.MapLayers, w: Words):
     minx, miny, maxx, maxy = layers.bounds()
     m = 0.01
     df = df[df["lon"].between(minx - m, maxx + m) & df["lat"].between(miny - m, maxy + m)]
-    df = drop_excluded_samples(df, settings)
+    df = walk_samples(df, settings)  # scope, exclusion zones, walks cut where they meet a zone
     if len(df) == 0:
         return None, None
     df = df.sort_values("time").reset_index(drop=True)

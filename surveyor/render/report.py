@@ -176,11 +176,10 @@ def _report_samples(store: Store, settings: Settings, area: str | None):
     """Samples after the exclusion zones and the area filter (never leave the function raw)."""
     import shapely
 
-    from surveyor.geo.exclusion import drop_excluded_samples
-    from surveyor.outputs.layers import area_of
+    from surveyor.outputs.layers import area_of, visible_samples
 
     df = store.read_samples()
-    df = drop_excluded_samples(df, settings)
+    df = visible_samples(df, settings)  # the survey's scope and the exclusion zones
     if area is not None and len(df):
         geom = area_of(store, settings, area).boundary
         df = df[shapely.contains_xy(geom, df["lon"].to_numpy(float), df["lat"].to_numpy(float))]
@@ -657,9 +656,8 @@ def _template_msgids() -> set[str]:
 
 
 def report_msgids() -> list[str]:
-    """Every msgid the report (templates, this module, the KML text of exports) can ask for."""
+    """Every msgid the report (templates, this module) can ask for (exports have their own catalogue)."""
     ids = _template_msgids() | _code_msgids(Path(__file__))
-    ids |= _code_msgids(Path(__file__).parent.parent / "export" / "__init__.py")
     ids |= {s.help for s in SETTINGS if s.section in RULE_SECTIONS}
     ids |= {s.source for s in SETTINGS if s.section in RULE_SECTIONS and s.source}
     ids |= set(EXPORT_STATUS_LABELS.values()) | {label for _k, label, _a, _b in TIME_OF_DAY}

@@ -249,7 +249,7 @@ def map_layers(store, settings: Settings, *, operators=None, area: str | None = 
     import pandas as pd
 
     from surveyor.geo.exclusion import drop_excluded_features
-    from surveyor.outputs.layers import area_of, require_analysis
+    from surveyor.outputs.layers import area_of, require_analysis, sites_without_excluded_zones
 
     require_analysis(store)
     db = store.url
@@ -312,7 +312,7 @@ def map_layers(store, settings: Settings, *, operators=None, area: str | None = 
         return drop_excluded_features(g, settings)
 
     dead = layer("dead_zones")
-    sites = layer("sites")
+    sites = sites_without_excluded_zones(store, settings, layer("sites"))  # popups name no excluded zone
     towers = layer("towers")
     if len(towers):
         minx, miny, maxx, maxy = (boundary.bounds if boundary is not None else cells.total_bounds)

@@ -56,8 +56,13 @@ def column_array(values: pd.Series | None, kind: str, n: int) -> pa.Array:
                 return pa.array(values.to_numpy(), from_pandas=True).cast(typ)
             except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
                 pass
-        s = pd.to_numeric(values, errors="coerce").astype("Int64")
-        return pa.array(s, type=typ, from_pandas=True)
+        s = pd.to_numeric(values, errors="coerce")
+        if not pd.api.types.is_integer_dtype(s.dtype):
+            # Floats: a fraction is rounded; beyond 2**53 (1e308 in a broken file) it is missing,
+            # never an overflow. Integers (H3 cells, sample ids) stay exact.
+            f = s.astype("float64")
+            s = f.where(f.abs() < 2.0 ** 53).round()
+        return pa.array(s.astype("Int64"), type=typ, from_pandas=True)
     if kind == "float":
         if isinstance(values.dtype, np.dtype) and values.dtype == np.float64:
             return pa.array(values.to_numpy(), type=typ, from_pandas=True)

@@ -5,14 +5,17 @@ attribute tables and small updates go through ``sqlite3``. GDAL's R-tree trigger
 ``ST_IsEmpty``/``ST_MinX``..., which plain SQLite lacks, so this module registers them on its own
 connections before it updates a geometry.
 
-Writers hold an exclusive inter-process lock (a lock file in the temporary folder, keyed by the
-database's real path, so nothing is written beside the user's file) while they merge or remove.
-Readers never block: they see only rows of merges whose ``merges`` row exists.
+Writers hold an exclusive inter-process lock while they merge or remove. The lock lives in the
+database itself (a ``writer_lock`` row of ``meta`` naming the holder: host, process and its start
+time), so every process that writes this file sees it, whatever its temporary folder and whatever
+path (a symbolic or a hard link) it opened the file by; a holder that died (kill -9, power loss)
+is recognised as gone and its lock taken over. Merge ids come from a counter in ``meta``, raised
+in one SQLite transaction. Readers never block: they see only rows of merges whose ``merges`` row
+exists.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
@@ -104,6 +107,61 @@ def gpkg_point_blob(lon: float, lat: float, srs_id: int = 4326) -> bytes:
     return b"GP\x00\x01" + struct.pack("<i", srs_id) + struct.pack("<BIdd", 1, 1, lon, lat)
 
 
+WRITER_LOCK = "writer_lock"
+LAST_MERGE_ID = "last_merge_id"
+LOCK_WAIT_S = 3600.0
+
+
+def _start_time(pid: int) -> str | None:
+    """When a process started (clock ticks since boot, from /proc), to tell it from a later
+    process that got the same id; None where /proc is not there."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as fh:
+            stat = fh.read().decode(errors="replace")
+    except OSError:
+        return None
+    return stat.rsplit(")", 1)[-1].split()[19]
+
+
+def _boot_id() -> str | None:
+    try:
+        with open("/proc/sys/kernel/random/boot_id") as fh:
+            return fh.read().strip()
+    except OSError:
+        return None
+
+
+def _holder() -> dict:
+    import socket
+
+    return {"host": socket.gethostname(), "boot": _boot_id(), "pid": os.getpid(),
+            "started": _start_time(os.getpid()), "nonce": os.urandom(6).hex()}
+
+
+def _alive(holder: dict) -> bool:
+    """Whether the process that holds the lock still runs (a holder on another machine, which
+    cannot be looked at, counts as running)."""
+    import socket
+
+    if holder.get("host") != socket.gethostname():
+        return True
+    if holder.get("boot") and _boot_id() and holder["boot"] != _boot_id():
+        return False  # the machine was restarted since
+    pid = holder.get("pid")
+    if not isinstance(pid, int):
+        return False
+    started = _start_time(pid)
+    if started is not None or holder.get("started") is not None:
+        return started is not None and started == holder.get("started")
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 def _connect(path: str) -> sqlite3.Connection:
     con = sqlite3.connect(path, timeout=120, isolation_level=None)
     con.execute("PRAGMA busy_timeout = 120000")
@@ -123,7 +181,8 @@ class GeoPackageStore(Store):
     def __init__(self, path: str | os.PathLike, *, create: bool = False):
         self.path = str(path)
         self.url = self.path
-        self._lock = None  # the writer lock's FileLock, made on first use
+        self._lock_depth = 0  # the writer lock is reentrant within one store object
+        self._lock_token: str | None = None
         p = Path(self.path)
         if not p.exists() or p.stat().st_size == 0:
             if not create:
@@ -132,18 +191,16 @@ class GeoPackageStore(Store):
             if not p.parent.exists():
                 raise StoreError(f"Cannot create {self.path}: folder {p.parent} does not exist.",
                                  fix="Create the folder or give another --db.")
-            with self.writer_lock():
-                if not p.exists() or p.stat().st_size == 0:
-                    self._create()
+            self._create()
         self._check_version()
 
     # -- creation -------------------------------------------------------------------------------
     def _create(self) -> None:
         import pyogrio
 
-        tmp = self.path + ".creating.gpkg"
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+        # A name of this process's own: two processes creating the same database at once each
+        # build one, and the first to link it into place wins (the other's is thrown away).
+        tmp = f"{self.path}.creating-{os.getpid()}-{os.urandom(4).hex()}.gpkg"
         try:
             for layer, fields in POINT_LAYERS.items():
                 schema = arrow_schema(fields)
@@ -176,8 +233,13 @@ class GeoPackageStore(Store):
                 con.execute("COMMIT")
             finally:
                 con.close()
-            # An atomic rename, so a killed `init` never leaves a half-made database behind.
-            os.replace(tmp, self.path)
+            # Linked into place atomically, so a killed `init` never leaves a half-made database
+            # behind, and a database another process made meanwhile is never replaced.
+            if os.path.exists(self.path) and os.path.getsize(self.path) == 0:
+                os.replace(tmp, self.path)
+            else:
+                with suppress(FileExistsError):
+                    os.link(tmp, self.path)
         finally:
             if os.path.exists(tmp):
                 os.unlink(tmp)
@@ -196,32 +258,58 @@ class GeoPackageStore(Store):
                              f"knows {SCHEMA_VERSION}).", fix="Upgrade surveyor: pip install -U surveyor.")
 
     # -- locking ----------------------------------------------------------------------------------
-    @property
-    def lock_path(self) -> str:
-        """The writer lock's file: in the temporary folder, named after the database's real path."""
-        key = hashlib.sha1(os.path.realpath(self.path).encode()).hexdigest()[:16]
-        return os.path.join(tempfile.gettempdir(), f"surveyor-{key}.lock")
-
     @contextmanager
     def writer_lock(self) -> Iterator[None]:
-        """The inter-process writer lock; reentrant within one store object."""
-        from filelock import FileLock, Timeout
-
-        if self._lock is None:
-            self._lock = FileLock(self.lock_path)
+        """The inter-process writer lock, held in the database; reentrant within one store object."""
+        if self._lock_depth == 0:
+            self._acquire_lock()
+        self._lock_depth += 1
         try:
-            with self._lock.acquire(timeout=3600):
-                try:
-                    yield
-                finally:
-                    if self._lock.lock_counter == 1:
-                        # Removed while still held, so none is left in the temporary folder; a
-                        # process waiting on it finds it unlinked once it gets it, and takes a new one.
-                        with suppress(OSError):
-                            os.unlink(self._lock.lock_file)
-        except Timeout:  # pragma: no cover - needs an hour-long writer
-            raise StoreError(f"{self.path} is locked by another surveyor process.",
-                             fix="Wait for the other merge to finish, then run this again.") from None
+            yield
+        finally:
+            self._lock_depth -= 1
+            if self._lock_depth == 0:
+                self._release_lock()
+
+    def _acquire_lock(self, wait_s: float = LOCK_WAIT_S) -> None:
+        import time
+
+        me = _holder()
+        token = json.dumps(me, sort_keys=True)
+        start = time.monotonic()
+        told = False
+        pause = 0.02
+        while True:
+            with self._sql() as con:
+                con.execute("BEGIN IMMEDIATE")
+                row = con.execute("SELECT value FROM meta WHERE key = ?", (WRITER_LOCK,)).fetchone()
+                holder = json.loads(row[0]) if row else None
+                if holder is None or not _alive(holder):
+                    con.execute("DELETE FROM meta WHERE key = ?", (WRITER_LOCK,))
+                    con.execute("INSERT INTO meta (key, value) VALUES (?, ?)", (WRITER_LOCK, token))
+                    con.execute("COMMIT")
+                    if holder is not None:
+                        log.warning("took over the writer lock of a process that is gone (%s)", holder)
+                    self._lock_token = token
+                    return
+                con.execute("COMMIT")
+            waited = time.monotonic() - start
+            if waited > wait_s:
+                raise StoreError(f"{self.path} is locked by another surveyor process (process {holder.get('pid')} "
+                                 f"on {holder.get('host')}).",
+                                 fix="Wait for the other merge to finish, then run this again.")
+            if not told and waited > 2:
+                log.warning("waiting for another surveyor writer on %s", self.path)
+                told = True
+            time.sleep(pause)
+            pause = min(pause * 2, 0.5)
+
+    def _release_lock(self) -> None:
+        token, self._lock_token = self._lock_token, None
+        if token is None:
+            return
+        with suppress(sqlite3.Error), self._sql() as con:
+            con.execute("DELETE FROM meta WHERE key = ? AND value = ?", (WRITER_LOCK, token))
 
     @contextmanager
     def _sql(self) -> Iterator[sqlite3.Connection]:
@@ -373,12 +461,20 @@ class GeoPackageStore(Store):
         return [m for m in self.merges() if m.content_hash == content_hash]
 
     def new_merge_id(self) -> int:
+        """A merge id no other merge has or will get: the counter in ``meta`` raised in one
+        transaction (and never below an id already in the tables)."""
         with self._sql() as con:
+            con.execute("BEGIN IMMEDIATE")
             # The last sample by fid carries the newest merge_id that wrote samples.
             row = con.execute("SELECT max(m) FROM (SELECT max(merge_id) AS m FROM merges UNION ALL "
                               "SELECT merge_id FROM samples WHERE fid = (SELECT max(fid) FROM samples) UNION ALL "
-                              "SELECT max(merge_id) FROM quarantine)").fetchone()
-        return int(row[0] or 0) + 1
+                              "SELECT max(merge_id) FROM quarantine UNION ALL "
+                              "SELECT CAST(value AS INTEGER) FROM meta WHERE key = ?)", (LAST_MERGE_ID,)).fetchone()
+            new = int(row[0] or 0) + 1
+            con.execute("DELETE FROM meta WHERE key = ?", (LAST_MERGE_ID,))
+            con.execute("INSERT INTO meta (key, value) VALUES (?, ?)", (LAST_MERGE_ID, json.dumps(new)))
+            con.execute("COMMIT")
+        return new
 
     def has_samples(self, other_than_merge: int | None = None) -> bool:
         with self._sql() as con:

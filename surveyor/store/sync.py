@@ -87,6 +87,7 @@ def copy_merges(src: Store, dst: Store, *, area: str | None = None, origin: str 
     if areas is not None and len(areas):
         dst.write_layer("areas", _plain_areas(areas))
         summary["areas"] = int(len(areas))
+    _copy_settings(src, dst, area)
     for rec in src.merges():
         if _already_there(dst, rec, area):
             summary["skipped"] += 1
@@ -100,6 +101,26 @@ def copy_merges(src: Store, dst: Store, *, area: str | None = None, origin: str 
         summary["merges"] += 1
         say(f"{rec.source_file}: {counts['samples']} samples ({counts['added']} new)")
     return summary
+
+
+def _copy_settings(src: Store, dst: Store, area: str | None) -> None:
+    """The survey's settings (with its exclusion zones) go with its data: every village copy the
+    source keeps (only the area's one with ``area``), and the source's own copy when the target
+    has none."""
+    from surveyor.store.survey import CODES_KEY, META_KEY
+
+    codes = [c for c in (src.get_meta(CODES_KEY) or []) if area is None or c == area]
+    known = list(dst.get_meta(CODES_KEY) or [])
+    for code in codes:
+        copy = src.get_meta(f"{META_KEY}:{code}")
+        if copy is not None:
+            dst.set_meta(f"{META_KEY}:{code}", copy)
+            known += [code] if code not in known else []
+    if codes:
+        dst.set_meta(CODES_KEY, known)
+    own = src.get_meta(f"{META_KEY}:{area}") if area is not None else src.get_meta(META_KEY)
+    if own is not None and dst.get_meta(META_KEY) is None:
+        dst.set_meta(META_KEY, own)
 
 
 def _already_there(dst: Store, rec: MergeRecord, area: str | None) -> bool:

@@ -8,6 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from fixtures.frames import to_store_frame
+
 from surveyor.config import Settings
 
 T0 = datetime(2026, 7, 14, 1, 0, tzinfo=timezone.utc)  # 08:00 WIB
@@ -47,21 +49,6 @@ def still(n: int, **kw) -> pd.DataFrame:
 @pytest.fixture
 def settings() -> Settings:
     return Settings()
-
-
-def to_store_frame(df: pd.DataFrame) -> pd.DataFrame:
-    """Add the columns merge computes (sample_id, h3_10, placed_by) to a samples frame."""
-    from surveyor.geo.cells import h3_cells
-    from surveyor.ingest.identity import sample_ids
-
-    df = df.copy().reset_index(drop=True)
-    df["time"] = pd.to_datetime(df["time"], utc=True, format="ISO8601")
-    df["sample_id"] = sample_ids(df, "test")
-    df["h3_10"] = h3_cells(df["lat"], df["lon"], 10)
-    df["placed_by"] = np.where(df["lat"].notna(), "gps", None)
-    df["source_format"] = "journal"
-    df["source_file"] = "test.jsonl"
-    return df
 
 
 def make_db(path, samples: pd.DataFrame | None = None, towers: pd.DataFrame | None = None) -> str:

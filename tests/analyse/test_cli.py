@@ -69,8 +69,9 @@ def test_analyze_deadzones_revisit(db):
     ns = {"g": "http://www.topografix.com/GPX/1/1"}
     wpts = root.findall("g:wpt", ns)
     assert len(wpts) >= 1
-    assert "Indosat" in wpts[0].find("g:name", ns).text
-    assert "another session >= 4 h after" in wpts[0].find("g:desc", ns).text
+    assert wpts[0].find("g:name", ns).text.startswith("1. ")  # walking order, named by place
+    assert "Indosat" in wpts[0].find("g:desc", ns).text
+    assert "another visit at least 4 h after" in wpts[0].find("g:desc", ns).text
     code, out, _ = run(["revisit", "--db", db, "--format", "csv"])
     assert "needs" in out.splitlines()[0]
     code, out, _ = run(["revisit", "--db", db])
@@ -140,8 +141,8 @@ def test_text_summary_reads_the_typed_summary(db):
     text = summary_text(summary, db)
     tsel = summary.operators["Telkomsel"]
     assert f"Analysed {summary.samples_read:,} samples at H3 resolution 10" in text
-    assert (f"Telkomsel: {tsel.cells['dead']} dead, {tsel.cells['marginal']} marginal, "
-            f"{tsel.cells['covered']} covered") in text
+    assert (f"Telkomsel: cells: No usable 4G {tsel.cells['dead']}, Weak signal {tsel.cells['marginal']}, "
+            f"Usable 4G {tsel.cells['covered']}") in text  # the glossary's words
     assert ", ".join(tsel.zone_ids) in text and db in text
 
 

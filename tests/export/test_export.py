@@ -11,7 +11,8 @@ import pytest
 
 from surveyor.config import ExclusionZone, Settings
 from surveyor.errors import InvalidRequest
-from surveyor.export import BLANKSPOT_COLUMNS, export_layer, neutralize
+from surveyor.export import export_layer, neutralize
+from surveyor.i18n import glossary
 
 from surveyor.testing.simulate import DEFAULT_VOLUNTEERS
 
@@ -41,27 +42,31 @@ def test_every_format_parses_and_counts_match(store, settings, tmp_path, layer):
     assert len(pyogrio.read_dataframe(export_layer(store, settings, tmp_path / "x.gpkg", layer=layer))) == n
     ws = openpyxl.load_workbook(export_layer(store, settings, tmp_path / "x.xlsx", layer=layer)).active
     assert ws.max_row - 1 == n
-    root = ET.parse(export_layer(store, settings, tmp_path / "x.kml", layer=layer)).getroot()
+    root = ET.parse(export_layer(store, settings, tmp_path / "x.kml", layer=layer, show_samples=True)).getroot()
     assert root.tag == f"{KML}kml"
-    # KML draws places: samples logged before the GPS had a fix have none and are left out.
+    # KML draws places: samples logged before the GPS had a fix have none and are left out. The
+    # village boundary is one placemark more.
     placed = int(store.read_samples(["lat"])["lat"].notna().sum()) if layer == "samples" else n
-    assert len(root.findall(f".//{KML}Placemark")) == placed
+    assert len(root.findall(f".//{KML}Placemark")) == placed + 1
 
 
 def test_kml_is_styled_by_status_with_evidence(store, settings, tmp_path):
     root = ET.parse(export_layer(store, settings, tmp_path / "z.kml", layer="dead_zones")).getroot()
     styles = {s.get("id") for s in root.iter(f"{KML}Style")}
     assert {"dead", "marginal", "covered", "insufficient", "not_surveyed"} <= styles
-    marks = root.findall(f".//{KML}Placemark")
+    marks = root.findall(f".//{KML}Folder/{KML}Placemark")
     names = {m.findtext(f"{KML}name") for m in marks}
     assert names == set(store.read_layer("dead_zones")["zone_id"])
     desc = marks[0].findtext(f"{KML}description")
-    assert "effective" in desc or "efektif" in desc
+    assert "efektif" in desc and glossary.label("dead", "id") in desc
     assert all(m.findtext(f"{KML}styleUrl") == "#dead" for m in marks)
+    boundary = [m for m in root.findall(f"{KML}Document/{KML}Placemark")]
+    assert [m.findtext(f"{KML}name") for m in boundary] == ["Desa Lipursari"]
+    assert boundary[0].find(f".//{KML}Polygon") is not None
 
 
 def test_kml_escapes_html_and_cdata_payloads(store, settings, tmp_path):
-    path = export_layer(store, settings, tmp_path / "s.kml", layer="samples")
+    path = export_layer(store, settings, tmp_path / "s.kml", layer="samples", show_samples=True)
     root = ET.parse(path).getroot()  # ]]> in a note must not break the document
     descs = [m.findtext(f"{KML}description") for m in root.iter(f"{KML}Placemark")]
     nasty = [d for d in descs if "evil.example" in d]
@@ -76,9 +81,10 @@ def test_kml_escapes_html_and_cdata_payloads(store, settings, tmp_path):
 def test_kml_samples_are_styled_by_the_coverage_rules(store, settings, tmp_path):
     from surveyor.analyse.rules import negative_reasons, rsrp_classes
 
-    root = ET.parse(export_layer(store, settings, tmp_path / "s.kml", layer="samples")).getroot()
+    root = ET.parse(export_layer(store, settings, tmp_path / "s.kml", layer="samples", show_samples=True)).getroot()
     styles = {s.get("id") for s in root.iter(f"{KML}Style")}
-    used = [m.findtext(f"{KML}styleUrl").lstrip("#") for m in root.iter(f"{KML}Placemark")]
+    used = [m.findtext(f"{KML}styleUrl").lstrip("#") for m in root.iter(f"{KML}Placemark")
+            if m.findtext(f"{KML}styleUrl") != "#boundary"]
     assert set(used) <= styles, "every placemark's style is defined"
     samples = store.read_samples()
     samples = samples[samples["lat"].notna()]
@@ -165,28 +171,36 @@ def test_exclusion_zones_apply_with_and_without_anonymize(store, tmp_path):
     assert len(cells) < len(store.read_layer("cells"))
 
 
-def test_blankspot_sheet_csv_and_xlsx(store, settings, tmp_path):
-    import openpyxl
+def test_kml_uses_the_glossary_words_the_map_palette_and_rounded_values(store, settings, tmp_path):
+    from surveyor.export import kml_colour
+    from surveyor.render.style import CLASS_BY_KEY
 
-    zones = store.read_layer("dead_zones")
-    cells = store.read_layer("cells")
-    weak = cells[cells["status"].isin(["covered", "marginal"]) & cells["weak_signal"].astype(bool)]
-    rows = _read_csv(export_layer(store, settings, tmp_path / "b.csv", fmt="blankspot"))
-    assert tuple(rows[0]) == BLANKSPOT_COLUMNS
-    assert len(rows) == len(zones) + len(weak)
-    dead = [r for r in rows if r["status"] == "tidak ada sinyal"]
-    assert {r["zona"] for r in dead} == set(zones["zone_id"])
-    assert {r["zona"] for r in rows if r["status"] == "sinyal lemah"} == set(weak["h3"])
-    z = zones.iloc[0]
-    row = next(r for r in dead if r["zona"] == z["zone_id"])
-    assert float(row["latitude"]) == pytest.approx(z["centroid_lat"], abs=1e-6)
-    assert int(row["sampel_efektif"]) == z["samples_effective"]
-    assert row["desa"] == "Lipursari" and row["kode_desa"] == "33.07.05.2002"
-    first_local = pd.Timestamp(z["first_seen"]).tz_convert(settings.timezone)
-    assert row["tanggal_awal"] == f"{first_local:%Y-%m-%d}"
-    ws = openpyxl.load_workbook(export_layer(store, settings, tmp_path / "b.xlsx", fmt="blankspot")).active
-    assert ws.max_row - 1 == len(rows)
-    assert isinstance(ws.cell(row=2, column=6).value, float)
+    for lang in ("id", "en"):
+        root = ET.parse(export_layer(store, settings, tmp_path / f"c-{lang}.kml", layer="cells", lang=lang)).getroot()
+        styles = {s.get("id"): s for s in root.iter(f"{KML}Style")}
+        for key, cls in CLASS_BY_KEY.items():
+            assert styles[key].findtext(f"{KML}IconStyle/{KML}color") == kml_colour(cls.colour)
+        names = {m.findtext(f"{KML}name").split(": ", 1)[-1] for m in root.iter(f"{KML}Placemark")
+                 if m.findtext(f"{KML}styleUrl") != "#boundary"}
+        assert names <= {glossary.label(k, lang) for k in glossary.CLASS_KEYS}
+        assert glossary.label("covered", lang) in names
+    values = [d.findtext(f"{KML}value") for d in root.iter(f"{KML}Data") if d.get("name") == "lat"]
+    assert values and all(len(v.split(".")[1]) <= 6 for v in values)
+    shares = [d.findtext(f"{KML}value") for d in root.iter(f"{KML}Data") if d.get("name") == "share_negative"]
+    assert shares and all(len(v.split(".")[-1]) <= 3 for v in shares)
+
+
+def test_samples_kml_is_aggregated_per_cell_by_default(store, settings, tmp_path):
+    small = export_layer(store, settings, tmp_path / "agg.kml", layer="samples")
+    full = export_layer(store, settings, tmp_path / "all.kml", layer="samples", show_samples=True)
+    assert small.stat().st_size * 3 < full.stat().st_size
+    root = ET.parse(small).getroot()
+    marks = [m for m in root.iter(f"{KML}Placemark") if m.findtext(f"{KML}styleUrl") != "#boundary"]
+    samples = store.read_samples(["operator", "h3_10", "lat"])
+    placed = samples[samples["lat"].notna()]
+    assert len(marks) == len(placed.groupby(["operator", "h3_10"]))
+    counts = sum(int(d.findtext(f"{KML}value")) for d in root.iter(f"{KML}Data") if d.get("name") == "samples")
+    assert counts == len(placed)
 
 
 def test_refuses_overwrite_and_unknown_formats(store, survey_db, settings, tmp_path, invoke):

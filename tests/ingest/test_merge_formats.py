@@ -36,7 +36,8 @@ def test_a_folder_of_mixed_formats_in_one_call(tmp_path, invoke):
     for name in MIXED:
         shutil.copy(FIXTURES / name, folder / name)
     db = str(tmp_path / "survey.gpkg")
-    r = invoke("merge", str(folder), "--db", db, "--operator", "Telkomsel", "--tz", "Asia/Jakarta", "--json")
+    r = invoke("merge", str(folder), "--db", db, "--operator", "Telkomsel", "--tz", "Asia/Jakarta", "--json",
+               "--date-order", "dmy")
     assert r.exit_code == 0, r.output
     s = json.loads(r.stdout)
     _adds_up(s)

@@ -147,7 +147,9 @@ def test_generic_excel_export_with_bom_crlf_semicolons_and_decimal_commas():
     path = FIXTURES / "generic_excel.csv"
     raw = path.read_bytes()
     assert raw.startswith(b"\xef\xbb\xbf") and b"\r\n" in raw
-    r = read_all(generic.READER, path)
+    with pytest.raises(InputError, match="--date-order"):  # 01/05/2024 alone does not say which
+        read_all(generic.READER, path)
+    r = read_all(generic.READER, path, date_order="dmy")
     assert_every_row_lands_once(r)
     s = r["samples"].set_index("source_line")
     assert list(s.index) == [2, 3, 4]

@@ -202,7 +202,7 @@ def test_cli_without_analysis_says_analyze_first(invoke, merged_only, tmp_path):
 
 def test_cli_unknown_operator_and_tiles(invoke, map_db, tmp_path):
     r = invoke("map", "--db", str(map_db), "--out", str(tmp_path / "a.html"), "--operator", "Nowhere")
-    assert r.exit_code == 1 and "Nowhere" in r.stderr and "Telkomsel" in r.stderr
+    assert r.exit_code == 2 and "Nowhere" in r.stderr and "Telkomsel" in r.stderr  # a usage error everywhere
     r = invoke("map", "--db", str(map_db), "--out", str(tmp_path / "b.html"), "--tiles", "no.such.tiles")
     assert r.exit_code == 2 and "tile" in r.stderr.lower()
 

@@ -11,22 +11,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from fixtures.frames import to_store_frame
+
 OPERATORS = ("Telkomsel", "Indosat", "XL")
-
-
-def to_store_frame(df: pd.DataFrame) -> pd.DataFrame:
-    """Add the columns merge computes (sample_id, h3_10, placed_by) to a samples frame."""
-    from surveyor.geo.cells import h3_cells
-    from surveyor.ingest.identity import sample_ids
-
-    df = df.copy().reset_index(drop=True)
-    df["time"] = pd.to_datetime(df["time"], utc=True, format="ISO8601")
-    df["sample_id"] = sample_ids(df, "test")
-    df["h3_10"] = h3_cells(df["lat"], df["lon"], 10)
-    df["placed_by"] = np.where(df["lat"].notna(), "gps", None)
-    df["source_format"] = "journal"
-    df["source_file"] = "sim.jsonl"
-    return df
 
 
 def add_samples(store, samples: pd.DataFrame, name: str = "sim.jsonl") -> None:
@@ -34,7 +21,7 @@ def add_samples(store, samples: pd.DataFrame, name: str = "sim.jsonl") -> None:
     from surveyor.store._arrow import sample_table
 
     mid = store.new_merge_id()
-    df = to_store_frame(samples)
+    df = to_store_frame(samples, "sim.jsonl")
     df["merge_id"] = mid
     store.append("samples", sample_table(df))
     store.commit_merge(MergeRecord(mid, name, f"hash-{name}-{mid}", "journal", "2026-07-20T00:00:00Z",
