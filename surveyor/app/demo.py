@@ -14,8 +14,8 @@ header, the printed maps and PNG, the report's cover and every page, and the bla
 from __future__ import annotations
 
 import shutil
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from surveyor.errors import OutputExists, PdfUnavailable
 
@@ -57,11 +57,11 @@ def run_demo(out_dir: str | Path = "surveyor-demo", *, lang: str = "id",
     folder that is not empty is refused, so the demo never overwrites a real survey.
     """
     from surveyor.analyse import analyze
-    from surveyor.outputs.zones import read_zones, zones_table
+    from surveyor.app.project import bundled_samples_dir, init_project
     from surveyor.config import load_settings
     from surveyor.export import export_layer
     from surveyor.ingest.merge import MergeOptions, merge_sources
-    from surveyor.app.project import bundled_samples_dir, init_project
+    from surveyor.outputs.zones import read_zones, zones_table
     from surveyor.render.html_map import render_map
     from surveyor.render.print_map import render_print
     from surveyor.render.report import render_report

@@ -34,7 +34,7 @@ def _shadow_rgba(shade: np.ndarray, opacity: float) -> np.ndarray:
     s = shade.astype(float)
     alpha = np.clip((FLAT_SHADE - s) * SHADOW_GAIN, 0.0, 255.0) * opacity
     alpha[shade == 0] = 0.0
-    rgba = np.zeros(shade.shape + (4,), dtype=np.uint8)
+    rgba = np.zeros((*shade.shape, 4), dtype=np.uint8)
     rgba[..., 3] = np.round(alpha).astype(np.uint8)
     return rgba
 
@@ -84,7 +84,7 @@ def hillshade_overlay(store, area_code: str | None = None, *, crs: str = "EPSG:3
     if style == "shadow":
         rgba = _shadow_rgba(out, opacity)
     else:
-        alpha = np.where(out > 0, int(round(255 * opacity)), 0).astype(np.uint8)
+        alpha = np.where(out > 0, round(255 * opacity), 0).astype(np.uint8)
         rgba = np.dstack([out, out, out, alpha])
     buf = io.BytesIO()
     Image.fromarray(rgba).save(buf, format="PNG", optimize=True)
@@ -96,7 +96,7 @@ def hillshade_overlay(store, area_code: str | None = None, *, crs: str = "EPSG:3
 
 
 def _warp(store, area_code: str | None, crs: str, max_px: int,
-          bounds: tuple[float, float, float, float] | None) -> tuple[np.ndarray, "Any"] | None:
+          bounds: tuple[float, float, float, float] | None) -> tuple[np.ndarray, Any] | None:
     """The stored hillshade warped to ``crs`` (uint8, 0 for no data) and its transform; the whole
     model, or the box ``bounds`` (degrees) at up to :data:`FINE_PIXEL_M` metres a pixel."""
     import rasterio.warp

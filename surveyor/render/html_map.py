@@ -28,10 +28,11 @@ import base64
 import html
 import logging
 import re
+from collections.abc import Callable
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from surveyor.config import Settings
 from surveyor.errors import InvalidRequest
@@ -160,8 +161,8 @@ class Packer:
     """
 
     def __init__(self, origin_lon: float, origin_lat: float):
-        self.x0 = int(round(origin_lon * COORD_SCALE))
-        self.y0 = int(round(origin_lat * COORD_SCALE))
+        self.x0 = round(origin_lon * COORD_SCALE)
+        self.y0 = round(origin_lat * COORD_SCALE)
 
     @property
     def origin(self) -> list[int]:
@@ -181,7 +182,7 @@ class Packer:
 
     def point(self, lon: float, lat: float) -> list[int]:
         """``[dx, dy]`` of one point from the origin."""
-        return [int(round(lon * COORD_SCALE)) - self.x0, int(round(lat * COORD_SCALE)) - self.y0]
+        return [round(lon * COORD_SCALE) - self.x0, round(lat * COORD_SCALE) - self.y0]
 
     def parts(self, geom) -> list[list[int]]:
         """The packed lines of a (Multi)LineString, or the exterior rings of a (Multi)Polygon."""
@@ -371,7 +372,7 @@ def zone_popup(row, w: Words, access: dict | None = None) -> str:
         if access.get("buildings") is not None:
             rows.append((esc(_("Houses inside")), esc(w.num(access["buildings"]))))
         if access.get("facilities"):
-            rows.append((esc(_("Facilities inside")), esc(words.facilities_text(access["facilities"], _))))
+            rows.append((esc(_("Facilities inside")), esc(words.facilities_text(access["facilities"], w.lang))))
     rows += _evidence_rows(row, w)
     d = _val(row, "nearest_signal_m")
     if d is not None:
@@ -425,8 +426,7 @@ def tower_popup(row, w: Words) -> str:
 
 
 def facility_popup(row, w: Words) -> str:
-    kind = _val(row, "kind")
-    word = w._(words.FACILITY_WORDS[kind]) if kind in words.FACILITY_WORDS else (kind or "")
+    word = words.facility_word(_val(row, "kind"), w.lang)
     name = _val(row, "name")
     return "<b>" + esc(name or word) + "</b>" + ("<br>" + esc(word) if name else "")
 
@@ -592,6 +592,7 @@ def _basemap_layers(layers: st.MapLayers, packer: Packer, w: Words) -> list[dict
     if bm is None or bm.empty:
         return groups
     _ = w._
+    specs: list[dict[str, Any]]
     if len(bm.water):
         lines = bm.water[bm.water.geom_type.isin(["LineString", "MultiLineString"])]
         polys = bm.water[bm.water.geom_type.isin(["Polygon", "MultiPolygon"])]
@@ -630,7 +631,7 @@ def _basemap_layers(layers: st.MapLayers, packer: Packer, w: Words) -> list[dict
                 for packed in packer.parts(g):
                     coords.append(packed)
                     names.append(esc(name) if isinstance(name, str) and name else "")
-            style = {"color": colour, "weight": w_px, "opacity": 0.9, "lineCap": "round"}
+            style: dict[str, Any] = {"color": colour, "weight": w_px, "opacity": 0.9, "lineCap": "round"}
             if dash:
                 style["dashArray"] = " ".join(f"{d * w_px:g}" for d in dash)
             specs.append({"type": "lines", "coords": coords, "names": names if any(names) else None,
@@ -721,8 +722,8 @@ def _sample_layers(store, settings: Settings, layers: st.MapLayers, w: Words):
     import pandas as pd
     import shapely
 
-    from surveyor.geo.cells import assign_cells, parent_cells
     from surveyor.analyse.rules import negative_reasons
+    from surveyor.geo.cells import assign_cells, parent_cells
     from surveyor.geo.distance import haversine_m
     from surveyor.outputs.layers import walk_samples
 
@@ -742,7 +743,7 @@ def _sample_layers(store, settings: Settings, layers: st.MapLayers, w: Words):
     # Points: one per operator and small H3 cell, at the finest resolution that fits the budget.
     fine = assign_cells(df["lat"].to_numpy(float), df["lon"].to_numpy(float), 12)
     ops = pd.factorize(df["operator"].astype(str))[0]
-    keep = None
+    keep = np.arange(0)
     for res in range(12, 6, -1):
         cells = fine if res == 12 else parent_cells(fine, res)
         first = ~pd.DataFrame({"op": ops, "cell": cells}).duplicated().to_numpy()
@@ -836,7 +837,7 @@ def build_map(store, settings: Settings, *, operators=None, area: str | None = N
                                                        "fill": False, "opacity": 1}))
         base.append({"key": "boundary", "name": esc(_("Village and dusun boundaries")), "show": True,
                      "layers": _nonempty(parts)})
-    per_op = []
+    per_op: list[dict[str, Any]] = []
     for op in layers.operators:
         per_op.append({"name": esc(op), "title": title_text(layers, op, w), "legend": legend_html(layers, op, w),
                        "layers": _operator_layers(layers, op, w, access)})
@@ -860,7 +861,7 @@ def build_map(store, settings: Settings, *, operators=None, area: str | None = N
                                           (neg, st.CLASS_BY_KEY["dead"].colour))])
             overlays.append({"key": "samples", "name": esc(_("Measurements (thinned)")), "show": True})
     overlays = [o for o in overlays if any(e["layers"].get(o["key"]) for e in per_op)]
-    data = {
+    page_data: dict[str, Any] = {
         "bounds": [[miny, minx], [maxy, maxx]], "origin": packer.origin, "scale": COORD_SCALE,
         "tiles": tile_layers(tiles, online=online_tiles, translate=_), "offline": esc(_("Village map (offline)")),
         "base": [g for g in base if g["layers"]], "operators": per_op, "overlays": overlays,
@@ -873,7 +874,7 @@ def build_map(store, settings: Settings, *, operators=None, area: str | None = N
             "legend": _("Legend"), "hide_legend": _("Hide legend"),
         }.items()},
     }
-    content = {"data": data, "header": header_html(layers, w), "legend": per_op[0]["legend"] if per_op else "",
+    content = {"data": page_data, "header": header_html(layers, w), "legend": per_op[0]["legend"] if per_op else "",
                "page_title": esc(_("4G coverage")) + ": " + esc(layers.area_name)}
     return content, layers
 

@@ -200,18 +200,18 @@ class MapDrawer:
                                                  edgecolors=st.BUILDING_EDGE, linewidths=0.2 * k, zorder=1.4))
             roads = self.metric("roads")
             if roads is not None and len(roads):
-                for cls in st.ROAD_ORDER:
-                    part = roads[roads["class"].astype(str) == cls]
+                for road_class in st.ROAD_ORDER:
+                    part = roads[roads["class"].astype(str) == road_class]
                     if not len(part):
                         continue
-                    colour, width_pt, _px, dash = st.ROAD_STYLE[cls]
+                    colour, width_pt, _px, dash = st.ROAD_STYLE[road_class]
                     ls = (0, tuple(d * 2 for d in dash)) if dash else "solid"
                     ax.add_collection(LineCollection(_lines(part.geometry), colors=colour, linewidths=width_pt * k,
                                                      linestyles=[ls], capstyle="round", zorder=1.5))
         cells = self.metric("cells")
         cells = cells[cells["operator"].astype(str) == op] if cells is not None and len(cells) else cells
-        for cls in reversed(st.CLASSES):
-            part = cells[cells["status"] == cls.key] if cells is not None and len(cells) else []
+        for cls in reversed(st.CLASSES) if cells is not None and len(cells) else ():
+            part = cells[cells["status"] == cls.key]
             if len(part) == 0:
                 continue
             face = [_rgba(cls.colour, cls.print_opacity)] if cls.print_opacity else "none"
@@ -324,7 +324,8 @@ class MapDrawer:
                 if not isinstance(r["name"], str) or not r["name"]:
                     continue
                 p = r.geometry if r.geometry.geom_type == "Point" else r.geometry.representative_point()
-                self._place(ax, r["name"], (p.x, p.y), None, placed, frame, renderer, fontsize=size * (1.2 if big[j] else 1.0),
+                self._place(ax, r["name"], (p.x, p.y), None, placed, frame, renderer,
+                            fontsize=size * (1.2 if big[j] else 1.0),
                             style="italic", weight="bold", bbox=halo, offsets=self.RING[:9])
         dus = self.metric("dusun")
         if dus is not None and len(dus) and "name" in dus.columns:
@@ -409,7 +410,7 @@ def legend_handles(layers: st.MapLayers, ops: list[str], _, lang: str, type_pt: 
     k = type_pt / 7.0
     cells = layers.cells[layers.cells["operator"].astype(str).isin(ops)] if len(layers.cells) else layers.cells
     present = set(cells["status"].astype(str)) if len(cells) else set()
-    handles = []
+    handles: list[Any] = []
     for cls in st.CLASSES:
         if cls.key not in present and cls.key != "not_surveyed":
             continue
@@ -420,17 +421,20 @@ def legend_handles(layers: st.MapLayers, ops: list[str], _, lang: str, type_pt: 
         handles.append(Patch(facecolor="white", edgecolor="#777777", hatch=st.PREDICTED_HATCH,
                              hatchcolor=st.CLASS_BY_KEY["dead"].colour, linewidth=0.4 * k,
                              label=label("predicted", lang)))
-    handles.append(Patch(facecolor="none", edgecolor="black", linewidth=1.5 * k, label=_("Dead zone outline with its ID")))
+    handles.append(Patch(facecolor="none", edgecolor="black", linewidth=1.5 * k,
+                         label=_("Dead zone outline with its ID")))
     handles.append(Line2D([], [], color=st.BOUNDARY_COLOUR, linewidth=1.6 * k, label=_("Village boundary")))
     if len(layers.dusun):
-        handles.append(Line2D([], [], color=st.DUSUN_COLOUR, linewidth=0.7 * k, linestyle="--", label=_("Dusun boundary")))
+        handles.append(Line2D([], [], color=st.DUSUN_COLOUR, linewidth=0.7 * k, linestyle="--",
+                              label=_("Dusun boundary")))
     bm = layers.basemap
     if bm is not None and not bm.empty:
         if len(bm.roads):
             colour, width, _px, _dash = st.ROAD_STYLE["minor"]
             handles.append(Line2D([], [], color=colour, linewidth=width * k, label=_("Road")))
             colour, width, _px, dash = st.ROAD_STYLE["path"]
-            handles.append(Line2D([], [], color=colour, linewidth=width * k, linestyle=(0, tuple(d * 2 for d in dash)),
+            handles.append(Line2D([], [], color=colour, linewidth=width * k,
+                                  linestyle=(0, tuple(d * 2 for d in dash or (1.0, 1.0))),
                                   label=_("Path or farm track")))
         if len(bm.buildings):
             handles.append(Patch(facecolor=st.BUILDING_FILL, edgecolor=st.BUILDING_EDGE, linewidth=0.3 * k,

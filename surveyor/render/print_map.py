@@ -30,7 +30,7 @@ import logging
 import math
 import textwrap
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -42,7 +42,7 @@ from surveyor.render.mapdraw import MapDrawer, fill_extent, legend_handles, prin
 
 log = logging.getLogger(__name__)
 
-__all__ = ["render_print", "sheets", "report_maps", "print_colour", "PAPER_MM", "figure_for"]
+__all__ = ["PAPER_MM", "figure_for", "print_colour", "render_print", "report_maps", "sheets"]
 
 DOMAIN = "map"
 PAPER_MM = {"A4": (297.0, 210.0), "A3": (420.0, 297.0)}  # landscape (width, height)
@@ -86,10 +86,10 @@ class Box:
     def height(self) -> float:
         return self.y1 - self.y0
 
-    def fig(self, fig) -> list[float]:
-        """[left, bottom, width, height] as figure fractions, for ``fig.add_axes``."""
+    def fig(self, fig) -> tuple[float, float, float, float]:
+        """(left, bottom, width, height) as figure fractions, for ``fig.add_axes``."""
         w, h = fig.get_size_inches()
-        return [self.x0 / w, self.y0 / h, self.width / w, self.height / h]
+        return (self.x0 / w, self.y0 / h, self.width / w, self.height / h)
 
 
 @dataclass
@@ -191,7 +191,7 @@ def _method(layers: st.MapLayers, settings: Settings, _, lang: str) -> str:
 def _source(layers: st.MapLayers, settings: Settings, _, lang: str) -> str:
     from surveyor.i18n import format_date
 
-    printed = format_date(st.local_date(datetime.now(timezone.utc), settings), lang)
+    printed = format_date(st.local_date(datetime.now(UTC), settings), lang)
     analysed = layers.summary.get("analysed_at")
     text = _("Source: surveyor field survey; analysed {analysed}; printed {printed}.").format(
         analysed=format_date(st.local_date(analysed, settings), lang) if analysed else "-", printed=printed)
@@ -286,7 +286,7 @@ def _scale_and_north(flow: Flow, renderer, metres_per_inch: float, f: float, lan
         if frac == 1:
             txt += f" {unit}"
         t = flow.add(fig.text(box.x0 + frac * length_in, top, txt, transform=inch,
-                              ha="left" if frac == 0 else ("center" if frac == 0.5 else "center"),
+                              ha="left" if frac == 0 else "center",
                               va="top", fontsize=0.9 * f))
         texts.append(t)
     # The last label must not pass the panel: shift it left when it would.
@@ -378,8 +378,9 @@ def _panel(fig, renderer, spec: SheetSpec, boxes: list[Box], layers, ops, settin
             _scale_and_north(flows[1], renderer, metres_per_inch, f, lang, _("N"))
             for text, kw in notes:
                 _text_block(flows[1], renderer, text, 0.92 * f, **kw)
-        low = min(fl.bottom for fl in flows)
-        fits = all(fl.bottom >= fl.box.y0 - 1e-6 for fl in flows)
+        bottoms = [fl.bottom if fl.bottom is not None else fl.y for fl in flows]
+        low = min(bottoms)
+        fits = all(b >= fl.box.y0 - 1e-6 for b, fl in zip(bottoms, flows))
         attempts.append(f)
         if fits:
             return flows, low
@@ -451,7 +452,8 @@ def _sheet(fig, spec: SheetSpec, layers: st.MapLayers, ops: list[str], settings:
 
 def _arrange(region: Box, n: int, area_m, gap: float, title_h: float) -> list[Box]:
     """Boxes for ``n`` maps in ``region``: the grid (columns x rows) that shows the area largest."""
-    best, best_scale = None, None
+    best: list[Box] = []
+    best_scale: float | None = None
     for cols in range(1, n + 1):
         rows = math.ceil(n / cols)
         w = (region.width - (cols - 1) * gap) / cols
@@ -472,7 +474,7 @@ def _arrange(region: Box, n: int, area_m, gap: float, title_h: float) -> list[Bo
 
 def _metres_per_inch(area_m, box: Box) -> float:
     """The scale that frames the area (with its margin) in ``box``."""
-    x0, x1, y0, y1 = fill_extent(area_m, box.width, box.height)
+    x0, x1, _y0, _y1 = fill_extent(area_m, box.width, box.height)
     return (x1 - x0) / box.width
 
 
@@ -531,7 +533,7 @@ def _zone_figure(drawer: MapDrawer, layers: st.MapLayers, zone, info: dict, lang
 
     _ = translator(lang, DOMAIN)
     w, h = size_in
-    fig = plt.figure(figsize=(w, h), dpi=100)
+    fig: Any = plt.figure(figsize=(w, h), dpi=100)
     renderer = fig.canvas.get_renderer()
     strip = 0.42 * type_pt / 7.2
     box = Box(0.02, strip, w - 0.02, h - 0.02)
@@ -596,7 +598,7 @@ def report_maps(store, settings: Settings, *, lang: str = "id", area: str | None
     return pages, zone_pngs
 
 
-RC = {"font.family": "DejaVu Sans", "hatch.linewidth": 0.45, "pdf.fonttype": 42,
+RC: Any = {"font.family": "DejaVu Sans", "hatch.linewidth": 0.45, "pdf.fonttype": 42,
       # A name with "$" from an app export is text, not a formula.
       "text.parse_math": False}
 

@@ -31,14 +31,14 @@ import base64
 import os
 import shutil
 import subprocess
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from surveyor.config import SETTINGS, Settings
-from surveyor.geo.bearing import COMPASS_POINTS
-from surveyor.errors import PdfUnavailable, InvalidRequest
+from surveyor.errors import InvalidRequest, PdfUnavailable
 from surveyor.files import write_bytes
+from surveyor.geo.bearing import COMPASS_POINTS
 from surveyor.store.base import Store
 
 TEMPLATE_DIR = Path(__file__).parent / "templates"
@@ -46,9 +46,6 @@ REPORT_TEMPLATE = "report.html.j2"
 DOMAIN = "report"
 RULE_SECTIONS = ("grid", "rules", "evidence", "sites")
 
-# The KML export's status words (surveyor.export reads them from this catalogue).
-EXPORT_STATUS_LABELS = {"dead": "dead zone (no usable 4G)", "marginal": "marginal", "covered": "covered",
-                        "insufficient": "insufficient evidence", "not_surveyed": "not surveyed"}
 TIME_OF_DAY = (("night", "night (before 05:00)", 0, 5), ("morning", "morning (05:00-11:00)", 5, 11),
                ("midday", "midday (11:00-15:00)", 11, 15), ("afternoon", "afternoon (15:00-18:00)", 15, 18),
                ("evening", "evening (after 18:00)", 18, 24))
@@ -60,6 +57,7 @@ PLURALS = (("{n} dead zone", "{n} dead zones"), ("{n} cell", "{n} cells"), ("{n}
 ZONE_MAP_IN = (7.0, 3.0)  # width, height of a dead zone's map on its page (inches)
 PAGE_MAP_IN = (7.0, 9.3)  # an operator's map page
 REPORT_MAP_DPI = 170
+STAMP = "%Y-%m-%d %H:%M"  # a time on a page; words.local_time adds its zone
 TECH_LABELS = {"NR": "5G NR", "LTE": "4G LTE", "UMTS": "3G UMTS", "GSM": "2G GSM", "NONE": "no network",
                None: "unknown technology"}
 
@@ -209,7 +207,7 @@ def _status(store: Store, area: str | None):
     limit them to one."""
     if area is not None:
         try:
-            return store.status(area=area)
+            return store.status(area=area)  # type: ignore[call-arg]  # PostGIS limits it to one area
         except TypeError:  # a store whose status covers everything it holds
             pass
     return store.status()
@@ -219,13 +217,15 @@ def _clean(value):
     return None if isinstance(value, float) and value != value else value
 
 
-def _hour_bands(times_local) -> list[dict[str, Any]]:
+def _hour_bands(times_local: Any) -> list[dict[str, Any]]:
     """Samples per time-of-day band (local hours), with their share, for the spread of a zone."""
+    import numpy as np
+
     n = len(times_local)
-    hours = times_local.dt.hour if n else None
+    hours = times_local.dt.hour.to_numpy() if n else np.zeros(0, dtype=int)
     out = []
     for key, label, h0, h1 in TIME_OF_DAY:
-        k = int(((hours >= h0) & (hours < h1)).sum()) if n else 0
+        k = int(np.count_nonzero((hours >= h0) & (hours < h1)))
         out.append({"key": key, "label": label, "samples": k, "share": (k / n) if n else None})
     return out
 
@@ -294,14 +294,14 @@ def zone_pages(store: Store, settings: Settings, zones, samples, *, lang: str, a
             "way": words.access_sentence(info, _, lang),
             "road": words.road_label(info, _), "road_lat": info.get("road_lat"), "road_lon": info.get("road_lon"),
             "place": info.get("place_name"), "place_m": info.get("place_distance_m"),
-            "houses": info.get("buildings"), "facilities": words.facilities_text(info.get("facilities"), _),
+            "houses": info.get("buildings"), "facilities": words.facilities_text(info.get("facilities"), lang),
             "access_source": info.get("source"),
             "terrain": words.terrain_sentence(row, _, lang),
             "cells_seen": _serving_cells(sig),
             "hours": [dict(b, label=_(b["label"])) for b in _hour_bands(times if times is not None else [])],
             "samples_here": len(sig),
-            "first_time": words.local_time(sig["time"].min(), settings.timezone, "%Y-%m-%d %H:%M") if len(sig) else None,
-            "last_time": words.local_time(sig["time"].max(), settings.timezone, "%Y-%m-%d %H:%M") if len(sig) else None,
+            "first_time": words.local_time(sig["time"].min(), settings.timezone, STAMP) if len(sig) else None,
+            "last_time": words.local_time(sig["time"].max(), settings.timezone, STAMP) if len(sig) else None,
         })
     return out
 
@@ -353,7 +353,7 @@ def build_context(store: Store, settings: Settings, *, lang: str, area: str | No
     session_starts = (samples.groupby(samples["session"].fillna("(none)"))["time"].min()
                       .dt.tz_convert(settings.timezone) if len(samples) else pd.Series([], dtype=object))
     times_of_day = []
-    for key, tod_label, h0, h1 in TIME_OF_DAY:
+    for _key, tod_label, h0, h1 in TIME_OF_DAY:
         n = int(((session_starts.dt.hour >= h0) & (session_starts.dt.hour < h1)).sum()) if len(session_starts) else 0
         if n:
             times_of_day.append({"label": _(tod_label), "sessions": n})
@@ -368,7 +368,8 @@ def build_context(store: Store, settings: Settings, *, lang: str, area: str | No
         for fmt, g in samples.groupby(samples["source_format"].fillna("?")):
             sources.append({"format": fmt, "samples": len(g), "sessions": int(g["session"].nunique())})
     n_indoor = int((sig["environment"] == "indoor").sum()) if len(sig) else 0
-    n_inaccurate = int((sig["accuracy_m"] > rules_used.get("max_accuracy_m", settings.max_accuracy_m)).sum()) if len(sig) else 0
+    max_acc = rules_used.get("max_accuracy_m", settings.max_accuracy_m)
+    n_inaccurate = int((sig["accuracy_m"] > max_acc).sum()) if len(sig) else 0
     n_unplaced = int(sig["lat"].isna().sum()) if len(sig) else 0
     unknown_acc = float(sig["accuracy_m"].isna().mean()) if len(sig) else None
 
@@ -463,7 +464,8 @@ def build_context(store: Store, settings: Settings, *, lang: str, area: str | No
         value = rules_used.get(s.name, getattr(settings, s.name))
         numeric = isinstance(value, (int, float)) and not isinstance(value, bool)
         digits = (0 if float(value).is_integer() else 2) if numeric else None
-        rules.append({"name": s.name, "value": value, "digits": digits, "help": _(s.help), "source": _(s.source) if s.source else "",
+        rules.append({"name": s.name, "value": value, "digits": digits, "help": _(s.help),
+                      "source": _(s.source) if s.source else "",
                       "changed": s.name in rules_used and rules_used[s.name] != getattr(settings, s.name)})
 
     # -- personal data (only without --anonymize) -------------------------------------------------
@@ -472,12 +474,12 @@ def build_context(store: Store, settings: Settings, *, lang: str, area: str | No
         for session, g in samples.groupby(samples["session"].fillna("(none)")):
             people.append({"session": session, "volunteer": _distinct(g["volunteer"]), "device": _distinct(g["device"]),
                            "model": _distinct(g["device_model"]), "route": _distinct(g["route"]),
-                           "start": words.local_time(g["time"].min(), settings.timezone, "%Y-%m-%d %H:%M"),
+                           "start": words.local_time(g["time"].min(), settings.timezone, STAMP),
                            "samples": len(g), "t0": g["time"].min()})
         people.sort(key=lambda p: p["t0"])
         with_notes = samples[samples["note"].fillna("").str.strip() != ""]
         for r in with_notes.sort_values("time").head(200).to_dict("records"):
-            notes.append({"time": words.local_time(r["time"], settings.timezone, "%Y-%m-%d %H:%M"),
+            notes.append({"time": words.local_time(r["time"], settings.timezone, STAMP),
                           "operator": r.get("operator"), "note": r["note"]})
     merges = store.merges()
     for m in merges:
@@ -494,8 +496,8 @@ def build_context(store: Store, settings: Settings, *, lang: str, area: str | No
         "village": settings.name, "code": area or settings.code, "district": settings.district,
         "operators": operators, "first": first.date() if first is not None else None,
         "last": last.date() if last is not None else None, "dates": dates, "tz": tz_name,
-        "generated": _local(datetime.now(timezone.utc), settings).date(),
-        "analysed_at": words.local_time(analysed_at, settings.timezone, "%Y-%m-%d %H:%M") if analysed_at else None,
+        "generated": _local(datetime.now(UTC), settings).date(),
+        "analysed_at": words.local_time(analysed_at, settings.timezone, STAMP) if analysed_at else None,
         "version": __version__,
         # The survey's counts as ``surveyor status`` gives them (every sample merged), so the report,
         # the command line and the maps say the same numbers.
@@ -510,7 +512,7 @@ def build_context(store: Store, settings: Settings, *, lang: str, area: str | No
         "by_tech": by_tech, "zones": zone_rows, "sites": site_rows, "requests": requests, "rules": rules,
         "rules_used": rules_used, "resolution": resolution, "cell_km2": cell_km2, "people": people, "notes": notes,
         "source_files": source_files, "limitations": [_(x) for x in LIMITATIONS],
-        "dictionary": [{"layer": l, "column": c, "meaning": _(m)} for l, c, m in DATA_DICTIONARY],
+        "dictionary": [{"layer": layer, "column": c, "meaning": _(m)} for layer, c, m in DATA_DICTIONARY],
         "maps": [{"operator": op, "png": base64.b64encode(png).decode("ascii")}
                  for op, png in zip(operators, maps or [])],
         "class_label": {k: label(k, lang) for k in (*CLASS_KEYS, "not_surveyed", "predicted", "dead_zone",
@@ -660,15 +662,22 @@ def report_msgids() -> list[str]:
     ids = _template_msgids() | _code_msgids(Path(__file__))
     ids |= {s.help for s in SETTINGS if s.section in RULE_SECTIONS}
     ids |= {s.source for s in SETTINGS if s.section in RULE_SECTIONS and s.source}
-    ids |= set(EXPORT_STATUS_LABELS.values()) | {label for _k, label, _a, _b in TIME_OF_DAY}
+    ids |= {label for _k, label, _a, _b in TIME_OF_DAY}
     ids |= _code_msgids(Path(__file__).parent / "words.py")
-    from surveyor.render.words import FACILITY_WORDS, ROAD_WORDS
+    from surveyor.render.words import ROAD_WORDS
 
-    ids |= set(ROAD_WORDS.values()) | set(FACILITY_WORDS.values())
+    ids |= set(ROAD_WORDS.values())
     ids |= set(TECH_LABELS.values()) | set(COMPASS_POINTS) | set(LIMITATIONS)
     ids |= {m for _l, _c, m in DATA_DICTIONARY}
     return sorted(ids)
 
 
-__all__ = ["render_report", "build_context", "render_html", "render_maps", "load_weasyprint", "check_fonts",
-           "report_msgids"]
+__all__ = [
+    "build_context",
+    "check_fonts",
+    "load_weasyprint",
+    "render_html",
+    "render_maps",
+    "render_report",
+    "report_msgids",
+]

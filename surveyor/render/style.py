@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from surveyor.config import Settings
@@ -381,12 +381,11 @@ def local_date(value: datetime | None, settings: Settings):
     from zoneinfo import ZoneInfo
 
     if value.tzinfo is None:
-        from datetime import timezone
 
-        value = value.replace(tzinfo=timezone.utc)
+        value = value.replace(tzinfo=UTC)
     try:
         return value.astimezone(ZoneInfo(settings.timezone)).date()
-    except Exception:  # noqa: BLE001 - an unknown zone name falls back to UTC dates
+    except Exception:
         return value.date()
 
 
@@ -395,14 +394,13 @@ def local_time(value: Any, settings: Settings) -> str | None:
     t = _parse_time(value)
     if t is None:
         return None
-    from datetime import timezone
     from zoneinfo import ZoneInfo
 
     if t.tzinfo is None:
-        t = t.replace(tzinfo=timezone.utc)
+        t = t.replace(tzinfo=UTC)
     try:
         t = t.astimezone(ZoneInfo(settings.timezone))
-    except Exception:  # noqa: BLE001 - an unknown zone name falls back to UTC
+    except Exception:
         pass
     return t.strftime("%H:%M")
 

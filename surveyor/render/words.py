@@ -1,78 +1,53 @@
 """The words and numbers of maps and the report, one way per language.
 
 - Class words come from the glossary (:mod:`surveyor.i18n.glossary`) and nowhere else.
-- Counts with a noun go through the catalogue's plural forms (``msgid_plural``), read here with
-  Babel; Indonesian has one form, English two.
+- Counts with a noun go through the catalogue's plural forms (``msgid_plural``,
+  :func:`surveyor.i18n.plural_translator`); Indonesian has one form, English two.
 - Distances are metres under a kilometre and kilometres with one decimal above
-  (:func:`format_distance`), with the language's separators.
+  (:func:`surveyor.i18n.format_distance`), with the language's separators.
 - A time of day always names its zone (``14:05 WIB``), because a telco engineer in Jakarta and a
   reviewer abroad read the same report.
 """
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
-from functools import lru_cache
-from importlib import resources
-from typing import Any, Callable
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
 
-from surveyor.i18n import LOCALES, format_number
+from surveyor.i18n import format_distance as _format_distance
+from surveyor.i18n import format_number, plural_catalog, plural_translator
 
 # Indonesia's zones have names people use; other zones are shown by their UTC offset.
 ZONE_NAMES = {"Asia/Jakarta": "WIB", "Asia/Pontianak": "WIB", "Asia/Makassar": "WITA", "Asia/Jayapura": "WIT"}
 
 
-@lru_cache(maxsize=None)
-def _plurals(lang: str, domain: str) -> tuple[dict[tuple[str, str], tuple[str, ...]], Callable[[int], int]]:
-    import gettext
-
-    from babel.messages.pofile import read_po
-
-    ref = resources.files("surveyor.i18n").joinpath("locale", lang, "LC_MESSAGES", f"{domain}.po")
-    if not ref.is_file():
-        return {}, (lambda n: int(n != 1))
-    with ref.open("rb") as fh:
-        cat = read_po(fh, locale=LOCALES.get(lang, lang), domain=domain)
-    table = {tuple(m.id): tuple(m.string) for m in cat if m.id and isinstance(m.id, tuple)}
-    return table, gettext.c2py(cat.plural_expr)
-
-
 def ngettext(lang: str, domain: str, singular: str, plural: str, n: int) -> str:
     """The catalogue's form of ``singular``/``plural`` for ``n`` (the English msgid when untranslated)."""
-    table, which = _plurals(lang, domain)
-    forms = table.get((singular, plural))
-    if forms and all(forms):
-        return forms[min(which(int(n)), len(forms) - 1)]
-    return singular if int(n) == 1 else plural
+    return plural_translator(lang, domain)(singular, plural, int(n))
 
 
-def plural_msgids(lang: str, domain: str) -> set[tuple[str, str]]:
-    """The (singular, plural) msgids a catalogue translates, for tests."""
-    table, _which = _plurals(lang, domain)
-    return {k for k, v in table.items() if v and all(v)}
+def plural_msgids(lang: str, domain: str) -> set[str]:
+    """The singular msgids whose plural forms a catalogue translates, every form filled (for tests)."""
+    need = 1 if lang == "id" else 2
+    return {k for k, forms in plural_catalog(lang, domain).items() if len([f for f in forms if f]) >= need}
 
 
 def count(lang: str, domain: str, singular: str, plural: str, n: Any, digits: int = 0) -> str:
     """``"3 sel"`` / ``"1 cell"``: the number in the language's format inside the plural form
     (``{n}`` in the msgid)."""
     value = 0 if n is None else n
-    return ngettext(lang, domain, singular, plural, int(round(float(value)))).format(
+    return ngettext(lang, domain, singular, plural, round(float(value))).format(
         n=format_number(value, lang, digits))
 
 
 def format_distance(metres: Any, lang: str) -> str:
     """``"240 m"`` under a kilometre, ``"1,2 km"`` / ``"1.2 km"`` from 1 km (rounded as shown)."""
-    if metres is None:
-        return "-"
     try:
-        m = float(metres)
+        m = None if metres is None else float(metres)
     except (TypeError, ValueError):
-        return "-"
-    if m != m:
-        return "-"
-    if round(m) < 1000:
-        return f"{format_number(round(m), lang)} m"
-    return f"{format_number(m / 1000.0, lang, 1)} km"
+        m = None
+    return _format_distance(m, lang)
 
 
 def zone_name(tz: str, when: datetime | None = None) -> str:
@@ -84,8 +59,8 @@ def zone_name(tz: str, when: datetime | None = None) -> str:
     if tz in ("UTC", "Etc/UTC"):
         return "UTC"
     try:
-        offset = (when or datetime.now(timezone.utc)).astimezone(ZoneInfo(tz)).utcoffset()
-    except Exception:  # noqa: BLE001 - an unknown zone: say UTC, which is what the times then are
+        offset = (when or datetime.now(UTC)).astimezone(ZoneInfo(tz)).utcoffset()
+    except Exception:
         return "UTC"
     total = int(offset.total_seconds() // 60) if offset is not None else 0
     sign = "+" if total >= 0 else "-"
@@ -94,8 +69,9 @@ def zone_name(tz: str, when: datetime | None = None) -> str:
 
 def local_time(value: Any, tz: str, fmt: str = "%H:%M") -> str | None:
     """A UTC time in the survey's zone, with the zone's name: ``"14:05 WIB"``; None when missing."""
-    import pandas as pd
     from zoneinfo import ZoneInfo
+
+    import pandas as pd
 
     if value is None or (isinstance(value, float) and value != value):
         return None
@@ -108,7 +84,7 @@ def local_time(value: Any, tz: str, fmt: str = "%H:%M") -> str | None:
     t = t.tz_localize("UTC") if t.tzinfo is None else t
     try:
         local = t.tz_convert(ZoneInfo(tz))
-    except Exception:  # noqa: BLE001 - an unknown zone falls back to UTC, and says so
+    except Exception:
         local, tz = t.tz_convert("UTC"), "UTC"
     return f"{local.strftime(fmt)} {zone_name(tz, local.to_pydatetime())}"
 
@@ -175,15 +151,19 @@ def access_sentence(info: dict, _: Callable[[str], str], lang: str) -> str | Non
         road=road, distance=format_distance(d, lang), direction=_(key) if key else "")
 
 
-FACILITY_WORDS = {"school": "school", "clinic": "clinic", "worship": "place of worship",
-                  "village_office": "village office"}
+def facility_word(kind: Any, lang: str) -> str:
+    """The glossary's word for a facility kind ("Sekolah", "Fasilitas kesehatan"), else the kind."""
+    from surveyor.i18n.glossary import BY_KEY, FACILITY_KEYS
+
+    return BY_KEY[kind].label(lang) if kind in FACILITY_KEYS else str(kind or "")
 
 
-def facilities_text(text: Any, _: Callable[[str], str]) -> str | None:
-    """"SD Negeri 1 (school); Masjid (worship)" with the kinds in the language: "(sekolah)"."""
+def facilities_text(text: Any, lang: str) -> str | None:
+    """"SD Negeri 1 (school); Masjid (worship)" with the kinds in the glossary's words:
+    "SD Negeri 1 (Sekolah); Masjid (Tempat ibadah)"."""
     import re
 
     if not text:
         return None
-    return re.sub(r"\((school|clinic|worship|village_office)\)", lambda m: f"({_(FACILITY_WORDS[m.group(1)])})",
+    return re.sub(r"\((school|clinic|worship|village_office)\)", lambda m: f"({facility_word(m.group(1), lang)})",
                   str(text))

@@ -33,9 +33,10 @@ def map_db(map_survey) -> Path:
 def mapped_survey(mapped_village, tmp_path_factory):
     """A copy of the village with its basemap and elevation model, marked as simulated data (as
     ``surveyor demo`` marks its survey), so every output must carry the SIMULASI mark."""
-    from fixtures import copy_survey
     from surveyor.app.demo import mark_simulated
     from surveyor.store import open_store
+
+    from fixtures import copy_survey
 
     built = copy_survey(mapped_village, tmp_path_factory.mktemp("mapped-copy") / "survey")
     with open_store(str(built.db)) as store:

@@ -11,12 +11,12 @@ import os
 import shutil
 
 import pytest
-from conftest import require
 
 from surveyor.config import Settings
 from surveyor.render.html_map import render_map
 from surveyor.store import open_store
 
+from conftest import require
 from fixtures import EVIL
 
 pytestmark = pytest.mark.browser
@@ -158,7 +158,7 @@ def test_open_popups_stay_clear_of_every_control(browser, en_map, size):
             rects = p.rects()
             # The open popup's own element (a closed one fades out in the DOM for a moment).
             popup = p.page.evaluate(f"""() => {{ const r = window.__popupTargets[{i}].getPopup().getElement()
-                                                .getBoundingClientRect(); return [r.left, r.top, r.right, r.bottom]; }}""")
+                .getBoundingClientRect(); return [r.left, r.top, r.right, r.bottom]; }}""")
             mapbox = p.rects(["#svy-map"])["#svy-map"]
             assert mapbox[0] - 1 <= popup[0] and popup[2] <= mapbox[2] + 1, (i, popup, mapbox)
             assert mapbox[1] - 1 <= popup[1] and popup[3] <= mapbox[3] + 1, (i, popup, mapbox)
@@ -195,7 +195,8 @@ def test_layer_control_offers_the_ground_and_online_layers_without_fetching(brow
     try:
         labels = p.page.evaluate("""() => [...document.querySelectorAll('.leaflet-control-layers label')]
                                       .map((l) => l.textContent.trim())""")
-        for name in ("Village map (offline)", "OpenStreetMap (online)", "Satellite imagery (online)", "Coverage (measured)",
+        for name in ("Village map (offline)", "OpenStreetMap (online)", "Satellite imagery (online)",
+                     "Coverage (measured)",
                      "Predicted (not evidence)", "Dead zones", "Roads and paths", "Houses and buildings",
                      "Relief (hillshade)", "Place names"):
             assert name in labels, (name, labels)

@@ -57,9 +57,10 @@ def pdftotext(path: Path) -> str:
 @pytest.fixture(scope="session")
 def mapped(mapped_village, tmp_path_factory):
     """The village with its basemap and elevation model, marked as simulated (as the demo's is)."""
-    from fixtures import copy_survey
     from surveyor.app.demo import mark_simulated
     from surveyor.store import open_store
+
+    from fixtures import copy_survey
 
     built = copy_survey(mapped_village, tmp_path_factory.mktemp("report-mapped") / "survey")
     with open_store(str(built.db)) as store:

@@ -63,8 +63,9 @@ def test_a_page_per_dead_zone_with_what_a_telco_engineer_needs(mapped, mapped_pd
 
 def test_directions_come_from_the_zone_layer_when_the_analysis_wrote_them(mapped, tmp_path):
     """The analysis may add the way in (road_name, road_distance_m, ...): the page then says exactly that."""
-    from fixtures import copy_survey
     from surveyor.render.report import render_report
+
+    from fixtures import copy_survey
 
     built = copy_survey(mapped, tmp_path / "copy")
     with open_store(str(built.db)) as store:
@@ -82,10 +83,11 @@ def test_directions_come_from_the_zone_layer_when_the_analysis_wrote_them(mapped
         store.write_layer("dead_zones", zones)
         html = render_report(store, Settings(), tmp_path / "r.html", lang="en").read_text(encoding="utf-8")
     assert html.count("From Jalan Contoh, walk 1.2 km north-east.") == 2 * len(zones)  # list and page
-    assert "Dusun Contoh, 300 m" in html and "7 houses" in html and "SD Contoh (school)" in html
+    assert "Dusun Contoh, 300 m" in html and "7 houses" in html and "SD Contoh (School)" in html
     with open_store(str(built.db)) as store:
         indonesian = render_report(store, Settings(), tmp_path / "l.html", lang="id").read_text(encoding="utf-8")
-    assert "SD Contoh (sekolah)" in indonesian and "Dari Jalan Contoh, berjalan 1,2 km ke arah timur laut." in indonesian
+    assert "SD Contoh (Sekolah)" in indonesian
+    assert "Dari Jalan Contoh, berjalan 1,2 km ke arah timur laut." in indonesian
 
 
 def test_prediction_is_apart_from_the_evidence(mapped, mapped_html_en):
