@@ -3,14 +3,15 @@
 Targets (DESIGN section 7): the HTML of one village under 3 MB whatever the number of samples, and
 drawn by Chromium in under 3 s. Prints, for a simulated survey of about ``--samples`` samples (the
 village of the tests' fixtures, tests/fixtures: phones logging every second, as many volunteers as
-that takes; merged and analysed by surveyor itself):
+that takes; with its OpenStreetMap extract of ``--houses`` houses and its elevation model
+imported; merged and analysed by surveyor itself):
 
 - the HTML size with aggregates only and with ``--show-samples``, and the time to write each;
 - Chromium's in-page time from navigation start to the end of the map's scripts (Leaflet has then
   built every layer), and the wall time of a headless screenshot minus the wall time of a
   screenshot of an empty page (Chromium's own start-up), median of ``--repeat`` runs.
 
-Usage: ``python benchmarks/bench_map.py [--samples 1000000] [--repeat 3] [--keep DIR]``
+Usage: ``python benchmarks/bench_map.py [--samples 1000000] [--houses 10000] [--repeat 3] [--keep DIR]``
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ SAMPLES_PER_VOLUNTEER = 10_500
 
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
          "--disable-background-networking", "--disable-component-update", "--disable-sync",
-         "--window-size=1200,900"]
+         "--window-size=1400,1000"]
 TIMING_TAIL = ("<script>document.documentElement.setAttribute('data-scripts-done-ms', "
                "String(performance.now()));</script>")
 
@@ -54,6 +55,8 @@ def chromium_run(exe: str, page: Path, work: Path, *, dump: bool) -> tuple[float
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--samples", type=int, default=1_000_000)
+    ap.add_argument("--houses", type=int, default=10_000,
+                    help="Houses in the village's OpenStreetMap extract (0: no basemap, no elevation model).")
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--keep", type=Path, default=None, help="Keep the database and maps in this folder.")
     a = ap.parse_args()
@@ -69,12 +72,13 @@ def main() -> None:
         shutil.rmtree(work / "survey")
     t0 = time.perf_counter()
     volunteers = max(3, round(a.samples / SAMPLES_PER_VOLUNTEER))
-    db = build_survey(work / "survey", SurveySpec(seed=1, n_volunteers=volunteers, days=28,
-                                                  interval_s=(1.0, 1.0))).db
+    db = build_survey(work / "survey", SurveySpec(seed=1, n_volunteers=volunteers, days=28, interval_s=(1.0, 1.0),
+                                                  context=a.houses > 0, houses=a.houses)).db
     with open_store(str(db)) as store:
         n = store.status().samples
+        counts = (store.get_meta("basemap") or {}).get("counts", {})
     print(f"database: {n:,} samples of {volunteers} volunteers, 2 operators, simulated, merged and analysed "
-          f"in {time.perf_counter() - t0:.1f} s")
+          f"in {time.perf_counter() - t0:.1f} s; basemap {counts or 'none'}")
 
     maps = {}
     with open_store(str(db)) as store:

@@ -109,3 +109,12 @@ def merged_only(tmp_path_factory):
     from fixtures import MERGED_ONLY, build_survey
 
     return build_survey(tmp_path_factory.mktemp("merged") / "survey", MERGED_ONLY)
+
+
+@pytest.fixture(scope="session")
+def mapped_village(tmp_path_factory):
+    """fixtures.MAPPED: the village with its OpenStreetMap extract and elevation model imported
+    (roads, houses, names, relief; terrain verdicts and predictions in the analysis)."""
+    from fixtures import MAPPED, build_survey
+
+    return build_survey(tmp_path_factory.mktemp("mapped") / "survey", MAPPED)

@@ -40,6 +40,35 @@ def test_demo_writes_every_output_and_can_run_again(tmp_path, invoke, monkeypatc
     assert "laporan-lipursari.html" in r2.stdout and "Cannot make a PDF" in r2.stderr
 
 
+def test_every_demo_output_says_simulated(tmp_path, invoke):
+    """The demo walks the real boundary and names real operators: each output it makes carries the
+    SIMULASI / SIMULATED DATA mark, so nobody takes an invented dead zone for a measurement."""
+    import shutil
+    import subprocess
+
+    import numpy as np
+    from openpyxl import load_workbook
+    from PIL import Image
+
+    mark = "SIMULASI / SIMULATED DATA"
+    out = tmp_path / "demo"
+    r = invoke("demo", "--out", str(out), "--lang", "en")
+    assert r.exit_code == 0, r.output
+    assert mark in (out / "maps" / "coverage.html").read_text(encoding="utf-8")
+    if shutil.which("pdftotext"):
+        for pdf in (out / "maps" / "coverage-a3.pdf", out / "reports" / "report-lipursari-en.pdf",
+                    out / "reports" / "laporan-lipursari.pdf"):
+            pages = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True,
+                                   check=True).stdout.split("\f")
+            assert all(mark in page for page in pages if page.strip()), pdf.name
+    # The WhatsApp image: the mark's red box (#b00020) at the top.
+    img = np.asarray(Image.open(out / "maps" / "coverage-whatsapp.png").convert("RGB")).astype(int)
+    red = (np.abs(img - [176, 0, 32]).max(axis=2) <= 12)
+    assert red[: img.shape[0] // 8].sum() > 500
+    sheet = load_workbook(out / "reports" / "blankspot-lipursari.xlsx").worksheets[0]
+    assert str(sheet.cell(row=1, column=1).value).startswith(mark) and sheet.title.startswith("SIMULASI")
+
+
 def test_demo_refuses_a_folder_it_did_not_make(tmp_path, invoke):
     (tmp_path / "mine.txt").write_text("a real survey")
     r = invoke("demo", "--out", str(tmp_path))

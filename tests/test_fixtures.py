@@ -55,3 +55,19 @@ def test_merged_only_has_samples_and_no_analysis(merged_only):
         assert store.status().samples > 0
         assert store.get_meta("analysed_at") is None
         assert len(store.read_layer("cells")) == 0
+
+
+def test_mapped_village_has_its_ground_relief_and_terrain(mapped_village):
+    """fixtures.MAPPED: the map and report tests need roads, houses, names, facilities and water, an
+    elevation model, a terrain verdict for every dead zone and a prediction for unwalked cells."""
+    from surveyor.store.dem import has_dem
+
+    with open_store(str(mapped_village.db)) as store:
+        counts = store.get_meta("basemap")["counts"]
+        zones = store.read_layer("dead_zones")
+        cells = store.read_layer("cells")
+        assert has_dem(store)
+    assert all(counts[k] > 0 for k in ("roads", "buildings", "water", "places", "facilities")), counts
+    assert zones["terrain_verdict"].notna().all() and (zones["terrain_verdict"] == "terrain").any()
+    shown = cells[cells["prediction_shown"].astype(bool)]
+    assert len(shown) and set(shown["status"]) <= {"insufficient", "not_surveyed"}

@@ -3,17 +3,50 @@
 init -> merge -> status -> analyze -> dead-zone table -> interactive map -> printable maps ->
 report (Indonesian and English) -> exports. Works offline. Every path written is returned (and
 printed by the CLI), all inside the one folder the user named.
+
+The sample survey is simulated, but it walks Lipursari's real boundary and names real operators:
+a map of it shown at a village meeting, or forwarded on WhatsApp, must not be taken for a
+measurement. So the demo marks its survey as simulated (:func:`mark_simulated`, a ``meta`` key)
+and every output made from it, now or later, carries "SIMULASI / SIMULATED DATA": the map's
+header, the printed maps and PNG, the report's cover and every page, and the blank-spot sheet.
 """
 
 from __future__ import annotations
 
 import shutil
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from surveyor.errors import OutputExists, PdfUnavailable
 
 MARKER = ".surveyor-demo"
+SIMULATED_MARK = "SIMULASI / SIMULATED DATA"
+
+
+def mark_simulated(store, note: str = "surveyor demo: the bundled sample survey, simulated") -> None:
+    """Mark a survey as simulated data: every map, print and report made from it says so."""
+    from surveyor.render.style import SIMULATED_KEY
+
+    store.set_meta(SIMULATED_KEY, {"note": note})
+
+
+def mark_sheet(path: Path) -> None:
+    """Put the simulated-data mark on the blank-spot sheet (XLSX): a first row in red over the
+    table, and the sheet's name and header say it too."""
+    from openpyxl import load_workbook
+    from openpyxl.styles import Font, PatternFill
+
+    wb = load_workbook(path)
+    for ws in wb.worksheets:
+        ws.insert_rows(1)
+        cell = ws.cell(row=1, column=1, value=f"{SIMULATED_MARK}: "
+                       "data simulasi dari contoh surveyor, bukan pengukuran / simulated sample data, "
+                       "not a measurement")
+        cell.font = Font(bold=True, color="FFFFFF")
+        cell.fill = PatternFill("solid", fgColor="B00020")
+        ws.oddHeader.center.text = SIMULATED_MARK
+        ws.title = ("SIMULASI " + ws.title)[:31]
+    wb.save(path)
 
 
 def run_demo(out_dir: str | Path = "surveyor-demo", *, lang: str = "id",
@@ -24,11 +57,11 @@ def run_demo(out_dir: str | Path = "surveyor-demo", *, lang: str = "id",
     folder that is not empty is refused, so the demo never overwrites a real survey.
     """
     from surveyor.analyse import analyze
-    from surveyor.outputs.zones import read_zones, zones_table
+    from surveyor.app.project import bundled_samples_dir, init_project
     from surveyor.config import load_settings
     from surveyor.export import export_layer
     from surveyor.ingest.merge import MergeOptions, merge_sources
-    from surveyor.app.project import bundled_samples_dir, init_project
+    from surveyor.outputs.zones import read_zones, zones_table
     from surveyor.render.html_map import render_map
     from surveyor.render.print_map import render_print
     from surveyor.render.report import render_report
@@ -48,6 +81,7 @@ def run_demo(out_dir: str | Path = "surveyor-demo", *, lang: str = "id",
                     ignore=shutil.ignore_patterns("*.py", "__pycache__"))
     db = str(root / "survey.gpkg")
     with open_store(db) as store:
+        mark_simulated(store)
         say("merging the simulated Lipursari sample survey ...")
         merged = merge_sources(store, [str(samples)], MergeOptions(tz=settings.timezone),
                                progress=lambda r: say(f"{r.file} [{r.format}]: {r.read} rows, {r.added} added"))
@@ -75,8 +109,9 @@ def run_demo(out_dir: str | Path = "surveyor-demo", *, lang: str = "id",
                 # A fresh machine may lack Pango; the same report as one HTML file still serves.
                 say(f"{exc} Writing {name}.html instead.")
                 written.append(render_report(store, settings, root / "reports" / f"{name}.html", lang=report_lang))
-        written.append(export_layer(store, settings, root / "reports" / "blankspot-lipursari.xlsx",
-                                    fmt="blankspot"))
+        sheet = export_layer(store, settings, root / "reports" / "blankspot-lipursari.xlsx", fmt="blankspot")
+        mark_sheet(sheet)
+        written.append(sheet)
         written.append(export_layer(store, settings, root / "reports" / "dead-zones.kml", layer="dead_zones",
                                     fmt="kml", lang=lang))
         written.append(export_layer(store, settings, root / "reports" / "cells.geojson", layer="cells",

@@ -1,11 +1,15 @@
 """What the interactive map and the printed map both show, and how: classes, palette, data selection.
 
+The words of the classes are the glossary's (:mod:`surveyor.i18n.glossary`), in both languages,
+so the legend, the popups, the printed notes and the report say the same thing.
+
 The palette is Okabe-Ito (Okabe & Ito 2008, "Color Universal Design"), chosen so that the coverage
 classes stay apart for people with red-green or blue-yellow colour blindness and, with the hatching
 of the printed map, in greyscale photocopies too. ``tests/render/test_style.py`` checks this: it
 simulates protanopia, deuteranopia and tritanopia (Machado, Oliveira & Fernandes 2009 matrices)
-and requires every pair of class colours to stay at least 20 CIELAB units apart, and the greyscale
-lightness of the filled classes to differ (or their hatching to differ).
+and requires every pair of class colours to stay at least 20 CIELAB units apart; and it renders
+each class as printed (fill and hatch) in greyscale and requires "no usable 4G" to be the class
+farthest in lightness from all the others, because that is the class a photocopied map is read for.
 
 :func:`map_layers` reads everything a map needs from the store once, applies the area and operator
 filters and the exclusion zones (always), rolls cells up to a coarser H3 resolution when the area is
@@ -16,54 +20,64 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from datetime import datetime
-from pathlib import Path
+from datetime import UTC, datetime
 from typing import Any
 
 from surveyor.config import Settings
 from surveyor.errors import NothingToDo
-from surveyor.i18n import N_
 
 log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
 class CoverageClass:
-    """One coverage class: its key in the ``cells`` layer and how both maps draw it."""
+    """One coverage class: its key in the ``cells`` layer (and the glossary) and how maps draw it.
+
+    ``fill_opacity`` is the interactive map's, over the basemap; ``print_opacity``, ``hatch`` and
+    ``hatch_colour`` the printed map's, where the class must also survive a greyscale photocopy.
+    """
 
     key: str
-    label: str  # msgid, short name in the legend
-    explain: str  # msgid, plain words with {placeholders} filled from Settings
     colour: str  # fill colour (hex)
     fill_opacity: float  # interactive map
+    print_opacity: float  # printed map (over the basemap, so roads and houses show through)
     hatch: str  # matplotlib hatch for the printed map (greyscale photocopies)
+    hatch_colour: str
     edge: str  # outline colour
     dashed: bool = False
 
+    def label(self, lang: str) -> str:
+        """The class's word in the glossary (e.g. "Tidak ada 4G layak")."""
+        from surveyor.i18n.glossary import label
+
+        return label(self.key, lang)
+
+    def meaning(self, lang: str) -> str:
+        """What the class means, in the glossary's words."""
+        from surveyor.i18n.glossary import meaning
+
+        return meaning(self.key, lang)
+
 
 # Okabe-Ito: vermillion, yellow, blue; neutral grey for "not enough evidence"; no fill for "not
-# surveyed" so that the absence of data never looks like a verdict.
+# surveyed" so that the absence of data never looks like a verdict. "No usable 4G" is the most
+# opaque and carries a dark cross-hatch: on a photocopy it is the darkest class by far.
 CLASSES: tuple[CoverageClass, ...] = (
-    CoverageClass("dead", N_("No usable 4G (dead zone)"),
-                  N_("Very likely (95% confidence) more than {dead_pct} of checks found no usable 4G: "
-                     "no signal, only 2G/3G, or signal weaker than {rsrp_dbm} dBm."),
-                  "#D55E00", 0.6, "xxx", "#D55E00"),
-    CoverageClass("marginal", N_("Mixed or weak"),
-                  N_("Enough checks, but sometimes no usable 4G: neither clearly covered nor clearly dead."),
-                  "#F0E442", 0.6, "///", "#B8AD00"),
-    CoverageClass("covered", N_("Usable 4G"),
-                  N_("Very likely (95% confidence) fewer than {covered_pct} of checks found no usable 4G."),
-                  "#0072B2", 0.6, "", "#0072B2"),
-    CoverageClass("insufficient", N_("Not enough checks yet"),
-                  N_("Surveyed, but not judged yet: a place needs at least {min_samples} checks from "
-                     "{min_sessions} visits at least {gap_h} hours apart."),
-                  "#888888", 0.6, "...", "#666666"),
-    CoverageClass("not_surveyed", N_("Not surveyed"),
-                  N_("Nobody has surveyed here yet. This says nothing about the signal."),
-                  "#FFFFFF", 0.0, "", "#777777", dashed=True),
+    CoverageClass("dead", "#D55E00", 0.65, 0.85, "xxxx", "#000000", "#8A3A00"),
+    CoverageClass("marginal", "#F0E442", 0.6, 0.6, "///", "#8C8300", "#B8AD00"),
+    CoverageClass("covered", "#0072B2", 0.55, 0.55, "", "#0072B2", "#0072B2"),
+    CoverageClass("insufficient", "#888888", 0.55, 0.6, "...", "#555555", "#666666"),
+    CoverageClass("not_surveyed", "#FFFFFF", 0.0, 0.0, "", "#777777", "#777777", dashed=True),
 )
 CLASS_BY_KEY = {c.key: c for c in CLASSES}
 CLASS_ORDER = {c.key: i for i, c in enumerate(CLASSES)}
+EVIDENCE_KEYS = ("dead", "marginal", "covered")
+
+# The prediction from terrain ("perkiraan"): drawn in its own layer, only where a cell has no
+# evidence class, as a light hatch in the predicted class's colour and never filled, so it can
+# never be mistaken for what was measured.
+PREDICTED_HATCH = "\\\\\\"
+PREDICTED_OPACITY = 0.55
 
 DEAD_ZONE_EDGE = "#000000"
 SITE_COLOUR = "#CC79A7"  # Okabe-Ito reddish purple: not a coverage class colour
@@ -71,6 +85,24 @@ TOWER_COLOUR = "#000000"
 BOUNDARY_COLOUR = "#222222"
 DUSUN_COLOUR = "#555555"
 ROUTE_COLOUR = "#555555"
+
+# The basemap (OpenStreetMap), drawn under the classes in quiet colours so the coverage stays the
+# figure and the basemap the ground: road class -> (colour, width in points on paper, width in
+# pixels on screen, dash pattern or None).
+ROAD_STYLE: dict[str, tuple[str, float, float, tuple | None]] = {
+    "major": ("#1a1a1a", 1.6, 4.0, None),
+    "minor": ("#262626", 1.1, 3.0, None),
+    "track": ("#303030", 0.8, 2.2, (3.0, 1.5)),
+    "path": ("#303030", 0.7, 2.0, (1.2, 1.2)),
+}
+ROAD_ORDER = ("path", "track", "minor", "major")  # drawn in this order: major roads on top
+BUILDING_FILL = "#b9b1a6"
+BUILDING_EDGE = "#8c8478"
+WATER_COLOUR = "#3c8dc5"
+WATER_FILL = "#b7d7ef"
+PLACE_COLOUR = "#111111"
+FACILITY_COLOUR = "#6a3d9a"
+FACILITY_KINDS = ("village_office", "clinic", "school", "worship")
 
 # A village's map stays under 3 MB when it draws at most about this many cells (each about 0.5 kB
 # of geometry and popup); larger areas are rolled up to coarser H3 cells until they fit.
@@ -82,7 +114,7 @@ TOWER_MARGIN_DEG = 0.05
 
 
 def explain_values(settings: Settings, lang: str) -> dict[str, str]:
-    """The numbers the class explanations mention, formatted in the language."""
+    """The numbers the method notes mention, formatted in the language."""
     from surveyor.i18n import format_number, format_percent
 
     return {
@@ -112,6 +144,33 @@ class MapLayers:
     resolution: int
     rolled_up: bool
     summary: dict[str, Any] = field(default_factory=dict)
+    basemap: Any = None  # surveyor.render.basemap.Basemap, or None without a stored basemap
+    has_dem: bool = False  # an elevation model is stored (maps draw its hillshade)
+    dem_credit: str | None = None
+    simulated: bool = False  # made from simulated data (surveyor demo): every output says so
+
+    def credits(self) -> list[str]:
+        """The credit lines the data drawn asks for (OpenStreetMap's ODbL, the elevation model)."""
+        out = []
+        if self.basemap is not None and not self.basemap.empty and self.basemap.attribution:
+            out.append(self.basemap.attribution)
+        if self.has_dem and self.dem_credit:
+            out.append(self.dem_credit)
+        return out
+
+    def frame(self, margin: float = 0.06) -> tuple[float, float, float, float]:
+        """What a map frames (west, south, east, north): the area with a margin of its size."""
+        minx, miny, maxx, maxy = self.bounds()
+        dx, dy = (maxx - minx) * margin, (maxy - miny) * margin
+        return (minx - dx, miny - dy, maxx + dx, maxy + dy)
+
+    def predicted(self, operator: str):
+        """The operator's cells that show a prediction (no evidence class there), or an empty frame."""
+        c = self.cells
+        if "prediction_shown" not in c.columns or "predicted_status" not in c.columns:
+            return c.iloc[0:0]
+        shown = c["prediction_shown"].fillna(False).astype(bool) & c["predicted_status"].notna()
+        return c[shown & (c["operator"].astype(str) == operator)]
 
     def bounds(self) -> tuple[float, float, float, float]:
         """(minx, miny, maxx, maxy) of what the map should frame."""
@@ -259,8 +318,28 @@ def map_layers(store, settings: Settings, *, operators=None, area: str | None = 
         minx, miny, maxx, maxy = (boundary.bounds if boundary is not None else cells.total_bounds)
         m = TOWER_MARGIN_DEG
         towers = towers.cx[minx - m:maxx + m, miny - m:maxy + m]
-    return MapLayers(chosen, cells, dead, sites, towers, boundary, dusun, name, code, resolution, rolled,
-                     summary=survey_summary(store, settings, cells))
+    layers = MapLayers(chosen, cells, dead, sites, towers, boundary, dusun, name, code, resolution, rolled,
+                       summary=survey_summary(store, settings, cells), simulated=is_simulated(store))
+    from surveyor.render.basemap import load_basemap
+    from surveyor.store.dem import has_dem, meta_key
+
+    # The basemap reaches a little beyond the frame, so roads leave the map's edge as they should.
+    layers.basemap = load_basemap(store, layers.frame(0.3))
+    layers.has_dem = has_dem(store, code)
+    if layers.has_dem:
+        from surveyor.outputs.terrain import dem_attribution
+
+        layers.dem_credit = dem_attribution(store.get_meta(meta_key(store, code)))
+    return layers
+
+
+# The meta key ``surveyor demo`` sets on the survey it makes from simulated data.
+SIMULATED_KEY = "simulated"
+
+
+def is_simulated(store) -> bool:
+    """Whether the survey holds simulated data (``surveyor demo``): its outputs then carry a mark."""
+    return bool(store.get_meta(SIMULATED_KEY))
 
 
 def survey_summary(store, settings: Settings, cells) -> dict[str, Any]:
@@ -302,12 +381,11 @@ def local_date(value: datetime | None, settings: Settings):
     from zoneinfo import ZoneInfo
 
     if value.tzinfo is None:
-        from datetime import timezone
 
-        value = value.replace(tzinfo=timezone.utc)
+        value = value.replace(tzinfo=UTC)
     try:
         return value.astimezone(ZoneInfo(settings.timezone)).date()
-    except Exception:  # noqa: BLE001 - an unknown zone name falls back to UTC dates
+    except Exception:
         return value.date()
 
 
@@ -316,14 +394,13 @@ def local_time(value: Any, settings: Settings) -> str | None:
     t = _parse_time(value)
     if t is None:
         return None
-    from datetime import timezone
     from zoneinfo import ZoneInfo
 
     if t.tzinfo is None:
-        t = t.replace(tzinfo=timezone.utc)
+        t = t.replace(tzinfo=UTC)
     try:
         t = t.astimezone(ZoneInfo(settings.timezone))
-    except Exception:  # noqa: BLE001 - an unknown zone name falls back to UTC
+    except Exception:
         pass
     return t.strftime("%H:%M")
 

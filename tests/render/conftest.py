@@ -1,14 +1,11 @@
-"""Fixtures for the map and print tests: survey databases (tests/fixtures) and headless Chromium
-(no network)."""
+"""Fixtures for the map and print tests: survey databases (tests/fixtures), and the Chromium
+helpers tests/test_payloads.py uses (the map tests themselves drive Chromium with playwright)."""
 
 from __future__ import annotations
 
 import json
 import os
 import shutil
-import socket
-import subprocess
-import threading
 from pathlib import Path
 
 import pytest
@@ -33,11 +30,41 @@ def map_db(map_survey) -> Path:
 
 
 @pytest.fixture(scope="session")
+def mapped_survey(mapped_village, tmp_path_factory):
+    """A copy of the village with its basemap and elevation model, marked as simulated data (as
+    ``surveyor demo`` marks its survey), so every output must carry the SIMULASI mark."""
+    from surveyor.app.demo import mark_simulated
+    from surveyor.store import open_store
+
+    from fixtures import copy_survey
+
+    built = copy_survey(mapped_village, tmp_path_factory.mktemp("mapped-copy") / "survey")
+    with open_store(str(built.db)) as store:
+        mark_simulated(store)
+    return built
+
+
+@pytest.fixture(scope="session")
+def mapped_db(mapped_survey) -> Path:
+    return mapped_survey.db
+
+
+@pytest.fixture(scope="session")
 def evil_db(hostile_village, tmp_path_factory) -> Path:
     """Operator, dusun, notes and a tower's technology that are HTML (<img src=x onerror=alert(1)>)."""
     from fixtures import copy_survey
 
     return copy_survey(hostile_village, tmp_path_factory.mktemp("evil") / "survey").db
+
+
+@pytest.fixture(scope="session")
+def evil_mapped_db(tmp_path_factory) -> Path:
+    """The hostile survey with a basemap whose road, place and facility names are HTML payloads."""
+    from dataclasses import replace
+
+    from fixtures import HOSTILE, build_survey
+
+    return build_survey(tmp_path_factory.mktemp("evil-mapped") / "survey", replace(HOSTILE, context=True)).db
 
 
 def chromium_path() -> str:
@@ -49,82 +76,6 @@ def chromium_path() -> str:
             pytest.fail(f"required in CI: {reason}")
         pytest.skip(reason)
     return path
-
-
-class RequestRecorder:
-    """A proxy that refuses everything and records what was asked: Chromium's only way out."""
-
-    def __init__(self):
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(16)
-        self.port = self.sock.getsockname()[1]
-        self.requests: list[str] = []
-        self._stop = False
-        self.thread = threading.Thread(target=self._serve, daemon=True)
-        self.thread.start()
-
-    def _serve(self):
-        self.sock.settimeout(0.2)
-        while not self._stop:
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                continue
-            with conn:
-                conn.settimeout(1)
-                try:
-                    first = conn.recv(4096).split(b"\r\n", 1)[0].decode("latin-1")
-                except OSError:
-                    first = "?"
-                self.requests.append(first)
-                try:
-                    conn.sendall(b"HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
-                except OSError:
-                    pass
-
-    def page_requests(self) -> list[str]:
-        """Requests other than Chromium's own background services (update, time, accounts checks,
-        which it makes even for an empty page despite --disable-background-networking)."""
-        import re
-
-        out = []
-        for line in self.requests:
-            m = re.match(r"^[A-Z]+ (?:https?://)?([^/:\s]+)", line)
-            host = m.group(1) if m else ""
-            if not re.search(r"(^|\.)(google\.com|googleapis\.com|gstatic\.com|gvt1\.com)$", host):
-                out.append(line)
-        return out
-
-    def close(self):
-        self._stop = True
-        self.thread.join(2)
-        self.sock.close()
-
-
-@pytest.fixture
-def chromium(tmp_path):
-    """Run headless Chromium on a file; every network request goes to a recording proxy."""
-    exe = chromium_path()
-    recorder = RequestRecorder()
-
-    def run(html: Path, *, screenshot: Path | None = None, dump_dom: bool = False, budget_ms: int = 4000):
-        profile = tmp_path / f"profile-{len(list(tmp_path.glob('profile-*')))}"
-        profile.mkdir()
-        args = [exe, *CHROMIUM_FLAGS, f"--user-data-dir={profile}",
-                f"--proxy-server=http://127.0.0.1:{recorder.port}", "--proxy-bypass-list=<-loopback>",
-                f"--virtual-time-budget={budget_ms}"]
-        if screenshot is not None:
-            args.append(f"--screenshot={screenshot}")
-        if dump_dom:
-            args.append("--dump-dom")
-        args.append(html.resolve().as_uri())
-        proc = subprocess.run(args, capture_output=True, text=True, timeout=90)
-        return proc
-
-    run.recorder = recorder
-    yield run
-    recorder.close()
 
 
 # Injected at the very top of <head> in a copy of the map: collects errors, alerts and resources,

@@ -14,6 +14,32 @@ from surveyor.store import open_store
 from fixtures import EVIL, SurveySpec, build_survey, empty_survey
 
 
+def map_data(text: str) -> dict:
+    """The JSON data the page's script draws."""
+    import json
+
+    m = re.search(r'<script type="application/json" id="svy-data">(.*?)</script>', text, re.S)
+    assert m, "no map data in the page"
+    return json.loads(m.group(1))
+
+
+def points_of(data: dict) -> list[tuple[float, float]]:
+    """Every (lon, lat) of GeoJSON points in the data (sample points, sites, towers, facilities)."""
+    out = []
+
+    def walk(v):
+        if isinstance(v, dict):
+            if v.get("type") == "Point" and "coordinates" in v:
+                out.append(tuple(v["coordinates"]))
+            for x in v.values():
+                walk(x)
+        elif isinstance(v, list):
+            for x in v:
+                walk(x)
+    walk(data)
+    return out
+
+
 @pytest.fixture(scope="module")
 def id_map(map_db, tmp_path_factory):
     out = tmp_path_factory.mktemp("idmap") / "coverage.html"
@@ -97,8 +123,7 @@ def test_exclusion_zones_remove_cells(map_db, tmp_path):
     # rounding of coordinates may move a point; the zone's polygon is a slightly larger outline).
     from surveyor.geo.distance import haversine_m
 
-    text = out_b.read_text(encoding="utf-8")
-    pts = re.findall(r'"coordinates": \[([-\d.]+), ([-\d.]+)\], "type": "Point"', text)
+    pts = points_of(map_data(out_b.read_text(encoding="utf-8")))
     assert pts and min(haversine_m(-7.436, 109.857, float(y), float(x)) for x, y in pts) > 300.0 - 2.0
 
 
@@ -150,8 +175,9 @@ def test_cli_writes_and_refuses_to_overwrite(invoke, map_db, tmp_path):
     assert out.read_bytes() == before
     r = invoke("map", "--db", str(map_db), "--out", str(out), "--overwrite", "--operator", "Indosat")
     assert r.exit_code == 0, r.output
-    assert "Indosat: jangkauan" in out.read_text(encoding="utf-8")
-    assert "Telkomsel: jangkauan" not in out.read_text(encoding="utf-8")
+    data = map_data(out.read_text(encoding="utf-8"))
+    assert [o["name"] for o in data["operators"]] == ["Indosat"]
+    assert "Jangkauan 4G: Lipursari · Indosat" in out.read_text(encoding="utf-8")
 
 
 def test_cli_empty_database_says_merge_first(invoke, tmp_path):
@@ -185,3 +211,158 @@ def test_commands_have_help(invoke):
     for name in ("map", "print"):
         r = invoke(name, "--help")
         assert r.exit_code == 0 and "--overwrite" in r.stdout and "--lang" in r.stdout
+
+
+# -- the ground, the operators, the prediction, the marks ---------------------------------------------
+
+@pytest.fixture(scope="module")
+def mapped_html(mapped_db, tmp_path_factory):
+    out = tmp_path_factory.mktemp("mapped") / "coverage.html"
+    with open_store(str(mapped_db)) as store:
+        render_map(store, Settings(), out, lang="en")
+    return out.read_text(encoding="utf-8")
+
+
+def test_the_ground_is_drawn_from_the_geodatabase(mapped_html, mapped_db):
+    data = map_data(mapped_html)
+    base = {g["key"]: g for g in data["base"]}
+    assert {"relief", "roads", "buildings", "water", "places", "facilities", "boundary"} <= set(base)
+    relief = base["relief"]["layers"][0]
+    assert relief["type"] == "image" and relief["url"].startswith("data:image/png;base64,")
+    with open_store(str(mapped_db)) as store:
+        roads, houses = store.read_layer("roads"), store.read_layer("buildings")
+        places = store.read_layer("places")
+    drawn_roads = sum(len(spec["coords"]) for spec in base["roads"]["layers"])
+    assert drawn_roads >= len(roads)  # every road (a multi-part road is several lines)
+    assert sum(len(spec["coords"]) for spec in base["buildings"]["layers"]) == len(houses)
+    labels = [label[2] for label in base["places"]["layers"][0]["labels"]]
+    assert set(places["name"]) == set(labels)
+    # The ODbL credit of the OpenStreetMap layers, on the map.
+    assert "© OpenStreetMap contributors, ODbL 1.0" in data["credits"]
+
+
+def test_packed_lines_decode_to_the_stored_roads(mapped_html, mapped_db):
+    """The page's compact coordinates (integer steps from an origin) are the roads, to a metre."""
+    import numpy as np
+    import shapely
+
+    from surveyor.geo.distance import haversine_m
+
+    data = map_data(mapped_html)
+    scale, (x0, y0) = data["scale"], data["origin"]
+    lines = [c for spec in next(g for g in data["base"] if g["key"] == "roads")["layers"] for c in spec["coords"]]
+    with open_store(str(mapped_db)) as store:
+        roads = shapely.union_all(store.read_layer("roads").geometry.values)
+    for flat in lines[:20]:
+        xy = (np.cumsum(np.asarray(flat).reshape(-1, 2), axis=0) + [x0, y0]) / scale
+        near = [shapely.ops.nearest_points(roads, shapely.Point(x, y))[0] for x, y in xy]
+        assert max(haversine_m(y, x, p.y, p.x) for (x, y), p in zip(xy, near)) < 3.0
+
+
+def test_no_basemap_no_ground_and_no_osm_credit(map_db, tmp_path):
+    out = tmp_path / "plain.html"
+    with open_store(str(map_db)) as store:
+        render_map(store, Settings(), out, lang="en")
+    data = map_data(out.read_text(encoding="utf-8"))
+    assert not {"relief", "roads", "buildings"} & {g["key"] for g in data["base"]}
+    assert "OpenStreetMap" not in data["credits"]
+
+
+def test_one_operator_at_a_time_named_in_title_and_legend(mapped_html):
+    data = map_data(mapped_html)
+    assert [o["name"] for o in data["operators"]] == ["Telkomsel", "Indosat"]
+    for o in data["operators"]:
+        assert o["title"].endswith("· " + o["name"]) and f"Legend: {o['name']}" in o["legend"]
+        assert o["layers"]["coverage"]
+    # The switch: one radio button per operator, the first checked.
+    assert mapped_html.count('<input type="radio" name="svy-op"') == 2 and 'value="0" checked' in mapped_html
+    assert {o["key"] for o in data["overlays"]} >= {"coverage", "zones", "predicted"}
+
+
+def test_legend_and_popups_use_the_glossary(mapped_html):
+    from surveyor.i18n.glossary import label
+
+    data = map_data(mapped_html)
+    legend = data["operators"][0]["legend"]
+    for key in ("dead", "marginal", "covered", "insufficient", "not_surveyed", "predicted"):
+        assert label(key, "en") in legend, key
+    popups = " ".join(f["properties"].get("p", "") for spec in data["operators"][0]["layers"]["coverage"]
+                      for f in spec["data"]["features"])
+    assert "No usable 4G" in popups and "Weak signal" in popups
+    for old in ("Mixed or weak", "Not enough checks yet", "dead zone)"):
+        assert old not in mapped_html
+
+
+def test_the_prediction_is_its_own_layer_off_at_start_and_never_over_evidence(mapped_html, mapped_db):
+    data = map_data(mapped_html)
+    assert next(o for o in data["overlays"] if o["key"] == "predicted")["show"] is False
+    with open_store(str(mapped_db)) as store:
+        cells = store.read_layer("cells")
+    evidence = {(r.operator, r.h3) for r in cells.itertuples() if r.status in ("dead", "marginal", "covered")}
+    shown = cells[cells["prediction_shown"].astype(bool)]
+    for o in data["operators"]:
+        feats = [f for spec in o["layers"]["predicted"] for f in spec["data"]["features"]]
+        assert len(feats) == int((shown["operator"] == o["name"]).sum()) > 0
+        assert all("Predicted (not evidence)" in f["properties"]["p"] for f in feats)
+        assert all(spec["pattern"] for spec in o["layers"]["predicted"])  # hatched, never filled
+    # No predicted cell sits where a cell of the same operator has an evidence class.
+    assert not {(r.operator, r.h3) for r in shown.itertuples()} & evidence
+
+
+def test_dead_zone_popups_say_how_to_get_there_and_why(mapped_html, mapped_db):
+    data = map_data(mapped_html)
+    with open_store(str(mapped_db)) as store:
+        zones = store.read_layer("dead_zones")
+    popups = {f["properties"]["t"]: f["properties"]["p"] for o in data["operators"]
+              for spec in o["layers"]["zones"] for f in spec["data"]["features"]}
+    assert set(popups) == set(zones["zone_id"])
+    for z in zones.itertuples():
+        p = popups[z.zone_id]
+        assert "How to get there" in p and "Nearest hamlet" in p and "Terrain" in p
+        assert ("Shadowed by a ridge" in p) == (z.terrain_verdict == "terrain")
+
+
+def test_online_layers_are_offered_never_shown_at_start(map_db, tmp_path):
+    with open_store(str(map_db)) as store:
+        render_map(store, Settings(), tmp_path / "a.html", lang="en")
+        render_map(store, Settings(), tmp_path / "b.html", lang="en", tiles="osm")
+        render_map(store, Settings(), tmp_path / "c.html", lang="en", online_tiles=False)
+    a, b, c = (map_data((tmp_path / n).read_text(encoding="utf-8"))["tiles"] for n in ("a.html", "b.html", "c.html"))
+    assert len(a) == 2 and not any(t["show"] for t in a)
+    assert any("openstreetmap" in t["url"] for t in a) and any("World_Imagery" in t["url"] for t in a)
+    assert b[0]["show"] and "openstreetmap" in b[0]["url"] and len(b) == 2
+    assert c == []
+
+
+def test_a_simulated_survey_says_so(mapped_html, map_db, tmp_path):
+    assert "SIMULASI / SIMULATED DATA" in mapped_html  # the mapped survey is marked, as the demo's is
+    out = tmp_path / "real.html"
+    with open_store(str(map_db)) as store:
+        render_map(store, Settings(), out, lang="en")
+    assert "SIMULASI" not in out.read_text(encoding="utf-8")
+
+
+def test_many_houses_become_dots(mapped_db, tmp_path, monkeypatch):
+    from surveyor.render import html_map
+
+    monkeypatch.setattr(html_map, "MAX_BUILDING_POLYGONS", 10)
+    out = tmp_path / "dots.html"
+    with open_store(str(mapped_db)) as store:
+        render_map(store, Settings(), out, lang="en")
+        n = len(store.read_layer("buildings"))
+    spec = next(g for g in map_data(out.read_text(encoding="utf-8"))["base"] if g["key"] == "buildings")["layers"][0]
+    assert spec["type"] == "points" and len(spec["coords"]) == n
+
+
+def test_basemap_names_are_escaped_text(evil_mapped_db, tmp_path):
+    out = tmp_path / "evil-ground.html"
+    with open_store(str(evil_mapped_db)) as store:
+        render_map(store, Settings(), out, lang="en", operators=["Telkomsel", EVIL])
+    text = out.read_text(encoding="utf-8")
+    assert "<img src=x" not in text
+    data = map_data(text)
+    places = next(g for g in data["base"] if g["key"] == "places")["layers"][0]["labels"]
+    assert all(label[2].startswith("&lt;img src=x onerror=alert(1)&gt; ") for label in places)
+    popups = " ".join(o["layers"]["zones"][0]["data"]["features"][0]["properties"]["p"] for o in data["operators"]
+                      if o["layers"]["zones"])
+    assert "&lt;img src=x onerror=alert(1)&gt; Jalan" in popups  # the road's name in the way in

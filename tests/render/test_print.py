@@ -130,6 +130,14 @@ def test_hostile_names_print_as_text(evil_db, tmp_path):
         render_print(store, Settings(name="Desa $x^2$"), dollar, lang="en")  # no mathtext error
 
 
+def test_basemap_names_print_as_text(evil_mapped_db, tmp_path):
+    out = tmp_path / "evil-ground.pdf"
+    with open_store(str(evil_mapped_db)) as store:
+        render_print(store, Settings(), out, lang="en", operators=["Telkomsel"])
+    text = " ".join(subprocess.run([poppler("pdftotext"), str(out), "-"], capture_output=True, text=True).stdout.split())
+    assert f"{EVIL} Krajan" in text or f"{EVIL} Sidareja" in text  # a place name, as it is
+
+
 def test_cli_print(invoke, map_db, tmp_path):
     out = tmp_path / "maps" / "coverage.pdf"
     r = invoke("print", "--db", str(map_db), "--out", str(out), "--paper", "A3", "--lang", "en")
@@ -148,3 +156,34 @@ def test_print_empty_database(invoke, tmp_path):
     db = empty_survey(tmp_path / "e")
     r = invoke("print", "--db", str(db), "--out", str(tmp_path / "e.pdf"))
     assert r.exit_code == 1 and "surveyor merge" in r.stderr
+
+
+def test_mapped_print_has_the_ground_its_credits_and_the_marks(mapped_db, tmp_path):
+    out = tmp_path / "mapped.pdf"
+    with open_store(str(mapped_db)) as store:
+        render_print(store, Settings(), out, paper="A3", lang="en")
+        zones = store.read_layer("dead_zones")
+        places = set(store.read_layer("places")["name"])
+    pages = subprocess.run([poppler("pdftotext"), str(out), "-"], capture_output=True, text=True,
+                           check=True).stdout.split("\f")
+    pages = [" ".join(p.split()) for p in pages]  # lines wrap anywhere
+    for page, op in zip(pages, ("Telkomsel", "Indosat")):
+        assert f"4G coverage: Lipursari · {op}" in page
+        for needle in ("© OpenStreetMap contributors, ODbL 1.0", "SIMULASI / SIMULATED DATA", "Predicted (not evidence)",
+                       "Road", "House or building", "Relief (shaded hills)"):
+            assert needle in page, (op, needle)
+        for zone_id in zones.loc[zones["operator"] == op, "zone_id"]:
+            assert zone_id in page
+        assert len([p for p in places if p in page]) >= len(places) // 2  # names placed where they fit
+    # The relief and the roads are under the classes: the page is not white where nobody surveyed.
+    img = page_image(out, tmp_path)
+    assert (img.std(axis=2) < 4).mean() < 0.97
+
+
+def test_whatsapp_png_with_the_ground_stays_small(mapped_db, tmp_path):
+    from PIL import Image
+
+    out = tmp_path / "wa.png"
+    with open_store(str(mapped_db)) as store:
+        render_print(store, Settings(), out, size="whatsapp", lang="id")
+    assert Image.open(out).size[0] == 1600 and out.stat().st_size < 1_000_000

@@ -1,5 +1,6 @@
 """The palette check documented in surveyor/render/style.py: class colours stay apart for people
-with colour-vision deficiencies (simulated) and on greyscale photocopies."""
+with colour-vision deficiencies (simulated), and on a greyscale photocopy of the printed map "no
+usable 4G" is the class that stands out most."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import numpy as np
 import pytest
 
 from surveyor.render import style as st
-from surveyor.render.print_map import print_colour
+from surveyor.render.mapdraw import print_colour
 
 # Machado, Oliveira & Fernandes (2009), severity 1.0, applied to linear RGB.
 CVD = {
@@ -34,7 +35,7 @@ def lab(linear_rgb):
     return np.array([116 * f[1] - 16, 500 * (f[0] - f[1]), 200 * (f[1] - f[2])])
 
 
-FILLED = [c for c in st.CLASSES if c.fill_opacity > 0]
+FILLED = [c for c in st.CLASSES if c.print_opacity > 0]
 
 
 @pytest.mark.parametrize("vision", ["normal", *CVD])
@@ -47,13 +48,62 @@ def test_class_colours_stay_apart(vision):
     assert min(gaps.values()) >= 20, gaps
 
 
-def test_greyscale_levels_or_hatching_differ():
-    """On a photocopy two classes with close grey levels must differ in hatching."""
-    def grey(c):
-        return lab(to_linear(print_colour(c)))[0]
+def photocopy_lightness(cls: st.CoverageClass) -> float:
+    """Mean CIELAB lightness of a class as printed (fill and hatch, as the map draws a cell) and
+    photocopied: rendered at 150 dpi, turned grey the way a copier does (luma)."""
+    import matplotlib
 
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.collections import PolyCollection
+
+    from surveyor.render.print_map import RC
+
+    with plt.rc_context(RC):
+        fig = plt.figure(figsize=(1, 1), dpi=150)
+        ax = fig.add_axes([0, 0, 1, 1])
+        ax.set_xlim(0, 1)
+        ax.set_ylim(0, 1)
+        ax.axis("off")
+        face = [(*matplotlib.colors.to_rgb(cls.colour), cls.print_opacity)] if cls.print_opacity else "none"
+        ax.add_collection(PolyCollection([[(0, 0), (1, 0), (1, 1), (0, 1)]], facecolors=face, edgecolors="none",
+                                         hatch=cls.hatch or None, hatchcolor=cls.hatch_colour))
+        fig.canvas.draw()
+        rgb = np.asarray(fig.canvas.buffer_rgba())[10:-10, 10:-10, :3] / 255.0
+        plt.close(fig)
+    grey = rgb @ np.array([0.299, 0.587, 0.114])
+    return float(lab(to_linear(np.array([grey.mean()] * 3)))[0])
+
+
+def test_no_usable_4g_stands_out_on_a_photocopy():
+    """Each class's nearest neighbour in photocopied lightness: for "no usable 4G" it is farther
+    than for any other class (paper white counts as a class: the ground a cell is read against)."""
+    levels = {c.key: photocopy_lightness(c) for c in st.CLASSES}
+    levels["paper"] = 100.0
+
+    def nearest(key):
+        return min(abs(levels[key] - v) for k, v in levels.items() if k != key)
+
+    dead = nearest("dead")
+    assert dead >= 18, levels
+    assert all(dead > nearest(k) for k in levels if k != "dead"), levels
+    assert levels["dead"] == min(levels.values())  # the darkest: read first, as on the colour map
+
+
+def test_classes_with_close_greys_differ_in_hatching():
+    """On a photocopy two classes with close grey levels must differ in hatching."""
+    levels = {c.key: photocopy_lightness(c) for c in st.CLASSES}
     for a, b in itertools.combinations(st.CLASSES, 2):
-        if abs(grey(a) - grey(b)) < 10:
+        if abs(levels[a.key] - levels[b.key]) < 10:
             assert a.hatch != b.hatch, (a.key, b.key)
-    assert st.CLASS_BY_KEY["not_surveyed"].fill_opacity == 0  # never looks like a verdict
+    assert st.CLASS_BY_KEY["not_surveyed"].print_opacity == 0  # never looks like a verdict
     assert len({c.hatch for c in st.CLASSES if c.key in ("dead", "marginal", "insufficient")}) == 3
+
+
+def test_class_words_are_the_glossary():
+    from surveyor.i18n import glossary
+
+    for c in st.CLASSES:
+        for lang in ("id", "en"):
+            assert c.label(lang) == glossary.label(c.key, lang)
+            assert c.meaning(lang) == glossary.meaning(c.key, lang)

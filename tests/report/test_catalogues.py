@@ -65,3 +65,14 @@ def test_po_files_have_a_header_entry():
             text = (PKG / "i18n" / "locale" / lang / "LC_MESSAGES" / f"{domain}.po").read_text("utf-8")
             assert text.split('msgid ""\nmsgstr ""\n', 1)[1].startswith('"Project-Id-Version:')
             assert "Content-Type: text/plain; charset=utf-8" in text
+
+
+def test_every_count_of_the_report_has_its_plural_forms():
+    from surveyor.render import words
+    from surveyor.render.report import PLURALS
+
+    for lang in ("id", "en"):
+        assert {singular for singular, _plural in PLURALS} <= words.plural_msgids(lang, "report"), lang
+    assert words.count("en", "report", "{n} house", "{n} houses", 1) == "1 house"
+    assert words.count("en", "report", "{n} house", "{n} houses", 0) == "0 houses"
+    assert words.count("id", "report", "{n} house", "{n} houses", 2) == "2 rumah"

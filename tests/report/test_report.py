@@ -26,10 +26,12 @@ def test_indonesian_pdf_has_every_zone_operator_and_indonesian_text(store, pdf_i
         assert zone_id in text
     for op in ("Telkomsel", "Indosat"):
         assert op in text
-    for word in ("Laporan cakupan sinyal seluler", "Ringkasan", "Zona mati", "Metode", "Permohonan desa",
+    for word in ("Laporan cakupan sinyal seluler", "Ringkasan", "Zona tanpa 4G layak", "Metode", "Permohonan desa",
                  "Lampiran A: kamus data", "33.07.05.2002", "Laporan ini berisi data pribadi"):
         assert word in text
     assert "Summary" not in text and "Dead zones" not in text
+    for old in ("Zona mati", "Mati ", "Tercakup", "Marginal"):  # the glossary's words only
+        assert old not in text, old
 
 
 def test_indonesian_numbers_use_a_decimal_comma(store, pdf_id):
