@@ -44,8 +44,9 @@ class Analysis:
     ----------
     cells, dead_zones, sites : geopandas.GeoDataFrame
         The three layers (docs/layers.md).
-    evidence : Evidence
-        The samples that count, as the cells and zones counted them.
+    evidence : Evidence or None
+        The samples that count, as the cells and zones counted them; None when the database counted
+        them (:mod:`surveyor.analyse.sql`).
     summary : AnalysisSummary
         What the analysis found, per operator.
     """
@@ -53,7 +54,7 @@ class Analysis:
     cells: Any
     dead_zones: Any
     sites: Any
-    evidence: Evidence
+    evidence: Evidence | None
     summary: AnalysisSummary
 
 
@@ -92,8 +93,12 @@ def compute(samples, settings: Settings, boundary=None, dusun=None, towers=None,
     return Analysis(cells, zones, sites, ev, summary)
 
 
-def analyze(store, settings: Settings, resolution: int | None = None) -> AnalysisSummary:
+def analyze(store, settings: Settings, resolution: int | None = None, *, area: str | None = None) -> AnalysisSummary:
     """Analyse the samples of ``store`` and write ``cells``, ``dead_zones`` and ``sites``.
+
+    On a PostGIS store the evidence is counted inside the database (:mod:`surveyor.analyse.sql`):
+    only per-cell aggregates reach this process, so its memory does not grow with the samples. On a
+    GeoPackage the samples are read and counted here (:func:`compute`). Both give the same layers.
 
     Parameters
     ----------
@@ -103,6 +108,11 @@ def analyze(store, settings: Settings, resolution: int | None = None) -> Analysi
         Rules and thresholds (``survey.toml``).
     resolution
         H3 resolution; ``settings.resolution`` when None.
+    area
+        An area code: the samples of that area and everything inside it (a village, a kecamatan, a
+        kabupaten); its polygon is the boundary (cells nobody surveyed inside it are
+        ``not_surveyed``). The layers' rows of that area are replaced and the others kept. None:
+        every sample of the store, the survey's own village as the boundary, the layers replaced.
 
     Returns
     -------
@@ -113,37 +123,115 @@ def analyze(store, settings: Settings, resolution: int | None = None) -> Analysi
     Raises
     ------
     surveyor.errors.NothingToDo
-        When the store holds no samples.
+        When the store (or the area) holds no samples.
     surveyor.errors.InvalidRequest
-        When the resolution is out of range.
+        When the resolution is out of range, or the area code selects nothing.
     """
-    from surveyor.analyse import terrain
+    from surveyor.analyse import sql, terrain
+    from surveyor.analyse.district import find_district
     from surveyor.errors import NothingToDo
     from surveyor.geo import cells as grid
     from surveyor.geo.areas import load_boundary, load_dusun
 
     res = grid.check_resolution(resolution if resolution is not None else settings.resolution)
-    samples = store.read_samples(columns=SAMPLE_COLUMNS)
-    if len(samples) == 0:
-        raise NothingToDo(f"The geodatabase {store.url} holds no samples to analyse.",
-                          fix="Merge first: `surveyor merge FILES --db DB`.")
-    boundary = load_boundary(settings)
-    dusun = load_dusun(settings)
+    areas = store.read_layer("areas")
+    selected = find_district(store, settings, area, areas=areas) if area is not None else None
+    boundary = selected.boundary if selected is not None else load_boundary(settings)
+    dusun = selected.dusun if selected is not None else load_dusun(settings)
     towers = store.read_layer("towers")
-    result = compute(samples, settings, boundary, dusun, towers, res)
+    result = None
+    if sql.supports(store, res):
+        result = _in_database(store, settings, res, area, boundary, dusun, towers)
+    if result is None:
+        samples = store.read_samples(columns=SAMPLE_COLUMNS, area=area)
+        if len(samples) == 0:
+            where = f"{store.url}" + (f" in area {area}" if area is not None else "")
+            raise NothingToDo(f"The geodatabase {where} holds no samples to analyse.",
+                              fix="Merge first: `surveyor merge FILES --db DB`" +
+                                  (", or check the area code." if area is not None else "."))
+        result = compute(samples, settings, boundary, dusun, towers, res)
+        del samples
+    codes = selected.codes if selected is not None else None
+    cells, zones, sites = _with_area_codes(result, areas, area or settings.code, codes)
     # Terrain (with an imported elevation model): each dead zone's verdict, and a prediction for
     # the cells nobody walked, kept apart from the evidence classes. Without a DEM: unchanged.
-    cells, zones = terrain.apply(store, settings, result.cells, result.dead_zones)
+    cells, zones = terrain.apply(store, settings, cells, zones)
     analysed_at = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
     summary = dataclasses.replace(result.summary, analysed_at=analysed_at)
-    store.write_layer("cells", cells)
-    store.write_layer("dead_zones", zones)
-    store.write_layer("sites", result.sites)
     rules = dict(settings.rules(), resolution=res, effective_samples="per session and operator: >= "
                  f"{settings.effective_min_gap_s:g} s and >= {settings.effective_min_distance_m:g} m from the "
                  "last counted sample", bounds="one-sided Clopper-Pearson (scipy.stats.beta)")
-    store.set_meta("analysis_rules", rules)
-    store.set_meta("analysed_at", analysed_at)
-    store.set_meta("analysis_summary", summary.to_dict())
-    log.info("analysed %d samples into %d cell rows", len(samples), len(result.cells))
+    layers = {"cells": cells, "dead_zones": zones, "sites": sites}
+    if codes is not None:
+        layers = {name: _keep_other_areas(store, name, gdf, codes) for name, gdf in layers.items()}
+    # One transaction for the three layers and the rules they were made with: a failure (a server
+    # that goes away) leaves the previous analysis whole.
+    store.replace_layers(layers, {"analysis_rules": rules, "analysed_at": analysed_at,
+                                  "analysis_summary": summary.to_dict(), "analysis_area": area})
+    log.info("analysed %d samples into %d cell rows", summary.samples_read, len(result.cells))
     return summary
+
+
+def _in_database(store, settings: Settings, res: int, area: str | None, boundary, dusun, towers) -> Analysis | None:
+    """:func:`compute` with the evidence counted inside the database (None when it cannot be)."""
+    from surveyor.analyse import sql
+    from surveyor.analyse.summary import summarize
+    from surveyor.geo.exclusion import drop_excluded_features
+
+    try:
+        with store.sql_sessions(2) as job:
+            counted = sql.count_in_database(store, settings, res, area, job)
+            cells = compute_cells(None, settings, boundary, dusun, res, table=counted.cells_table)
+            cells = drop_excluded_features(cells, settings).reset_index(drop=True)
+            zones = dead_zones(cells, towers, settings, zone_counts=counted.zone_counts)
+    except sql.NeedsPositions:
+        log.warning("some placed samples have no stored H3 cell; analysing them in memory instead")
+        return None
+    sites = suggest_sites(cells, settings, zones)
+    return Analysis(cells, zones, sites, None, summarize(cells, zones, sites, counted.totals, settings))
+
+
+def _with_area_codes(result: Analysis, areas, default: str, codes) -> tuple[Any, Any, Any]:
+    """The layers with each row's ``area_code``: the village (the smallest area that is not a
+    dusun) holding the cell's centre, the zone's centroid or the site, when it is one of ``codes``
+    (any, when None); ``default`` otherwise. So a district's analysis says which village each
+    row belongs to, and a village's analysis keeps its own code on every row."""
+    import numpy as np
+
+    from surveyor.geo.areas import AreaIndex
+
+    out = []
+    index = None
+    if areas is not None and len(areas) and "code" in areas.columns:
+        level = areas["level"].astype(str) if "level" in areas.columns else None
+        villages = areas[(level != "dusun").to_numpy()] if level is not None else areas
+        index = AreaIndex.of(villages)
+    allowed = set(codes) if codes is not None else None
+    for gdf, lat, lon in ((result.cells, "lat", "lon"), (result.dead_zones, "centroid_lat", "centroid_lon"),
+                          (result.sites, "lat", "lon")):
+        gdf = gdf.copy()
+        if len(gdf):
+            found = (index.codes_at(gdf[lat].to_numpy(dtype=float), gdf[lon].to_numpy(dtype=float))
+                     if index is not None else np.full(len(gdf), None, dtype=object))
+            ok = np.array([c is not None and (allowed is None or c in allowed) for c in found], dtype=bool)
+            gdf["area_code"] = np.where(ok, found, default).astype(object)
+        out.append(gdf)
+    return out[0], out[1], out[2]
+
+
+def _keep_other_areas(store, layer: str, gdf, codes):
+    """The layer to write after analysing one area: the new rows, and the stored rows of every
+    other area."""
+    import geopandas as gpd
+    import pandas as pd
+
+    old = store.read_layer(layer)
+    if old is None or len(old) == 0 or "area_code" not in old.columns:
+        return gdf
+    keep = old[~old["area_code"].astype(str).isin(set(codes)).to_numpy()]
+    if len(keep) == 0:
+        return gdf
+    if "fid" in keep.columns:
+        keep = keep.drop(columns=["fid"])
+    both = pd.concat([keep, gdf], ignore_index=True)
+    return gpd.GeoDataFrame(both, geometry="geometry", crs="EPSG:4326")

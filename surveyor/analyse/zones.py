@@ -23,7 +23,7 @@ from surveyor.geo.bearing import bearing_deg, compass
 from surveyor.geo.distance import haversine_m
 from surveyor.model import OPERATOR_CODES
 
-__all__ = ["ZONE_COLUMNS", "dead_zones"]
+__all__ = ["ZONE_COLUMNS", "ZONE_COUNT_KEYS", "dead_zones"]
 
 ZONE_COLUMNS = [
     "zone_id", "operator", "cells", "area_km2", "centroid_lat", "centroid_lon", "dusun",
@@ -56,7 +56,8 @@ def _nearest(lat, lon, tlat, tlon) -> tuple[float, float, str | None]:
     return float(d[i]), b, compass(b)
 
 
-def dead_zones(cells, towers=None, settings: Settings | None = None, evidence: Evidence | None = None):
+def dead_zones(cells, towers=None, settings: Settings | None = None, evidence: Evidence | None = None, *,
+               zone_counts=None):
     """Merge adjacent dead cells of one operator into dead zones with their evidence.
 
     Parameters
@@ -72,6 +73,11 @@ def dead_zones(cells, towers=None, settings: Settings | None = None, evidence: E
         aggregated over the zone's samples (distinct sessions, devices and days; the median RSRP of
         every sample). Without it, counts are summed over the cells and distinct counts are the
         largest of any cell (a lower bound), and the median is the median of the cell medians.
+    zone_counts
+        Instead of ``evidence``, a function that counts the zones' evidence where the samples are
+        (in the database: :mod:`surveyor.analyse.sql`): called once per operator with the operator
+        and the list of its zones' cells (uint64 arrays), it returns one dict per zone with the keys
+        of :data:`ZONE_COUNT_KEYS`.
 
     Returns
     -------
@@ -124,7 +130,9 @@ def dead_zones(cells, towers=None, settings: Settings | None = None, evidence: E
             zone_rows.append((member, geom, float(g_utm.area.iloc[0]) / 1e6, centroid.y, centroid.x))
         zone_rows.sort(key=lambda z: (round(z[3], 7), round(z[4], 7)))
         width = max(2, len(str(len(zone_rows))))
-        for n, (member, geom, area_km2, clat, clon) in enumerate(zone_rows, 1):
+        counted = (zone_counts(op, [grid.from_hex(z[0]["h3"]) for z in zone_rows]) if zone_counts is not None
+                   else [None] * len(zone_rows))
+        for n, ((member, geom, area_km2, clat, clon), counts) in enumerate(zip(zone_rows, counted), 1):
             row: dict[str, Any] = {
                 "zone_id": f"DZ-{_code(op)}-{n:0{width}d}", "operator": op, "cells": len(member),
                 "area_km2": area_km2, "centroid_lat": clat, "centroid_lon": clon,
@@ -132,7 +140,8 @@ def dead_zones(cells, towers=None, settings: Settings | None = None, evidence: E
                 "area_code": settings.code, "h3_cells": ",".join(member["h3"]),
                 "resolution": int(member["resolution"].iloc[0]),
             }
-            row.update(_zone_evidence(member, op, settings, evidence, op_samples))
+            row.update(_zone_evidence(member, op, settings, evidence, op_samples) if counts is None
+                       else _finish_zone_evidence(counts, settings))
             row["nearest_signal_m"], row["nearest_signal_bearing_deg"], row["nearest_signal_direction"] = \
                 _nearest(clat, clon, covered_lat, covered_lon)
             if op_towers is not None and len(op_towers):
@@ -201,6 +210,22 @@ def _zone_evidence(member, op: str, settings: Settings, ev: Evidence | None,
                    speed_tests=int(member["speed_tests"].sum()), speed_failed=int(member["speed_failed"].sum()))
         ns = float((member["share_no_service"].fillna(0) * member["samples_effective"]).sum())
         g2 = float((member["share_2g3g"].fillna(0) * member["samples_effective"]).sum())
+    out["no_service"], out["only_2g3g"] = ns, g2
+    return _finish_zone_evidence(out, settings)
+
+
+# What a zone's evidence is made of, counted over the zone's own samples (see ``zone_counts``).
+ZONE_COUNT_KEYS = ("samples_effective", "samples_raw", "negatives_effective", "sessions", "devices", "days",
+                   "first_seen", "last_seen", "rsrp_median_dbm", "speed_tests", "speed_failed", "no_service",
+                   "only_2g3g")
+
+
+def _finish_zone_evidence(counts: dict[str, Any], settings: Settings) -> dict[str, Any]:
+    """A zone's evidence row from its counts (:data:`ZONE_COUNT_KEYS`): the shares and the bounds
+    recomputed on the zone totals."""
+    out = {k: counts[k] for k in ZONE_COUNT_KEYS if k not in ("no_service", "only_2g3g")}
+    n_eff, n_neg = int(counts["samples_effective"]), int(counts["negatives_effective"])
+    ns, g2 = counts["no_service"], counts["only_2g3g"]
     lower, upper = clopper_pearson([n_neg], [n_eff], settings.confidence)
     out["share_negative"] = n_neg / n_eff if n_eff else np.nan
     out["lower_95"], out["upper_95"] = float(lower[0]), float(upper[0])

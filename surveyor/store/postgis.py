@@ -65,7 +65,10 @@ ANALYSIS_LAYERS = ("cells", "dead_zones", "sites")
 AREA_FIELDS = {"code": "str", "name": "str", "level": "str", "parent_code": "str"}
 _PG_TYPES = {"int": "bigint", "float": "double precision", "str": "text", "bool": "boolean",
              "time": "timestamptz"}
-SESSION_KEY = "coalesce(session, '(none) ' || source_file)"
+# The session key: a session's name, or the source file for samples without one. Compared in the C
+# collation (bytes), which is what the session-order index holds: sorting and matching by bytes is
+# several times faster than a language collation and means the same for equality.
+SESSION_KEY = "(coalesce(session, '(none) ' || source_file) COLLATE \"C\")"
 # The most specific area containing a point: its smallest polygon.
 AREA_LOOKUP = ("(SELECT a.code FROM areas a WHERE a.geom IS NOT NULL AND ST_Intersects(a.geom, {pt}) "
                "ORDER BY ST_Area(a.geom), a.code LIMIT 1)")
@@ -117,10 +120,25 @@ def _create_v2() -> list[str]:
     ]
 
 
+def _create_v3() -> list[str]:
+    """The samples of a session in time order straight from an index, for the analysis in the database.
+
+    The effective-sample rule walks each session and operator in time order. This index gives that
+    order without sorting the district (and serves the session refresh of merges as the index it
+    replaces did); merges insert their rows in time order, so the index order is close to the order
+    on disk and reading by it is nearly sequential.
+    """
+    return [
+        "DROP INDEX IF EXISTS samples_session_key",
+        f"CREATE INDEX samples_session_order ON samples ({SESSION_KEY}, operator, time, sample_id)",
+    ]
+
+
 # version -> (description, SQL steps). Append new versions; never edit a released one.
 MIGRATIONS: dict[int, tuple[str, list[str]]] = {
     1: ("layers of DESIGN section 3", _create_v1()),
     2: ("samples.area_code filled from areas", _create_v2()),
+    3: ("samples in session and time order by index (analysis in the database)", _create_v3()),
 }
 POSTGIS_SCHEMA_VERSION = max(MIGRATIONS)
 
@@ -610,15 +628,18 @@ class PostgisStore(Store):
             names = list(ALL_FIELDS)
             cols = ", ".join(f'"{n}"' for n in names)
             point = "CASE WHEN s.lat IS NOT NULL AND s.lon IS NOT NULL THEN ST_SetSRID(ST_MakePoint(s.lon, s.lat), 4326) END"
-            # sample_id order: concurrent transactions take the unique keys in the same order, so
-            # they wait for each other instead of deadlocking.
+            # Time, then sample_id order: the rows of a walk land next to each other on disk, which
+            # is the order the analysis reads them in (the session-order index). It is also one
+            # order for every transaction (the time is part of what makes a sample's id), so two
+            # writers inserting the same samples take the unique keys in the same order and wait
+            # for each other instead of deadlocking.
             # NOT EXISTS skips known samples cheaply; ON CONFLICT settles races with concurrent writers.
             added = conn.execute(
                 f"INSERT INTO samples ({cols}, geom, area_code) "
                 f"SELECT {', '.join('s.' + chr(34) + n + chr(34) for n in names)}, {point}, s.area_code "
                 "FROM pg_temp.surveyor_stage_samples s "
                 "WHERE s.merge_id = %s AND s.sample_id IS NOT NULL "
-                "AND NOT EXISTS (SELECT 1 FROM samples t WHERE t.sample_id = s.sample_id) ORDER BY s.sample_id "
+                "AND NOT EXISTS (SELECT 1 FROM samples t WHERE t.sample_id = s.sample_id) ORDER BY s.time, s.sample_id "
                 "ON CONFLICT (sample_id) DO NOTHING", (mid,)).rowcount
             keys = [r[0] for r in conn.execute(
                 f"SELECT DISTINCT {SESSION_KEY} FROM pg_temp.surveyor_stage_samples WHERE merge_id = %s", (mid,))]
@@ -794,6 +815,37 @@ class PostgisStore(Store):
                         yield _typed_frame(cols, kinds, data)
         finally:
             conn.close()
+
+    @contextmanager
+    def sql_sessions(self, n: int = 2) -> Iterator[list["SqlSession"]]:
+        """``n`` connections of their own that see one snapshot of the database, for a long job that
+        runs its statements side by side (the analysis in the database: one statement per core).
+
+        Each session has its own temporary tables and functions. They share the snapshot of the
+        first (REPEATABLE READ, ``pg_export_snapshot``), so a merge committed meanwhile is seen by
+        none or all of them. Nothing they do is committed: the transactions are rolled back and the
+        connections closed at the end, so a job that fails (or a server that goes away) leaves
+        nothing behind.
+        """
+        import psycopg
+
+        sessions: list[SqlSession] = []
+        try:
+            with self._errors("opening connections for the analysis"):
+                for i in range(n):
+                    conn = self._new_connection()
+                    conn.autocommit = False
+                    session = SqlSession(self, conn)
+                    sessions.append(session)
+                    session.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+                    if i == 0:
+                        snapshot = session.rows("SELECT pg_export_snapshot()")[0][0]
+                    else:
+                        session.execute("SET TRANSACTION SNAPSHOT " + psycopg.sql.Literal(snapshot).as_string(conn))
+            yield sessions
+        finally:
+            for session in sessions:
+                session.close()
 
     def aggregate_cells(self, settings, *, area: str | None = None, where: str | None = None) -> pd.DataFrame:
         """Raw evidence per (h3_10, operator), computed in the database in one grouped query.
@@ -1066,6 +1118,88 @@ class PostgisStore(Store):
                            first=first, last=last, unplaced=unplaced, quarantined=quarantined,
                            quarantine_by_reason=by_reason, merges=merges, neighbours=neighbours,
                            track_points=tracks, towers=towers, analysed_at=self.get_meta("analysed_at"), area=area)
+
+
+class SqlSession:
+    """One connection of :meth:`PostgisStore.sql_sessions`: statements, result rows and frames,
+    COPY in, with the store's error messages (a lost connection names the server and the fix)."""
+
+    def __init__(self, store: PostgisStore, conn) -> None:
+        self._store = store
+        self.conn = conn
+
+    def literal(self, value: Any) -> str:
+        """A value as an SQL literal, quoted by the driver (for statements that take no parameters,
+        such as CREATE TABLE AS)."""
+        from psycopg import sql
+
+        return sql.Literal(value).as_string(self.conn)
+
+    @contextmanager
+    def _errors(self, action: str) -> Iterator[None]:
+        import psycopg
+
+        try:
+            yield
+        except psycopg.OperationalError as exc:
+            if self.conn.closed or self.conn.broken:
+                t = self._store._t
+                raise StoreError(f"Lost the connection to PostgreSQL at {t.where} while {action} "
+                                 f"({_first_line(t.scrub(exc))}); nothing was written.",
+                                 fix="Check that the server is up, then run the same command again.") from None
+            raise
+        except psycopg.Error:
+            with self._store._errors(action):
+                raise
+
+    def execute(self, statement: str, params: Any = None, *, action: str = "analysing in the database") -> None:
+        with self._errors(action):
+            self.conn.execute(statement, params)
+
+    def rows(self, statement: str, params: Any = None, *, action: str = "analysing in the database") -> list[tuple]:
+        with self._errors(action):
+            return self.conn.execute(statement, params).fetchall()
+
+    def frame(self, statement: str, params: Any = None, *, action: str = "analysing in the database") -> pd.DataFrame:
+        """The result as a DataFrame: integer columns as int64 (nullable Int64 with NULLs, never
+        floats: H3 cells do not survive float64), floats as float64, anything else (text, arrays
+        as lists) as objects."""
+        with self._errors(action):
+            cur = self.conn.execute(statement, params)
+            names = [d.name for d in cur.description]
+            rows = cur.fetchall()
+        out = {}
+        for i, name in enumerate(names):
+            values = [r[i] for r in rows]
+            present = [v for v in values if v is not None]
+            if present and all(isinstance(v, int) and not isinstance(v, bool) for v in present):
+                out[name] = pd.array(values, dtype="Int64") if len(present) < len(values) else \
+                    np.asarray(values, dtype=np.int64)
+            elif present and all(isinstance(v, float) for v in present):
+                out[name] = np.asarray([np.nan if v is None else v for v in values], dtype=float)
+            else:
+                col = np.empty(len(values), dtype=object)
+                col[:] = values
+                out[name] = col
+        return pd.DataFrame(out, columns=names)
+
+    def copy_rows(self, table: str, columns: list[str], rows, *, action: str = "analysing in the database") -> None:
+        """COPY rows (tuples) into ``table``."""
+        cols = ", ".join(f'"{c}"' for c in columns)
+        with self._errors(action):
+            with self.conn.cursor() as cur:
+                with cur.copy(f"COPY {table} ({cols}) FROM STDIN") as copy:
+                    for row in rows:
+                        copy.write_row(row)
+
+    def close(self) -> None:
+        try:
+            if not self.conn.closed:
+                if not self.conn.broken:
+                    self.conn.rollback()
+                self.conn.close()
+        except Exception:  # noqa: BLE001 - a connection already gone is closed enough
+            pass
 
 
 def _kind_of_dtype(s: pd.Series) -> str:
