@@ -248,3 +248,28 @@ def _group_of(code: str, parents: dict, areas) -> str | None:
     if parent is not None and parent == parent and str(parent):
         return str(parent)
     return code.rsplit(".", 1)[0] if "." in code else None
+
+
+def rows_in_area(store, settings: Settings, layer, code: str | None):
+    """The rows of an analysis layer that belong to the area ``code`` selects (by their
+    ``area_code``); all rows when ``code`` is None.
+
+    Raises
+    ------
+    surveyor.errors.InvalidRequest
+        When the code selects nothing.
+    """
+    if code is None:
+        return layer
+    selected = find_district(store, settings, code)
+    if layer is None or len(layer) == 0:
+        return layer
+    if "area_code" in layer.columns:
+        codes = set(selected.codes) | {str(code)}
+        return layer[layer["area_code"].astype(str).isin(codes).to_numpy()].reset_index(drop=True)
+    # Rows without a code (a listing of cells) belong to the area holding their centre.
+    import shapely
+
+    inside = shapely.intersects_xy(selected.boundary, layer["lon"].to_numpy(dtype=float),
+                                   layer["lat"].to_numpy(dtype=float))
+    return layer[inside].reset_index(drop=True)

@@ -234,15 +234,6 @@ FROM g, LATERAL (
 """
 
 
-def _tech_main_sql() -> str:
-    """The main technology of a cell from its counts per technology: the most frequent, the first
-    of TECHS on a tie, none without any (as surveyor.analyse.cells counts it)."""
-    cols = [f"t_{t.lower()}" for t in TECHS]
-    top = f"greatest({', '.join(cols)})"
-    whens = " ".join(f"WHEN {c} = {top} THEN '{t}'" for c, t in zip(cols, TECHS))
-    return f"CASE WHEN {top} = 0 THEN NULL {whens} END"
-
-
 def _quantile_columns(value: str, cum: str, tot: str, qs: tuple[float, ...], prefix: str) -> str:
     """Per quantile q, the two order statistics around position (n - 1) q of the values sorted
     (0-based positions floor(pos) and min(floor(pos) + 1, n - 1), computed in float8 as numpy does):
@@ -257,54 +248,33 @@ def _quantile_columns(value: str, cum: str, tot: str, qs: tuple[float, ...], pre
 
 
 def _raw_statement(q: _Sql) -> str:
-    """One grouped scan of the area: per cell and operator the raw counts and the signal values'
-    percentiles and histogram; per reason the samples left out."""
+    """One grouped scan of the area: per cell and operator the raw counts and the histograms of the
+    signal values (sorted values and their counts: the best RSRP, RSCP, RSSI); per reason the
+    samples left out (rows with ``d`` > 0). Two steps: the samples to (cell, operator, values)
+    groups, which PostgreSQL does in parallel, then those groups to cells."""
     techs = ", ".join(f"count(*) FILTER (WHERE tech = '{t}') AS t_{t.lower()}" for t in TECHS)
     tech_sums = ", ".join(f"sum(t_{t.lower()})::bigint AS t_{t.lower()}" for t in TECHS)
+    # Unordered (so the cells group by hashing); the values are sorted where they are read.
+    hist = ",\n  ".join(f"array_agg({v}) FILTER (WHERE {v} IS NOT NULL) AS {v}_values, "
+                        f"array_agg(n) FILTER (WHERE {v} IS NOT NULL) AS {v}_counts"
+                        for v in ("best", "rscp", "rssi"))
     return f"""
 WITH r AS (
   SELECT {q.drop()} AS d, operator, {q.cell} AS cell, greatest(rsrp_dbm, nr_rsrp_dbm) AS best,
          rscp_dbm, rssi_dbm, tech, accuracy_m, time
   FROM samples WHERE {q.area}
-), h AS MATERIALIZED (
+), h AS (
   SELECT d, CASE WHEN d IN (0, 7) THEN operator END AS op, CASE WHEN d = 0 THEN cell END AS cell,
          CASE WHEN d = 0 THEN best END AS best, CASE WHEN d = 0 THEN rscp_dbm END AS rscp,
          CASE WHEN d = 0 THEN rssi_dbm END AS rssi,
          count(*) AS n, {techs}, count(*) FILTER (WHERE accuracy_m IS NULL) AS unk,
          min(time) AS t0, max(time) AS t1
   FROM r GROUP BY 1, 2, 3, 4, 5, 6
-), c AS (
-  SELECT cell, op, sum(n)::bigint AS raw, {tech_sums}, sum(unk)::bigint AS unk, min(t0) AS t0, max(t1) AS t1
-  FROM h WHERE d = 0 GROUP BY cell, op
-), cm AS (
-  SELECT c.*, {_tech_main_sql()} AS tech_main FROM c
-), m AS (
-  SELECT h.cell, h.op,
-         CASE cm.tech_main WHEN 'UMTS' THEN h.rscp WHEN 'GSM' THEN h.rssi ELSE h.best END AS v, sum(h.n) AS n
-  FROM h JOIN cm ON h.cell = cm.cell AND h.op = cm.op WHERE h.d = 0 GROUP BY 1, 2, 3
-), w AS (
-  SELECT cell, op, v, sum(n) OVER (PARTITION BY cell, op ORDER BY v ROWS UNBOUNDED PRECEDING) AS cum,
-         sum(n) OVER (PARTITION BY cell, op) AS tot
-  FROM m WHERE v IS NOT NULL
-), p AS (
-  SELECT cell, op, max(tot)::bigint AS signal_values,
-    {_quantile_columns("v", "cum", "tot", (0.2, 0.5, 0.8), "q")}
-  FROM w GROUP BY cell, op
-), b AS (
-  SELECT cell, op, best, sum(n)::bigint AS n FROM h WHERE d = 0 AND best IS NOT NULL GROUP BY 1, 2, 3
-), ba AS (
-  SELECT cell, op, array_agg(best ORDER BY best) AS best_values, array_agg(n ORDER BY best) AS best_counts
-  FROM b GROUP BY cell, op
 )
-SELECT 0 AS d, cm.op, cm.cell, cm.raw, {", ".join(f"cm.t_{t.lower()}" for t in TECHS)}, cm.unk,
-       floor(extract(epoch FROM cm.t0) * 1000)::bigint AS t0_ms, floor(extract(epoch FROM cm.t1) * 1000)::bigint AS t1_ms,
-       cm.tech_main, p.signal_values, p.q20_lo, p.q20_hi, p.q50_lo, p.q50_hi, p.q80_lo, p.q80_hi,
-       ba.best_values, ba.best_counts
-FROM cm LEFT JOIN p ON p.cell = cm.cell AND p.op = cm.op LEFT JOIN ba ON ba.cell = cm.cell AND ba.op = cm.op
-UNION ALL
-SELECT d, op, NULL, sum(n)::bigint, {", ".join("NULL" for _ in TECHS)}, NULL, NULL, NULL, NULL, NULL,
-       NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL
-FROM h WHERE d > 0 GROUP BY d, op
+SELECT d, op, cell, sum(n)::bigint AS raw, {tech_sums}, sum(unk)::bigint AS unk,
+  {_ms("min(t0)")} AS t0_ms, {_ms("max(t1)")} AS t1_ms,
+  {hist}
+FROM h GROUP BY d, op, cell
 """
 
 
@@ -458,8 +428,17 @@ def count_in_database(store, settings: Settings, resolution: int, area: str | No
     area_condition = store._area_condition(area) if area is not None else "TRUE"
     q = _Sql(settings, resolution, area_condition, eff.literal)
 
+    by_index = area is None or _share_of_samples(eff, area_condition) > 0.2
+
     def walk() -> dict[str, pd.DataFrame]:
         eff.execute("SET LOCAL jit = off")
+        eff.execute("SET LOCAL work_mem = '256MB'")
+        if by_index:
+            # Much of the database: its sessions in time order from the session-order index, not a
+            # sort of the district (which PostgreSQL would choose, not knowing that the rows of a
+            # session lie together on disk). A village reads its rows by the area index and sorts them.
+            eff.execute("SET LOCAL enable_sort = off")
+            eff.execute("SET LOCAL enable_seqscan = off")
         eff.execute(CHAIN_FUNCTION)
         eff.execute(_effective_table(q))
         return {"cells": eff.frame(_effective_cells(q)), "visits": eff.frame(_VISITS),
@@ -470,6 +449,9 @@ def count_in_database(store, settings: Settings, resolution: int, area: str | No
 
     def count_raw() -> pd.DataFrame:
         raw.execute("SET LOCAL jit = off")
+        # The groups of (cell, operator, value), and then the cells, hash in memory rather than sort.
+        raw.execute("SET LOCAL work_mem = '256MB'")
+        raw.execute("SET LOCAL enable_sort = off")
         return raw.frame(_raw_statement(q))
 
     with ThreadPoolExecutor(max_workers=2) as pool:
@@ -494,6 +476,18 @@ def count_in_database(store, settings: Settings, resolution: int, area: str | No
         by_operator={op: int(by_operator.get(op, 0)) for op in settings.operators})
     return DatabaseCells(counts=counts, totals=totals, histograms=histograms, cells_table=judge_cells(counts, settings),
                          _effective_session=eff, _settings=settings)
+
+
+def _share_of_samples(session, condition: str) -> float:
+    """The planner's estimate of the share of the samples a condition selects (no scan)."""
+    import json
+
+    total = session.rows("SELECT reltuples FROM pg_class WHERE oid = 'samples'::regclass")[0][0] or 0
+    if total <= 0:
+        return 1.0
+    plan = session.rows(f"EXPLAIN (FORMAT JSON) SELECT 1 FROM samples WHERE {condition}")[0][0]
+    plan = json.loads(plan) if isinstance(plan, str) else plan
+    return float(plan[0]["Plan"]["Plan Rows"]) / float(total)
 
 
 class NeedsPositions(Exception):
@@ -543,17 +537,22 @@ def _assemble(raw: pd.DataFrame, e: dict[str, pd.DataFrame], settings: Settings)
     out["last_ms"] = np.where(np.isnan(out["last_ms"]), -np.inf, out["last_ms"])
     out["first_visit_ms"] = np.where(np.isnan(out["first_visit_ms"]), np.inf, out["first_visit_ms"])
     out["time_spread_h"] = np.where(has_visit, (visit_last - visit_first) / 3_600_000.0, 0.0)
-    values = col("signal_values").astype(np.int64)
-    for q, name in ((0.2, "rsrp_p20_dbm"), (0.5, "rsrp_median_dbm"), (0.8, "rsrp_p80_dbm")):
-        tag = f"q{int(round(q * 100))}"
-        out[name] = _quantiles(num(f"{tag}_lo"), num(f"{tag}_hi"), values, q)
-    tech_main = t["tech_main"].to_numpy(dtype=object) if "tech_main" in t.columns else np.full(n, None, dtype=object)
-    tech_main = np.where(pd.isna(tech_main), None, tech_main)
+    techs = np.column_stack([col(f"t_{t.lower()}").astype(np.int64) for t in TECHS])
+    tech_main = np.where(techs.sum(axis=1) > 0, np.array(TECHS, dtype=object)[techs.argmax(axis=1)], None)
     metric = np.where(tech_main == "UMTS", "rscp", np.where(tech_main == "GSM", "rssi", "rsrp")).astype(object)
+    # The percentiles of the metric that fits the cell's main technology, from its histogram.
+    hists = {m: _histograms(t, f"{v}_values", f"{v}_counts") for m, v in (("rsrp", "best"), ("rscp", "rscp"),
+                                                                         ("rssi", "rssi"))}
+    q = np.full((n, 3), np.nan)
+    for m, (values, counts) in hists.items():
+        rows = np.flatnonzero(metric == m)
+        if len(rows):
+            q[rows] = _histogram_quantiles([values[i] for i in rows], [counts[i] for i in rows], (0.2, 0.5, 0.8))
+    out["rsrp_p20_dbm"], out["rsrp_median_dbm"], out["rsrp_p80_dbm"] = q[:, 0], q[:, 1], q[:, 2]
     out["signal_metric"] = np.where(out["samples_raw"] > 0, metric, None)
     out["tech_main"] = tech_main
-    old = col("t_umts").astype(np.int64) + col("t_gsm").astype(np.int64)
-    modern = col("t_nr").astype(np.int64) + col("t_lte").astype(np.int64)
+    old = techs[:, TECHS.index("UMTS")] + techs[:, TECHS.index("GSM")]
+    modern = techs[:, TECHS.index("NR")] + techs[:, TECHS.index("LTE")]
     out["only_2g3g"] = (old > 0) & (modern == 0)
     out["altitude_median_m"] = _quantiles(num("alt50_lo"), num("alt50_hi"), col("alt_n"), 0.5)
     out["speed_tests"] = col("tests").astype(np.int64)
@@ -562,11 +561,52 @@ def _assemble(raw: pd.DataFrame, e: dict[str, pd.DataFrame], settings: Settings)
     out["download_median_mbps"] = _quantiles(num("dl50_lo"), num("dl50_hi"), col("dl_n"), 0.5)
     out["upload_median_mbps"] = _quantiles(num("ul50_lo"), num("ul50_hi"), col("ul_n"), 0.5)
     counts = pd.DataFrame(out, columns=COUNT_COLUMNS)
+    best_values, best_counts = hists["rsrp"]
+    histograms = {(int(c), op): (v, k) for c, op, v, k in zip(out["cell"], out["operator"], best_values, best_counts)
+                  if len(v)}
     counts = counts.sort_values(["cell", "operator"], kind="stable").reset_index(drop=True)
-    histograms = {}
-    if "best_values" in raw.columns:
-        for c, op, v, k in zip(raw["cell"], raw["op"], raw["best_values"], raw["best_counts"]):
-            if v is not None:
-                histograms[(int(np.int64(c).astype(np.uint64)), op)] = (np.asarray(v, dtype=float),
-                                                                         np.asarray(k, dtype=np.int64))
     return counts, histograms
+
+
+def _histograms(t: pd.DataFrame, values: str, counts: str) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """Per row, the histogram in columns ``values``/``counts`` (arrays, sorted by value here; empty
+    where there is none)."""
+    empty_v, empty_c = np.zeros(0), np.zeros(0, dtype=np.int64)
+    if values not in t.columns:
+        return [empty_v] * len(t), [empty_c] * len(t)
+    vs, cs = [], []
+    for v, c in zip(t[values], t[counts]):
+        if isinstance(v, list) and v:
+            v, c = np.asarray(v, dtype=float), np.asarray(c, dtype=np.int64)
+            order = np.argsort(v, kind="stable")
+            vs.append(v[order])
+            cs.append(c[order])
+        else:
+            vs.append(empty_v)
+            cs.append(empty_c)
+    return vs, cs
+
+
+def _histogram_quantiles(values: list[np.ndarray], counts: list[np.ndarray], qs: tuple[float, ...]) -> np.ndarray:
+    """Per histogram (values sorted ascending, their counts), the linear-interpolation quantiles of
+    the values it stands for, with the arithmetic of surveyor.analyse.stats._quantiles_at: the two
+    order statistics around position (n - 1) q read off the cumulative counts. NaN when empty."""
+    out = np.full((len(values), len(qs)), np.nan)
+    if not values:
+        return out
+    lens = np.array([len(v) for v in values], dtype=np.int64)
+    vals = np.concatenate(values) if lens.sum() else np.zeros(0)
+    cnts = np.concatenate(counts) if lens.sum() else np.zeros(0, dtype=np.int64)
+    cum = np.cumsum(cnts)
+    ends = np.cumsum(lens)
+    start_cum = np.concatenate(([0], cum))[ends - lens]  # samples before each histogram
+    total = np.concatenate(([0], cum))[ends] - start_cum
+    has = total > 0
+    at = lambda k: vals[np.searchsorted(cum, k, side="right")]  # noqa: E731 - the k-th value overall, 0-based
+    for j, q in enumerate(qs):
+        pos = (total[has] - 1) * q
+        lo = np.floor(pos).astype(np.int64)
+        hi = np.minimum(lo + 1, total[has] - 1)
+        frac = pos - lo
+        out[has, j] = at(start_cum[has] + lo) * (1 - frac) + at(start_cum[has] + hi) * frac
+    return out

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from surveyor.cli.options import config_option, db_option, json_option, load_settings
+from surveyor.cli.options import area_option, config_option, db_option, json_option, load_settings
 
 if TYPE_CHECKING:  # the analysis imports numpy and pandas: not at `--help` time
     from surveyor.analyse.summary import AnalysisSummary
@@ -44,20 +44,22 @@ def summary_text(summary: AnalysisSummary, db: str) -> str:
 @db_option
 @click.option("--resolution", type=int, default=None, metavar="N",
               help="H3 resolution of the cells, 5-12 (default: survey.toml's, 10 = cells of about 70 m).")
+@area_option
 @config_option
 @json_option
-def command(db: str, resolution: int | None, config: str | None, as_json: bool) -> None:
+def command(db: str, resolution: int | None, area: str | None, config: str | None, as_json: bool) -> None:
     """Judge coverage per H3 cell and operator; find dead zones and site suggestions.
 
-    Writes the layers cells, dead_zones and sites into the geodatabase (replacing earlier ones)
-    with the rules used. Prints a short summary per operator, or JSON with --json.
+    Writes the layers cells, dead_zones and sites into the geodatabase (replacing earlier ones;
+    with --area only that area's rows) with the rules used. On a PostGIS database the samples are
+    counted inside the server. Prints a short summary per operator, or JSON with --json.
     """
     from surveyor.analyse import analyze
     from surveyor.store import open_store
 
     settings = load_settings(config, required=config is not None, resolution=resolution)
     with open_store(db) as store:
-        summary = analyze(store, settings)
+        summary = analyze(store, settings, area=area)
     if as_json:
         click.echo(json.dumps(summary.to_dict(), indent=1))
     else:

@@ -8,7 +8,8 @@
 - :func:`load_settings`: ``survey.toml``, ``SURVEYOR_*`` and the flags that set a setting
   (``--resolution``, ``--tz``, ``--lang``), all judged by :func:`surveyor.config.check_value`.
 - ``operator_option``: ``--operator NAME``, repeatable where a command takes several.
-- ``area_option``: ``--area CODE`` limit to one village (shared PostGIS store).
+- ``area_option``: ``--area CODE`` the area and everything inside it (both stores).
+- ``district_option``: ``--district CODE`` the per-village overview of a district.
 - ``out_option(default)``: ``--out PATH`` and ``overwrite_option``: ``--overwrite``;
   :func:`output_path` applies the output policy for both (once, for every command).
 
@@ -42,7 +43,11 @@ json_option = click.option("--json", "as_json", is_flag=True, help="Print machin
 lang_option = click.option("--lang", default=None, metavar="|".join(LANGUAGES),
                            help="Language (default: survey.toml's language, 'id' for Lipursari).")
 area_option = click.option("--area", default=None, metavar="CODE",
-                           help="Only this village (its Kemendagri code), for shared databases.")
+                           help="Only this area (a Kemendagri code) and everything inside it: a village, "
+                                "a kecamatan (33.07.05) or a kabupaten (33.07).")
+district_option = click.option("--district", default=None, metavar="CODE",
+                               help="The overview of a district (a kecamatan or kabupaten code): one row "
+                                    "and one polygon per village inside it.")
 overwrite_option = click.option("--overwrite", is_flag=True, help="Replace the output file if it exists.")
 
 

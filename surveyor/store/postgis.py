@@ -944,7 +944,9 @@ class PostgisStore(Store):
         geoms = np.full(len(hexes), None, dtype=object)
         ok = pd.notna(hexes)
         if ok.any():
-            geoms[ok] = shapely.from_wkb(hexes[ok].astype(str))
+            # An object array of hex strings as it is: astype(str) would make a fixed-width array as
+            # wide as the longest polygon for every row.
+            geoms[ok] = shapely.from_wkb(hexes[ok])
         for extra in geom_cols[1:]:
             df.pop(extra)
         return gpd.GeoDataFrame(df, geometry=gpd.GeoSeries(geoms, crs="EPSG:4326", index=df.index),
