@@ -410,8 +410,10 @@ def _quantiles(lo: np.ndarray, hi: np.ndarray, n: np.ndarray, q: float) -> np.nd
     return out
 
 
-def count_in_database(store, settings: Settings, resolution: int, area: str | None, job) -> DatabaseCells:
-    """Count the evidence of ``area`` (the whole database when None) inside the database.
+def count_in_database(store, settings: Settings, resolution: int, area: str | None, job, *,
+                      where: str | None = None) -> DatabaseCells:
+    """Count the evidence of ``area`` (the whole database when None) inside the database; ``where``
+    is an SQL condition on the samples besides (a survey round's period, for comparisons).
 
     ``job`` is the list of sessions of :meth:`surveyor.store.postgis.PostgisStore.sql_sessions`
     (two): the first walks the sessions and keeps the counted samples (and then answers
@@ -426,9 +428,11 @@ def count_in_database(store, settings: Settings, resolution: int, area: str | No
 
     eff, raw = job
     area_condition = store._area_condition(area) if area is not None else "TRUE"
+    if where:
+        area_condition = f"({area_condition}) AND ({where})"
     q = _Sql(settings, resolution, area_condition, eff.literal)
 
-    by_index = area is None or _share_of_samples(eff, area_condition) > 0.2
+    by_index = (area is None and not where) or _share_of_samples(eff, area_condition) > 0.2
 
     def walk() -> dict[str, pd.DataFrame]:
         eff.execute("SET LOCAL jit = off")

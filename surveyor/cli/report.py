@@ -4,22 +4,23 @@ from __future__ import annotations
 
 import click
 
-from surveyor.cli.options import (area_option, config_option, db_option, lang_option, load_settings, out_option,
-                                  output_path, overwrite_option)
+from surveyor.cli.options import (area_option, config_option, db_option, district_option, lang_option, load_settings,
+                                  out_option, output_path, overwrite_option)
 
 
 @click.command(name="report")
 @db_option
 @out_option("reports/report.pdf", "Report file: .pdf (WeasyPrint) or .html (one self-contained file).")
 @area_option
+@district_option
 @lang_option
 @click.option("--anonymize", is_flag=True,
               help="Leave out volunteer names, device IDs, notes, file names and sample positions, "
                    "for a copy to send out. Exclusion zones are always left out.")
 @overwrite_option
 @config_option
-def command(db: str, out: str, area: str | None, lang: str | None, anonymize: bool, overwrite: bool,
-            config: str | None) -> None:
+def command(db: str, out: str, area: str | None, district: str | None, lang: str | None, anonymize: bool,
+            overwrite: bool, config: str | None) -> None:
     """Write the advocacy report (PDF, or HTML by suffix) in Indonesian or English.
 
     \b
@@ -27,6 +28,7 @@ def command(db: str, out: str, area: str | None, lang: str | None, anonymize: bo
       surveyor report
       surveyor report --lang en --anonymize --out reports/report-en.pdf
       surveyor report --out reports/report.html
+      surveyor report --district 33.07 --out reports/district.xlsx   # one sheet per kecamatan
     """
     from surveyor.i18n import translator
     from surveyor.render.report import render_report
@@ -35,6 +37,12 @@ def command(db: str, out: str, area: str | None, lang: str | None, anonymize: bo
     settings = load_settings(config, language=lang)
     lang = settings.language
     _ = translator(lang, "cli")
+    if district is not None:  # the overview per village (surveyor.render.district): .pdf, .html or .xlsx
+        from surveyor.render.district import render_district_report
+
+        with open_store(db) as store, output_path(out, overwrite) as target:
+            click.echo(str(render_district_report(store, settings, district, target, lang=lang)))
+        return
     with open_store(db) as store, output_path(out, overwrite) as target:
         path = render_report(store, settings, target, lang=lang, area=area, anonymize=anonymize)
     if not anonymize:

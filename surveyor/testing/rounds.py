@@ -4,7 +4,7 @@ Everything here is SIMULATED. The first round is the simulated village of
 :mod:`surveyor.testing.simulate` (July 2026); between the rounds a small new Telkomsel site goes
 up in the Kedungsari valley, where the hill between the valley and Telkomsel's sites left no usable
 4G: the valley's shadow is gone for Telkomsel and the new site adds a little signal around it. The
-second round (March 2027) is walked by the same volunteers on the same routes, with other random
+second round (November 2026) is walked by the same volunteers on the same routes, with other random
 draws. The truth of both rounds is known exactly, so a comparison can be checked cell by cell:
 where the median signal went from no usable 4G to usable 4G, and where nothing changed at all
 (further than about 800 m from the valley the signal field is the same to a hundredth of a dB).
@@ -31,7 +31,7 @@ VALLEY = "west valley (Kedungsari)"
 NEW_SITE = simulate.Site("TSEL-Kedungsari baru (sim)", "Telkomsel", -1040.0, -180.0, -100.0, 461299, 12821, 1850,
                          30511, 64)
 BEFORE_START = date(2026, 7, 6)
-AFTER_START = date(2027, 3, 1)
+AFTER_START = date(2026, 11, 2)
 
 
 def after_truth(truth: simulate.Truth | None = None) -> simulate.Truth:
