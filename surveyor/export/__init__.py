@@ -31,9 +31,9 @@ from surveyor.outputs.layers import EXPORT_LAYERS, load_layer
 from surveyor.outputs.tables import neutralize
 from surveyor.store.base import Store
 
-FORMATS = ("geojson", "kml", "csv", "gpkg", "xlsx", "blankspot")
+FORMATS = ("geojson", "kml", "csv", "gpkg", "xlsx", "blankspot", "parquet")
 SUFFIX_FORMATS = {".geojson": "geojson", ".json": "geojson", ".kml": "kml", ".csv": "csv",
-                  ".gpkg": "gpkg", ".xlsx": "xlsx"}
+                  ".gpkg": "gpkg", ".xlsx": "xlsx", ".parquet": "parquet"}
 ANALYSIS_LAYERS = ("cells", "dead_zones", "sites")
 
 # KML colours are aabbggrr. Status colours match the maps: red dead, orange marginal, green
@@ -375,6 +375,10 @@ def export_layer(store: Store, settings: Settings, out: str | os.PathLike, *, la
             # With a BOM, Excel on a village office laptop opens the UTF-8 file correctly.
             _write(out, lambda p: write_csv(rows, BLANKSPOT_COLUMNS, p, bom=True))
         return out
+    if fmt == "parquet":  # GeoParquet, in surveyor.export.parquet (samples streamed from PostGIS)
+        from surveyor.export.parquet import write_parquet
+
+        return write_parquet(store, settings, out, layer=layer, area=area, anonymize=anonymize)
     gdf = load_layer(store, settings, layer, area=area, anonymize=anonymize)
     columns = _table_columns(gdf)
     if fmt == "csv":
