@@ -225,8 +225,14 @@ def rules_difference(stored: dict | None, settings: Settings, resolution: int) -
                                     and float(have) == float(value))
         if not same:
             label = "H3 resolution" if key == "resolution" else key
-            out.append(f"{label} {have!r} there, {value!r} here")
+            out.append(f"{label} {_value(have)} there, {_value(value)} here")
     return out
+
+
+def _value(v: Any) -> str:
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+        return repr(v) if isinstance(v, str) else str(v)
+    return f"{v:g}"
 
 
 def _round_cells(store, settings: Settings, resolution: int, area: str | None, period: Period | None):
