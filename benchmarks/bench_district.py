@@ -37,7 +37,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from bench_postgis import Cluster, reset  # noqa: E402 - the throwaway cluster of the PostGIS benchmark
+from bench_postgis import Cluster, reset
 
 ANALYZE_CHILD = """
 import atexit, resource, sys, time

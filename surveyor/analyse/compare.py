@@ -286,7 +286,7 @@ def _stored_span(store, area: str | None) -> str:
     """When the database's samples were taken, for messages."""
     try:
         st = store.status(area=area) if area is not None and _takes_area(store) else store.status()
-    except Exception:  # noqa: BLE001 - only for a message
+    except Exception:
         return ""
     if not st.samples:
         return " (it holds no samples)"

@@ -361,7 +361,7 @@ GROUP BY z.zone""").set_index("zone")
         for i, cells in enumerate(zones):
             mine = table[(table["operator"] == operator) & table["cell"].isin(cells.astype(np.uint64))]
             r = rows.loc[i] if i in rows.index else None
-            get = (lambda k: int(r[k])) if r is not None else (lambda k: 0)  # noqa: E731
+            get = (lambda k, r=r: int(r[k])) if r is not None else (lambda k: 0)  # noqa: E731
             span = np.array([np.nanmin(mine["first_ms"].to_numpy(dtype=float), initial=np.inf),
                              np.nanmax(mine["last_ms"].to_numpy(dtype=float), initial=-np.inf)])
             first, last = iso_utc(span)
@@ -391,7 +391,7 @@ def _median_of_histogram(values: np.ndarray, counts: np.ndarray) -> float:
     if n == 0:
         return float("nan")
     cum = np.cumsum(counts)
-    at = lambda k: values[np.searchsorted(cum, k, side="right")]  # noqa: E731 - k-th value, 0-based
+    at = lambda k: values[np.searchsorted(cum, k, side="right")]
     if n % 2:
         return float(at(n // 2))
     return float(np.mean([at(n // 2 - 1), at(n // 2)]))
@@ -516,9 +516,9 @@ def _assemble(raw: pd.DataFrame, e: dict[str, pd.DataFrame], settings: Settings)
         alt = alt.assign(cell=alt["cell"].astype(np.int64))
         t = t.merge(alt, on="cell", how="left")
     n = len(t)
-    col = lambda name, fill=0: (t[name].fillna(fill).to_numpy() if name in t.columns  # noqa: E731
+    col = lambda name, fill=0: (t[name].fillna(fill).to_numpy() if name in t.columns
                                 else np.full(n, fill))
-    num = lambda name: (pd.to_numeric(t[name], errors="coerce").to_numpy(dtype=float) if name in t.columns  # noqa: E731
+    num = lambda name: (pd.to_numeric(t[name], errors="coerce").to_numpy(dtype=float) if name in t.columns
                         else np.full(n, np.nan))
     out: dict[str, Any] = {"cell": t["cell"].to_numpy(dtype=np.int64).astype(np.uint64),
                            "operator": t["op"].to_numpy(dtype=object)}
@@ -606,7 +606,7 @@ def _histogram_quantiles(values: list[np.ndarray], counts: list[np.ndarray], qs:
     start_cum = np.concatenate(([0], cum))[ends - lens]  # samples before each histogram
     total = np.concatenate(([0], cum))[ends] - start_cum
     has = total > 0
-    at = lambda k: vals[np.searchsorted(cum, k, side="right")]  # noqa: E731 - the k-th value overall, 0-based
+    at = lambda k: vals[np.searchsorted(cum, k, side="right")]
     for j, q in enumerate(qs):
         pos = (total[has] - 1) * q
         lo = np.floor(pos).astype(np.int64)

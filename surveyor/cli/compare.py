@@ -7,8 +7,16 @@ import json
 
 import click
 
-from surveyor.cli.options import (area_option, config_option, db_option, json_option, lang_option, load_settings,
-                                  output_path, overwrite_option)
+from surveyor.cli.options import (
+    area_option,
+    config_option,
+    db_option,
+    json_option,
+    lang_option,
+    load_settings,
+    output_path,
+    overwrite_option,
+)
 
 
 @click.command(name="compare")

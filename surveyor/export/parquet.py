@@ -74,7 +74,10 @@ def _chunks(store, settings: Settings, layer: str, area: str | None, anonymize: 
     if layer != "samples" or not hasattr(store, "read_samples_chunks"):
         yield load_layer(store, settings, layer, area=area, anonymize=anonymize)
         return
-    from surveyor.geo.exclusion import drop_excluded_samples, drop_samples_in_excluded_cells
+    from surveyor.geo.exclusion import (
+        drop_excluded_samples,
+        drop_samples_in_excluded_cells,
+    )
     from surveyor.outputs.privacy import anonymize_samples
 
     if area is not None and store.area(area) is None:

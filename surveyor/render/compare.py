@@ -15,12 +15,22 @@ The numbers are :class:`surveyor.analyse.compare.Comparison`'s; the words come f
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 from surveyor.config import Settings
-from surveyor.render.district import (_local_date, _words, document, draw_polygons, esc, figure_for,
-                                      geojson_features, leaflet_page, png_data_uri, popup_table, table_html,
-                                      write_document)
+from surveyor.render.district import (
+    _local_date,
+    _words,
+    document,
+    draw_polygons,
+    esc,
+    figure_for,
+    geojson_features,
+    leaflet_page,
+    png_data_uri,
+    popup_table,
+    table_html,
+    write_document,
+)
 
 __all__ = ["CHANGE_COLOURS", "render_compare_map", "render_compare_report"]
 

@@ -18,7 +18,6 @@ import base64
 import html
 import io
 import json
-import os
 from pathlib import Path
 from typing import Any
 

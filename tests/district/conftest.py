@@ -4,7 +4,6 @@ into both kinds of store the way a merge loads them."""
 from __future__ import annotations
 
 import pytest
-
 from store.conftest import pg_cluster, pg_url  # noqa: F401 - the real PostGIS cluster fixtures
 
 
@@ -25,7 +24,7 @@ def load_frames(store, frames, areas=None) -> None:
 
 
 @pytest.fixture
-def both_stores(tmp_path, pg_url):  # noqa: F811 - pg_url is the imported fixture
+def both_stores(tmp_path, pg_url):
     """A new GeoPackage and a new PostGIS database, open, for the same samples."""
     from surveyor.store import open_store
 

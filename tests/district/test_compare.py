@@ -52,7 +52,7 @@ def test_every_cell_the_new_tower_fixed_is_found_improved(compared):
 
 def test_cells_whose_truth_did_not_change_are_rarely_called_changed(compared):
     comparison, truth = compared
-    same = truth[truth["truth_changed"] == False]  # noqa: E712 - a column of booleans
+    same = truth[truth["truth_changed"] == False]
     tested = same[same["change"] != "not_enough_evidence"]
     assert len(tested) > 100
     called = tested["change"].isin(["improved", "worsened"]).sum()

@@ -15,7 +15,12 @@ import pytest
 from district.conftest import load_frames
 from district.helpers import assert_same_analysis
 from surveyor.store import open_store
-from surveyor.testing.district import KABUPATEN, district_areas, district_samples, village_codes
+from surveyor.testing.district import (
+    KABUPATEN,
+    district_areas,
+    district_samples,
+    village_codes,
+)
 
 pytestmark = pytest.mark.postgis
 
