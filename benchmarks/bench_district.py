@@ -12,7 +12,7 @@ village survey, four volunteers over two weeks, moved onto a grid; kecamatan of 
   and the **SQL floor**: one ``SELECT h3_10, operator, count(*) FROM samples GROUP BY 1, 2`` from
   a process of its own (PostgreSQL's default parallel plan; and with parallel workers off as a
   second reference). Interleaved, ``--repeat`` times each; medians. The analysing process's peak
-  memory (``ru_maxrss``) is reported for every run.
+  memory (``VmHWM``) is reported for every run, and the time and memory its imports take.
 
 Usage::
 
@@ -40,10 +40,20 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 from bench_postgis import Cluster, reset
 
 ANALYZE_CHILD = """
-import atexit, resource, sys, time
+import atexit, sys, time
 t0 = time.perf_counter()
-atexit.register(lambda: print("RESULT", time.perf_counter() - t0,
-                              resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr))
+
+
+def peak_kb():
+    # VmHWM, the peak resident memory of this process image: ru_maxrss would also count the pages
+    # of the (large) benchmark process this one was forked from.
+    with open("/proc/self/status") as fh:
+        return next(int(line.split()[1]) for line in fh if line.startswith("VmHWM:"))
+
+
+atexit.register(lambda: print("RESULT", time.perf_counter() - t0, peak_kb(), file=sys.stderr))
+import surveyor.analyse, surveyor.store.postgis, surveyor.cli.analyze  # the imports, timed apart
+print("IMPORTS", time.perf_counter() - t0, peak_kb(), file=sys.stderr)
 from surveyor.cli import main
 main(["-q", "analyze", "--db", sys.argv[1], "--area", sys.argv[2], "--json"])
 """
@@ -65,7 +75,8 @@ def _child(code: str, *args: str) -> list[str]:
     if r.returncode:
         raise SystemExit(f"child failed ({r.returncode}):\n{r.stderr[-3000:]}")
     line = [ln for ln in r.stderr.splitlines() if ln.startswith("RESULT")][-1]
-    return line.split()[1:]
+    imports = [ln for ln in r.stderr.splitlines() if ln.startswith("IMPORTS")]
+    return line.split()[1:] + (imports[-1].split()[1:] if imports else [])
 
 
 def _floor_table(conn) -> None:
@@ -140,11 +151,13 @@ def run_size(url: str, n: int, repeat: int) -> dict:
     store.close()
     assert stored == n, (stored, n)
     del villages
-    runs = {"analyze": [], "rss_mb": [], "floor": [], "floor_serial": []}
+    runs = {"analyze": [], "rss_mb": [], "floor": [], "floor_serial": [], "imports": [], "imports_mb": []}
     for _ in range(repeat):
-        seconds, rss_kb = _child(ANALYZE_CHILD, url, KABUPATEN)
+        seconds, rss_kb, import_s, import_kb = _child(ANALYZE_CHILD, url, KABUPATEN)
         runs["analyze"].append(float(seconds))
         runs["rss_mb"].append(int(rss_kb) / 1024)
+        runs["imports"].append(float(import_s))
+        runs["imports_mb"].append(int(import_kb) / 1024)
         runs["floor"].append(float(_child(FLOOR_CHILD, url, "parallel")[0]))
         runs["floor_serial"].append(float(_child(FLOOR_CHILD, url, "serial")[0]))
     with psycopg.connect(url, autocommit=True) as conn:
@@ -190,7 +203,8 @@ def main() -> None:
         print(f"{'':>19} analyze runs {', '.join(f'{x:.2f}' for x in runs['analyze'])}; floor runs "
               f"{', '.join(f'{x:.2f}' for x in runs['floor'])}; serial floor runs "
               f"{', '.join(f'{x:.2f}' for x in runs['floor_serial'])}; peak MB "
-              f"{', '.join(f'{x:.0f}' for x in runs['rss_mb'])}")
+              f"{', '.join(f'{x:.0f}' for x in runs['rss_mb'])}; of which imports "
+              f"{med(runs['imports']):.2f} s, {max(runs['imports_mb']):.0f} MB")
 
 
 if __name__ == "__main__":

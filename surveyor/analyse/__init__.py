@@ -141,7 +141,8 @@ def analyze(store, settings: Settings, resolution: int | None = None, *, area: s
     towers = store.read_layer("towers")
     result = None
     if sql.supports(store, res):
-        result = _in_database(store, settings, res, area, boundary, dusun, towers)
+        result = _in_database(store, settings, res, area, boundary, dusun, towers,
+                              codes=selected.codes if selected is not None else None)
     if result is None:
         samples = store.read_samples(columns=SAMPLE_COLUMNS, area=area)
         if len(samples) == 0:
@@ -162,17 +163,23 @@ def analyze(store, settings: Settings, resolution: int | None = None, *, area: s
                  f"{settings.effective_min_gap_s:g} s and >= {settings.effective_min_distance_m:g} m from the "
                  "last counted sample", bounds="one-sided Clopper-Pearson (scipy.stats.beta)")
     layers = {"cells": cells, "dead_zones": zones, "sites": sites}
-    if codes is not None:
-        layers = {name: _keep_other_areas(store, name, gdf, codes) for name, gdf in layers.items()}
+    meta = {"analysis_rules": rules, "analysed_at": analysed_at, "analysis_summary": summary.to_dict(),
+            "analysis_area": area}
     # One transaction for the three layers and the rules they were made with: a failure (a server
-    # that goes away) leaves the previous analysis whole.
-    store.replace_layers(layers, {"analysis_rules": rules, "analysed_at": analysed_at,
-                                  "analysis_summary": summary.to_dict(), "analysis_area": area})
+    # that goes away) leaves the previous analysis whole. An area's analysis replaces that area's
+    # rows only (PostGIS deletes them in that transaction; a GeoPackage is rewritten with the rest).
+    if codes is not None and sql.supports(store, res):
+        store.replace_layers(layers, meta, area_codes=sorted({str(area), *codes}))
+    else:
+        if codes is not None:
+            layers = {name: _keep_other_areas(store, name, gdf, codes) for name, gdf in layers.items()}
+        store.replace_layers(layers, meta)
     log.info("analysed %d samples into %d cell rows", summary.samples_read, len(result.cells))
     return summary
 
 
-def _in_database(store, settings: Settings, res: int, area: str | None, boundary, dusun, towers) -> Analysis | None:
+def _in_database(store, settings: Settings, res: int, area: str | None, boundary, dusun, towers, *,
+                 codes=None) -> Analysis | None:
     """:func:`compute` with the evidence counted inside the database (None when it cannot be)."""
     from surveyor.analyse import sql
     from surveyor.analyse.summary import summarize
@@ -180,7 +187,7 @@ def _in_database(store, settings: Settings, res: int, area: str | None, boundary
 
     try:
         with store.sql_sessions(2) as job:
-            counted = sql.count_in_database(store, settings, res, area, job)
+            counted = sql.count_in_database(store, settings, res, area, job, codes=codes)
             cells = compute_cells(None, settings, boundary, dusun, res, table=counted.cells_table)
             cells = drop_excluded_features(cells, settings).reset_index(drop=True)
             zones = dead_zones(cells, towers, settings, zone_counts=counted.zone_counts)

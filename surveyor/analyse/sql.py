@@ -252,8 +252,9 @@ def _raw_statement(q: _Sql) -> str:
     signal values (sorted values and their counts: the best RSRP, RSCP, RSSI); per reason the
     samples left out (rows with ``d`` > 0). Two steps: the samples to (cell, operator, values)
     groups, which PostgreSQL does in parallel, then those groups to cells."""
-    techs = ", ".join(f"count(*) FILTER (WHERE tech = '{t}') AS t_{t.lower()}" for t in TECHS)
-    tech_sums = ", ".join(f"sum(t_{t.lower()})::bigint AS t_{t.lower()}" for t in TECHS)
+    # Technology and unknown accuracy are grouping keys (not per-row FILTERs): fewer aggregate calls
+    # per sample, and the counts per technology are sums of those groups.
+    tech_sums = ", ".join(f"sum(n) FILTER (WHERE tech = '{t}')::bigint AS t_{t.lower()}" for t in TECHS)
     # Unordered (so the cells group by hashing); the values are sorted where they are read.
     hist = ",\n  ".join(f"array_agg({v}) FILTER (WHERE {v} IS NOT NULL) AS {v}_values, "
                         f"array_agg(n) FILTER (WHERE {v} IS NOT NULL) AS {v}_counts"
@@ -265,13 +266,13 @@ WITH r AS (
   FROM samples WHERE {q.area}
 ), h AS (
   SELECT d, CASE WHEN d IN (0, 7) THEN operator END AS op, CASE WHEN d = 0 THEN cell END AS cell,
+         CASE WHEN d = 0 THEN tech END AS tech, d = 0 AND accuracy_m IS NULL AS unk,
          CASE WHEN d = 0 THEN best END AS best, CASE WHEN d = 0 THEN rscp_dbm END AS rscp,
          CASE WHEN d = 0 THEN rssi_dbm END AS rssi,
-         count(*) AS n, {techs}, count(*) FILTER (WHERE accuracy_m IS NULL) AS unk,
-         min(time) AS t0, max(time) AS t1
-  FROM r GROUP BY 1, 2, 3, 4, 5, 6
+         count(*) AS n, min(time) AS t0, max(time) AS t1
+  FROM r GROUP BY 1, 2, 3, 4, 5, 6, 7, 8
 )
-SELECT d, op, cell, sum(n)::bigint AS raw, {tech_sums}, sum(unk)::bigint AS unk,
+SELECT d, op, cell, sum(n)::bigint AS raw, {tech_sums}, coalesce(sum(n) FILTER (WHERE unk), 0)::bigint AS unk,
   {_ms("min(t0)")} AS t0_ms, {_ms("max(t1)")} AS t1_ms,
   {hist}
 FROM h GROUP BY d, op, cell
@@ -411,9 +412,10 @@ def _quantiles(lo: np.ndarray, hi: np.ndarray, n: np.ndarray, q: float) -> np.nd
 
 
 def count_in_database(store, settings: Settings, resolution: int, area: str | None, job, *,
-                      where: str | None = None) -> DatabaseCells:
+                      where: str | None = None, codes=None) -> DatabaseCells:
     """Count the evidence of ``area`` (the whole database when None) inside the database; ``where``
-    is an SQL condition on the samples besides (a survey round's period, for comparisons).
+    is an SQL condition on the samples besides (a survey round's period, for comparisons); ``codes``
+    the area codes ``area`` selects, when the caller has them.
 
     ``job`` is the list of sessions of :meth:`surveyor.store.postgis.PostgisStore.sql_sessions`
     (two): the first walks the sessions and keeps the counted samples (and then answers
@@ -427,7 +429,7 @@ def count_in_database(store, settings: Settings, resolution: int, area: str | No
     from surveyor.errors import NothingToDo
 
     eff, raw = job
-    area_condition = store._area_condition(area) if area is not None else "TRUE"
+    area_condition = store._area_condition(area, codes=codes) if area is not None else "TRUE"
     if where:
         area_condition = f"({area_condition}) AND ({where})"
     q = _Sql(settings, resolution, area_condition, eff.literal)

@@ -825,15 +825,18 @@ class PostgisStore(Store):
                                                         list(shapely.from_wkb([r[1] for r in rows])) if rows else []))
         return self._areas_cache[1].codes_at(lat, lon)
 
-    def _area_condition(self, area: str | None, column: str = "area_code") -> str:
+    def _area_condition(self, area: str | None, column: str = "area_code", *, codes=None) -> str:
         """An SQL condition selecting the rows of what an area code selects (:meth:`area`: the code
-        and every area inside it), or "TRUE" for no area."""
+        and every area inside it), or "TRUE" for no area. ``codes``: the codes it selects, when the
+        caller has them already (saves reading the areas again)."""
         if area is None:
             return "TRUE"
         from psycopg import sql
 
-        selected = self.area(area)
-        codes = sorted({str(area), *(selected.codes if selected is not None else ())})
+        if codes is None:
+            selected = self.area(area)
+            codes = selected.codes if selected is not None else ()
+        codes = sorted({str(area), *codes})
         listed = sql.SQL(", ").join(sql.Literal(c) for c in codes).as_string(self._connection())
         return f"({column} IN ({listed}))"
 
@@ -1085,7 +1088,7 @@ class PostgisStore(Store):
                 " WHERE s.geom IS NOT NULL AND (s.area_code = ANY(%s) OR EXISTS (SELECT 1 FROM areas a "
                 "WHERE a.code = ANY(%s) AND ST_Intersects(a.geom, s.geom)))", (old_codes, old_codes))
 
-    def _write_analysis(self, layer: str, gdf, area: str | None) -> None:
+    def _write_analysis(self, layer: str, gdf, area: str | None, *, codes=None) -> None:
         import geopandas as gpd
 
         geom_name = gdf.geometry.name if isinstance(gdf, gpd.GeoDataFrame) and gdf._geometry_column_name in gdf else None
@@ -1123,16 +1126,19 @@ class PostgisStore(Store):
                 if geom_name and "geom" not in have:
                     conn.execute(f'ALTER TABLE "{layer}" ADD COLUMN geom geometry(Geometry, 4326)')
                 if "area_code" in have:
-                    conn.execute(f'DELETE FROM "{layer}" WHERE {self._area_condition(area)}')
+                    conn.execute(f'DELETE FROM "{layer}" WHERE {self._area_condition(area, codes=codes)}')
             copy_fields = dict(fields)
             if geom_name:
                 copy_fields["geom"] = "str"
             if len(frame):
                 self._copy_frame(f'"{layer}"', frame, copy_fields)
 
-    def replace_layers(self, layers: dict[str, Any], meta: dict[str, Any]) -> None:
+    def replace_layers(self, layers: dict[str, Any], meta: dict[str, Any], *, area_codes=None) -> None:
         """Replace whole layers and set meta keys in one transaction (each layer as by
-        :meth:`write_layer` without ``area``; psycopg makes the inner blocks savepoints of it)."""
+        :meth:`write_layer` without ``area``; psycopg makes the inner blocks savepoints of it).
+
+        With ``area_codes``, only the rows of those area codes are replaced; the other rows stay
+        (an analysis of one village on a district's server)."""
         for layer in layers:
             if layer in MERGE_LAYERS or layer in ("merges", "sessions", "meta", "areas"):
                 raise StoreError(f"Layer {layer} is not replaced as a whole.")
@@ -1142,7 +1148,11 @@ class PostgisStore(Store):
             conn = self._connection()
             with self._errors(f"replacing {', '.join(layers)}"), conn.transaction():
                 for layer, gdf in layers.items():
-                    self._write_analysis(layer, _to_4326(gdf), None)
+                    if area_codes is None:
+                        self._write_analysis(layer, _to_4326(gdf), None)
+                    else:
+                        codes = sorted(set(area_codes))
+                        self._write_analysis(layer, _to_4326(gdf), codes[0], codes=codes)
                 for key, value in meta.items():
                     conn.execute("INSERT INTO meta (key, value) VALUES (%s, %s) ON CONFLICT (key) "
                                  "DO UPDATE SET value = excluded.value", (key, json.dumps(value, default=str)))

@@ -154,6 +154,24 @@ def test_one_village_analysed_again_keeps_the_others(district_dbs, tmp_path, inv
     assert set(after.loc[after["area_code"] == one, "resolution"]) == {9}
 
 
+def test_one_village_analysed_again_on_postgis_keeps_the_others(district_frames, pg_url, invoke):
+    frames, areas = district_frames
+    with open_store(pg_url, create=True) as store:
+        load_frames(store, frames[:2], areas)
+    assert invoke("analyze", "--db", pg_url, "--area", KABUPATEN).exit_code == 0
+    with open_store(pg_url) as store:
+        before = store.read_layer("dead_zones")
+    one = village_codes(2)[0]
+    r = invoke("analyze", "--db", pg_url, "--area", one, "--resolution", "9")
+    assert r.exit_code == 0, r.output
+    with open_store(pg_url) as store:
+        cells, zones = store.read_layer("cells"), store.read_layer("dead_zones")
+    assert set(cells.loc[cells["area_code"] == one, "resolution"]) == {9}
+    assert set(cells.loc[cells["area_code"] != one, "resolution"]) == {10}
+    kept = before[before["area_code"] != one]
+    assert len(kept) and sorted(zones.loc[zones["area_code"] != one, "zone_id"]) == sorted(kept["zone_id"])
+
+
 @pytest.mark.parametrize("which", [0, 1])
 def test_a_code_that_matches_nothing_is_refused_on_every_command(district_dbs, tmp_path, invoke, which):
     db = district_dbs[which]
