@@ -11,7 +11,7 @@ samples around Lipursari), then times, in the same run:
 A second figure times the analysis reusing the ``h3_10`` column that merge stores on every sample
 (what ``surveyor analyze`` does on a real database); the headline ratio is the fair one above.
 
-Target (DESIGN section 7): ratio <= 2.0. Usage: ``python benchmarks/bench_analyze.py [N] [--repeat R]``.
+Target (README, "Measured figures"): ratio <= 2.0. Usage: ``python benchmarks/bench_analyze.py [N] [--repeat R]``.
 """
 
 from __future__ import annotations

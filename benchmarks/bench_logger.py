@@ -1,4 +1,4 @@
-"""CPU use of `surveyor log` at one sample a second (DESIGN section 7: under 5% of one core).
+"""CPU use of `surveyor log` at one sample a second (target: under 5% of one core).
 
 Runs the real command in a subprocess with stand-in device tools (termux-location,
 termux-telephony-cellinfo, mmcli: small Python scripts that print the real formats) and reads the

@@ -1,6 +1,6 @@
 """Map benchmark: HTML size and Chromium drawing time for a large generated survey database.
 
-Targets (DESIGN section 7): the HTML of one village under 3 MB whatever the number of samples, and
+Targets (README, "Measured figures"): the HTML of one village under 3 MB whatever the number of samples, and
 drawn by Chromium in under 3 s. Prints, for a simulated survey of about ``--samples`` samples (the
 village of the tests' fixtures, tests/fixtures: phones logging every second, as many volunteers as
 that takes; with its OpenStreetMap extract of ``--houses`` houses and its elevation model

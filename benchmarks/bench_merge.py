@@ -1,4 +1,4 @@
-"""Merge speed and memory against the floor and the naive pipeline (DESIGN section 7).
+"""Merge speed and memory against the floor and the naive pipeline (README, "Measured figures").
 
 Generates N G-NetTrack-format rows (default 1,000,000, about 125 MB), then times in one run,
 each in its own process so peak memory is its own:

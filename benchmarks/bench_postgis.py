@@ -2,10 +2,12 @@
 
 Measures, on a fresh database per size:
 
-- **load**: the merge/push path itself (``append`` = COPY into a temporary staging table, then
-  ``commit_merge`` = one ``INSERT ... SELECT ... ORDER BY sample_id ON CONFLICT DO NOTHING`` with the
-  geometry and the area lookup), in merges of 500,000 samples (a big village file each);
-  the generation of the frames (numpy + H3) is not timed;
+- **load**: the merge/push path itself (``append`` = the area of each sample looked up, then COPY
+  straight into ``samples`` inside the merge's transaction; ``commit_merge`` = the ``merges`` row,
+  the sessions touched, COMMIT), in merges of 500,000 samples (a big village file each); the
+  generation of the frames (numpy + H3) is not timed;
+- **COPY floor**: beside each merge, the same rows as the store sends them (with their area code and
+  point) COPYed into a plain table with the same columns and no index or key;
 - **re-load**: the same last 500,000 samples merged again (all duplicates);
 - **aggregate**: :meth:`PostgisStore.aggregate_cells` per (h3_10, operator) for the whole district
   and for one village (``--area``);
@@ -38,6 +40,7 @@ import numpy as np
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 MERGE_ROWS = 500_000
 # Kabupaten Wonosobo, roughly: 265 villages on a 20 x 13 grid of boxes.
@@ -133,6 +136,23 @@ def frame(rng, n: int, first_id: int, merge_id: int) -> pd.DataFrame:
     return df
 
 
+def floor_copy(url, store, df) -> float:
+    """The COPY floor of one merge's rows (see the module docstring); seconds."""
+    import psycopg
+
+    from bench_district import _as_sent, _copy, _floor_table
+    from surveyor.store._arrow import sample_table
+
+    sent = _as_sent(store, sample_table(df.assign(merge_id=0)))
+    with psycopg.connect(url, autocommit=True) as conn:
+        _floor_table(conn)
+        t = time.perf_counter()
+        _copy(conn, sent)
+        seconds = time.perf_counter() - t
+        conn.execute("DROP TABLE floor_copy")
+    return seconds
+
+
 def commit(store, df, merge_id_hint):
     from surveyor.store._arrow import sample_table
     from surveyor.store.base import MergeRecord
@@ -167,6 +187,7 @@ def run_size(url, n: int, rng) -> dict:
     store = PostgisStore(url, create=True)
     store.write_layer("areas", village_areas())
     load_s = 0.0
+    floor_s = 0.0
     last_merge_s = 0.0
     done = 0
     k = 0
@@ -174,6 +195,7 @@ def run_size(url, n: int, rng) -> dict:
     while done < n:
         m = min(MERGE_ROWS, n - done)
         df = frame(rng, m, done, k)
+        floor_s += floor_copy(url, store, df)
         last_merge_s = commit(store, df, k)
         load_s += last_merge_s
         done += m
@@ -212,7 +234,8 @@ def run_size(url, n: int, rng) -> dict:
         assert rows == n
     store.close()
     assert stored == n and st.samples == n
-    return {"n": n, "merges": k, "load_s": load_s, "last_merge_s": last_merge_s, "reload_s": reload_s,
+    return {"n": n, "merges": k, "load_s": load_s, "floor_s": floor_s, "last_merge_s": last_merge_s,
+            "reload_s": reload_s,
             "agg_s": agg_s, "cells": len(cells), "agg_village_s": agg_village_s, "village_cells": len(vcells),
             "village_samples": len(vs), "read_village_s": read_village_s, "status_s": status_s,
             "chunk_s": chunk_s, "db_bytes": db_bytes, "samples_bytes": samples_bytes, "heap_bytes": heap_bytes}
@@ -229,6 +252,7 @@ def main() -> None:
     if url is None:
         cluster = Cluster()
         url = cluster.start()
+    print(f"load average before: {os.getloadavg()}", file=sys.stderr)
     rng = np.random.default_rng(20260714)
     results = []
     try:
@@ -239,11 +263,13 @@ def main() -> None:
         if cluster:
             cluster.stop()
     mb = 1024 * 1024
-    print(f"{'samples':>11} {'load s':>8} {'k/s':>6} {'last 500k s':>11} {'reload 500k s':>13} {'agg all s':>9} "
+    print(f"load average after: {os.getloadavg()}", file=sys.stderr)
+    print(f"{'samples':>11} {'load s':>8} {'k/s':>6} {'COPY floor s':>12} {'x floor':>7} {'last 500k s':>11} {'reload 500k s':>13} {'agg all s':>9} "
           f"{'cells':>8} {'village n':>9} {'agg village s':>13} {'read village s':>14} {'status s':>8} {'chunks s':>8} "
           f"{'db MB':>7} {'samples MB':>10} {'B/sample':>8}")
     for r in results:
-        print(f"{r['n']:>11,} {r['load_s']:>8.1f} {r['n'] / r['load_s'] / 1000:>6.0f} {r['last_merge_s']:>11.1f} "
+        print(f"{r['n']:>11,} {r['load_s']:>8.1f} {r['n'] / r['load_s'] / 1000:>6.0f} {r['floor_s']:>12.1f} "
+              f"{r['load_s'] / r['floor_s']:>7.2f} {r['last_merge_s']:>11.1f} "
               f"{r['reload_s']:>13.1f} {r['agg_s']:>9.1f} {r['cells']:>8,} {r['village_samples']:>9,} "
               f"{r['agg_village_s']:>13.2f} "
               f"{r['read_village_s']:>14.2f} {r['status_s']:>8.1f} "

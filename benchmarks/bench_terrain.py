@@ -12,7 +12,7 @@ runs of:
   predicts every cell, gives every dead zone its verdict);
 - ``profiles``: the path tracing alone (Deygout over all cell-tower pairs).
 
-Targets (DESIGN section 7): terrain under 10 s; analyze with terrain at most 3x analyze without.
+Targets (README, "Measured figures"): terrain under 10 s; analyze with terrain at most 3x analyze without.
 Usage: ``python benchmarks/bench_terrain.py [--repeat R]``.
 """
 

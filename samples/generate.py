@@ -26,7 +26,7 @@ from surveyor.testing import simulate  # noqa: E402
 
 SEED = 20260706
 # The logger's --interval for the journal volunteers: 8 s keeps the bundle near 4 MB and loses no
-# evidence, since effective samples are at least 10 s and 20 m apart anyway (DESIGN section 4).
+# evidence, since effective samples are at least 10 s and 20 m apart anyway (docs/method.md).
 INTERVAL_S = (6.0, 10.0)
 MANAGED = ("journals", "gnettrack", "README.md")
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 JOURNAL_VERSION = 1
 
-# Field name -> storage type. One table, the contract of DESIGN section 3.
+# Field name -> storage type. One table, the contract of docs/journal.md.
 # "str", "float", "int", "bool", "time" (UTC). Order is the column order of the `samples` layer.
 SAMPLE_FIELDS: dict[str, str] = {
     "v": "int",
@@ -235,7 +235,7 @@ def _to_int(value: object) -> int | None:
 
 
 # ---------------------------------------------------------------------------------------------
-# The rules' defaults (DESIGN section 4), read by surveyor.config; the rules themselves are in
+# The rules' defaults (docs/method.md), read by surveyor.config; the rules themselves are in
 # surveyor.analyse.rules.
 
 RSRP_NEGATIVE_BELOW_DBM = -115.0

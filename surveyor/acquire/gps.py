@@ -415,7 +415,7 @@ class TermuxGps(_ThreadedGps):
 
 
 def open_gps(spec: str, *, interval_s: float = 1.0) -> GpsSource:
-    """A GPS source from its ``--gps`` SPEC (DESIGN section 2)."""
+    """A GPS source from its ``--gps`` SPEC (the README, `surveyor log`)."""
     spec = (spec or "none").strip()
     kind, _, arg = spec.partition(":")
     kind = kind.lower()

@@ -1,4 +1,4 @@
-"""The journal: crash-safe JSON Lines, one sample a line (DESIGN section 3).
+"""The journal: crash-safe JSON Lines, one sample a line (docs/journal.md).
 
 This module is THE writer of the journal format; ``surveyor.ingest.journal`` reads it. Every line
 is written with one ``write`` on an ``O_APPEND`` descriptor and ``fsync``'d before the next sample,

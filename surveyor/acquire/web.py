@@ -65,7 +65,7 @@ VISIT_RADIUS_M = 35.0  # about half an H3 resolution-10 cell: standing inside th
 VISIT_MAX_ACCURACY_M = 50.0  # worse fixes do not mark a target visited (the analysis drops them too)
 MAX_PRELOAD_BYTES = 16_000_000  # today's earlier lines of the journal: read at most this much of its end
 
-# Signal classes of the track. LTE/5G RSRP classes as in RTR-NetTest and Android (DESIGN section 4);
+# Signal classes of the track. LTE/5G RSRP classes as in RTR-NetTest and Android (docs/method.md);
 # colours from the Okabe-Ito palette of the coverage map (surveyor.render.style): blue as "usable 4G",
 # yellow as "mixed or weak", vermillion as "no usable 4G", grey as "not known".
 SIGNAL_CLASSES: tuple[tuple[str, str, str, str], ...] = (
@@ -105,8 +105,7 @@ def signal_class(sample: dict) -> str | None:
     """The track class of a signal or manual sample (a key of :data:`SIGNAL_CLASSES`); None for a
     speed test.
 
-    No service or ``tech: NONE`` is ``nosignal``; 2G or 3G only is ``2g3g`` (no usable 4G, DESIGN
-    section 4); 4G/5G is classed by RSRP (for 5G non-standalone the better of the LTE anchor and
+    No service or ``tech: NONE`` is ``nosignal``; 2G or 3G only is ``2g3g`` (no usable 4G, docs/method.md); 4G/5G is classed by RSRP (for 5G non-standalone the better of the LTE anchor and
     NR), below -115 dBm ``none``. A manual sample is classed by its bars (0-1 bars: no usable 4G).
     """
     kind = sample.get("kind") or "signal"

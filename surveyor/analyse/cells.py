@@ -2,7 +2,7 @@
 
 :func:`cell_table` counts the :class:`~surveyor.analyse.evidence.Evidence` per cell and operator
 (raw and effective samples, negatives and their sub-reasons, sessions, devices, days, signal
-percentiles, speed tests) and judges each one (DESIGN section 4): ``dead``, ``covered`` or
+percentiles, speed tests) and judges each one (docs/method.md): ``dead``, ``covered`` or
 ``marginal`` from the Clopper-Pearson bounds of the negative share when there is enough evidence,
 ``dead`` from failed speed tests alone, ``insufficient`` otherwise. :func:`compute_cells` adds the
 cells of the area nobody surveyed (``not_surveyed``), the geometry, the area and the dusun.
@@ -20,7 +20,7 @@ from surveyor.config import Settings
 from surveyor.geo import cells as grid
 from surveyor.model import TECHS
 
-__all__ = ["CELL_COLUMNS", "STATUSES", "cell_table", "compute_cells"]
+__all__ = ["CELL_COLUMNS", "COUNT_COLUMNS", "STATUSES", "cell_table", "compute_cells", "count_cells", "judge_cells"]
 
 STATUSES = ("dead", "marginal", "covered", "insufficient", "not_surveyed")
 
@@ -55,8 +55,26 @@ def _needs(eff: int, sessions: int, spread_h: float, first_visit: str | None, se
     return "; ".join(parts)
 
 
+# What is counted per cell and operator before anything is judged: :func:`count_cells` counts it
+# from the samples, :mod:`surveyor.analyse.sql` in the database; :func:`judge_cells` does the rest
+# for both, so the two give the same cells.
+COUNT_COLUMNS = [
+    "cell", "operator", "samples_raw", "samples_effective", "negatives_effective", "no_service_effective",
+    "only_2g3g_effective", "unknown_accuracy", "sessions", "devices", "days", "first_ms", "last_ms",
+    "first_visit_ms", "time_spread_h", "rsrp_p20_dbm", "rsrp_median_dbm", "rsrp_p80_dbm", "signal_metric",
+    "tech_main", "only_2g3g", "altitude_median_m", "speed_tests", "speed_failed", "speed_failed_sessions",
+    "download_median_mbps", "upload_median_mbps",
+]
+
+
 def cell_table(ev: Evidence, settings: Settings) -> pd.DataFrame:
     """Per cell and operator with samples: counts, bounds and status (no geometry, no area rows)."""
+    return judge_cells(count_cells(ev, settings), settings)
+
+
+def count_cells(ev: Evidence, settings: Settings) -> pd.DataFrame:
+    """What :data:`COUNT_COLUMNS` counts, per cell and operator (every operator of the settings for
+    every cell with a sample; :func:`judge_cells` drops the pairs without any)."""
     sig, sp = ev.signal, ev.speed
     n_sig = len(sig)
     ops = list(settings.operators)
@@ -92,19 +110,15 @@ def cell_table(ev: Evidence, settings: Settings) -> pd.DataFrame:
     old = known[:, 2] + known[:, 3]
     only_2g3g = (old > 0) & (modern == 0)
 
-    out = {"key": np.arange(n_keys)}
+    out = {}
     out["cell"] = np.repeat(cell_uniques.astype(np.uint64), n_ops)
     out["operator"] = np.tile(np.array(ops, dtype=object), len(cell_uniques))
     out["samples_raw"] = raw.astype(np.int64)
     out["samples_effective"] = n_eff.astype(np.int64)
     out["negatives_effective"] = n_neg.astype(np.int64)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        out["share_negative"] = np.where(n_eff > 0, n_neg / n_eff, np.nan)
-        out["share_no_service"] = np.where(n_eff > 0, n_ns / n_eff, np.nan)
-        out["share_2g3g"] = np.where(n_eff > 0, n_2g / n_eff, np.nan)
-        out["unknown_accuracy_share"] = np.where(raw > 0, unk_acc / raw, np.nan)
-    lower, upper = clopper_pearson(n_neg, n_eff, settings.confidence)
-    out["lower_95"], out["upper_95"] = lower, upper
+    out["no_service_effective"] = n_ns.astype(np.int64)
+    out["only_2g3g_effective"] = n_2g.astype(np.int64)
+    out["unknown_accuracy"] = unk_acc.astype(np.int64)
 
     # first/last seen over every sample in the cell (signal and speed). Signal samples are sorted
     # by group (session and operator) and time, so within a run of one key and one group the
@@ -172,15 +186,30 @@ def cell_table(ev: Evidence, settings: Settings) -> pd.DataFrame:
     failed = sp.failed.astype(bool)
     out["speed_tests"] = np.bincount(key_sp, minlength=n_keys).astype(np.int64)
     out["speed_failed"] = np.bincount(key_sp[failed], minlength=n_keys).astype(np.int64)
-    out["speed_passed"] = out["speed_tests"] - out["speed_failed"]
     out["speed_failed_sessions"] = _distinct_per_key(key_sp[failed], sp.session[failed].astype(np.int64), n_keys)
     out["download_median_mbps"] = grouped_quantiles(key_sp, sp.download_mbps, n_keys, (0.5,))[:, 0]
     out["upload_median_mbps"] = grouped_quantiles(key_sp, sp.upload_mbps, n_keys, (0.5,))[:, 0]
+    return pd.DataFrame(out, columns=COUNT_COLUMNS)
 
+
+def judge_cells(counts: pd.DataFrame, settings: Settings) -> pd.DataFrame:
+    """The shares, their Clopper-Pearson bounds and the status of each cell and operator with a
+    sample, from what :func:`count_cells` counts (:data:`COUNT_COLUMNS`)."""
+    out = {c: counts[c].to_numpy() for c in COUNT_COLUMNS}
+    raw = out["samples_raw"].astype(float)
+    n_eff = out["samples_effective"].astype(float)
+    n_neg = out["negatives_effective"].astype(float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out["share_negative"] = np.where(n_eff > 0, n_neg / n_eff, np.nan)
+        out["share_no_service"] = np.where(n_eff > 0, out["no_service_effective"].astype(float) / n_eff, np.nan)
+        out["share_2g3g"] = np.where(n_eff > 0, out["only_2g3g_effective"].astype(float) / n_eff, np.nan)
+        out["unknown_accuracy_share"] = np.where(raw > 0, out["unknown_accuracy"].astype(float) / raw, np.nan)
+    out["lower_95"], out["upper_95"] = clopper_pearson(n_neg, n_eff, settings.confidence)
+    out["speed_passed"] = out["speed_tests"] - out["speed_failed"]
     have = (out["samples_raw"] > 0) | (out["speed_tests"] > 0)
-    out = pd.DataFrame({k: v[have] for k, v in out.items()})
-    _classify(out, settings)
-    return out.drop(columns=["key"]).reset_index(drop=True)
+    table = pd.DataFrame({k: v[have] for k, v in out.items()})
+    _classify(table, settings)
+    return table.drop(columns=["no_service_effective", "only_2g3g_effective", "unknown_accuracy"]).reset_index(drop=True)
 
 
 def _factorize_sorted(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -208,7 +237,7 @@ def _distinct_per_key(key: np.ndarray, values: np.ndarray, n_keys: int) -> np.nd
 
 
 def _classify(out: pd.DataFrame, settings: Settings) -> None:
-    """Status, dead_by, weak_signal and needs, in place (DESIGN section 4)."""
+    """Status, dead_by, weak_signal and needs, in place (docs/method.md)."""
     enough = ((out["samples_effective"] >= settings.min_effective_samples)
               & (out["sessions"] >= settings.min_sessions)
               & ((out["time_spread_h"] >= settings.min_session_gap_h) | (settings.min_sessions < 2)))
@@ -245,8 +274,8 @@ def _classify(out: pd.DataFrame, settings: Settings) -> None:
     out["needs"] = needs
 
 
-def compute_cells(samples: pd.DataFrame | Evidence, settings: Settings, boundary=None, dusun=None,
-                  resolution: int | None = None):
+def compute_cells(samples: pd.DataFrame | Evidence | None, settings: Settings, boundary=None, dusun=None,
+                  resolution: int | None = None, *, table: pd.DataFrame | None = None):
     """The ``cells`` layer: one row per H3 cell and operator (docs/layers.md).
 
     Parameters
@@ -263,6 +292,9 @@ def compute_cells(samples: pd.DataFrame | Evidence, settings: Settings, boundary
         GeoDataFrame of dusun polygons with ``name`` (optional).
     resolution
         H3 resolution (``settings.resolution`` when None).
+    table
+        The judged cells (:func:`judge_cells`) when they were counted elsewhere (in the database:
+        :mod:`surveyor.analyse.sql`); ``samples`` is then not read and ``resolution`` must be given.
 
     Returns
     -------
@@ -272,9 +304,12 @@ def compute_cells(samples: pd.DataFrame | Evidence, settings: Settings, boundary
     import geopandas as gpd
     import shapely
 
-    ev = samples if isinstance(samples, Evidence) else prepare_evidence(samples, settings, resolution)
-    res = ev.resolution
-    table = cell_table(ev, settings)
+    if table is None:
+        ev = samples if isinstance(samples, Evidence) else prepare_evidence(samples, settings, resolution)
+        res = ev.resolution
+        table = cell_table(ev, settings)
+    else:
+        res = grid.check_resolution(resolution if resolution is not None else settings.resolution)
     in_area = grid.area_cells(boundary, res) if boundary is not None else np.zeros(0, dtype=np.uint64)
     # not_surveyed: area cells x operators without a row
     if len(in_area) and len(settings.operators):

@@ -3,7 +3,7 @@
 Samples of one walk are not independent (one sample a second for a minute in one place is one
 observation), so within one session and operator a sample counts only when it is at least
 ``effective_min_gap_s`` seconds and ``effective_min_distance_m`` metres from the last counted one
-(DESIGN section 4). :func:`effective_mask` answers that for every sample at once.
+(docs/method.md). :func:`effective_mask` answers that for every sample at once.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ def effective_mask(group, t_ms, lat, lon, *, min_gap_s: float, min_distance_m: f
     the last counted one; the first sample of each group counts.
 
     The input must be sorted by group, then time. Samples of one walk are not independent, so this
-    thinning is what the evidence thresholds count (DESIGN section 4).
+    thinning is what the evidence thresholds count (docs/method.md).
 
     Parameters
     ----------

@@ -28,7 +28,7 @@ __all__ = ["Evidence", "REASON_CODES", "SAMPLE_COLUMNS", "SignalSamples", "Speed
 # Columns of the samples layer the analysis reads.
 SAMPLE_COLUMNS = ["time", "lat", "lon", "accuracy_m", "altitude_m", "environment", "device", "session",
                   "kind", "operator", "tech", "service", "rsrp_dbm", "nr_rsrp_dbm", "rscp_dbm", "rssi_dbm",
-                  "level", "download_mbps", "upload_mbps", "test", "h3_10", "source_file"]
+                  "level", "download_mbps", "upload_mbps", "test", "h3_10", "source_file", "sample_id"]
 
 # Reason codes of the evidence: 0 is "not negative", then the reasons of the rule.
 REASON_CODES = (None, *NEGATIVE_REASONS)
@@ -136,7 +136,7 @@ class Evidence:
     signal : SignalSamples
         Signal and manual samples.
     speed : SpeedTests
-        Speed tests, judged apart from the signal (DESIGN section 4).
+        Speed tests, judged apart from the signal (docs/method.md).
     resolution : int
         H3 resolution of the cells.
     operators : tuple of str
@@ -412,7 +412,11 @@ def prepare_evidence(samples: pd.DataFrame, settings: Settings, resolution: int 
     # series of observations (one per network) in one session.
     grp = in_sg(ses_c) * (len(ops) + 1) + in_sg(op_idx)
     t_sg = in_sg(t_ms)
-    order = _group_time_order(grp, t_sg)
+    # Samples of one time in a session are taken in sample_id order, as the database reads them.
+    ids = df["sample_id"] if "sample_id" in df.columns else None
+    tie = (ids.to_numpy(dtype=np.int64)[rows] if ids is not None and ids.dtype.kind in "iu" and not ids.isna().any()
+           else None)
+    order = _group_time_order(grp, t_sg, tie)
     pick = (lambda a: a) if order is None else (lambda a: a[order])  # noqa: E731
     o_sg = sg if order is None else sg[order]
     at = (lambda a: in_sg(a) if order is None else a[o_sg])  # noqa: E731
@@ -431,12 +435,17 @@ def prepare_evidence(samples: pd.DataFrame, settings: Settings, resolution: int 
                     left_out=left_out, other_operators=other_ops)
 
 
-def _group_time_order(grp: np.ndarray, t: np.ndarray) -> np.ndarray | None:
-    """The order that sorts samples by group, then time (stable), or None when they already are
-    (samples usually come in session and time order, which saves a sort and every gather)."""
+def _group_time_order(grp: np.ndarray, t: np.ndarray, tie: np.ndarray | None = None) -> np.ndarray | None:
+    """The order that sorts samples by group, then time, then ``tie`` (stable without it), or None
+    when they already are (samples usually come in session and time order, which saves a sort and
+    every gather)."""
     if len(grp) < 2:
         return None
     same = grp[1:] == grp[:-1]
     if (grp[1:] >= grp[:-1]).all() and (~same | (t[1:] >= t[:-1])).all():
-        return None
-    return np.lexsort((t, grp))
+        if tie is None:
+            return None
+        same_t = same & (t[1:] == t[:-1])
+        if not same_t.any() or (tie[1:][same_t] > tie[:-1][same_t]).all():
+            return None
+    return np.lexsort((t, grp)) if tie is None else np.lexsort((tie, t, grp))

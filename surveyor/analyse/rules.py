@@ -1,4 +1,4 @@
-"""The coverage rules of DESIGN section 4, on whole columns of samples.
+"""The coverage rules of docs/method.md, on whole columns of samples.
 
 This is the one implementation of the rules: the analysis, the maps, the report and the exports
 all call these functions, and every threshold comes from :class:`surveyor.config.Settings`

@@ -16,7 +16,7 @@ from surveyor.analyse.cells import STATUSES
 from surveyor.analyse.evidence import Evidence
 from surveyor.config import Settings
 
-__all__ = ["AnalysisSummary", "OperatorSummary", "summarize"]
+__all__ = ["AnalysisSummary", "EvidenceTotals", "OperatorSummary", "summarize", "totals_of"]
 
 
 @dataclass(frozen=True)
@@ -113,15 +113,54 @@ class AnalysisSummary:
         return out
 
 
-def summarize(cells, zones, sites, ev: Evidence, settings: Settings) -> AnalysisSummary:
-    """The summary of the three layers and the evidence they come from."""
+@dataclass(frozen=True)
+class EvidenceTotals:
+    """What the summary tells of the evidence, in totals: from an :class:`Evidence` in memory
+    (:func:`totals_of`) or counted in the database (:mod:`surveyor.analyse.sql`).
+
+    Attributes
+    ----------
+    resolution, samples_read, left_out, other_operators
+        As in :class:`AnalysisSummary`.
+    signal_samples, effective_samples, speed_tests
+        Signal and manual samples used, the effective ones among them, speed tests used.
+    unknown_accuracy
+        Signal samples whose GPS accuracy is unknown.
+    by_operator
+        Signal samples used per analysed operator.
+    """
+
+    resolution: int
+    samples_read: int
+    signal_samples: int
+    effective_samples: int
+    speed_tests: int
+    unknown_accuracy: int
+    left_out: dict[str, int]
+    other_operators: dict[str, int]
+    by_operator: dict[str, int]
+
+
+def totals_of(ev: Evidence) -> EvidenceTotals:
+    """The totals of an :class:`Evidence`."""
     sig = ev.signal
-    n_sig, n_sp = len(sig), len(ev.speed)
+    n_sig = len(sig)
+    return EvidenceTotals(
+        resolution=ev.resolution, samples_read=ev.samples_read, signal_samples=n_sig,
+        effective_samples=int(sig.effective.sum()) if n_sig else 0, speed_tests=len(ev.speed),
+        unknown_accuracy=int(sig.accuracy_unknown.sum()) if n_sig else 0, left_out=dict(ev.left_out),
+        other_operators=dict(ev.other_operators),
+        by_operator={op: int((sig.op == i).sum()) if n_sig else 0 for i, op in enumerate(ev.operators)})
+
+
+def summarize(cells, zones, sites, ev: Evidence | EvidenceTotals, settings: Settings) -> AnalysisSummary:
+    """The summary of the three layers and the evidence they come from."""
+    totals = ev if isinstance(ev, EvidenceTotals) else totals_of(ev)
+    n_sig, n_sp = totals.signal_samples, totals.speed_tests
     c_op = cells["operator"].to_numpy() if len(cells) else np.array([], dtype=object)
     c_st = cells["status"].to_numpy() if len(cells) else np.array([], dtype=object)
     z_op = zones["operator"].to_numpy() if len(zones) else np.array([], dtype=object)
     s_op = sites["operator"].to_numpy() if len(sites) else np.array([], dtype=object)
-    ops = list(ev.operators)
     operators = {}
     for op in settings.operators:
         st_op = c_st[c_op == op]
@@ -131,21 +170,21 @@ def summarize(cells, zones, sites, ev: Evidence, settings: Settings) -> Analysis
             dead_zones=len(z),
             dead_area_km2=round(float(z["area_km2"].sum()), 4) if len(z) else 0.0,
             zone_ids=[str(i) for i in z["zone_id"]] if len(z) else [],
-            samples=int((sig.op == ops.index(op)).sum()) if n_sig and op in ops else 0,
+            samples=int(totals.by_operator.get(op, 0)),
             sites=int((s_op == op).sum()),
         )
     outside = (int(cells.loc[cells["status"] != "not_surveyed", "h3"][cells["outside_area"]].nunique())
                if len(cells) else 0)
     return AnalysisSummary(
-        resolution=ev.resolution,
-        samples_read=ev.samples_read,
+        resolution=totals.resolution,
+        samples_read=totals.samples_read,
         samples_used=n_sig + n_sp,
         signal_samples=n_sig,
-        effective_samples=int(sig.effective.sum()) if n_sig else 0,
+        effective_samples=totals.effective_samples,
         speed_tests=n_sp,
-        left_out={k: v for k, v in ev.left_out.items() if k != "other_operator"},
-        other_operators=dict(ev.other_operators),
-        unknown_accuracy_share=float(sig.accuracy_unknown.mean()) if n_sig else None,
+        left_out={k: v for k, v in totals.left_out.items() if k != "other_operator"},
+        other_operators=dict(totals.other_operators),
+        unknown_accuracy_share=totals.unknown_accuracy / n_sig if n_sig else None,
         outside_area_cells=outside,
         operators=operators,
     )

@@ -4,7 +4,7 @@
 (``DZ-TSEL-01``), area, centroid, dusun, the evidence recomputed over the zone's own samples
 (effective and raw samples, sessions, devices, days, first and last seen, median signal, share
 negative and its bounds, speed tests), and the distance and direction to the nearest covered cell
-and to the nearest known tower of the operator (DESIGN section 4).
+and to the nearest known tower of the operator (docs/method.md).
 
 **Lasting IDs.** A zone ID goes into letters ("DZ-TSEL-01 in Dusun Krajan"), so it must name the
 same place after the next merge and analysis. :func:`dead_zones` takes the previous analysis's
@@ -32,7 +32,7 @@ from surveyor.geo.bearing import bearing_deg, compass
 from surveyor.geo.distance import haversine_m
 from surveyor.model import OPERATOR_CODES
 
-__all__ = ["ZONE_COLUMNS", "ZoneRegister", "dead_zones", "zone_changes"]
+__all__ = ["ZONE_COLUMNS", "ZONE_COUNT_KEYS", "ZoneRegister", "dead_zones", "zone_changes"]
 
 ZONE_COLUMNS = [
     "zone_id", "operator", "cells", "area_km2", "centroid_lat", "centroid_lon", "dusun",
@@ -114,7 +114,7 @@ def _nearest(lat, lon, tlat, tlon) -> tuple[float, float, str | None]:
 
 
 def dead_zones(cells, towers=None, settings: Settings | None = None, evidence: Evidence | None = None,
-               previous=None, register: ZoneRegister | None = None):
+               previous=None, register: ZoneRegister | None = None, *, zone_counts=None):
     """Merge adjacent dead cells of one operator into dead zones with their evidence.
 
     Parameters
@@ -135,6 +135,11 @@ def dead_zones(cells, towers=None, settings: Settings | None = None, evidence: E
         ``operator``, geometry), or None: a zone overlapping an earlier zone keeps its ID.
     register
         The IDs given so far (updated in place: new numbers, retired IDs). None: a fresh register.
+    zone_counts
+        Instead of ``evidence``, a function that counts the zones' evidence where the samples are
+        (in the database: :mod:`surveyor.analyse.sql`): called once per operator with the operator
+        and the list of its zones' cells (uint64 arrays), it returns one dict per zone with the keys
+        of :data:`ZONE_COUNT_KEYS`.
 
     Returns
     -------
@@ -191,7 +196,9 @@ def dead_zones(cells, towers=None, settings: Settings | None = None, evidence: E
             zone_rows.append((member, geom, float(g_utm.area.iloc[0]) / 1e6, centroid.y, centroid.x))
         zone_rows.sort(key=lambda z: (round(z[3], 7), round(z[4], 7)))
         ids = _lasting_ids([z[1] for z in zone_rows], prev.get(op), area, op, register)
-        for zid, (member, geom, area_km2, clat, clon) in zip(ids, zone_rows):
+        counted = (zone_counts(op, [grid.from_hex(z[0]["h3"]) for z in zone_rows]) if zone_counts is not None
+                   else [None] * len(zone_rows))
+        for zid, (member, geom, area_km2, clat, clon), counts in zip(ids, zone_rows, counted):
             row: dict[str, Any] = {
                 "zone_id": zid, "operator": op, "cells": len(member),
                 "area_km2": area_km2, "centroid_lat": clat, "centroid_lon": clon,
@@ -199,7 +206,8 @@ def dead_zones(cells, towers=None, settings: Settings | None = None, evidence: E
                 "area_code": settings.code, "h3_cells": ",".join(member["h3"]),
                 "resolution": int(member["resolution"].iloc[0]),
             }
-            row.update(_zone_evidence(member, op, settings, evidence, op_samples))
+            row.update(_zone_evidence(member, op, settings, evidence, op_samples) if counts is None
+                       else _finish_zone_evidence(counts, settings))
             row["nearest_signal_m"], row["nearest_signal_bearing_deg"], row["nearest_signal_direction"] = \
                 _nearest(clat, clon, covered_lat, covered_lon)
             if op_towers is not None and len(op_towers):
@@ -367,6 +375,22 @@ def _zone_evidence(member, op: str, settings: Settings, ev: Evidence | None,
                    speed_tests=int(member["speed_tests"].sum()), speed_failed=int(member["speed_failed"].sum()))
         ns = float((member["share_no_service"].fillna(0) * member["samples_effective"]).sum())
         g2 = float((member["share_2g3g"].fillna(0) * member["samples_effective"]).sum())
+    out["no_service"], out["only_2g3g"] = ns, g2
+    return _finish_zone_evidence(out, settings)
+
+
+# What a zone's evidence is made of, counted over the zone's own samples (see ``zone_counts``).
+ZONE_COUNT_KEYS = ("samples_effective", "samples_raw", "negatives_effective", "sessions", "devices", "days",
+                   "first_seen", "last_seen", "rsrp_median_dbm", "speed_tests", "speed_failed", "no_service",
+                   "only_2g3g")
+
+
+def _finish_zone_evidence(counts: dict[str, Any], settings: Settings) -> dict[str, Any]:
+    """A zone's evidence row from its counts (:data:`ZONE_COUNT_KEYS`): the shares and the bounds
+    recomputed on the zone totals."""
+    out = {k: counts[k] for k in ZONE_COUNT_KEYS if k not in ("no_service", "only_2g3g")}
+    n_eff, n_neg = int(counts["samples_effective"]), int(counts["negatives_effective"])
+    ns, g2 = counts["no_service"], counts["only_2g3g"]
     lower, upper = clopper_pearson([n_neg], [n_eff], settings.confidence)
     out["share_negative"] = n_neg / n_eff if n_eff else np.nan
     out["lower_95"], out["upper_95"] = float(lower[0]), float(upper[0])

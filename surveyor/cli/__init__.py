@@ -42,6 +42,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "towers": ("surveyor.cli.towers", "Add towers by hand, or list the towers terrain analysis uses."),
     "antenna": ("surveyor.cli.antenna", "Where to point a home antenna, and how high, per operator."),
     "sites": ("surveyor.cli.sites", "Propose where a new tower would serve the most dead places."),
+    "compare": ("surveyor.cli.compare", "Compare two survey rounds cell by cell: improved, worsened or not."),
 }
 
 

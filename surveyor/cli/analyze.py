@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING
 
 import click
 
-from surveyor.cli.options import (all_data_option, check_flags, config_option, db_option, json_option, open_survey,
-                                  survey_settings)
+from surveyor.cli.options import (all_data_option, area_option, check_flags, config_option, db_option, json_option,
+                                  open_survey, survey_settings)
 from surveyor.cli.texts import _, language, ngettext
 
 if TYPE_CHECKING:  # the analysis imports numpy and pandas: not at `--help` time
@@ -58,14 +58,17 @@ def summary_text(summary: AnalysisSummary, db: str) -> str:
 @db_option
 @click.option("--resolution", type=int, default=None, metavar="N",
               help="H3 resolution of the cells, 5-12 (default: survey.toml's, 10 = cells of about 70 m).")
+@area_option
 @config_option
 @json_option
 @all_data_option
-def command(db: str, resolution: int | None, config: str | None, as_json: bool, all_data: bool) -> None:
+def command(db: str, resolution: int | None, area: str | None, config: str | None, as_json: bool,
+            all_data: bool) -> None:
     """Judge coverage per H3 cell and operator; find dead zones and site suggestions.
 
-    Writes the layers cells, dead_zones and sites into the geodatabase (replacing earlier ones)
-    with the rules used. Prints a short summary per operator, or JSON with --json.
+    Writes the layers cells, dead_zones and sites into the geodatabase (replacing earlier ones;
+    with --area only that area's rows) with the rules used. On a PostGIS database the samples are
+    counted inside the server. Prints a short summary per operator, or JSON with --json.
     """
     from surveyor.analyse import analyze
     from surveyor.store.survey import remember
@@ -76,8 +79,11 @@ def command(db: str, resolution: int | None, config: str | None, as_json: bool, 
     settings = survey_settings(db, config, required=False, resolution=resolution, all_data=all_data)
     with open_survey(db) as store:
         remember(store, settings)
-        summary = analyze(store, settings)
-        outside = None if as_json or settings.out_of_scope == "include" else _outside_scope(store, settings)
+        summary = analyze(store, settings, area=area)
+        # What the scope left out, counted over the village's samples (an area of a district's
+        # database is not read into memory for a message).
+        outside = (None if as_json or area is not None or settings.out_of_scope == "include"
+                   else _outside_scope(store, settings))
     if as_json:
         click.echo(json.dumps(summary.to_dict(), indent=1))
     else:

@@ -12,12 +12,12 @@ from surveyor.cli.texts import _, language
 @click.command(name="export")
 @db_option
 @click.option("--out", "out", required=True, metavar="FILE",
-              help="File to write; the suffix (.geojson .kml .csv .gpkg .xlsx) picks the format.")
+              help="File to write; the suffix (.geojson .kml .csv .gpkg .xlsx .parquet) picks the format.")
 @click.option("--layer", type=choice(["samples", "cells", "dead_zones", "sites"]), default="dead_zones",
               show_default=True, help="What to export (ignored by --format blankspot).")
-@click.option("--format", "fmt", type=choice(["geojson", "kml", "csv", "gpkg", "xlsx", "blankspot"]),
+@click.option("--format", "fmt", type=choice(["geojson", "kml", "csv", "gpkg", "xlsx", "blankspot", "parquet"]),
               default=None, help="Format (default: from the suffix). blankspot: Diskominfo's per-zone sheet, "
-                                 "CSV or XLSX by suffix.")
+                                 "CSV or XLSX by suffix. parquet: GeoParquet for DuckDB or BigQuery.")
 @area_option
 @click.option("--anonymize", is_flag=True,
               help="Leave out volunteers, device IDs, notes, file names and exact sample positions "
@@ -40,6 +40,7 @@ def command(db: str, out: str, layer: str, fmt: str | None, area: str | None, an
       surveyor export --format blankspot --out blankspot.xlsx
       surveyor export --format blankspot --lang en --out blankspot-en.xlsx
       surveyor export --layer samples --anonymize --out samples.csv
+      surveyor export --layer cells --format parquet --out cells.parquet
     """
     from surveyor.export import export_layer, format_from_suffix
     from surveyor.i18n import format_number

@@ -10,7 +10,8 @@
 - :func:`survey_settings`: the settings of the database's own survey (refused when unknown).
 - ``all_data_option``: ``--all-data``, include samples outside the survey's scope.
 - ``operator_option``: ``--operator NAME``, repeatable where a command takes several.
-- ``area_option``: ``--area CODE`` limit to one village (shared PostGIS store).
+- ``area_option``: ``--area CODE`` the area and everything inside it (both stores).
+- ``district_option``: ``--district CODE`` the per-village overview of a district.
 - ``out_option(default)``: ``--out PATH`` and ``overwrite_option``: ``--overwrite``;
   :func:`output_path` applies the output policy for both (once, for every command).
 - :func:`open_survey`: the store of ``--db``, refused with one message when the folder holds no
@@ -57,7 +58,11 @@ def _lower(ctx, param, value):
 lang_option = click.option("--lang", default=None, metavar="|".join(LANGUAGES), callback=_lower,
                            help="Language (default: survey.toml's language, 'id' for Lipursari).")
 area_option = click.option("--area", default=None, metavar="CODE",
-                           help="Only this village (its Kemendagri code), for shared databases.")
+                           help="Only this area (a Kemendagri code) and everything inside it: a village, "
+                                "a kecamatan (33.07.05) or a kabupaten (33.07).")
+district_option = click.option("--district", default=None, metavar="CODE",
+                               help="The overview of a district (a kecamatan or kabupaten code): one row "
+                                    "and one polygon per village inside it.")
 overwrite_option = click.option("--overwrite", is_flag=True, help="Replace the output file if it exists.")
 all_data_option = click.option(
     "--all-data", "all_data", is_flag=True,

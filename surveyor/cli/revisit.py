@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import click
 
-from surveyor.cli.options import (all_data_option, choice, config_option, db_option, lang_option, open_survey,
-                                  operator_option, survey_settings)
+from surveyor.cli.options import (all_data_option, area_option, choice, config_option, db_option, lang_option,
+                                  open_survey, operator_option, survey_settings)
 from surveyor.cli.texts import _, language
 
 
@@ -17,10 +17,11 @@ from surveyor.cli.texts import _, language
                    "(default: the village office of the basemap, else the middle of the village).")
 @click.option("--format", "fmt", type=choice(["table", "csv", "gpx"]), default="table",
               show_default=True, help="Output format (on stdout); gpx gives waypoints for a phone.")
+@area_option
 @lang_option
 @config_option
 @all_data_option
-def command(db: str, operator: str | None, start: str | None, fmt: str, lang: str | None,
+def command(db: str, operator: str | None, start: str | None, fmt: str, area: str | None, lang: str | None,
             config: str | None, all_data: bool) -> None:
     """List the places inside the village that need more checks, in a walking order.
 
@@ -42,7 +43,7 @@ def command(db: str, operator: str | None, start: str | None, fmt: str, lang: st
     settings = survey_settings(db, config, all_data=all_data, language=lang or language())
     lang = settings.language
     with open_survey(db) as store:
-        stops = output.revisit_tour(store, settings, operator, start=start, lang=lang)
+        stops = output.revisit_tour(store, settings, operator, start=start, lang=lang, area=area)
     if fmt == "gpx":
         click.echo(output.tour_gpx(stops, lang, f"surveyor revisit: {settings.name}"), nl=False)
     elif fmt == "csv":

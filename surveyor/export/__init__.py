@@ -32,9 +32,9 @@ from surveyor.outputs.layers import EXPORT_LAYERS, load_layer
 from surveyor.outputs.tables import neutralize
 from surveyor.store.base import Store
 
-FORMATS = ("geojson", "kml", "csv", "gpkg", "xlsx", "blankspot")
+FORMATS = ("geojson", "kml", "csv", "gpkg", "xlsx", "blankspot", "parquet")
 SUFFIX_FORMATS = {".geojson": "geojson", ".json": "geojson", ".kml": "kml", ".csv": "csv",
-                  ".gpkg": "gpkg", ".xlsx": "xlsx"}
+                  ".gpkg": "gpkg", ".xlsx": "xlsx", ".parquet": "parquet"}
 ANALYSIS_LAYERS = ("cells", "dead_zones", "sites")
 
 # Sample classes (negative first, then RTR-NetTest RSRP classes), as #rrggbb. "none" (LTE RSRP
@@ -418,6 +418,10 @@ def export_layer(store: Store, settings: Settings, out: str | os.PathLike, *, la
         else:
             _write(out, lambda p: blankspot.write_csv(sheet, p))
         return out
+    if fmt == "parquet":  # GeoParquet, in surveyor.export.parquet (samples streamed from PostGIS)
+        from surveyor.export.parquet import write_parquet
+
+        return write_parquet(store, settings, out, layer=layer, area=area, anonymize=anonymize)
     gdf = load_layer(store, settings, layer, area=area, anonymize=anonymize)
     columns = _table_columns(gdf)
     if fmt == "csv":

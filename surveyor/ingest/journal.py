@@ -1,4 +1,4 @@
-"""The journal: JSON Lines written by ``surveyor log`` (DESIGN section 3), the canonical format.
+"""The journal: JSON Lines written by ``surveyor log`` (docs/journal.md), the canonical format.
 
 Read line by line so a journal cut by a dead battery still merges: a truncated last line is
 quarantined as ``truncated`` and every complete line before it is kept.

@@ -6,7 +6,7 @@ positions (only cell aggregates remain); device models stay.
 
 What ``--anonymize`` removes from samples, and why (see the README, "Privacy"):
 
-- ``volunteer``, ``device`` (personal data by DESIGN section 3);
+- ``volunteer``, ``device`` (personal data by docs/layers.md);
 - ``route``, ``note``, ``source_file`` and ``source_line``: free text and file names that
   volunteers fill in, which in practice often hold a name or "rumah ..." (home);
 - ``session`` is replaced by a pseudonym (``S001``...) numbered by start time, because session

@@ -325,7 +325,7 @@ def walking_order(lat: np.ndarray, lon: np.ndarray, start: tuple[float, float]) 
 
 
 def revisit_tour(store, settings, operator: str | None = None, start: str | None = None,
-                 lang: str | None = None) -> pd.DataFrame:
+                 lang: str | None = None, area: str | None = None) -> pd.DataFrame:
     """The places that need more evidence, inside the area, in a walking order from ``start``.
 
     One stop per place (an H3 cell insufficient for one operator or more), named by dusun and the
@@ -334,6 +334,9 @@ def revisit_tour(store, settings, operator: str | None = None, start: str | None
 
     Columns: ``stop``, ``name``, ``dusun``, ``place``, ``lat``, ``lon``, ``operators``, ``needs``,
     ``leg_m``, ``leg_direction``, ``total_m``, ``h3``.
+
+    ``area``: an area code of a shared database; the places of that area and everything inside it
+    (its polygon as the boundary) instead of the survey's own village.
     """
     import shapely
 
@@ -350,10 +353,17 @@ def revisit_tour(store, settings, operator: str | None = None, start: str | None
     cells = store.read_layer("cells", where="status = 'insufficient'")
     columns = ["stop", "name", "dusun", "place", "lat", "lon", "operators", "needs", "leg_m", "leg_direction",
                "total_m", "h3"]
-    boundary = load_boundary(settings)
+    selected = None
+    if area is not None:
+        from surveyor.analyse.district import find_district
+
+        selected = find_district(store, settings, area)
+    boundary = selected.boundary if selected is not None else load_boundary(settings)
     if len(cells):
         if op is not None:
             cells = cells[cells["operator"] == op]
+        if selected is not None and "area_code" in cells.columns:
+            cells = cells[cells["area_code"].astype(str).isin({*selected.codes, str(area)}).to_numpy()]
         from surveyor.geo.exclusion import drop_excluded_features
 
         cells = drop_excluded_features(cells, settings)
@@ -364,7 +374,7 @@ def revisit_tour(store, settings, operator: str | None = None, start: str | None
         cells = pd.DataFrame(cells[inside].drop(columns="geometry", errors="ignore"))
     if len(cells) == 0:
         return pd.DataFrame(columns=columns)
-    dusun = load_dusun(settings)
+    dusun = selected.dusun if selected is not None else load_dusun(settings)
     centre = boundary.representative_point() if boundary is not None else None
     default = (centre.y, centre.x) if centre is not None else (float(cells["lat"].mean()), float(cells["lon"].mean()))
     office = _village_office(store)

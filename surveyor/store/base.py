@@ -1,6 +1,6 @@
 """The store interface shared by the GeoPackage and PostGIS backends.
 
-Layers (DESIGN section 3):
+Layers (docs/layers.md):
 
 - ``samples`` points, EPSG:4326, the fields of :data:`surveyor.model.ALL_FIELDS`.
 - ``quarantine`` every rejected row: merge_id, source_file, line, raw, reason, message.

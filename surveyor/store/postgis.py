@@ -55,6 +55,7 @@ log = logging.getLogger(__name__)
 LOCK_CLASS = 0x53555256  # "SURV"
 LOCK_WRITER = 1
 LOCK_SCHEMA = 2
+LOCK_LOAD = 3
 LOCK_WAIT_S = 3600.0
 
 SAMPLE_EXTRA = {"area_code": "str"}
@@ -65,7 +66,10 @@ ANALYSIS_LAYERS = ("cells", "dead_zones", "sites")
 AREA_FIELDS = {"code": "str", "name": "str", "level": "str", "parent_code": "str"}
 _PG_TYPES = {"int": "bigint", "float": "double precision", "str": "text", "bool": "boolean",
              "time": "timestamptz"}
-SESSION_KEY = "coalesce(session, '(none) ' || source_file)"
+# The session key: a session's name, or the source file for samples without one. Compared in the C
+# collation (bytes), which is what the session-order index holds: sorting and matching by bytes is
+# several times faster than a language collation and means the same for equality.
+SESSION_KEY = "(coalesce(session, '(none) ' || source_file) COLLATE \"C\")"
 # The most specific area containing a point: its smallest polygon.
 AREA_LOOKUP = ("(SELECT a.code FROM areas a WHERE a.geom IS NOT NULL AND ST_Intersects(a.geom, {pt}) "
                "ORDER BY ST_Area(a.geom), a.code LIMIT 1)")
@@ -76,7 +80,7 @@ def _cols(fields: dict[str, str]) -> str:
 
 
 def _create_v1() -> list[str]:
-    """The first schema: every layer of DESIGN section 3 (analysis layers are made by write_layer)."""
+    """The first schema: every layer of docs/layers.md (analysis layers are made by write_layer)."""
     return [
         "CREATE TABLE IF NOT EXISTS meta (key text PRIMARY KEY, value text)",
         f"CREATE TABLE samples ({_cols(ALL_FIELDS)}, geom geometry(Point, 4326), PRIMARY KEY (sample_id))",
@@ -117,10 +121,34 @@ def _create_v2() -> list[str]:
     ]
 
 
+def _create_v3() -> list[str]:
+    """Indexes for a district: the analysis in the database, and loading at the speed of COPY.
+
+    - The effective-sample rule walks each session and operator in time order: this B-tree gives
+      that order without sorting the district (and serves the session refresh of merges, as the
+      index it replaces did). Merges write a walk's rows together, in time order, so reading in
+      index order is nearly sequential on disk.
+    - Position, area and merge are BRIN indexes (block ranges with their bounds): a merge writes a
+      village's rows together, so ranges are tight, and a BRIN index costs next to nothing per row
+      loaded where a GiST or B-tree insert costs as much as the COPY of the row itself.
+    """
+    return [
+        "DROP INDEX IF EXISTS samples_session_key",
+        f"CREATE INDEX samples_session_order ON samples ({SESSION_KEY}, operator, time, sample_id)",
+        "DROP INDEX IF EXISTS samples_geom",
+        "CREATE INDEX samples_geom ON samples USING brin (geom) WITH (autosummarize = on)",
+        "DROP INDEX IF EXISTS samples_area_code",
+        "CREATE INDEX samples_area_code ON samples USING brin (area_code) WITH (autosummarize = on)",
+        "DROP INDEX IF EXISTS samples_merge_id",
+        "CREATE INDEX samples_merge_id ON samples USING brin (merge_id) WITH (autosummarize = on)",
+    ]
+
+
 # version -> (description, SQL steps). Append new versions; never edit a released one.
 MIGRATIONS: dict[int, tuple[str, list[str]]] = {
     1: ("layers of DESIGN section 3", _create_v1()),
     2: ("samples.area_code filled from areas", _create_v2()),
+    3: ("samples in session and time order by index (analysis in the database)", _create_v3()),
 }
 POSTGIS_SCHEMA_VERSION = max(MIGRATIONS)
 
@@ -305,10 +333,16 @@ class PostgisStore(Store):
         self.url = self._t.masked
         self._conn = None
         self._generation = 0
-        self._staged: dict[int, int] = {}  # merge_id -> connection generation its rows were staged on
+        # The merge being loaded: its own connection and open transaction (see _load_connection).
+        self._load = None
+        self._load_generation = 0
+        self._staged: dict[int, int] = {}  # merge_id -> load connection generation its rows went to
+        self._load_rows: dict[int, int] = {}  # merge_id -> samples sent
+        self._load_added: dict[int, int] = {}  # merge_id -> samples added
+        self._load_sessions: dict[int, set[str]] = {}  # merge_id -> session keys of its samples
         self._stage_tables: set[str] = set()
-        # sample_ids staged on this connection and not committed yet (sorted), so a sample seen in an
-        # earlier batch of the same file counts as a duplicate, as in the GeoPackage store
+        # sample_ids loaded in the open transaction and not committed yet (sorted), so a sample seen in
+        # an earlier batch of the same file counts as a duplicate, as in the GeoPackage store
         self._staged_ids = np.zeros(0, dtype=np.int64)
         self._lock_depth = 0
         self._areas_cache = None
@@ -337,8 +371,6 @@ class PostgisStore(Store):
                 self._drop_connection()
             self._conn = self._new_connection()
             self._generation += 1
-            self._stage_tables = set()
-            self._staged_ids = np.zeros(0, dtype=np.int64)
         return self._conn
 
     def _drop_connection(self) -> None:
@@ -360,9 +392,13 @@ class PostgisStore(Store):
         except StoreError:
             raise
         except psycopg.OperationalError as exc:
-            lost = self._conn is None or self._conn.closed or self._conn.broken
-            if lost:
-                self._drop_connection()
+            main_lost = self._conn is None or self._conn.closed or self._conn.broken
+            load_lost = self._load is not None and (self._load.closed or self._load.broken)
+            if main_lost or load_lost:
+                if main_lost:
+                    self._drop_connection()
+                if load_lost:
+                    self._close_load(rollback=False)
                 raise StoreError(f"Lost the connection to PostgreSQL at {self._t.where} while {action} "
                                  f"({_first_line(self._t.scrub(exc))}); nothing of an unfinished merge was kept.",
                                  fix="Check that the server is up, then run the same command again.") from None
@@ -377,6 +413,7 @@ class PostgisStore(Store):
                              fix="Check the condition or the data given; run with -v for details.") from None
 
     def close(self) -> None:
+        self._close_load(rollback=True)
         self._drop_connection()
 
     # -- schema -----------------------------------------------------------------------------------
@@ -458,19 +495,14 @@ class PostgisStore(Store):
 
     # -- merges -----------------------------------------------------------------------------------
     def cleanup_unfinished(self) -> int:
-        """Rows of a merge that did not finish live only in this connection's temporary tables.
+        """Rows of a merge that did not finish live only in its open load transaction.
 
-        A killed process or a dead connection took its temporary tables with it, so there is nothing
-        to delete in the shared tables; here only rows this process staged and abandoned are dropped.
+        A killed process or a dead connection took that transaction with it, so there is nothing to
+        delete in the shared tables; here only a merge this process began and abandoned is rolled
+        back (the rows it had loaded are counted).
         """
-        deleted = 0
-        conn = self._connection()
-        with self._errors("cleaning up"):
-            for table in sorted(self._stage_tables):
-                deleted += conn.execute(f"DELETE FROM pg_temp.{table}").rowcount
-        self._staged.clear()
-        self._staged_ids = np.zeros(0, dtype=np.int64)
-        self._areas_cache = None  # another team may have pushed new boundaries meanwhile
+        deleted = sum(self._load_rows.values())
+        self._close_load(rollback=True)
         if deleted:
             log.warning("removed %d rows of a merge that did not finish", deleted)
         return deleted
@@ -483,13 +515,13 @@ class PostgisStore(Store):
             return int(self._connection().execute("SELECT nextval('merge_id_seq')").fetchone()[0])
 
     def has_samples(self, other_than_merge: int | None = None) -> bool:
-        """Whether any committed sample exists (a running merge's rows are only staged, never counted)."""
+        """Whether any committed sample exists (a running merge's rows are not committed, never counted)."""
         with self._errors("looking up samples"):
             return bool(self._connection().execute("SELECT EXISTS (SELECT 1 FROM samples)").fetchone()[0])
 
     @contextmanager
     def bulk_load(self, merge_id: int) -> Iterator[None]:
-        """Nothing to switch: appends are always COPYs into staging tables."""
+        """Nothing to switch: appends are always COPYs into the merge's own transaction."""
         yield
 
     def existing_sample_ids(self, sample_ids) -> np.ndarray:
@@ -506,28 +538,69 @@ class PostgisStore(Store):
                     "SELECT sample_id FROM samples WHERE sample_id = ANY(%s::bigint[])", (chunk,)))
         return np.isin(ids, np.asarray(found, dtype=np.int64)) | np.isin(ids, self._staged_ids)
 
-    def _stage_table(self, layer: str) -> str:
+    # -- the load transaction of a merge ------------------------------------------------------------
+    def _load_connection(self, merge_id: int):
+        """The connection whose one open transaction holds the rows of the merge being loaded.
+
+        Rows are COPYed straight into the shared tables inside that transaction, so they become
+        visible all at once when :meth:`commit_merge` commits it, and vanish with it when the
+        process or the connection dies before (PostgreSQL rolls it back).
+        """
+        if self._load is None or self._load.closed or self._load.broken:
+            if self._load is not None:
+                self._close_load(rollback=False)
+            conn = self._new_connection()
+            conn.autocommit = False
+            # The transaction begins (the COPYs below are its savepoints) holding a lock of its own
+            # besides the writer lock of the store's connection: if that connection dies and another
+            # writer takes the writer lock, its load still waits for this one to end.
+            conn.execute("SELECT pg_advisory_xact_lock(%s, %s)", (LOCK_CLASS, LOCK_LOAD))
+            self._load = conn
+            self._load_generation += 1
+            self._stage_tables = set()
+        self._staged.setdefault(int(merge_id), self._load_generation)
+        self._load_rows.setdefault(int(merge_id), 0)
+        return self._load
+
+    def _close_load(self, *, rollback: bool) -> None:
+        conn, self._load = self._load, None
+        self._staged.clear()
+        self._load_rows.clear()
+        self._load_added.clear()
+        self._load_sessions.clear()
+        self._stage_tables = set()
+        self._staged_ids = np.zeros(0, dtype=np.int64)
+        if conn is None:
+            return
+        try:
+            if rollback and not conn.closed and not conn.broken:
+                conn.rollback()
+            conn.close()
+        except Exception:  # noqa: BLE001 - a connection already gone is closed enough
+            pass
+
+    def _stage_table(self, conn, layer: str) -> str:
         name = f"surveyor_stage_{layer}"
         if name not in self._stage_tables:
             fields = {**ALL_FIELDS, **SAMPLE_EXTRA} if layer == "samples" else MERGE_LAYERS[layer]
-            self._connection().execute(f"CREATE TEMP TABLE IF NOT EXISTS {name} ({_cols(fields)})")
+            conn.execute(f"CREATE TEMP TABLE IF NOT EXISTS {name} ({_cols(fields)})")
             self._stage_tables.add(name)
         return name
 
-    def _copy_frame(self, table: str, df: pd.DataFrame, fields: dict[str, str]) -> None:
+    def _copy_frame(self, table: str, df: pd.DataFrame, fields: dict[str, str], conn=None) -> None:
         """COPY a frame into ``table`` (only the columns the frame has; the others stay null)."""
         from surveyor.store._arrow import frame_to_arrow
 
         present = {n: k for n, k in fields.items() if n in df.columns}
         if present:
-            self._copy_arrow(table, frame_to_arrow(df, present, geometry=False))
+            self._copy_arrow(table, frame_to_arrow(df, present, geometry=False), conn)
 
-    def _copy_arrow(self, table: str, arrow) -> None:
+    def _copy_arrow(self, table: str, arrow, conn=None) -> None:
         """COPY an Arrow table's columns into the same columns of ``table``."""
         import pyarrow.csv as pcsv
 
         cols = ", ".join(f'"{n}"' for n in arrow.column_names)
-        conn = self._connection()
+        conn = conn if conn is not None else self._connection()
         with conn.cursor() as cur:
             with cur.copy(f"COPY {table} ({cols}) FROM STDIN (FORMAT csv)") as copy:
                 for batch in arrow.to_batches(max_chunksize=100_000):
@@ -547,49 +620,93 @@ class PostgisStore(Store):
             return
         if "merge_id" not in rows.columns or rows["merge_id"].isna().any():
             raise StoreError(f"Rows appended to {layer} need a merge_id.")
+        mids = [int(m) for m in pd.unique(rows["merge_id"])]
         with self._errors(f"loading {layer}"):
-            self._connection()
-            self._copy_frame(self._stage_table(layer), rows, MERGE_LAYERS[layer])
-        for mid in pd.unique(rows["merge_id"]):
-            self._staged.setdefault(int(mid), self._generation)
+            conn = self._load_connection(mids[0])
+            for mid in mids[1:]:
+                self._load_connection(mid)
+            self._copy_frame(self._stage_table(conn, layer), rows, MERGE_LAYERS[layer], conn)
+        for mid, n in rows["merge_id"].astype("int64").value_counts().items():
+            self._load_rows[int(mid)] = self._load_rows.get(int(mid), 0) + int(n)
 
     def _append_samples(self, table) -> None:
-        """Stage a batch of samples (an Arrow table of the samples layer) with each one's area code."""
+        """COPY a batch of samples (an Arrow table of the samples layer) into ``samples``, inside the
+        merge's transaction: each with its area code and its point (EWKB), in time order so a walk's
+        rows lie together on disk. A sample another writer (not surveyor, which takes the writer lock)
+        stored meanwhile makes the COPY fail on the unique key: that batch then goes through a
+        staging table and ``INSERT ... ON CONFLICT DO NOTHING`` instead."""
+        import psycopg
         import pyarrow as pa
         import pyarrow.compute as pc
 
-        if "geom" in table.column_names:  # built again from lat/lon in the database
+        if "geom" in table.column_names:
             table = table.drop_columns(["geom"])
+        if "time" in table.column_names and "sample_id" in table.column_names and not _in_time_order(table):
+            table = table.take(pc.sort_indices(table, [("time", "ascending"), ("sample_id", "ascending")]))
+        n = table.num_rows
+        if "lat" in table.column_names and "lon" in table.column_names:
+            lat = table.column("lat").to_numpy(zero_copy_only=False)
+            lon = table.column("lon").to_numpy(zero_copy_only=False)
+            table = table.append_column("area_code", pa.array(self._area_codes(lat, lon), type=pa.string()))
+            table = table.append_column("geom", _point_ewkb_hex(lat, lon))
+        mids = pc.unique(table.column("merge_id")).to_pylist()
+        keys = _session_keys(table)
         with self._errors("loading samples"):
-            self._connection()
-            if "lat" in table.column_names and "lon" in table.column_names:
-                codes = self._area_codes(table.column("lat").to_numpy(zero_copy_only=False),
-                                         table.column("lon").to_numpy(zero_copy_only=False))
-                table = table.append_column("area_code", pa.array(codes, type=pa.string()))
-            self._copy_arrow(self._stage_table("samples"), table)
-        for mid in pc.unique(table.column("merge_id")).to_pylist():
-            self._staged.setdefault(int(mid), self._generation)
+            conn = self._load_connection(int(mids[0]))
+            for mid in mids[1:]:
+                self._load_connection(int(mid))
+            try:
+                with conn.transaction():
+                    self._copy_arrow("samples", table, conn)
+                added = n
+            except psycopg.errors.UniqueViolation:
+                stage = self._stage_table(conn, "samples")
+                self._copy_arrow(f"pg_temp.{stage}", table.drop_columns(["geom"]), conn)
+                added = self._insert_staged(conn)
+        mid = int(mids[0])
+        self._load_rows[mid] = self._load_rows.get(mid, 0) + n
+        self._load_added[mid] = self._load_added.get(mid, 0) + added
+        self._load_sessions.setdefault(mid, set()).update(keys)
         if "sample_id" in table.column_names:
             ids = pc.drop_null(table.column("sample_id")).to_numpy().astype(np.int64)
             self._staged_ids = np.union1d(self._staged_ids, ids)
 
-    def commit_merge(self, record: MergeRecord, sessions=None) -> None:
-        """Move the merge's staged rows in, with its ``merges`` row, in one transaction.
+    @staticmethod
+    def _insert_staged(conn) -> int:
+        """The staged samples into ``samples``, those already there skipped; the staging emptied."""
+        names = list(ALL_FIELDS)
+        cols = ", ".join(f'"{n}"' for n in names)
+        point = "CASE WHEN s.lat IS NOT NULL AND s.lon IS NOT NULL THEN ST_SetSRID(ST_MakePoint(s.lon, s.lat), 4326) END"
+        # Time, then sample_id order: one order for every transaction (the time is part of what makes
+        # a sample's id), so two writers inserting the same samples take the unique keys in the same
+        # order and wait for each other instead of deadlocking.
+        added = conn.execute(
+            f"INSERT INTO samples ({cols}, geom, area_code) "
+            f"SELECT {', '.join('s.' + chr(34) + n + chr(34) for n in names)}, {point}, s.area_code "
+            "FROM pg_temp.surveyor_stage_samples s WHERE s.sample_id IS NOT NULL "
+            "ORDER BY s.time, s.sample_id ON CONFLICT (sample_id) DO NOTHING").rowcount
+        conn.execute("DELETE FROM pg_temp.surveyor_stage_samples")
+        return added
 
-        ``sessions`` (the merge's own per-session aggregates) is not folded in: with concurrent
-        writers ``ON CONFLICT`` may skip some of the merge's samples, so the touched sessions are
-        recomputed from the stored samples instead (through the session-key index).
+    def commit_merge(self, record: MergeRecord, sessions=None) -> None:
+        """Commit the merge's transaction: its rows, the other layers' staged rows, its ``merges`` row
+        and the refresh of the sessions it touched become visible together.
+
+        ``sessions`` (the merge's own per-session aggregates) is not folded in: a session may have
+        samples of earlier merges, so the touched sessions are recounted from the stored samples
+        (through the session-order index).
         """
         mid = int(record.merge_id)
         staged_on = self._staged.get(mid)
-        conn = self._connection()
-        if staged_on is not None and staged_on != self._generation:
-            self._staged.pop(mid, None)
+        if staged_on is not None and (staged_on != self._load_generation or self._load is None
+                                      or self._load.closed or self._load.broken):
+            self._close_load(rollback=False)
             raise StoreError(f"The connection to {self._t.where} was lost after rows of merge {mid} were "
                              "loaded; they were discarded.", fix="Run the same command again.")
         with self._errors("committing the merge"):
-            with conn.transaction():
-                added = self._move_staged(conn, mid)
+            conn = self._load_connection(mid)
+            try:
+                self._move_staged(conn)
                 conn.execute(
                     "INSERT INTO merges (merge_id, source_file, content_hash, format, merged_at, "
                     + ", ".join(MERGE_COUNT_KEYS) + ", options) VALUES (%s, %s, %s, %s, %s, "
@@ -597,33 +714,19 @@ class PostgisStore(Store):
                     (mid, record.source_file, record.content_hash, record.format, record.merged_at,
                      *(int(record.counts.get(k, 0)) for k in MERGE_COUNT_KEYS),
                      json.dumps(record.options, default=str)))
-        self._staged.pop(mid, None)
-        if not self._staged:
-            self._staged_ids = np.zeros(0, dtype=np.int64)
+                self._refresh_sessions(conn, sorted(self._load_sessions.get(mid, ())))
+                conn.commit()
+            except BaseException:
+                if not (conn.closed or conn.broken):  # a lost connection is told apart just below
+                    self._close_load(rollback=True)
+                raise
+        added = self._load_added.get(mid, 0)
+        self._close_load(rollback=False)
         self.last_commit_added = added
         log.debug("merge %d committed: %d new samples", mid, added)
 
-    def _move_staged(self, conn, mid: int) -> int:
-        """Staged rows of one merge into the shared tables (inside the commit transaction)."""
-        added = 0
-        if "surveyor_stage_samples" in self._stage_tables:
-            names = list(ALL_FIELDS)
-            cols = ", ".join(f'"{n}"' for n in names)
-            point = "CASE WHEN s.lat IS NOT NULL AND s.lon IS NOT NULL THEN ST_SetSRID(ST_MakePoint(s.lon, s.lat), 4326) END"
-            # sample_id order: concurrent transactions take the unique keys in the same order, so
-            # they wait for each other instead of deadlocking.
-            # NOT EXISTS skips known samples cheaply; ON CONFLICT settles races with concurrent writers.
-            added = conn.execute(
-                f"INSERT INTO samples ({cols}, geom, area_code) "
-                f"SELECT {', '.join('s.' + chr(34) + n + chr(34) for n in names)}, {point}, s.area_code "
-                "FROM pg_temp.surveyor_stage_samples s "
-                "WHERE s.merge_id = %s AND s.sample_id IS NOT NULL "
-                "AND NOT EXISTS (SELECT 1 FROM samples t WHERE t.sample_id = s.sample_id) ORDER BY s.sample_id "
-                "ON CONFLICT (sample_id) DO NOTHING", (mid,)).rowcount
-            keys = [r[0] for r in conn.execute(
-                f"SELECT DISTINCT {SESSION_KEY} FROM pg_temp.surveyor_stage_samples WHERE merge_id = %s", (mid,))]
-            conn.execute("DELETE FROM pg_temp.surveyor_stage_samples WHERE merge_id = %s", (mid,))
-            self._refresh_sessions(conn, keys)
+    def _move_staged(self, conn) -> None:
+        """The other layers' staged rows into the shared tables (inside the merge's transaction)."""
         for layer in ("quarantine", "neighbours", "tracks", "towers"):
             stage = f"surveyor_stage_{layer}"
             if stage not in self._stage_tables:
@@ -632,13 +735,10 @@ class PostgisStore(Store):
             cols = ", ".join(f'"{n}"' for n in fields)
             if layer in POINT_LAYERS:
                 conn.execute(f"INSERT INTO {layer} ({cols}, geom) SELECT {cols}, CASE WHEN lat IS NOT NULL AND "
-                             "lon IS NOT NULL THEN ST_SetSRID(ST_MakePoint(lon, lat), 4326) END "
-                             f"FROM pg_temp.{stage} WHERE merge_id = %s", (mid,))
+                             f"lon IS NOT NULL THEN ST_SetSRID(ST_MakePoint(lon, lat), 4326) END FROM pg_temp.{stage}")
             else:
-                conn.execute(f"INSERT INTO {layer} ({cols}) SELECT {cols} FROM pg_temp.{stage} WHERE merge_id = %s",
-                             (mid,))
-            conn.execute(f"DELETE FROM pg_temp.{stage} WHERE merge_id = %s", (mid,))
-        return added
+                conn.execute(f"INSERT INTO {layer} ({cols}) SELECT {cols} FROM pg_temp.{stage}")
+            conn.execute(f"DELETE FROM pg_temp.{stage}")
 
     def _refresh_sessions(self, conn, keys: list[str]) -> None:
         """Recompute the ``sessions`` rows of these session keys only (a district has many)."""
@@ -708,26 +808,35 @@ class PostgisStore(Store):
         """The code of the smallest area containing each point (None outside every area, or where
         ``lat``/``lon``, float arrays, are NaN): :class:`surveyor.geo.areas.AreaIndex`, done here
         rather than by a GiST probe per row in SQL (see the README, "The shared PostGIS database")."""
-        if self._areas_cache is None:
+        conn = self._connection()
+        # The areas change rarely and are read again only when they did (another team may have
+        # pushed new boundaries since the last merge): a fingerprint of the rows costs a fraction of
+        # reading a district's polygons before every merge.
+        fingerprint = conn.execute("SELECT count(*), coalesce(max(xmin::text::bigint), 0), "
+                                   "coalesce(sum(hashtext(code)::bigint), 0) FROM areas").fetchone()
+        if self._areas_cache is None or self._areas_cache[0] != fingerprint:
             import shapely
 
             from surveyor.geo.areas import AreaIndex
 
-            rows = self._connection().execute(
+            rows = conn.execute(
                 "SELECT code, encode(ST_AsBinary(geom), 'hex') FROM areas WHERE geom IS NOT NULL").fetchall()
-            self._areas_cache = AreaIndex([r[0] for r in rows], list(shapely.from_wkb([r[1] for r in rows]))
-                                          if rows else [])
-        return self._areas_cache.codes_at(lat, lon)
+            self._areas_cache = (fingerprint, AreaIndex([r[0] for r in rows],
+                                                        list(shapely.from_wkb([r[1] for r in rows])) if rows else []))
+        return self._areas_cache[1].codes_at(lat, lon)
 
-    def _area_condition(self, area: str | None, column: str = "area_code") -> str:
+    def _area_condition(self, area: str | None, column: str = "area_code", *, codes=None) -> str:
         """An SQL condition selecting the rows of what an area code selects (:meth:`area`: the code
-        and every area inside it), or "TRUE" for no area."""
+        and every area inside it), or "TRUE" for no area. ``codes``: the codes it selects, when the
+        caller has them already (saves reading the areas again)."""
         if area is None:
             return "TRUE"
         from psycopg import sql
 
-        selected = self.area(area)
-        codes = sorted({str(area), *(selected.codes if selected is not None else ())})
+        if codes is None:
+            selected = self.area(area)
+            codes = selected.codes if selected is not None else ()
+        codes = sorted({str(area), *codes})
         listed = sql.SQL(", ").join(sql.Literal(c) for c in codes).as_string(self._connection())
         return f"({column} IN ({listed}))"
 
@@ -795,10 +904,41 @@ class PostgisStore(Store):
         finally:
             conn.close()
 
+    @contextmanager
+    def sql_sessions(self, n: int = 2) -> Iterator[list["SqlSession"]]:
+        """``n`` connections of their own that see one snapshot of the database, for a long job that
+        runs its statements side by side (the analysis in the database: one statement per core).
+
+        Each session has its own temporary tables and functions. They share the snapshot of the
+        first (REPEATABLE READ, ``pg_export_snapshot``), so a merge committed meanwhile is seen by
+        none or all of them. Nothing they do is committed: the transactions are rolled back and the
+        connections closed at the end, so a job that fails (or a server that goes away) leaves
+        nothing behind.
+        """
+        import psycopg
+
+        sessions: list[SqlSession] = []
+        try:
+            with self._errors("opening connections for the analysis"):
+                for i in range(n):
+                    conn = self._new_connection()
+                    conn.autocommit = False
+                    session = SqlSession(self, conn)
+                    sessions.append(session)
+                    session.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+                    if i == 0:
+                        snapshot = session.rows("SELECT pg_export_snapshot()")[0][0]
+                    else:
+                        session.execute("SET TRANSACTION SNAPSHOT " + psycopg.sql.Literal(snapshot).as_string(conn))
+            yield sessions
+        finally:
+            for session in sessions:
+                session.close()
+
     def aggregate_cells(self, settings, *, area: str | None = None, where: str | None = None) -> pd.DataFrame:
         """Raw evidence per (h3_10, operator), computed in the database in one grouped query.
 
-        Applies DESIGN section 4's sample filter (no indoor samples, GPS accuracy <= ``max_accuracy_m``
+        Applies the sample filter of docs/method.md (no indoor samples, GPS accuracy <= ``max_accuracy_m``
         or unknown) and its negative rule, with the thresholds of ``settings``
         (:class:`surveyor.config.Settings`); columns: ``h3_10, operator, samples_raw, negatives_raw,
         no_service, only_2g3g, weak_signal, sessions, devices, days, first_seen, last_seen,
@@ -892,7 +1032,9 @@ class PostgisStore(Store):
         geoms = np.full(len(hexes), None, dtype=object)
         ok = pd.notna(hexes)
         if ok.any():
-            geoms[ok] = shapely.from_wkb(hexes[ok].astype(str))
+            # An object array of hex strings as it is: astype(str) would make a fixed-width array as
+            # wide as the longest polygon for every row.
+            geoms[ok] = shapely.from_wkb(hexes[ok])
         for extra in geom_cols[1:]:
             df.pop(extra)
         return gpd.GeoDataFrame(df, geometry=gpd.GeoSeries(geoms, crs="EPSG:4326", index=df.index),
@@ -946,7 +1088,7 @@ class PostgisStore(Store):
                 " WHERE s.geom IS NOT NULL AND (s.area_code = ANY(%s) OR EXISTS (SELECT 1 FROM areas a "
                 "WHERE a.code = ANY(%s) AND ST_Intersects(a.geom, s.geom)))", (old_codes, old_codes))
 
-    def _write_analysis(self, layer: str, gdf, area: str | None) -> None:
+    def _write_analysis(self, layer: str, gdf, area: str | None, *, codes=None) -> None:
         import geopandas as gpd
 
         geom_name = gdf.geometry.name if isinstance(gdf, gpd.GeoDataFrame) and gdf._geometry_column_name in gdf else None
@@ -984,16 +1126,19 @@ class PostgisStore(Store):
                 if geom_name and "geom" not in have:
                     conn.execute(f'ALTER TABLE "{layer}" ADD COLUMN geom geometry(Geometry, 4326)')
                 if "area_code" in have:
-                    conn.execute(f'DELETE FROM "{layer}" WHERE {self._area_condition(area)}')
+                    conn.execute(f'DELETE FROM "{layer}" WHERE {self._area_condition(area, codes=codes)}')
             copy_fields = dict(fields)
             if geom_name:
                 copy_fields["geom"] = "str"
             if len(frame):
                 self._copy_frame(f'"{layer}"', frame, copy_fields)
 
-    def replace_layers(self, layers: dict[str, Any], meta: dict[str, Any]) -> None:
+    def replace_layers(self, layers: dict[str, Any], meta: dict[str, Any], *, area_codes=None) -> None:
         """Replace whole layers and set meta keys in one transaction (each layer as by
-        :meth:`write_layer` without ``area``; psycopg makes the inner blocks savepoints of it)."""
+        :meth:`write_layer` without ``area``; psycopg makes the inner blocks savepoints of it).
+
+        With ``area_codes``, only the rows of those area codes are replaced; the other rows stay
+        (an analysis of one village on a district's server)."""
         for layer in layers:
             if layer in MERGE_LAYERS or layer in ("merges", "sessions", "meta", "areas"):
                 raise StoreError(f"Layer {layer} is not replaced as a whole.")
@@ -1003,7 +1148,11 @@ class PostgisStore(Store):
             conn = self._connection()
             with self._errors(f"replacing {', '.join(layers)}"), conn.transaction():
                 for layer, gdf in layers.items():
-                    self._write_analysis(layer, _to_4326(gdf), None)
+                    if area_codes is None:
+                        self._write_analysis(layer, _to_4326(gdf), None)
+                    else:
+                        codes = sorted(set(area_codes))
+                        self._write_analysis(layer, _to_4326(gdf), codes[0], codes=codes)
                 for key, value in meta.items():
                     conn.execute("INSERT INTO meta (key, value) VALUES (%s, %s) ON CONFLICT (key) "
                                  "DO UPDATE SET value = excluded.value", (key, json.dumps(value, default=str)))
@@ -1067,6 +1216,133 @@ class PostgisStore(Store):
                            quarantine_by_reason=by_reason, merges=merges, neighbours=neighbours,
                            track_points=tracks, towers=towers, analysed_at=self.get_meta("analysed_at"), area=area)
 
+
+class SqlSession:
+    """One connection of :meth:`PostgisStore.sql_sessions`: statements, result rows and frames,
+    COPY in, with the store's error messages (a lost connection names the server and the fix)."""
+
+    def __init__(self, store: PostgisStore, conn) -> None:
+        self._store = store
+        self.conn = conn
+
+    def literal(self, value: Any) -> str:
+        """A value as an SQL literal, quoted by the driver (for statements that take no parameters,
+        such as CREATE TABLE AS)."""
+        from psycopg import sql
+
+        return sql.Literal(value).as_string(self.conn)
+
+    @contextmanager
+    def _errors(self, action: str) -> Iterator[None]:
+        import psycopg
+
+        try:
+            yield
+        except psycopg.OperationalError as exc:
+            if self.conn.closed or self.conn.broken:
+                t = self._store._t
+                raise StoreError(f"Lost the connection to PostgreSQL at {t.where} while {action} "
+                                 f"({_first_line(t.scrub(exc))}); nothing was written.",
+                                 fix="Check that the server is up, then run the same command again.") from None
+            raise
+        except psycopg.Error:
+            with self._store._errors(action):
+                raise
+
+    def execute(self, statement: str, params: Any = None, *, action: str = "analysing in the database") -> None:
+        with self._errors(action):
+            self.conn.execute(statement, params)
+
+    def rows(self, statement: str, params: Any = None, *, action: str = "analysing in the database") -> list[tuple]:
+        with self._errors(action):
+            return self.conn.execute(statement, params).fetchall()
+
+    def frame(self, statement: str, params: Any = None, *, action: str = "analysing in the database") -> pd.DataFrame:
+        """The result as a DataFrame: integer columns as int64 (nullable Int64 with NULLs, never
+        floats: H3 cells do not survive float64), floats as float64, anything else (text, arrays
+        as lists) as objects."""
+        with self._errors(action):
+            cur = self.conn.execute(statement, params)
+            names = [d.name for d in cur.description]
+            rows = cur.fetchall()
+        out = {}
+        for i, name in enumerate(names):
+            values = [r[i] for r in rows]
+            present = [v for v in values if v is not None]
+            if present and all(isinstance(v, int) and not isinstance(v, bool) for v in present):
+                out[name] = pd.array(values, dtype="Int64") if len(present) < len(values) else \
+                    np.asarray(values, dtype=np.int64)
+            elif present and all(isinstance(v, float) for v in present):
+                out[name] = np.asarray([np.nan if v is None else v for v in values], dtype=float)
+            else:
+                col = np.empty(len(values), dtype=object)
+                col[:] = values
+                out[name] = col
+        return pd.DataFrame(out, columns=names)
+
+    def copy_rows(self, table: str, columns: list[str], rows, *, action: str = "analysing in the database") -> None:
+        """COPY rows (tuples) into ``table``."""
+        cols = ", ".join(f'"{c}"' for c in columns)
+        with self._errors(action):
+            with self.conn.cursor() as cur:
+                with cur.copy(f"COPY {table} ({cols}) FROM STDIN") as copy:
+                    for row in rows:
+                        copy.write_row(row)
+
+    def close(self) -> None:
+        try:
+            if not self.conn.closed:
+                if not self.conn.broken:
+                    self.conn.rollback()
+                self.conn.close()
+        except Exception:  # noqa: BLE001 - a connection already gone is closed enough
+            pass
+
+
+
+def _point_ewkb_hex(lat: np.ndarray, lon: np.ndarray):
+    """Points (SRID 4326) as hex EWKB text for COPY, null where a coordinate is missing: built
+    from two arrays at once rather than point by point."""
+    import binascii
+
+    import pyarrow as pa
+
+    la = np.asarray(lat, dtype=float)
+    lo = np.asarray(lon, dtype=float)
+    ok = np.isfinite(la) & np.isfinite(lo)
+    rec = np.empty(int(ok.sum()), dtype=_EWKB_POINT)
+    rec["order"], rec["type"], rec["srid"], rec["x"], rec["y"] = 1, 0x20000001, 4326, lo[ok], la[ok]
+    hexed = np.frombuffer(binascii.hexlify(rec.tobytes()), dtype=f"S{2 * _EWKB_POINT.itemsize}")
+    out = np.full(len(la), None, dtype=object)
+    out[ok] = hexed.astype(str) if len(hexed) else hexed
+    return pa.array(out, type=pa.string())
+
+
+_EWKB_POINT = np.dtype([("order", "u1"), ("type", "<u4"), ("srid", "<u4"), ("x", "<f8"), ("y", "<f8")])
+
+
+def _in_time_order(table) -> bool:
+    """Whether a batch is in (time, sample_id) order already (files usually are: no sort then)."""
+    t = table.column("time").to_numpy(zero_copy_only=False).astype("datetime64[ms]").astype(np.int64)
+    ids = table.column("sample_id").to_numpy(zero_copy_only=False)
+    if len(t) < 2 or np.isnan(ids.astype(float)).any():
+        return len(t) < 2
+    ids = ids.astype(np.int64)
+    same = t[1:] == t[:-1]
+    return bool((t[1:] >= t[:-1]).all() and (ids[1:][same] > ids[:-1][same]).all())
+
+
+def _session_keys(table) -> set[str]:
+    """The session keys (the session, or '(none) ' and the source file) of a batch of samples."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    n = table.num_rows
+    session = table.column("session") if "session" in table.column_names else pa.nulls(n, pa.string())
+    source = table.column("source_file") if "source_file" in table.column_names else pa.nulls(n, pa.string())
+    fallback = pc.binary_join_element_wise(pa.array(["(none) "] * n, pa.string()), source, "")
+    keys = pc.unique(pc.coalesce(session, fallback)).to_pylist()
+    return {k for k in keys if k is not None}
 
 def _kind_of_dtype(s: pd.Series) -> str:
     dt = s.dtype

@@ -50,7 +50,7 @@ LTE_FLOOR_DBM = -124.0
 # 2G (GSM 900) reaches about 10 dB further than LTE (lower band, lower sensitivity), expressed on
 # the LTE RSRP scale: below this there is no network at all.
 GSM_FLOOR_DBM = -134.0
-# The 4G rule of DESIGN section 4: median RSRP under this is no usable 4G.
+# The 4G rule of docs/method.md: median RSRP under this is no usable 4G.
 NEGATIVE_BELOW_DBM = -115.0
 
 WIB = timezone(timedelta(hours=7))  # Asia/Jakarta has no daylight saving time
@@ -394,7 +394,7 @@ class SessionInfo:
 
 @dataclass
 class Survey:
-    """A simulated survey: samples (journal dicts, DESIGN section 3), sessions, tracks and truth.
+    """A simulated survey: samples (journal dicts, docs/journal.md), sessions, tracks and truth.
 
     ``tracks`` maps each session to the line actually walked (lon, lat; before GPS error).
     ``never_walked`` is an area inside the village nobody walked (None when not asked for);
@@ -933,7 +933,7 @@ def _speed_sample(rng, t0_utc, offset_s, vol, session_id, route, gps_name, opera
 
 
 def journal_text(samples) -> str:
-    """Journal lines (DESIGN section 3) for ``samples``: one JSON object per line, keys in
+    """Journal lines (docs/journal.md) for ``samples``: one JSON object per line, keys in
     :data:`surveyor.model.SAMPLE_FIELDS` order, absent values left out, ``\\n`` line ends."""
     lines = []
     for s in samples:

@@ -1,4 +1,4 @@
-"""The journal writer: format of DESIGN section 3, resume after a cut line, disk full, kill -9."""
+"""The journal writer: format of docs/journal.md, resume after a cut line, disk full, kill -9."""
 
 from __future__ import annotations
 

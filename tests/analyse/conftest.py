@@ -16,7 +16,7 @@ T0 = datetime(2026, 7, 14, 1, 0, tzinfo=timezone.utc)  # 08:00 WIB
 # A point in Lipursari (inside the builtin boundary).
 LAT0, LON0 = -7.437, 109.858
 M_PER_DEG_LAT = 111_195.0
-# The effective-sample spacing of DESIGN section 4 (10 s and 20 m), as effective_mask takes it.
+# The effective-sample spacing of docs/method.md (10 s and 20 m), as effective_mask takes it.
 SPACING = {"min_gap_s": 10.0, "min_distance_m": 20.0}
 
 

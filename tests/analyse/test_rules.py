@@ -1,4 +1,4 @@
-"""Each rule of DESIGN section 4 at its edges, on small synthetic walks (no database)."""
+"""Each rule of docs/method.md at its edges, on small synthetic walks (no database)."""
 
 from dataclasses import replace
 from datetime import timedelta

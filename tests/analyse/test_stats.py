@@ -10,7 +10,7 @@ from surveyor.geo.bearing import bearing_deg
 
 def test_five_of_five_gives_the_documented_lower_bound():
     lower, upper = clopper_pearson([5], [5], 0.95)
-    assert abs(lower[0] - 0.05 ** (1 / 5)) < 1e-9  # 0.549, DESIGN section 4
+    assert abs(lower[0] - 0.05 ** (1 / 5)) < 1e-9  # 0.549, docs/method.md
     assert upper[0] == 1.0
 
 

@@ -103,9 +103,9 @@ def test_connection_killed_between_append_and_commit(pg_url):
     with store.writer_lock():
         mid = store.new_merge_id()
         store.append("samples", samples_table(50, mid))
-        pid = store._conn.info.backend_pid
-        with psycopg.connect(pg_url, autocommit=True) as admin:
-            admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
+        with psycopg.connect(pg_url, autocommit=True) as admin:  # the server ends every surveyor connection
+            admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = "
+                          "'surveyor' AND datname = current_database() AND pid <> pg_backend_pid()")
         with pytest.raises(StoreError) as err:
             store.commit_merge(record(mid))
     msg = str(err.value)

@@ -45,6 +45,10 @@ def run(store, settings: Settings, cells: pd.DataFrame, zones: pd.DataFrame, *, 
     from surveyor.analyse.terrain.verdicts import zone_verdicts
 
     if samples is None:
+        from surveyor.store.dem import has_dem
+
+        if not has_dem(store, settings.code):
+            return None  # no DEM: nothing to add, and no reason to read every sample of a district
         samples = store.read_samples(columns=SAMPLE_COLUMNS)
     ctx = load_context(store, settings, samples=samples)
     if ctx is None:
