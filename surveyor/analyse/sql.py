@@ -624,7 +624,7 @@ def scope_condition(store, settings: Settings, scope, area: str | None, codes=No
 
     The area: placed samples inside the boundary grown by ``max_distance_m`` (with an ``area`` the
     samples are that area's already). The period: samples at most ``period_days`` before the newest
-    sample of the area (samples without a time are kept). Operators that are not configured are
+    sample inside it (samples without a time are kept). Operators that are not configured are
     left out by the counting itself (as ``other_operators``).
     """
     if scope is None:
@@ -635,7 +635,9 @@ def scope_condition(store, settings: Settings, scope, area: str | None, codes=No
 
         wkt = shapely.to_wkt(scope.area, rounding_precision=9)
         parts.append(f"(geom IS NULL OR ST_Intersects(geom, ST_GeomFromText('{wkt}', 4326)))")
-    condition = store._area_condition(area, codes=codes)
-    parts.append(f"(time IS NULL OR time >= (SELECT max(time) FROM samples WHERE {condition})"
+    # The period counts back from the newest sample that is not far (a later log from far away does
+    # not push the survey out of its own period), as in memory.
+    near = " AND ".join([store._area_condition(area, codes=codes), *parts])
+    parts.append(f"(time IS NULL OR time >= (SELECT max(time) FROM samples WHERE {near})"
                  f" - make_interval(secs => {float(scope.period_s)!r}))")
     return " AND ".join(parts)

@@ -126,8 +126,10 @@ def scope_masks(df, settings: Settings, scope: Scope | None = None) -> dict[str,
         secs[t.isna().to_numpy()] = np.nan
         # The period is counted back from the newest sample in the area (a far-away log of a later
         # date does not push the whole survey out of its own period).
-        newest = np.nanmax(np.where(far, np.nan, secs)) if (~far & np.isfinite(secs)).any() else None
-        old = scope.old(secs, newest)
+        near = np.where(far, np.nan, secs)
+        newest = np.nanmax(near) if np.isfinite(near).any() else None
+        # Far samples are out already; judged on the near ones only, the newest stays theirs.
+        old = scope.old(near, newest)
     else:
         old = np.zeros(n, dtype=bool)
     other = scope.other_operator(df["operator"]) if "operator" in df.columns else np.zeros(n, dtype=bool)
