@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import difflib
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -19,17 +20,17 @@ from surveyor.config import Settings
 
 @dataclass(frozen=True)
 class Scope:
-    """What is inside the survey: ``area`` a shapely polygon in EPSG:4326 (the boundary buffered by
-    ``max_distance_m``; None when no boundary is known), ``period_s`` the period in seconds, and the
-    configured ``operators``."""
+    """What is inside the survey: ``boundary`` a shapely polygon in EPSG:4326 (None when no
+    boundary is known), ``period_s`` the period in seconds, the configured ``operators``, and
+    ``max_distance_m``; :attr:`area` is the boundary grown by ``max_distance_m``."""
 
-    area: object
+    boundary: object
     period_s: float
     operators: tuple[str, ...]
     max_distance_m: float
 
     @classmethod
-    def of(cls, settings: Settings, boundary=None) -> "Scope":
+    def of(cls, settings: Settings, boundary=None) -> Scope:
         if boundary is None:
             from surveyor.geo.areas import load_boundary
 
@@ -37,8 +38,14 @@ class Scope:
                 boundary = load_boundary(settings)
             except Exception:  # noqa: BLE001 - a survey whose boundary cannot be read has no area scope
                 boundary = None
-        area = buffered(boundary, settings.max_distance_m) if boundary is not None else None
-        return cls(area, settings.period_days * 86400.0, tuple(settings.operators), settings.max_distance_m)
+        return cls(boundary, settings.period_days * 86400.0, tuple(settings.operators), settings.max_distance_m)
+
+    @cached_property
+    def area(self):
+        """The boundary grown by ``max_distance_m`` (None without a boundary). Computed when first
+        asked: growing a kabupaten's outline takes a while, and a district's analysis in the
+        database needs only the period."""
+        return buffered(self.boundary, self.max_distance_m) if self.boundary is not None else None
 
     def far(self, lat, lon) -> np.ndarray:
         """True for placed positions outside the area (unplaced positions are not far)."""
