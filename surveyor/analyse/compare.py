@@ -285,18 +285,12 @@ class _NoSamples(Exception):
 def _stored_span(store, area: str | None) -> str:
     """When the database's samples were taken, for messages."""
     try:
-        st = store.status(area=area) if area is not None and _takes_area(store) else store.status()
+        st = store.status(area=area)
     except Exception:
         return ""
     if not st.samples:
         return " (it holds no samples)"
     return f" (its samples run from {str(st.first)[:10]} to {str(st.last)[:10]})"
-
-
-def _takes_area(store) -> bool:
-    import inspect
-
-    return "area" in inspect.signature(store.status).parameters
 
 
 def _count_round(label: str, store, settings: Settings, resolution: int, area: str | None,

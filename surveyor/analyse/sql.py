@@ -112,7 +112,7 @@ END $$
 def supports(store, resolution: int) -> bool:
     """Whether the analysis can run inside this store: a PostGIS store, at resolution 10 or coarser
     (finer cells need H3 from positions, which Debian's PostgreSQL does not have)."""
-    return hasattr(store, "sql_sessions") and resolution <= MAX_RESOLUTION
+    return store.counts_in_database and resolution <= MAX_RESOLUTION
 
 
 # ---------------------------------------------------------------------------------------------

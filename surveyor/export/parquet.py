@@ -67,14 +67,11 @@ def _geo_metadata(types: set[str], bbox) -> bytes:
 def _chunks(store, settings: Settings, layer: str, area: str | None, anonymize: bool):
     """The layer as GeoDataFrames: one for an analysis layer, chunks of samples (on PostGIS
     streamed from the server)."""
-
     from surveyor.outputs.layers import load_layer, sample_points
 
-    if layer != "samples" or not hasattr(store, "read_samples_chunks"):
-        yield load_layer(store, settings, layer, area=area, anonymize=anonymize)
-        return
-    if area is not None and store.area(area) is None:
-        # The store does not know the code: the survey's own village by its boundary, as load_layer does.
+    if layer != "samples" or not store.counts_in_database or (area is not None and store.area(area) is None):
+        # An analysis layer, a village's GeoPackage (read at once, as every other export does), or
+        # a code the store does not know (the survey's own village by its boundary, as load_layer does).
         yield load_layer(store, settings, layer, area=area, anonymize=anonymize)
         return
     from surveyor.analyse.sql import scope_condition

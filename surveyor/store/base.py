@@ -27,11 +27,14 @@ Layers (docs/layers.md):
 from __future__ import annotations
 
 import abc
+from collections.abc import Iterator
 from contextlib import AbstractContextManager
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from surveyor.geo.areas import Area
 
 SCHEMA_VERSION = 1
@@ -138,6 +141,9 @@ class Store(abc.ABC):
     """What every backend offers. Methods take and return pandas/geopandas objects."""
 
     url: str
+    # Whether the analysis can count the evidence inside the database (surveyor.analyse.sql: the
+    # effective-sample walk and the per-cell counts in SQL); otherwise the samples are read.
+    counts_in_database: bool = False
 
     # -- writing merges -------------------------------------------------------------------------
     @abc.abstractmethod
@@ -256,8 +262,23 @@ class Store(abc.ABC):
         """Store a JSON-serialisable value in the ``meta`` table."""
 
     @abc.abstractmethod
-    def status(self) -> StoreStatus:
-        """What the store holds (``surveyor status``)."""
+    def status(self, *, area: str | None = None) -> StoreStatus:
+        """What the store holds (``surveyor status``), or (``area``, the code and everything inside
+        it) what it holds of one area: its samples, sessions, devices, days and time span."""
+
+    def read_samples_chunks(self, columns: list[str] | None = None, where: str | None = None, *,
+                            chunk_rows: int = 200_000, area: str | None = None,
+                            order_by: str | None = None) -> Iterator[pd.DataFrame]:
+        """Samples in DataFrames of at most ``chunk_rows`` rows (``where`` an SQL condition the
+        backend understands, ``order_by`` columns to sort by). This default reads them all and
+        hands them out in slices, which suits a village's GeoPackage; a district's server streams
+        them (:class:`surveyor.store.postgis.PostgisStore`)."""
+        df = self.read_samples(columns=columns, where=where, area=area)
+        if order_by:
+            keys = [k.strip() for k in order_by.split(",") if k.strip() in df.columns]
+            df = df.sort_values(keys, kind="stable") if keys else df
+        for start in range(0, len(df), chunk_rows):
+            yield df.iloc[start:start + chunk_rows].reset_index(drop=True)
 
     def close(self) -> None:  # pragma: no cover - trivial
         """Release connections."""

@@ -762,7 +762,9 @@ class GeoPackageStore(Store):
             con.execute("INSERT INTO meta (key, value) VALUES (?, ?)", (key, json.dumps(value, default=str)))
             con.execute("COMMIT")
 
-    def status(self) -> StoreStatus:
+    def status(self, *, area: str | None = None) -> StoreStatus:
+        if area is not None:
+            return self._area_status(area)
         with self._sql() as con:
             q = lambda sql: con.execute(sql).fetchall()  # noqa: E731
             total, first, last, unplaced = q(
@@ -790,6 +792,40 @@ class GeoPackageStore(Store):
                 towers=q(f"SELECT count(*) FROM towers WHERE {VISIBLE}")[0][0],
                 analysed_at=self.get_meta("analysed_at"),
             )
+
+    def _area_status(self, area: str) -> StoreStatus:
+        """The status of one area's samples (a village's database is small enough to count them
+        in memory); quarantined rows, tracks, towers and merges of the merges that brought them."""
+        import pandas as pd
+
+        df = self.read_samples(columns=["time", "device", "session", "source_file", "operator", "kind",
+                                        "source_format", "placed_by", "merge_id"], area=area)
+        times = pd.to_datetime(df["time"], utc=True, errors="coerce")
+        session = df["session"].where(df["session"].notna(), "(none) " + df["source_file"].astype(str))
+        merges = sorted({int(m) for m in df["merge_id"].dropna()})
+        listed = ",".join(str(m) for m in merges) or "NULL"
+        with self._sql() as con:
+            q = lambda sql: con.execute(sql).fetchall()  # noqa: E731
+            quarantine = dict(q(f"SELECT reason, count(*) FROM quarantine WHERE merge_id IN ({listed}) "
+                                "GROUP BY 1 ORDER BY 2 DESC"))
+            counts = {t: q(f"SELECT count(*) FROM {t} WHERE merge_id IN ({listed})")[0][0]
+                      for t in ("neighbours", "tracks", "towers")}
+
+        def iso(t) -> str | None:
+            return None if pd.isna(t) else t.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+        def by(column: str, missing: str | None = None) -> dict:
+            values = df[column] if missing is None else df[column].fillna(missing)
+            return {str(k): int(v) for k, v in values.value_counts().items()}
+
+        return StoreStatus(
+            db=self.path, samples=len(df), by_operator=by("operator", "(unknown)"), by_kind=by("kind", "signal"),
+            by_source_format=by("source_format"), sessions=int(session.nunique()),
+            devices=int(df["device"].nunique()), days=int(times.dt.strftime("%Y-%m-%d").nunique()),
+            first=iso(times.min()), last=iso(times.max()), unplaced=int(df["placed_by"].isna().sum()),
+            quarantined=sum(quarantine.values()), quarantine_by_reason=quarantine, merges=len(merges),
+            neighbours=counts["neighbours"], track_points=counts["tracks"], towers=counts["towers"],
+            analysed_at=self.get_meta("analysed_at"), area=area)
 
 
 @dataclass

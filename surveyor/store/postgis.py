@@ -323,6 +323,8 @@ def _csv_to_frame(raw: bytes, columns: list[str], kinds: dict[str, str]) -> pd.D
 class PostgisStore(Store):
     """A shared survey database in PostgreSQL/PostGIS, addressed by a ``postgresql://`` URL."""
 
+    counts_in_database = True
+
     def __init__(self, url: str, *, create: bool = False):
         try:
             import psycopg  # noqa: F401
