@@ -9,8 +9,9 @@ Measures, on a fresh database per size:
 - **COPY floor**: beside each merge, the same rows as the store sends them (with their area code and
   point) COPYed into a plain table with the same columns and no index or key;
 - **re-load**: the same last 500,000 samples merged again (all duplicates);
-- **aggregate**: :meth:`PostgisStore.aggregate_cells` per (h3_10, operator) for the whole district
-  and for one village (``--area``);
+- **aggregate**: the analysis's counting inside the database
+  (:func:`surveyor.analyse.sql.count_in_database`: effective samples and the raw counts per cell and
+  operator) for the whole district and for one village (``--area``);
 - **read**: one village's samples with ``read_samples(area=...)``, and the whole district streamed
   through ``read_samples_chunks`` (1M only: it is Python-bound);
 - **disk**: ``pg_database_size`` and the samples table with its indexes.
@@ -180,6 +181,7 @@ def reset(url):
 def run_size(url, n: int, rng) -> dict:
     import psycopg
 
+    from surveyor.analyse.sql import count_in_database
     from surveyor.config import Settings
     from surveyor.store.postgis import PostgisStore
 
@@ -213,11 +215,14 @@ def run_size(url, n: int, rng) -> dict:
         village = conn.execute("SELECT area_code FROM samples WHERE area_code IS NOT NULL "
                                "GROUP BY 1 ORDER BY count(*) DESC LIMIT 1").fetchone()[0]
         stored = conn.execute("SELECT count(*) FROM samples").fetchone()[0]
+    everything = Settings(out_of_scope="include")  # the whole district, wherever and whenever
     t = time.perf_counter()
-    cells = store.aggregate_cells(Settings())
+    with store.sql_sessions(2) as job:
+        cells = count_in_database(store, everything, 10, None, job).counts
     agg_s = time.perf_counter() - t
     t = time.perf_counter()
-    vcells = store.aggregate_cells(Settings(), area=village)
+    with store.sql_sessions(2) as job:
+        vcells = count_in_database(store, everything, 10, village, job).counts
     agg_village_s = time.perf_counter() - t
     t = time.perf_counter()
     vs = store.read_samples(["sample_id", "time", "lat", "lon", "operator", "rsrp_dbm", "session"], area=village)

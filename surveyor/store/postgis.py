@@ -19,9 +19,9 @@ has. Design (the README section "The shared PostGIS database" has the long versi
   at merge (the smallest area polygon containing it); ``--area CODE`` selects that code, every code
   below it in the ``parent_code`` tree, and every code that starts with ``CODE.`` (Kemendagri codes
   are hierarchical: ``33.07`` is Kabupaten Wonosobo, ``33.07.05.2002`` Lipursari).
-- **Analysis at scale** runs in the database: :meth:`aggregate_cells` groups by the integer
-  ``h3_10`` column (Debian's PostgreSQL has no H3 extension) and :meth:`read_samples_chunks` streams
-  samples through a server-side cursor.
+- **Analysis at scale** runs in the database (:mod:`surveyor.analyse.sql`, on the connections of
+  :meth:`sql_sessions`), grouping by the integer ``h3_10`` column (Debian's PostgreSQL has no H3
+  extension); :meth:`read_samples_chunks` streams samples through a server-side cursor.
 
 Credentials come from the URL, ``PGPASSWORD`` or ``~/.pgpass`` (libpq reads them); the password is
 never printed: every message and ``status().db`` use :func:`mask_url`.
@@ -936,65 +936,6 @@ class PostgisStore(Store):
         finally:
             for session in sessions:
                 session.close()
-
-    def aggregate_cells(self, settings, *, area: str | None = None, where: str | None = None) -> pd.DataFrame:
-        """Raw evidence per (h3_10, operator), computed in the database in one grouped query.
-
-        Applies the sample filter of docs/method.md (no indoor samples, GPS accuracy <= ``max_accuracy_m``
-        or unknown) and its negative rule, with the thresholds of ``settings``
-        (:class:`surveyor.config.Settings`); columns: ``h3_10, operator, samples_raw, negatives_raw,
-        no_service, only_2g3g, weak_signal, sessions, devices, days, first_seen, last_seen,
-        rsrp_p20_dbm, rsrp_median_dbm, rsrp_p80_dbm, unknown_accuracy, speed_tests, speed_failed,
-        download_median_mbps, upload_median_mbps``. Effective-sample thinning (10 s and 20 m within a
-        session) is sequential: do it over :meth:`read_samples_chunks` ordered by session and time.
-        """
-        cond = self._sample_condition(where, area)
-        neg_sig = ("(service = 'no_service' OR tech = 'NONE')")
-        old = "(tech IN ('GSM', 'UMTS'))"
-        best = "greatest(rsrp_dbm, nr_rsrp_dbm)"
-        weak = f"((tech IN ('LTE', 'NR') OR tech IS NULL) AND {best} < %(rsrp)s)"
-        sig = "(coalesce(kind, 'signal') = 'signal')"
-        man_neg = "(coalesce(kind, 'signal') = 'manual' AND (" + neg_sig + " OR level <= %(lvl)s))"
-        spd = "(kind = 'speed')"
-        failed = "(test = 'failed' OR download_mbps < %(dl)s OR upload_mbps < %(ul)s)"
-        query = f"""
-            SELECT h3_10, operator,
-              count(*) FILTER (WHERE {sig} OR kind = 'manual') AS samples_raw,
-              count(*) FILTER (WHERE ({sig} AND ({neg_sig} OR {old} OR {weak})) OR {man_neg}) AS negatives_raw,
-              count(*) FILTER (WHERE NOT {spd} AND {neg_sig}) AS no_service,
-              count(*) FILTER (WHERE {sig} AND NOT {neg_sig} AND {old}) AS only_2g3g,
-              count(*) FILTER (WHERE {sig} AND NOT {neg_sig} AND NOT {old} AND {weak}) AS weak_signal,
-              count(DISTINCT {SESSION_KEY}) AS sessions,
-              count(DISTINCT device) AS devices,
-              count(DISTINCT (time AT TIME ZONE 'UTC')::date) AS days,
-              (extract(epoch FROM min(time)) * 1000)::bigint AS first_seen,
-              (extract(epoch FROM max(time)) * 1000)::bigint AS last_seen,
-              percentile_cont(0.2) WITHIN GROUP (ORDER BY {best}) FILTER (WHERE {sig}) AS rsrp_p20_dbm,
-              percentile_cont(0.5) WITHIN GROUP (ORDER BY {best}) FILTER (WHERE {sig}) AS rsrp_median_dbm,
-              percentile_cont(0.8) WITHIN GROUP (ORDER BY {best}) FILTER (WHERE {sig}) AS rsrp_p80_dbm,
-              count(*) FILTER (WHERE accuracy_m IS NULL) AS unknown_accuracy,
-              count(*) FILTER (WHERE {spd}) AS speed_tests,
-              count(*) FILTER (WHERE {spd} AND {failed}) AS speed_failed,
-              percentile_cont(0.5) WITHIN GROUP (ORDER BY download_mbps) FILTER (WHERE {spd}) AS download_median_mbps,
-              percentile_cont(0.5) WITHIN GROUP (ORDER BY upload_mbps) FILTER (WHERE {spd}) AS upload_median_mbps
-            FROM samples
-            WHERE h3_10 IS NOT NULL AND ({cond})
-              AND environment IS DISTINCT FROM 'indoor'
-              AND (accuracy_m IS NULL OR accuracy_m <= %(acc)s)
-            GROUP BY h3_10, operator
-            ORDER BY h3_10, operator"""
-        params = {"rsrp": settings.rsrp_negative_below_dbm, "acc": settings.max_accuracy_m,
-                  "dl": settings.download_min_mbps, "ul": settings.upload_min_mbps,
-                  "lvl": settings.manual_max_level}
-        with self._errors("aggregating cells"):
-            cur = self._connection().execute(query.replace("%", "%%").replace("%%(", "%("), params)
-            names = [d.name for d in cur.description]
-            rows = cur.fetchall()
-        kinds = {n: "int" for n in names}
-        kinds.update({"operator": "str", "first_seen": "time", "last_seen": "time"})
-        kinds.update({n: "float" for n in names if n.endswith(("_dbm", "_mbps"))})
-        data = {c: [r[i] for r in rows] for i, c in enumerate(names)}
-        return _typed_frame(names, kinds, data)
 
     def _table_kinds(self, table: str) -> dict[str, str]:
         rows = self._connection().execute(

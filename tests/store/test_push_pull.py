@@ -8,6 +8,7 @@ import geopandas as gpd
 import pytest
 import shapely
 
+from surveyor.analyse.sql import count_in_database
 from surveyor.config import Settings
 from surveyor.store import open_store
 from tests.helpers import journal_sample, write_journal
@@ -82,7 +83,8 @@ def test_area_filters_and_pull(tmp_path, invoke, pg_url):
         assert set(pg.read_samples(["device"], area=OTHER)["device"]) == {"dev-B"}
         chunks = list(pg.read_samples_chunks(["sample_id", "time"], area=LIPURSARI, chunk_rows=15))
         assert [len(c) for c in chunks] == [15, 15, 10]
-        cells = pg.aggregate_cells(Settings(), area=LIPURSARI)
+        with pg.sql_sessions(2) as job:  # the analysis's own counting, inside the database
+            cells = count_in_database(pg, Settings(), 10, LIPURSARI, job).counts
         assert cells["samples_raw"].sum() == 40 and set(cells["operator"]) == {"Telkomsel"}
         assert set(pg.read_layer("areas", area="33.07.05")["code"]) == {LIPURSARI, OTHER}
     out = str(tmp_path / "back.gpkg")
