@@ -139,8 +139,8 @@ def frame(rng, n: int, first_id: int, merge_id: int) -> pd.DataFrame:
 def floor_copy(url, store, df) -> float:
     """The COPY floor of one merge's rows (see the module docstring); seconds."""
     import psycopg
-
     from bench_district import _as_sent, _copy, _floor_table
+
     from surveyor.store._arrow import sample_table
 
     sent = _as_sent(store, sample_table(df.assign(merge_id=0)))

@@ -93,7 +93,7 @@ def _readme(survey, rows, files, seed) -> str:
         f"  (exponent {simulate.PATH_LOSS_EXPONENT}), Gaussian terrain shadows of 28-38 dB (valleys hidden",
         "  behind hills, different per operator, plus one river valley both miss) and a smooth 3 dB",
         "  clutter field. No usable 4G in the truth means median RSRP under -115 dBm.",
-        f"- Phones: measured RSRP is the truth plus a per-walk offset (1.5 dB), slow fading along the walk",
+        "- Phones: measured RSRP is the truth plus a per-walk offset (1.5 dB), slow fading along the walk",
         "  (4 dB) and per-sample noise (3 dB), 8-14 dB less indoors. Under about",
         f"  {simulate.LTE_FLOOR_DBM:.0f} dBm the phone falls back to 2G (GSM/EDGE), under",
         f"  {simulate.GSM_FLOOR_DBM:.0f} dBm it has no service (`tech: NONE`, `service: no_service`).",

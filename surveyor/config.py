@@ -22,10 +22,11 @@ import math
 import os
 import re
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from surveyor.errors import ConfigError, InvalidRequest
 from surveyor.model import DOWNLOAD_MIN_MBPS, RSRP_CLASSES_DBM, RSRP_NEGATIVE_BELOW_DBM, UPLOAD_MIN_MBPS
@@ -643,7 +644,7 @@ def render_toml(overrides: Mapping[str, Any] | None = None) -> str:
     return "\n".join(lines)
 
 
-def settings_text(settings: "Settings") -> str:
+def settings_text(settings: Settings) -> str:
     """A ``survey.toml`` that reads back as ``settings`` (exclusion zones included): what a
     geodatabase keeps of a survey whose settings came from no file."""
     text = render_toml({s.name: getattr(settings, s.name) for s in SETTINGS})

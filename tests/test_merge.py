@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from helpers import GNETTRACK_HEADER, gnettrack_row, journal_sample, walk_rows, write_gnettrack, write_journal
 from surveyor.store import open_store
+
+from helpers import GNETTRACK_HEADER, gnettrack_row, journal_sample, walk_rows, write_gnettrack, write_journal
 
 BUCKETS = ("added", "duplicates", "quarantined", "neighbours", "track_points", "towers")
 

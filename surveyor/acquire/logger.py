@@ -20,12 +20,12 @@ import shutil
 import subprocess
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 from surveyor.acquire.gps import GpsSource, open_gps
-from surveyor.acquire.journal import (JournalWriter, device_id as default_device_id, make_sample,
-                                      new_session_id, utc_now)
+from surveyor.acquire.journal import JournalWriter, make_sample, new_session_id, utc_now
+from surveyor.acquire.journal import device_id as default_device_id
 from surveyor.acquire.signal import SignalError, SignalSource, open_signal
 from surveyor.acquire.speed import SpeedResult, SpeedTest, open_speedtest
 from surveyor.errors import InvalidRequest, SurveyorError

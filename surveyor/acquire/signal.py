@@ -13,10 +13,10 @@ import json
 import re
 import subprocess
 import time
-from typing import Callable
+from collections.abc import Callable
 
 from surveyor.acquire import port_and_baud
-from surveyor.errors import SurveyorError, InvalidRequest
+from surveyor.errors import InvalidRequest, SurveyorError
 from surveyor.model import normalize_operator
 
 
@@ -476,5 +476,13 @@ def open_signal(spec: str, *, ask: Callable[[str, str], str] | None = None,
                      fix="Use termux, mmcli[:MODEM], at:DEVICE[@BAUD], manual or none.")
 
 
-__all__ = ["SignalError", "open_signal", "parse_termux_cellinfo", "parse_mmcli_signal",
-           "parse_mmcli_location", "parse_cesq", "parse_csq", "parse_cops"]
+__all__ = [
+    "SignalError",
+    "open_signal",
+    "parse_cesq",
+    "parse_cops",
+    "parse_csq",
+    "parse_mmcli_location",
+    "parse_mmcli_signal",
+    "parse_termux_cellinfo",
+]

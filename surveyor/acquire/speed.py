@@ -84,7 +84,7 @@ class Meter:
             if self.bytes >= self.max_bytes:
                 self.capped = True
 
-    def isSet(self) -> bool:  # noqa: N802 - speedtest-cli's name
+    def isSet(self) -> bool:  # speedtest-cli's name
         return self.capped or self.cancel.is_set() or time.monotonic() > self.deadline
 
     is_set = isSet
@@ -223,7 +223,7 @@ class _LibraryTest(SpeedTest):
         plan = short_plan(self.max_bytes, self.length_s)
 
         class _Speedtest(speedtest.Speedtest):
-            def get_config(inner):  # noqa: N805
+            def get_config(inner):  # `inner`: `self` is the enclosing test
                 inner._opener = _CountingOpener(inner._opener, meter)
                 if mini:
                     # A Speedtest Mini server must work with no internet: skip speedtest.net's

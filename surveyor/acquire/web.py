@@ -39,16 +39,16 @@ import math
 import secrets
 import threading
 import time
+from collections.abc import Iterable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib import resources
 from pathlib import Path
-from typing import Iterable
 from urllib.parse import parse_qs, urlsplit
 
 from surveyor.acquire.targets import Target, read_targets
+from surveyor.errors import InputError, SurveyorError
 from surveyor.geo.bearing import bearing_deg, compass
 from surveyor.geo.distance import haversine_m
-from surveyor.errors import InputError, SurveyorError
 from surveyor.model import rsrp_class, speed_failed
 
 log = logging.getLogger(__name__)
@@ -146,7 +146,7 @@ def _epoch(text) -> float | None:
     except ValueError:
         return None
     if when.tzinfo is None:
-        when = when.replace(tzinfo=_dt.timezone.utc)
+        when = when.replace(tzinfo=_dt.UTC)
     return when.timestamp()
 
 

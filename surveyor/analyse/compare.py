@@ -264,7 +264,7 @@ def _round_cells(store, settings: Settings, resolution: int, area: str | None, p
     ev = prepare_evidence(samples, settings, resolution)
     cells = judge_cells(count_cells(ev, settings), settings)
     eff = ev.signal.effective
-    return cells, len(samples), int(eff.sum()), int(len(np.unique(ev.signal.session[eff]))), _span(cells)
+    return cells, len(samples), int(eff.sum()), len(np.unique(ev.signal.session[eff])), _span(cells)
 
 
 def _span(cells: pd.DataFrame) -> tuple[str | None, str | None]:

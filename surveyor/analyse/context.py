@@ -139,7 +139,7 @@ def _buildings_inside(z_utm, buildings, out) -> None:
     centres = shapely.centroid(np.asarray(buildings.geometry.values))
     tree = shapely.STRtree(centres)
     for i, geom in enumerate(z_utm):
-        out["buildings"][i] = int(len(tree.query(geom, predicate="contains")))
+        out["buildings"][i] = len(tree.query(geom, predicate="contains"))
 
 
 def _facilities_inside(z_utm, facilities, out) -> None:

@@ -23,7 +23,7 @@ from surveyor.config import Settings
 from surveyor.geo import cells as grid
 from surveyor.model import TECHS
 
-__all__ = ["Evidence", "REASON_CODES", "SAMPLE_COLUMNS", "SignalSamples", "SpeedTests", "prepare_evidence"]
+__all__ = ["REASON_CODES", "SAMPLE_COLUMNS", "Evidence", "SignalSamples", "SpeedTests", "prepare_evidence"]
 
 # Columns of the samples layer the analysis reads.
 SAMPLE_COLUMNS = ["time", "lat", "lon", "accuracy_m", "altitude_m", "environment", "device", "session",
@@ -360,7 +360,7 @@ def prepare_evidence(samples: pd.DataFrame, settings: Settings, resolution: int 
 
     idx = np.flatnonzero(keep)
     all_kept = len(idx) == n_read
-    take = (lambda a: a) if all_kept else (lambda a: a[idx])  # noqa: E731
+    take = (lambda a: a) if all_kept else (lambda a: a[idx])
     lat, lon, t_ms, op_idx = take(lat), take(lon), take(t_ms), take(op_idx)
     h3_10 = (df["h3_10"] if all_kept else df["h3_10"].iloc[idx]) if "h3_10" in df.columns else None
     cells = grid.assign_cells(lat, lon, resolution, h3_10=h3_10)
@@ -395,7 +395,7 @@ def prepare_evidence(samples: pd.DataFrame, settings: Settings, resolution: int 
     no_speed = not len(sp_i)
     sg = np.arange(len(idx)) if no_speed else np.flatnonzero(~is_speed)
     rows = idx if no_speed else idx[sg]
-    in_sg = (lambda a: a) if no_speed else (lambda a: a[sg])  # noqa: E731
+    in_sg = (lambda a: a) if no_speed else (lambda a: a[sg])
     if all_kept and no_speed:
         sig_rows = None
     else:  # the kept rows that are not speed tests
@@ -417,7 +417,7 @@ def prepare_evidence(samples: pd.DataFrame, settings: Settings, resolution: int 
     tie = (ids.to_numpy(dtype=np.int64)[rows] if ids is not None and ids.dtype.kind in "iu" and not ids.isna().any()
            else None)
     order = _group_time_order(grp, t_sg, tie)
-    pick = (lambda a: a) if order is None else (lambda a: a[order])  # noqa: E731
+    pick = (lambda a: a) if order is None else (lambda a: a[order])
     o_sg = sg if order is None else sg[order]
     at = (lambda a: in_sg(a) if order is None else a[o_sg])  # noqa: E731
     reason = pick(reason)

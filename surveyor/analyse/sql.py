@@ -362,7 +362,7 @@ GROUP BY z.zone""").set_index("zone")
         for i, cells in enumerate(zones):
             mine = table[(table["operator"] == operator) & table["cell"].isin(cells.astype(np.uint64))]
             r = rows.loc[i] if i in rows.index else None
-            get = (lambda k, r=r: int(r[k])) if r is not None else (lambda k: 0)  # noqa: E731
+            get = (lambda k, r=r: int(r[k])) if r is not None else (lambda k: 0)
             span = np.array([np.nanmin(mine["first_ms"].to_numpy(dtype=float), initial=np.inf),
                              np.nanmax(mine["last_ms"].to_numpy(dtype=float), initial=-np.inf)])
             first, last = iso_utc(span)

@@ -56,7 +56,7 @@ class ZoneRegister:
     retired: dict[str, list[str]] = field(default_factory=dict)
 
     @classmethod
-    def from_meta(cls, value: dict | None) -> "ZoneRegister":
+    def from_meta(cls, value: dict | None) -> ZoneRegister:
         value = value or {}
         return cls({a: {k: int(v) for k, v in ops.items()} for a, ops in (value.get("last") or {}).items()},
                    {a: list(ids) for a, ids in (value.get("retired") or {}).items()})

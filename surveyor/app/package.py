@@ -23,10 +23,10 @@ import logging
 import os
 import tempfile
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Callable
 
 from surveyor.config import Settings
 from surveyor.errors import PdfUnavailable
@@ -56,7 +56,7 @@ def slug(text: str) -> str:
 
 def default_name(settings: Settings, when: datetime | None = None) -> str:
     """``paket-lipursari-2026-07-20.zip``."""
-    when = when or datetime.now(timezone.utc)
+    when = when or datetime.now(UTC)
     return f"paket-{slug(settings.name)}-{when:%Y-%m-%d}.zip"
 
 
@@ -100,7 +100,7 @@ def build_package(store: Store, settings: Settings, out: str | os.PathLike, *, a
     base = slug(settings.name)
     store.set_meta("package", {"name": out.name, "checksums": CHECKSUMS, "readme": README,
                                "verify": f"sha256sum -c {CHECKSUMS}",
-                               "created_at": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")})
+                               "created_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")})
     result = PackageResult(out)
     with tempfile.TemporaryDirectory(prefix="surveyor-package-") as tmp:
         folder = Path(tmp)

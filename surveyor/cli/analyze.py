@@ -8,8 +8,16 @@ from typing import TYPE_CHECKING
 
 import click
 
-from surveyor.cli.options import (all_data_option, area_option, check_flags, config_option, db_option, json_option,
-                                  open_survey, survey_settings)
+from surveyor.cli.options import (
+    all_data_option,
+    area_option,
+    check_flags,
+    config_option,
+    db_option,
+    json_option,
+    open_survey,
+    survey_settings,
+)
 from surveyor.cli.texts import _, language, ngettext
 
 if TYPE_CHECKING:  # the analysis imports numpy and pandas: not at `--help` time

@@ -7,9 +7,8 @@ import json
 
 import click
 
-from surveyor.cli.texts import _, language
-
 from surveyor.cli.options import area_option, config_option, db_option, json_option, open_survey
+from surveyor.cli.texts import _, language
 
 buffer_option = click.option("--buffer-m", "buffer_m", type=click.FloatRange(min=0), default=2000.0,
                              show_default=True, metavar="M",

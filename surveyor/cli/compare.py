@@ -7,8 +7,18 @@ import json
 
 import click
 
-from surveyor.cli.options import (area_option, check_flags, config_option, db_option, json_option, lang_option,
-                                  open_survey, output_path, overwrite_option, survey_settings)
+from surveyor.cli.options import (
+    area_option,
+    check_flags,
+    config_option,
+    db_option,
+    json_option,
+    lang_option,
+    open_survey,
+    output_path,
+    overwrite_option,
+    survey_settings,
+)
 from surveyor.cli.texts import _
 
 

@@ -26,9 +26,9 @@ Library errors are raised as :class:`surveyor.errors.SurveyorError` and turned i
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 
 import click
 

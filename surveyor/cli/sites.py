@@ -6,9 +6,8 @@ import json
 
 import click
 
-from surveyor.cli.texts import _, language
-
 from surveyor.cli.options import check_operators, choice, config_option, db_option, open_survey, operator_option
+from surveyor.cli.texts import _, language
 
 
 @click.command(name="sites")

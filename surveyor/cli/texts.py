@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import copy
 import os
-
 from pathlib import Path
 
 LANGUAGES = ("id", "en")

@@ -18,10 +18,11 @@ import csv
 import math
 import os
 import re
+from collections.abc import Iterable
 from datetime import datetime
 from html import escape as html_escape
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 from xml.sax.saxutils import escape as xml_escape
 
 from surveyor.config import Settings
@@ -470,6 +471,16 @@ def _write_ogr(gdf, layer: str, path: Path, fmt: str) -> None:
         pyogrio.write_dataframe(gdf, path, driver="GPKG", layer=layer, **kwargs)
 
 
-__all__ = ["EXPORT_LAYERS", "FORMATS", "export_layer", "load_layer", "neutralize", "cdata", "format_from_suffix",
-           "kml_colour", "rounded", "sample_cells"]
+__all__ = [
+    "EXPORT_LAYERS",
+    "FORMATS",
+    "cdata",
+    "export_layer",
+    "format_from_suffix",
+    "kml_colour",
+    "load_layer",
+    "neutralize",
+    "rounded",
+    "sample_cells",
+]
 

@@ -29,13 +29,13 @@ class Scope:
     max_distance_m: float
 
     @classmethod
-    def of(cls, settings: Settings, boundary=None) -> "Scope":
+    def of(cls, settings: Settings, boundary=None) -> Scope:
         if boundary is None:
             from surveyor.geo.areas import load_boundary
 
             try:
                 boundary = load_boundary(settings)
-            except Exception:  # noqa: BLE001 - a survey whose boundary cannot be read has no area scope
+            except Exception:  # a survey whose boundary cannot be read has no area scope
                 boundary = None
         area = buffered(boundary, settings.max_distance_m) if boundary is not None else None
         return cls(area, settings.period_days * 86400.0, tuple(settings.operators), settings.max_distance_m)

@@ -23,8 +23,9 @@ from __future__ import annotations
 
 import logging
 import os
-from datetime import datetime, timezone
-from typing import Any, Callable, Iterable
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
+from typing import Any
 
 from surveyor.config import Settings
 from surveyor.errors import InputError
@@ -409,7 +410,7 @@ def _overlap_check(data: OsmData, region, area_label: str) -> None:
 def _store(store: Store, data: OsmData, region, *, source: str, buffer_m: float, area_code: str,
            area_label: str) -> dict[str, Any]:
     layers, skipped = build_layers(data, region)
-    counts = {layer: int(len(gdf)) for layer, gdf in layers.items()}
+    counts = {layer: len(gdf) for layer, gdf in layers.items()}
     if not any(counts.values()):
         raise InputError(f"holds no roads, buildings, water, places or facilities inside {area_label} "
                          f"(with its {buffer_m:g} m buffer); the basemap was left as it was.", path=source,
@@ -417,7 +418,7 @@ def _store(store: Store, data: OsmData, region, *, source: str, buffer_m: float,
     record = {
         "source": source,
         "format": ", ".join(sorted(set(data.formats))),
-        "imported_at": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "imported_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "data_timestamp": data.timestamp,
         "attribution": ATTRIBUTION,
         "license_url": LICENSE_URL,

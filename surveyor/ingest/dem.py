@@ -21,6 +21,7 @@ import logging
 import math
 import zipfile
 from dataclasses import dataclass
+from datetime import UTC
 from pathlib import Path
 from typing import Any
 
@@ -65,7 +66,7 @@ def _gdal_path(path: Path) -> str:
     try:
         with rasterio.open(path):
             return str(path)
-    except Exception:  # noqa: BLE001 - fall through to the zip check and the message below
+    except Exception:  # fall through to the zip check and the message below
         pass
     if zipfile.is_zipfile(path):
         with zipfile.ZipFile(path) as zf:
@@ -112,7 +113,7 @@ def open_sources(paths: list[str | Path], crs: str | None = None) -> list[Source
                 sources.append(Source(str(path), gdal_path, ds.driver, use_crs, tuple(bounds), res))
         except InputError as exc:
             problems.append(str(exc))
-        except Exception as exc:  # noqa: BLE001 - GDAL's own errors become one message per file
+        except Exception as exc:  # GDAL's own errors become one message per file
             problems.append(f"{path}: cannot be read as a DEM ({exc}). Give a {FORMATS_TEXT} file.")
     if problems:
         raise InputError(problems[0] if len(problems) == 1 else "Some DEM files cannot be used:\n  "
@@ -370,7 +371,7 @@ def import_dem(store, settings: Settings, paths: list[str | Path], *, area: str 
                           resolution_m=resolution_m)
     shade = hillshade(dem)
     contours = _contours(dem, sel.boundary)
-    info["contours"] = int(len(contours))
+    info["contours"] = len(contours)
     info["contour_interval_m"] = CONTOUR_INTERVAL_M
     info["imported_at"] = _now()
     from surveyor.store.dem import save_dem
@@ -389,6 +390,6 @@ def _contours(dem: Dem, area_lonlat):
 
 
 def _now() -> str:
-    from datetime import datetime, timezone
+    from datetime import datetime
 
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

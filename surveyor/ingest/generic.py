@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import csv
 import re
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Callable, Iterator
 
 import numpy as np
 import pandas as pd
@@ -73,7 +73,7 @@ def record_chunks(records: Iterator[tuple[int, str, list[str] | None]], width: i
     rejects: list[Reject] = []
     last = None
     for line_no, raw, fields in records:
-        if fields is None or len(fields) > width and any(f.strip() for f in fields[width:]):
+        if fields is None or (len(fields) > width and any(f.strip() for f in fields[width:])):
             rejects.append(reject_wide(line_no, raw, fields))
             continue
         key = boundary(fields) if boundary is not None else None

@@ -19,8 +19,8 @@ Parsed with pyarrow's streaming CSV reader in chunks, so a file larger than memo
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import numpy as np
 import pandas as pd

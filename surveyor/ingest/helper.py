@@ -18,7 +18,8 @@ from __future__ import annotations
 import os
 import pickle
 import queue as queue_module
-from typing import Any, Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
 
 # Numerical libraries in the helper get one thread each: the calling process needs the other core.
 # Arrow's thread pool follows OMP_NUM_THREADS too (its CSV reader would otherwise take both cores).
@@ -135,7 +136,7 @@ def _sendable(exc: BaseException) -> BaseException:
     """The exception itself when it survives pickling, else a :class:`HelperFailed` describing it."""
     try:
         pickle.loads(pickle.dumps(exc))
-    except Exception:  # noqa: BLE001 - any failure to pickle or rebuild it
+    except Exception:  # any failure to pickle or rebuild it
         return HelperFailed(f"{type(exc).__name__}: {exc}")
     return exc
 

@@ -25,8 +25,9 @@ import json
 import os
 import re
 from array import array
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import IO, Iterable
+from typing import IO
 
 from surveyor.errors import InputError
 
@@ -64,7 +65,7 @@ class OsmData:
     timestamp: str | None = None  # when the data was current (the file's or server's own stamp)
     missing_nodes: int = 0
 
-    def update(self, other: "OsmData") -> None:
+    def update(self, other: OsmData) -> None:
         """Add another file's elements (an element in both keeps the later file's version)."""
         self.sources += other.sources
         self.formats += other.formats

@@ -17,8 +17,9 @@ from __future__ import annotations
 import csv
 import io
 from collections import deque
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import BinaryIO, Callable, Iterable, Iterator
+from typing import BinaryIO
 
 # A quoted value spanning more lines than this is a quote that never closed, not a wrapped record.
 MAX_RECORD_LINES = 8

@@ -27,16 +27,16 @@ Mapping, and why:
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import numpy as np
 import pandas as pd
 
 from surveyor.ingest.base import Batch, ReadContext, Reader, Reject
 from surveyor.ingest.generic import broken_numbers, first_line, missing, record_chunks, split_header, to_numbers
+from surveyor.ingest.normalize import operators, techs, whole
 from surveyor.ingest.text import csv_records
-from surveyor.ingest.normalize import whole, operators, techs
 
 # Columns are read by name, so the short header of older exports and the long one of newer ones
 # (which adds rsrp ... arfcn) both work; these are the columns every export has.

@@ -42,8 +42,9 @@ def read_zones(store, operator: str | None = None, settings=None):
     op = pick_operator(operator, list(summary.get("operators", {})))
     zones = store.read_layer("dead_zones")
     if len(zones) == 0 or "zone_id" not in zones.columns:
-        from surveyor.analyse.zones import ZONE_COLUMNS
         import geopandas as gpd
+
+        from surveyor.analyse.zones import ZONE_COLUMNS
 
         return gpd.GeoDataFrame({c: [] for c in ZONE_COLUMNS}, geometry=[], crs="EPSG:4326")
     if op is not None:

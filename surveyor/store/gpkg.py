@@ -23,11 +23,12 @@ import sqlite3
 import struct
 import tempfile
 import warnings
+from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -35,10 +36,20 @@ import pandas as pd
 from surveyor.errors import NothingToDo, StoreError
 from surveyor.model import ALL_FIELDS
 from surveyor.store import rtree
-from surveyor.store.sessions import combine_sessions
 from surveyor.store._arrow import arrow_schema, check_samples, drop_empty_columns, frame_to_arrow
-from surveyor.store.base import (MERGE_COUNT_KEYS, NEIGHBOUR_FIELDS, QUARANTINE_FIELDS, SCHEMA_VERSION,
-                                 SESSION_FIELDS, TOWER_FIELDS, TRACK_FIELDS, MergeRecord, Store, StoreStatus)
+from surveyor.store.base import (
+    MERGE_COUNT_KEYS,
+    NEIGHBOUR_FIELDS,
+    QUARANTINE_FIELDS,
+    SCHEMA_VERSION,
+    SESSION_FIELDS,
+    TOWER_FIELDS,
+    TRACK_FIELDS,
+    MergeRecord,
+    Store,
+    StoreStatus,
+)
+from surveyor.store.sessions import combine_sessions
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +81,7 @@ RTREE_FILL = (f"INSERT OR REPLACE INTO {RTREE} SELECT fid, lon, lon, lat, lat FR
 
 
 def _now_iso() -> str:
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 # -- GeoPackage geometry helpers for sqlite3 --------------------------------------------------
@@ -176,7 +187,7 @@ def _connect(path: str) -> sqlite3.Connection:
 class GeoPackageStore(Store):
     """A survey geodatabase in one GeoPackage file."""
 
-    _bulk: "_Bulk | None" = None
+    _bulk: _Bulk | None = None
 
     def __init__(self, path: str | os.PathLike, *, create: bool = False):
         self.path = str(path)
@@ -350,7 +361,7 @@ class GeoPackageStore(Store):
             bulk, self._bulk = self._bulk, None
             self._finish_bulk(bulk)
 
-    def _finish_bulk(self, bulk: "_Bulk") -> None:
+    def _finish_bulk(self, bulk: _Bulk) -> None:
         """Indexes back after a bulk load: the unique sample_id index, then the R-tree, either
         filled with the merge's rows or, when they are most of the table, packed anew."""
         total = bulk.added

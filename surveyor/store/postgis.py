@@ -35,9 +35,10 @@ import logging
 import re
 import time as _time
 import uuid
+from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime, timezone
-from typing import Any, Iterator
+from datetime import UTC, datetime
+from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit, urlunsplit
 
 import numpy as np
@@ -46,8 +47,17 @@ import pandas as pd
 from surveyor.errors import NothingToDo, StoreError
 from surveyor.model import ALL_FIELDS
 from surveyor.store._arrow import check_samples
-from surveyor.store.base import (MERGE_COUNT_KEYS, NEIGHBOUR_FIELDS, QUARANTINE_FIELDS, SESSION_FIELDS,
-                                 TOWER_FIELDS, TRACK_FIELDS, MergeRecord, Store, StoreStatus)
+from surveyor.store.base import (
+    MERGE_COUNT_KEYS,
+    NEIGHBOUR_FIELDS,
+    QUARANTINE_FIELDS,
+    SESSION_FIELDS,
+    TOWER_FIELDS,
+    TRACK_FIELDS,
+    MergeRecord,
+    Store,
+    StoreStatus,
+)
 
 log = logging.getLogger(__name__)
 
@@ -242,7 +252,7 @@ def _first_line(text: str) -> str:
 
 
 def _now_iso() -> str:
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 # -- reading helpers ------------------------------------------------------------------------------
@@ -377,7 +387,7 @@ class PostgisStore(Store):
         try:
             if self._conn is not None:
                 self._conn.close()
-        except Exception:  # noqa: BLE001 - the connection is already gone
+        except Exception:  # the connection is already gone
             pass
         self._conn = None
         self._lock_depth = 0
@@ -490,7 +500,7 @@ class PostgisStore(Store):
             if self._lock_depth == 0 and self._conn is not None and not self._conn.broken:
                 try:
                     self._conn.execute("SELECT pg_advisory_unlock(%s, %s)", (LOCK_CLASS, LOCK_WRITER))
-                except Exception:  # noqa: BLE001 - a dead connection released it already
+                except Exception:  # a dead connection released it already
                     pass
 
     # -- merges -----------------------------------------------------------------------------------
@@ -576,7 +586,7 @@ class PostgisStore(Store):
             if rollback and not conn.closed and not conn.broken:
                 conn.rollback()
             conn.close()
-        except Exception:  # noqa: BLE001 - a connection already gone is closed enough
+        except Exception:  # a connection already gone is closed enough
             pass
 
     def _stage_table(self, conn, layer: str) -> str:
@@ -905,7 +915,7 @@ class PostgisStore(Store):
             conn.close()
 
     @contextmanager
-    def sql_sessions(self, n: int = 2) -> Iterator[list["SqlSession"]]:
+    def sql_sessions(self, n: int = 2) -> Iterator[list[SqlSession]]:
         """``n`` connections of their own that see one snapshot of the database, for a long job that
         runs its statements side by side (the analysis in the database: one statement per core).
 
@@ -1295,7 +1305,7 @@ class SqlSession:
                 if not self.conn.broken:
                     self.conn.rollback()
                 self.conn.close()
-        except Exception:  # noqa: BLE001 - a connection already gone is closed enough
+        except Exception:  # a connection already gone is closed enough
             pass
 
 
@@ -1363,6 +1373,6 @@ def _to_4326(gdf):
         try:
             if crs.to_epsg() != 4326:
                 return gdf.to_crs(4326)
-        except Exception:  # noqa: BLE001 - an unusual CRS: let to_crs say why
+        except Exception:  # an unusual CRS: let to_crs say why
             return gdf.to_crs(4326)
     return gdf

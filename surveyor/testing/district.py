@@ -14,7 +14,7 @@ frame per village (with ``sample_id`` and ``h3_10`` as a merge computes them), r
 from __future__ import annotations
 
 import math
-from typing import Iterator
+from collections.abc import Iterator
 
 import numpy as np
 import pandas as pd

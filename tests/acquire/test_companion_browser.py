@@ -24,10 +24,10 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from conftest import require
 
 from .conftest import REPO, TERMUX_LOCATION, free_port, read_journal
 from .test_web import revisit_gpx
+from conftest import require
 
 pytestmark = pytest.mark.browser
 
@@ -61,7 +61,7 @@ def browser(playwright):
     yield b
     try:
         b.close()
-    except Exception:  # noqa: BLE001 - a test may have killed it
+    except Exception:  # a test may have killed it
         pass
 
 

@@ -3,7 +3,6 @@ servers; no-signal evidence, failed tests, Ctrl-C, disk full, scheduling by dist
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess

@@ -8,8 +8,17 @@ import json
 import pytest
 
 from surveyor.acquire import signal as sig
-from surveyor.acquire.signal import (AtSignal, SignalError, open_signal, parse_cesq, parse_cops, parse_csq,
-                                     parse_mmcli_location, parse_mmcli_signal, parse_termux_cellinfo)
+from surveyor.acquire.signal import (
+    AtSignal,
+    SignalError,
+    open_signal,
+    parse_cesq,
+    parse_cops,
+    parse_csq,
+    parse_mmcli_location,
+    parse_mmcli_signal,
+    parse_termux_cellinfo,
+)
 from surveyor.errors import InvalidRequest
 
 from .conftest import TERMUX_CELLS_DUAL_SIM, shared_path

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from surveyor.acquire.speed import (HttpTest, SpeedtestMini, SpeedtestNet, measure_latency_ms, open_speedtest,
-                                    short_plan)
+from surveyor.acquire.speed import HttpTest, SpeedtestMini, SpeedtestNet, measure_latency_ms, open_speedtest, short_plan
 from surveyor.errors import InvalidRequest
 
 KW = {"max_bytes": 2_000_000, "timeout_s": 2.0, "length_s": 2.0}
@@ -108,7 +107,8 @@ def test_short_plan_fits_the_cap():
         if cap >= 1_000_000:
             assert dl + ul <= cap
     # The plan takes as many sizes as fit the download share: one more would not fit.
-    from surveyor.acquire.speed import DOWNLOAD_SHARE, SPEEDTEST_JPG_BYTES as B
+    from surveyor.acquire.speed import DOWNLOAD_SHARE
+    from surveyor.acquire.speed import SPEEDTEST_JPG_BYTES as B
     sizes = short_plan(5_000_000, 5.0)["sizes"]["download"]
     nxt = list(B)[len(sizes)]
     assert sum(B[s] for s in sizes) <= 5_000_000 * DOWNLOAD_SHARE < sum(B[s] for s in sizes) + B[nxt]

@@ -96,7 +96,8 @@ def test_the_phones_one_sample_rules_agree_with_the_analysis(settings):
     """The logger's live page (no numpy) judges one sample with surveyor.model; the analysis judges
     columns with surveyor.analyse.rules: same answers, at the default thresholds and on the edges."""
     from surveyor.analyse.rules import rsrp_classes, speed_failed
-    from surveyor.model import rsrp_class, speed_failed as speed_failed_one
+    from surveyor.model import rsrp_class
+    from surveyor.model import speed_failed as speed_failed_one
 
     rsrp = [-140.0, -115.1, -115.0, -105.0, -104.9, -95.0, -85.0, -60.0, None, float("nan")]
     assert rsrp_classes(rsrp, settings).tolist() == [rsrp_class(v) for v in rsrp]

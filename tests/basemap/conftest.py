@@ -8,9 +8,9 @@ import json
 from pathlib import Path
 
 import pytest
+from store.conftest import db_url, pg_cluster, pg_url, store  # noqa: F401  (both stores, real PostGIS)
 
 from conftest import require
-from store.conftest import db_url, pg_cluster, pg_url, store  # noqa: F401  (both stores, real PostGIS)
 
 XML = "planet_10.068,48.135_10.071,48.137.osm"
 PBF = "aguascalientes.osm.pbf"

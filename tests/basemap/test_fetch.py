@@ -32,7 +32,7 @@ class Replay:
         replay = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):  # noqa: N802 - http.server's name
+            def do_POST(self):  # http.server's name
                 length = int(self.headers.get("Content-Length", 0))
                 replay.requests.append({"path": self.path, "headers": dict(self.headers),
                                         "body": self.rfile.read(length).decode()})

@@ -6,14 +6,12 @@ import csv
 import xml.etree.ElementTree as ET
 
 import numpy as np
-import pandas as pd
 import pytest
 
 from surveyor.config import ExclusionZone, Settings
 from surveyor.errors import InvalidRequest
 from surveyor.export import export_layer, neutralize
 from surveyor.i18n import glossary
-
 from surveyor.testing.simulate import DEFAULT_VOLUNTEERS
 
 from fixtures import HOSTILE_NOTE, HOSTILE_VOLUNTEER

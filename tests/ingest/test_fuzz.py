@@ -18,22 +18,23 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from helpers import GNETTRACK_HEADER
 from surveyor.ingest.merge import MergeOptions, merge_sources
 from surveyor.store import open_store
+
+from helpers import GNETTRACK_HEADER
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "25"))
 FUZZ = settings(max_examples=EXAMPLES, deadline=None, derandomize=True, database=None,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture,
                                        HealthCheck.data_too_large])
 BUCKETS = ("added", "duplicates", "quarantined", "neighbours", "track_points", "towers")
-T0 = datetime(2026, 7, 14, 1, 0, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 7, 14, 1, 0, 0, tzinfo=UTC)
 
 # What a broken cell may hold: nothing, text, NUL, bytes that are not UTF-8, a huge value, numbers
 # no radio or GPS reports, a quote, the delimiter's neighbours.
@@ -295,7 +296,7 @@ def test_every_reader_accounts_for_every_row_and_never_crashes(fmt, fuzz_store):
         (result,) = summary.per_file
         if result.error is not None:
             # Refused as a whole: a surveyor message naming the file, and nothing counted as kept.
-            assert case.broken or not forced and fmt == "generic", (result.error, case.data[:300])
+            assert case.broken or (not forced and fmt == "generic"), (result.error, case.data[:300])
             assert str(path) in result.error or "-" in result.error, result.error
             assert result.read == sum(getattr(result, k) for k in BUCKETS) == 0
             return

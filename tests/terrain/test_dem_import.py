@@ -15,7 +15,7 @@ from shapely.geometry import box
 
 from surveyor.store import open_store
 
-from .conftest import make_survey, settings_of
+from .conftest import make_survey
 
 pytestmark = pytest.mark.filterwarnings("ignore::rasterio.errors.NotGeoreferencedWarning")
 

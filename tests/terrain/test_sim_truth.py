@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-import pytest
 
 from surveyor.analyse.terrain import apply
 from surveyor.store import open_store

@@ -12,8 +12,13 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from surveyor.analyse.terrain.constants import (CLUTTER_HEIGHT_M, FRESNEL_CLEARANCE_FRACTION, HOME_MAST_HEIGHT_M,
-                                                MAX_HOME_MAST_M, MAX_TOWER_DISTANCE_M)
+from surveyor.analyse.terrain.constants import (
+    CLUTTER_HEIGHT_M,
+    FRESNEL_CLEARANCE_FRACTION,
+    HOME_MAST_HEIGHT_M,
+    MAX_HOME_MAST_M,
+    MAX_TOWER_DISTANCE_M,
+)
 from surveyor.analyse.terrain.context import TerrainContext
 from surveyor.analyse.terrain.model import Calibration, best_server, link
 from surveyor.errors import InvalidRequest

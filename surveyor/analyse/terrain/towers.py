@@ -13,14 +13,13 @@ Frequencies: a tower's ``--band`` when given, else the carrier the operator's ph
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from surveyor.analyse.terrain.constants import (DEFAULT_FREQUENCY_MHZ, DEFAULT_TOWER_HEIGHT_M,
-                                                TOWER_HEIGHT_RANGE_M)
+from surveyor.analyse.terrain.constants import DEFAULT_FREQUENCY_MHZ, DEFAULT_TOWER_HEIGHT_M, TOWER_HEIGHT_RANGE_M
 from surveyor.config import Settings
 from surveyor.errors import InvalidRequest
 
@@ -189,7 +188,7 @@ def add_tower(store, settings: Settings, *, operator: str, lat: float, lon: floa
         n = int(nums.max()) + 1 if nums.notna().any() else len(old) + 1
     row = {"tower_id": f"M{n}", "operator": op, "lat": float(lat), "lon": float(lon), "height_m": h,
            "height_given": given, "band": label, "frequency_mhz": freq, "name": name or "",
-           "added_at": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"), "area_code": code}
+           "added_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"), "area_code": code}
     import geopandas as gpd
 
     table = pd.DataFrame([row], columns=MANUAL_COLUMNS)
