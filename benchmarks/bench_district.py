@@ -37,8 +37,6 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from bench_postgis import Cluster, reset
-
 ANALYZE_CHILD = """
 import atexit, sys, time
 t0 = time.perf_counter()
@@ -116,6 +114,7 @@ def _copy(conn, table) -> None:
 
 def run_size(url: str, n: int, repeat: int) -> dict:
     import psycopg
+    from bench_postgis import reset
 
     from surveyor.store._arrow import sample_table
     from surveyor.store.base import MergeRecord
@@ -179,6 +178,8 @@ def main() -> None:
     cluster = None
     url = args.db
     if url is None:
+        from bench_postgis import Cluster
+
         cluster = Cluster()
         url = cluster.start()
     results = []

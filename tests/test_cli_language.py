@@ -45,7 +45,7 @@ def literal_msgids(path: Path) -> list[str]:
 
 def command_help_texts() -> list[str]:
     texts = []
-    for name, (module, short) in COMMANDS.items():
+    for module, short in COMMANDS.values():
         texts.append(short)
         texts += help_texts(importlib.import_module(module).command)
     from surveyor.cli import cli

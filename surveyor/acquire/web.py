@@ -559,7 +559,7 @@ class CompanionServer:
                 "Logging goes on without the page.",
                 fix="Check --web-bind (an address of this device, e.g. 127.0.0.1) and --web-port "
                     "(1024-65535).") from None
-        host, self.port = self.httpd.server_address[:2]
+        self.port = self.httpd.server_address[1]
         shown = "127.0.0.1" if bind in ("", "0.0.0.0", "::") else bind
         self.url = f"http://{'[' + shown + ']' if ':' in shown else shown}:{self.port}/"
         self.thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.5},

@@ -392,7 +392,10 @@ def _median_of_histogram(values: np.ndarray, counts: np.ndarray) -> float:
     if n == 0:
         return float("nan")
     cum = np.cumsum(counts)
-    at = lambda k: values[np.searchsorted(cum, k, side="right")]
+
+    def at(k):
+        return values[np.searchsorted(cum, k, side="right")]
+
     if n % 2:
         return float(at(n // 2))
     return float(np.mean([at(n // 2 - 1), at(n // 2)]))
@@ -518,10 +521,14 @@ def _assemble(raw: pd.DataFrame, e: dict[str, pd.DataFrame], settings: Settings)
         alt = alt.assign(cell=alt["cell"].astype(np.int64))
         t = t.merge(alt, on="cell", how="left")
     n = len(t)
-    col = lambda name, fill=0: (t[name].fillna(fill).to_numpy() if name in t.columns
-                                else np.full(n, fill))
-    num = lambda name: (pd.to_numeric(t[name], errors="coerce").to_numpy(dtype=float) if name in t.columns
-                        else np.full(n, np.nan))
+
+    def col(name, fill=0):
+        return t[name].fillna(fill).to_numpy() if name in t.columns else np.full(n, fill)
+
+    def num(name):
+        return (pd.to_numeric(t[name], errors="coerce").to_numpy(dtype=float) if name in t.columns
+                else np.full(n, np.nan))
+
     out: dict[str, Any] = {"cell": t["cell"].to_numpy(dtype=np.int64).astype(np.uint64),
                            "operator": t["op"].to_numpy(dtype=object)}
     out["samples_raw"] = col("raw").astype(np.int64)
@@ -608,7 +615,10 @@ def _histogram_quantiles(values: list[np.ndarray], counts: list[np.ndarray], qs:
     start_cum = np.concatenate(([0], cum))[ends - lens]  # samples before each histogram
     total = np.concatenate(([0], cum))[ends] - start_cum
     has = total > 0
-    at = lambda k: vals[np.searchsorted(cum, k, side="right")]
+
+    def at(k):
+        return vals[np.searchsorted(cum, k, side="right")]
+
     for j, q in enumerate(qs):
         pos = (total[has] - 1) * q
         lo = np.floor(pos).astype(np.int64)

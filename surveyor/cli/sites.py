@@ -43,7 +43,7 @@ def command(candidates_path, heights, top_k, operators, clutter_m, fmt, db, conf
         mast = tuple(float(h) for h in heights.split(",") if h.strip())
     except ValueError:
         raise click.BadParameter(_("{value!r} is not a list of heights like 15,30,42.").format(value=heights),
-                                 param_hint="--heights")
+                                 param_hint="--heights") from None
     if not mast or any(not 3 <= h <= 150 for h in mast):
         raise click.BadParameter(_("mast heights must be 3 to 150 m, e.g. 15,30,42."), param_hint="--heights")
     settings = load_settings(config, required=config is not None)

@@ -154,8 +154,7 @@ def write_xlsx(rows: Iterable[Iterable[Any]], header: Iterable[str], path: Path,
 
 
 def _frame_rows(gdf, columns: list[str]):
-    for rec in gdf[columns].itertuples(index=False, name=None):
-        yield rec
+    yield from gdf[columns].itertuples(index=False, name=None)
 
 
 def _kml_text(value: Any) -> str:

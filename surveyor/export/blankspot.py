@@ -367,7 +367,7 @@ def write_xlsx(sheet: Sheet, path: Path) -> None:
     for row in sheet.rows:
         ws.append([clean_text(row.get(k)) if isinstance(row.get(k), str) else row.get(k) for k in COLUMN_KEYS])
         r = ws.max_row
-        for j, (key, _label, _w, kind) in enumerate(COLUMNS, 1):
+        for j, (_key, _label, _w, kind) in enumerate(COLUMNS, 1):
             cell = ws.cell(row=r, column=j)
             cell.alignment = Alignment(wrap_text=kind == "wrap", vertical="top")
             if kind == "date" and cell.value is not None:

@@ -17,7 +17,7 @@ from 1 km (``850 m``, ``1,2 km`` / ``1.2 km``), with the language's separators.
 from __future__ import annotations
 
 from collections.abc import Callable
-from functools import cache, lru_cache
+from functools import cache
 from importlib import resources
 
 LANGUAGES = ("id", "en")

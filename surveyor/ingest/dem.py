@@ -191,7 +191,7 @@ def fill_voids(z: np.ndarray) -> tuple[np.ndarray, int]:
     missing = ~np.isfinite(z)
     if not missing.any() or missing.all():
         return z, 0
-    labels, n = ndimage.label(missing)
+    labels, _n = ndimage.label(missing)
     border = np.unique(np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]]))
     holes = missing & ~np.isin(labels, border)
     if not holes.any():

@@ -45,7 +45,7 @@ def _local(tag: str) -> str:
 class _Points:
     """Expat handlers collecting track points (with their line) as they stream past."""
 
-    CHILD_TAGS = {"time", "ele", "speed", "hdop"}
+    CHILD_TAGS = frozenset({"time", "ele", "speed", "hdop"})
 
     def __init__(self) -> None:
         self.done: list[dict] = []

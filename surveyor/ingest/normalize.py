@@ -58,7 +58,7 @@ def operators(names: pd.Series | None = None, mcc: pd.Series | None = None,
         c, u = pd.factorize(values, use_na_sentinel=True)
         columns.append((c.astype(np.int64), np.asarray(u, dtype=object)))
         combined = combined * (len(u) + 1) + (c + 1)
-    keys, reps, codes = np.unique(combined, return_index=True, return_inverse=True)
+    _keys, reps, codes = np.unique(combined, return_index=True, return_inverse=True)
     ops = [normalize_operator(*(None if cc[r] < 0 else uu[cc[r]] for cc, uu in columns)) for r in reps]
     out = pd.DataFrame(index=index)
     out["operator"] = text_from_codes([o.name for o in ops] or [None], codes)

@@ -167,7 +167,7 @@ def records(lines: Iterable[tuple[int, str]], *, delimiter: str, width: int,
             yield give_up()
             parts, text = [], ""
             continue
-        line_no, piece = item
+        _line_no, piece = item
         if not parts:
             if not piece.strip():
                 continue

@@ -264,7 +264,8 @@ class Store(abc.ABC):
     def status(self) -> StoreStatus:
         """What the store holds (``surveyor status``)."""
 
-    def close(self) -> None:  # pragma: no cover - trivial
+    @abc.abstractmethod
+    def close(self) -> None:
         """Release connections."""
 
     def __enter__(self) -> Store:

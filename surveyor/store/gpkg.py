@@ -330,6 +330,9 @@ class GeoPackageStore(Store):
         finally:
             con.close()
 
+    def close(self) -> None:
+        """Nothing to release: every call opens and closes its own connection (:meth:`_sql`)."""
+
     # -- merges -----------------------------------------------------------------------------------
     @contextmanager
     def bulk_load(self, merge_id: int) -> Iterator[None]:
@@ -429,7 +432,7 @@ class GeoPackageStore(Store):
 
     @staticmethod
     def _restore_indexes(con: sqlite3.Connection) -> None:
-        for name, sql in SAMPLE_INDEXES:
+        for _name, sql in SAMPLE_INDEXES:
             con.execute(sql.replace("INDEX ", "INDEX IF NOT EXISTS ", 1))
 
     def _restore_triggers(self, con: sqlite3.Connection) -> bool:

@@ -187,7 +187,7 @@ class _Target:
 
     def __init__(self, url: str):
         self.url = str(url)
-        scheme, rest = self.url.split("://", 1)
+        _scheme, rest = self.url.split("://", 1)
         self.conninfo = "postgresql://" + rest  # libpq knows neither "+psycopg" nor SQLAlchemy dialects
         parts = urlsplit(self.conninfo)
         params = dict(parse_qsl(parts.query))

@@ -90,9 +90,9 @@ class Walk:
             try:
                 socket.create_connection(("127.0.0.1", self.port), timeout=0.5).close()
                 break
-            except OSError:
+            except OSError as exc:
                 if time.monotonic() > deadline or self.proc.poll() is not None:
-                    raise RuntimeError("the logger's page did not start: " + self.proc.stderr.read())
+                    raise RuntimeError("the logger's page did not start: " + self.proc.stderr.read()) from exc
                 time.sleep(0.1)
 
     def _move(self, metres: float) -> None:
@@ -298,7 +298,7 @@ def test_killing_the_browser_does_not_disturb_logging(walk, browser):
     import psutil
 
     w = walk("--interval", "0.2", "--count", "40")
-    context, page, _, _ = open_page(browser, w.url)
+    _context, page, _, _ = open_page(browser, w.url)
     wait_js(page, "Number(document.body.dataset.seq) >= 6", 30_000)
     # The browser this test started (through playwright's driver): its main process, by id.
     ours = [p for p in psutil.Process().children(recursive=True)

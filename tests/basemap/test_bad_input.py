@@ -120,7 +120,6 @@ def test_one_bad_file_among_good_ones_changes_nothing(tmp_path, imported, invoke
 
 def test_other_wrong_files(tmp_path, imported, invoke):
     db, config, before = imported
-    v, _ = village()
     cases = {
         "empty.osm": ("", "is empty"),
         "boundary.json": (json.dumps({"type": "FeatureCollection", "features": []}),

@@ -117,7 +117,7 @@ def test_fetch_of_the_village_in_out_geom_form(server, make_survey, invoke):
 @pytest.fixture
 def village_survey(tmp_path, make_survey, invoke):
     """A survey with a basemap imported from a file; returns (db, config, what it holds)."""
-    v, want = village()
+    v, _ = village()
     db, config = make_survey("village", bounds(v))
     path = tmp_path / "v.osm"
     path.write_text(v.xml(), encoding="utf-8")

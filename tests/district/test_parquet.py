@@ -38,7 +38,7 @@ def test_each_layer_round_trips(village, tmp_path, invoke, layer):
     col = meta["columns"]["geometry"]
     assert meta["version"] == "1.0.0" and meta["primary_column"] == "geometry" and col["encoding"] == "WKB"
     assert col["crs"]["id"] == {"authority": "EPSG", "code": 4326}
-    x0, y0, x1, y1 = col["bbox"]
+    x0, y0, x1, _y1 = col["bbox"]
     assert x0 <= got.total_bounds[0] and x1 >= got.total_bounds[2] and 100 < x0 < 120 and -10 < y0 < 0
     types = {"samples": ["Point"], "sites": ["Point"], "cells": ["Polygon"]}
     if layer in types:

@@ -66,7 +66,7 @@ def sample_rows(draw, n_max: int = 12):
     """Plain sample values: time, lat, lon, rsrp, operator (some of them broken later)."""
     n = draw(st.integers(1, n_max))
     rows = []
-    for i in range(n):
+    for _ in range(n):
         rows.append({
             "t": T0 + timedelta(seconds=draw(st.integers(0, 86_400))),
             "lat": draw(numbers(-7.46, -7.42)), "lon": draw(numbers(109.84, 109.88)),

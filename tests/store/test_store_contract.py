@@ -99,7 +99,7 @@ def test_cleanup_unfinished_removes_an_abandoned_merge(store):
     assert store.cleanup_unfinished() == 7
     assert store.cleanup_unfinished() == 0
     # the same samples merge again afterwards, in full
-    mid2 = _merge(store, n=5)
+    _merge(store, n=5)
     assert len(store.read_samples()) == 5
     assert store.status().quarantined == 2
 

@@ -103,7 +103,7 @@ def test_import_other_projection_and_cog(shared_data, tmp_path, invoke):
         root = make_survey(tmp_path / name, PYSHEDS_AREA, name="A", code="48.1")
         r = invoke("dem", "import", str(path), "--db", str(root / "survey.gpkg"), "--config", str(root / "survey.toml"), "--resolution", "90")
         assert r.exit_code == 0, r.output
-        dem, info, _ = _dem_of(root)
+        dem, _, _ = _dem_of(root)
         assert dem.crs == "EPSG:32614"  # the area's UTM zone, whatever the file's projection
         ref, _, _ = _dem_of(direct)
         lons, lats = np.linspace(-97.36, -97.30, 15), np.linspace(32.64, 32.70, 15)

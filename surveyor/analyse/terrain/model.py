@@ -152,7 +152,7 @@ def fit_calibration(links: Links, tower_mask: np.ndarray, measured: np.ndarray, 
     cal = Calibration(operator)
     have = np.isfinite(measured)
     for _ in range(rounds):
-        pred, idx = best_server(links, tower_mask, cal if cal.status != "uncalibrated" else None)
+        _pred, idx = best_server(links, tower_mask, cal if cal.status != "uncalibrated" else None)
         ok = have & (idx >= 0)
         n = int(ok.sum())
         if n < CALIBRATION_MIN_CELLS_OFFSET:
