@@ -335,8 +335,9 @@ class AtSignal(SignalSource):
         try:
             self._port = serial.Serial(self.device, self.baud, timeout=0.2)
         except (serial.SerialException, OSError) as exc:
-            raise SignalError(f"cannot open {self.device}: {exc}.",
-                              fix="Plug the modem in and check the AT port (ls /dev/ttyUSB*) and group dialout.") from None
+            raise SignalError(
+                f"cannot open {self.device}: {exc}.",
+                fix="Plug the modem in and check the AT port (ls /dev/ttyUSB*) and group dialout.") from None
 
     def command(self, cmd: str) -> str:
         """Send one AT command; the text up to the final OK / ERROR (raises on timeout)."""

@@ -403,8 +403,9 @@ def open_speedtest(spec: str | None, *, max_mb: float = DEFAULT_MAX_MB,
             try:
                 sid = int(arg)
             except ValueError:
-                raise InvalidRequest(f"--speedtest {spec}: the server ID must be a number.",
-                                 fix="List servers with `speedtest-cli --list`, then --speedtest speedtest:ID.") from None
+                raise InvalidRequest(
+                    f"--speedtest {spec}: the server ID must be a number.",
+                    fix="List servers with `speedtest-cli --list`, then --speedtest speedtest:ID.") from None
         return SpeedtestNet(sid, **kw)
     if kind in ("mini", "http"):
         if not arg.startswith(("http://", "https://")):

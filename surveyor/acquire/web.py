@@ -105,8 +105,9 @@ def signal_class(sample: dict) -> str | None:
     """The track class of a signal or manual sample (a key of :data:`SIGNAL_CLASSES`); None for a
     speed test.
 
-    No service or ``tech: NONE`` is ``nosignal``; 2G or 3G only is ``2g3g`` (no usable 4G, docs/method.md); 4G/5G is classed by RSRP (for 5G non-standalone the better of the LTE anchor and
-    NR), below -115 dBm ``none``. A manual sample is classed by its bars (0-1 bars: no usable 4G).
+    No service or ``tech: NONE`` is ``nosignal``; 2G or 3G only is ``2g3g`` (no usable 4G,
+    docs/method.md); 4G/5G is classed by RSRP (for 5G non-standalone the better of the LTE anchor
+    and NR), below -115 dBm ``none``. A manual sample is classed by its bars (0-1 bars: no usable 4G).
     """
     kind = sample.get("kind") or "signal"
     if kind == "speed":

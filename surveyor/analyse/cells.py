@@ -209,7 +209,8 @@ def judge_cells(counts: pd.DataFrame, settings: Settings) -> pd.DataFrame:
     have = (out["samples_raw"] > 0) | (out["speed_tests"] > 0)
     table = pd.DataFrame({k: v[have] for k, v in out.items()})
     _classify(table, settings)
-    return table.drop(columns=["no_service_effective", "only_2g3g_effective", "unknown_accuracy"]).reset_index(drop=True)
+    return (table.drop(columns=["no_service_effective", "only_2g3g_effective", "unknown_accuracy"])
+            .reset_index(drop=True))
 
 
 def _factorize_sorted(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -322,7 +323,8 @@ def compute_cells(samples: pd.DataFrame | Evidence | None, settings: Settings, b
         hit = (in_area[at] == t_cell) & (t_op >= 0)
         have[at[hit], t_op[hit]] = True
         miss = ~have.ravel()
-        missing = pd.DataFrame({"cell": np.repeat(in_area, n_ops)[miss], "operator": np.tile(op_names, len(in_area))[miss]})
+        missing = pd.DataFrame({"cell": np.repeat(in_area, n_ops)[miss],
+                                "operator": np.tile(op_names, len(in_area))[miss]})
         missing["status"] = "not_surveyed"
         for c in ("samples_raw", "samples_effective", "negatives_effective", "sessions", "devices", "days",
                   "speed_tests", "speed_failed", "speed_passed", "speed_failed_sessions"):

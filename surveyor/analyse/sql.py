@@ -158,7 +158,8 @@ class _Sql:
         """The samples that count (signal, manual and speed tests alike)."""
         s = self.s
         return (f"{self.area} AND lat IS NOT NULL AND lon IS NOT NULL AND h3_10 IS NOT NULL AND time IS NOT NULL "
-                f"AND environment IS DISTINCT FROM 'indoor' AND NOT coalesce(accuracy_m > {float(s.max_accuracy_m)!r}, false) "
+                f"AND environment IS DISTINCT FROM 'indoor' "
+                f"AND NOT coalesce(accuracy_m > {float(s.max_accuracy_m)!r}, false) "
                 f"AND operator IN ({self.ops}) AND NOT {self.excluded()}")
 
     def reason(self) -> str:

@@ -112,8 +112,10 @@ def _outside_scope(store, settings) -> str:
     far = int(masks["far"].sum())
     old = int((masks["old"] & ~masks["far"]).sum())
     other = int((masks["other_operator"] & ~masks["far"] & ~masks["old"]).sum())
-    parts = [ngettext("{n} sample far from the area", "{n} samples far from the area", far).format(n=far) if far else "",
-             ngettext("{n} sample outside the period", "{n} samples outside the period", old).format(n=old) if old else "",
+    parts = [ngettext("{n} sample far from the area", "{n} samples far from the area", far).format(n=far)
+             if far else "",
+             ngettext("{n} sample outside the period", "{n} samples outside the period", old).format(n=old)
+             if old else "",
              ngettext("{n} sample of other operators", "{n} samples of other operators", other).format(n=other)
              if other else ""]
     return ", ".join(p for p in parts if p)

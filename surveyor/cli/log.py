@@ -69,7 +69,8 @@ def summary_text(s) -> str:
     if s.bytes_used:
         parts.append(_("{mb} MB used by speed tests").format(mb=f"{s.bytes_used / 1e6:.1f}"))
     return ((_("Stopped.") if s.interrupted else _("Done.")) + " " + ", ".join(parts) + "; "
-            + _("{distance} walked in {seconds} s.").format(distance=_metres(s.distance_m), seconds=f"{s.elapsed_s:.0f}")
+            + _("{distance} walked in {seconds} s.").format(distance=_metres(s.distance_m),
+                                                            seconds=f"{s.elapsed_s:.0f}")
             + " " + _("Journal: {path} (session {session}).").format(path=s.out, session=s.session))
 
 

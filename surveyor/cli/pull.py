@@ -34,5 +34,5 @@ def command(ctx: click.Context, db, out, area, as_json) -> None:
     if as_json:
         click.echo(json.dumps(summary, indent=2))
         return
-    click.echo(_("{out}: {merges} merges pulled ({skipped} there already), {added} samples added, {areas} areas.").format(
-        out=out, **{k: summary[k] for k in ("merges", "skipped", "added", "areas")}))
+    click.echo(_("{out}: {merges} merges pulled ({skipped} there already), {added} samples added, "
+                 "{areas} areas.").format(out=out, **{k: summary[k] for k in ("merges", "skipped", "added", "areas")}))

@@ -49,7 +49,8 @@ def command(candidates_path, heights, top_k, operators, clutter_m, fmt, db, conf
     settings = load_settings(config, required=config is not None)
     with open_survey(db) as store:
         proposals, summary = propose_sites(store, settings, candidates_path=candidates_path, heights=mast,
-                                           top_k=top_k, operators=check_operators(store, operators), clutter_m=clutter_m)
+                                           top_k=top_k, operators=check_operators(store, operators),
+                                           clutter_m=clutter_m)
     if fmt == "geojson":
         click.echo(to_geojson(proposals))
         return
@@ -63,9 +64,9 @@ def command(candidates_path, heights, top_k, operators, clutter_m, fmt, db, conf
     for r in proposals.itertuples(index=False):
         road = format_distance(r.nearest_road_m, lang) if r.nearest_road_m == r.nearest_road_m \
             else _("unknown (no roads layer)")
-        click.echo(_("{operator} #{rank}: {name} ({source}) at ({lat}, {lon}), ground {ground} m, mast {mast} m: serves "
-                     "{cells} cells ({dead} dead, {predicted} predicted dead), {buildings} buildings; nearest road "
-                     "{road}.").format(operator=r.operator, rank=r.rank, name=r.name, source=r.source,
+        click.echo(_("{operator} #{rank}: {name} ({source}) at ({lat}, {lon}), ground {ground} m, mast {mast} m: "
+                     "serves {cells} cells ({dead} dead, {predicted} predicted dead), {buildings} buildings; "
+                     "nearest road {road}.").format(operator=r.operator, rank=r.rank, name=r.name, source=r.source,
                                        lat=f"{r.lat:.5f}", lon=f"{r.lon:.5f}", ground=format_number(r.ground_m, lang),
                                        mast=f"{r.mast_height_m:g}", cells=r.cells_served, dead=r.dead_cells_served,
                                        predicted=r.predicted_dead_cells_served, buildings=r.buildings_served,

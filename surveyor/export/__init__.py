@@ -1,9 +1,10 @@
 """Exports for other tools: GeoJSON, KML (Google Earth), CSV, GeoPackage (QGIS), XLSX, and the
 blank-spot sheet Diskominfo asks villages for.
 
-Every export goes through :func:`surveyor.outputs.layers.load_layer`, the one place where privacy applies: exclusion zones
-from ``survey.toml`` are dropped always, and ``anonymize`` removes volunteers, device IDs, free
-text and exact sample positions (see :mod:`surveyor.outputs.privacy`). Text from inputs is untrusted: KML is
+Every export goes through :func:`surveyor.outputs.layers.load_layer`, the one place where privacy
+applies: exclusion zones from ``survey.toml`` are dropped always, and ``anonymize`` removes
+volunteers, device IDs, free text and exact sample positions (see :mod:`surveyor.outputs.privacy`).
+Text from inputs is untrusted: KML is
 XML-escaped (descriptions are HTML-escaped inside CDATA that cannot be closed early), and CSV/XLSX
 cells that a spreadsheet would run as a formula are neutralised (OWASP "CSV injection").
 
@@ -353,7 +354,8 @@ def sample_cells(samples, settings: Settings):
     from surveyor.analyse.rules import negative_reasons
     from surveyor.geo import cells as grid
 
-    placed = samples[samples["lat"].notna() & samples["h3_10"].notna()] if "h3_10" in samples.columns else samples.iloc[0:0]
+    placed = (samples[samples["lat"].notna() & samples["h3_10"].notna()] if "h3_10" in samples.columns
+              else samples.iloc[0:0])
     if len(placed) == 0:
         return gpd.GeoDataFrame({"operator": [], "h3": [], "samples": []}, geometry=[], crs="EPSG:4326")
     df = pd.DataFrame({"operator": placed["operator"].fillna("?").to_numpy(),

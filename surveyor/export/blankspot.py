@@ -167,7 +167,8 @@ def zone_evidence(z: dict, settings: Settings, _, _m, lang: str) -> str:
             failed=format_number(z.get("speed_failed"), lang), tests=format_number(z.get("speed_tests"), lang))
     if not _isnull(z.get("nearest_signal_m")):
         text += "; " + _("usable 4G {distance} to the {direction}").format(
-            distance=format_distance(z["nearest_signal_m"], lang), direction=_m(z.get("nearest_signal_direction") or ""))
+            distance=format_distance(z["nearest_signal_m"], lang),
+            direction=_m(z.get("nearest_signal_direction") or ""))
     return text + "."
 
 

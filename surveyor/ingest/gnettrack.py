@@ -79,8 +79,8 @@ def _parsed(col: pa.Array) -> np.ndarray | None:
 def _repaired(col: pa.Array) -> pa.Array:
     """A text column whose bytes that are not UTF-8 are replaced by U+FFFD (only called when Arrow
     found some: the fast paths never pay for it)."""
-    return pa.array([None if b is None else b.decode("utf-8", errors="replace") for b in col.cast(pa.binary()).to_pylist()],
-                    type=pa.string())
+    return pa.array([None if b is None else b.decode("utf-8", errors="replace")
+                     for b in col.cast(pa.binary()).to_pylist()], type=pa.string())
 
 
 def _numbers(col: pa.Array, decimal_comma: bool = False) -> tuple[np.ndarray, np.ndarray]:

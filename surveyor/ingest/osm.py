@@ -73,7 +73,8 @@ class OsmData:
         for wid, (coords, tags) in other.ways.items():
             # A member way read without tags in one file keeps its tags from the other.
             old = self.ways.get(wid)
-            self.ways[wid] = (coords if len(coords) >= len(old[0]) else old[0], tags or old[1]) if old else (coords, tags)
+            self.ways[wid] = ((coords if len(coords) >= len(old[0]) else old[0], tags or old[1]) if old
+                              else (coords, tags))
         self.relations.update(other.relations)
         self.extent = _union_extent(self.extent, other.extent)
         self.timestamp = max(filter(None, (self.timestamp, other.timestamp)), default=None)
@@ -303,7 +304,8 @@ def read_xml(path: str, keys: frozenset[str], box: Box | None = None) -> OsmData
     except (EOFError, OSError) as exc:
         raise _compressed_error(path, compression or "file", exc) from None
     except (TypeError, ValueError) as exc:
-        raise InputError(f"an element has a missing or bad id or position ({exc}).", path=path, fix=_FIX_FORMAT) from None
+        raise InputError(f"an element has a missing or bad id or position ({exc}).", path=path,
+                         fix=_FIX_FORMAT) from None
     for wid, (way_nodes, wtags) in way_refs.items():
         if wtags or wid in member_ways:
             coords = []

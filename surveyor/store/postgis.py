@@ -231,7 +231,8 @@ def _connect_error(target: _Target, exc: Exception) -> StoreError:
                               f"psql -d {target.dbname} -c 'CREATE EXTENSION postgis;'.")
     if "role" in low and "does not exist" in low:
         return StoreError(f"PostgreSQL at {target.where} has no role {target.user!r}.",
-                          fix="Ask the server admin for a team role (the README's section on the shared PostGIS database), or fix the user in the URL.")
+                          fix="Ask the server admin for a team role (the README's section on the shared PostGIS "
+                              "database), or fix the user in the URL.")
     if "pg_hba.conf" in low:
         return StoreError(f"PostgreSQL at {target.where} does not accept connections from this computer "
                           f"for {who} (pg_hba.conf).",
@@ -417,7 +418,8 @@ class PostgisStore(Store):
         except psycopg.errors.InsufficientPrivilege as exc:
             raise StoreError(f"The role {self._t.user!r} may not do this while {action}: "
                              f"{_first_line(self._t.scrub(exc))}",
-                             fix="Ask the server admin to grant the team role its rights (the README's section on the shared PostGIS database).") from None
+                             fix="Ask the server admin to grant the team role its rights (the README's section on "
+                                 "the shared PostGIS database).") from None
         except psycopg.Error as exc:
             raise StoreError(f"PostgreSQL error while {action}: {_first_line(self._t.scrub(exc))}",
                              fix="Check the condition or the data given; run with -v for details.") from None
@@ -686,7 +688,8 @@ class PostgisStore(Store):
         """The staged samples into ``samples``, those already there skipped; the staging emptied."""
         names = list(ALL_FIELDS)
         cols = ", ".join(f'"{n}"' for n in names)
-        point = "CASE WHEN s.lat IS NOT NULL AND s.lon IS NOT NULL THEN ST_SetSRID(ST_MakePoint(s.lon, s.lat), 4326) END"
+        point = ("CASE WHEN s.lat IS NOT NULL AND s.lon IS NOT NULL "
+                 "THEN ST_SetSRID(ST_MakePoint(s.lon, s.lat), 4326) END")
         # Time, then sample_id order: one order for every transaction (the time is part of what makes
         # a sample's id), so two writers inserting the same samples take the unique keys in the same
         # order and wait for each other instead of deadlocking.
@@ -807,9 +810,9 @@ class PostgisStore(Store):
                 "UPDATE samples s SET lat = p.lat, lon = p.lon, accuracy_m = p.accuracy_m, placed_by = p.placed_by, "
                 f"h3_10 = p.h3_10, geom = {point}, area_code = " + AREA_LOOKUP.format(pt=point) +
                 " FROM pg_temp.surveyor_positions p WHERE s.sample_id = p.sample_id").rowcount
+            session_key = SESSION_KEY.replace("session", "s.session").replace("source_file", "s.source_file")
             keys = [r[0] for r in conn.execute(
-                f"SELECT DISTINCT {SESSION_KEY.replace('session', 's.session').replace('source_file', 's.source_file')} "
-                "FROM samples s JOIN pg_temp.surveyor_positions p USING (sample_id)")]
+                f"SELECT DISTINCT {session_key} FROM samples s JOIN pg_temp.surveyor_positions p USING (sample_id)")]
             self._refresh_sessions(conn, keys)
         return n
 
@@ -1101,7 +1104,8 @@ class PostgisStore(Store):
     def _write_analysis(self, layer: str, gdf, area: str | None, *, codes=None) -> None:
         import geopandas as gpd
 
-        geom_name = gdf.geometry.name if isinstance(gdf, gpd.GeoDataFrame) and gdf._geometry_column_name in gdf else None
+        geom_name = (gdf.geometry.name if isinstance(gdf, gpd.GeoDataFrame) and gdf._geometry_column_name in gdf
+                     else None)
         frame = pd.DataFrame(gdf.drop(columns=[geom_name]) if geom_name else gdf)
         fields: dict[str, str] = {}
         for col in frame.columns:

@@ -201,7 +201,8 @@ def test_the_walk_appears_live_on_a_phone_sized_page(walk, browser, tmp_path):
 
     # The track, coloured by the chosen operator's signal class; a tap on a row switches operator.
     wait_js(page, "document.querySelectorAll('.leaflet-track-pane path.track-line').length > 0")
-    strokes = page.eval_on_selector_all(".leaflet-track-pane path.track-line", "ps => ps.map(p => p.getAttribute('stroke'))")
+    strokes = page.eval_on_selector_all(".leaflet-track-pane path.track-line",
+                                        "ps => ps.map(p => p.getAttribute('stroke'))")
     assert set(strokes) == {COLOURS["none"]}
     page.click(".sig[data-operator='Telkomsel']")
     wait_js(page, "[...document.querySelectorAll('.leaflet-track-pane path.track-line')]"

@@ -154,9 +154,9 @@ def test_gpsd_lost_mid_walk_gives_no_fix_and_reconnects(gpsfake):
         src.close()
 
 
-@pytest.mark.parametrize("spec, cls", [("none", gps.NoGps), ("gpsd", gps.GpsdGps), ("gpsd://10.0.0.2:3000", gps.GpsdGps),
-                                       ("nmea:/dev/ttyACM0@9600", gps.NmeaGps), ("termux", gps.TermuxGps),
-                                       ("fixed:-7.437,109.858", gps.FixedGps)])
+@pytest.mark.parametrize("spec, cls", [("none", gps.NoGps), ("gpsd", gps.GpsdGps),
+                                       ("gpsd://10.0.0.2:3000", gps.GpsdGps), ("nmea:/dev/ttyACM0@9600", gps.NmeaGps),
+                                       ("termux", gps.TermuxGps), ("fixed:-7.437,109.858", gps.FixedGps)])
 def test_open_gps_specs(spec, cls):
     src = open_gps(spec)
     assert isinstance(src, cls)

@@ -78,7 +78,8 @@ def test_hanging_server_fails_after_the_timeout(speed_server):
 @pytest.mark.parametrize("kind", ["mini", "http"])
 def test_server_answering_500_is_a_failed_test(speed_server, kind):
     speed_server.mode = "error500"
-    t = SpeedtestMini(speed_server.url + "/", **KW) if kind == "mini" else HttpTest(speed_server.url + "/file.bin", **KW)
+    t = (SpeedtestMini(speed_server.url + "/", **KW) if kind == "mini"
+         else HttpTest(speed_server.url + "/file.bin", **KW))
     r = t.run()
     assert r.test == "failed" and "500" in r.test_error
 

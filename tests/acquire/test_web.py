@@ -142,10 +142,14 @@ def test_geojson_points_and_polygon_centres(tmp_path, caplog):
     ell = [[109.86, -7.43], [109.864, -7.43], [109.864, -7.429], [109.861, -7.429], [109.861, -7.426],
            [109.86, -7.426], [109.86, -7.43]]
     fc = {"type": "FeatureCollection", "features": [
-        {"type": "Feature", "properties": {"name": "Sawah"}, "geometry": {"type": "Point", "coordinates": [109.86, -7.43]}},
-        {"type": "Feature", "properties": {"zone_id": "DZ-TSEL-01"}, "geometry": {"type": "Polygon", "coordinates": [square]}},
-        {"type": "Feature", "properties": {"operator": "Indosat", "h3": "8a65"}, "geometry": {"type": "Polygon", "coordinates": [ell]}},
-        {"type": "Feature", "properties": {}, "geometry": {"type": "LineString", "coordinates": [[109.8, -7.4], [109.9, -7.5]]}},
+        {"type": "Feature", "properties": {"name": "Sawah"},
+         "geometry": {"type": "Point", "coordinates": [109.86, -7.43]}},
+        {"type": "Feature", "properties": {"zone_id": "DZ-TSEL-01"},
+         "geometry": {"type": "Polygon", "coordinates": [square]}},
+        {"type": "Feature", "properties": {"operator": "Indosat", "h3": "8a65"},
+         "geometry": {"type": "Polygon", "coordinates": [ell]}},
+        {"type": "Feature", "properties": {},
+         "geometry": {"type": "LineString", "coordinates": [[109.8, -7.4], [109.9, -7.5]]}},
         {"type": "Feature", "properties": None, "geometry": None},
     ]}
     path = tmp_path / "t.geojson"
@@ -165,7 +169,8 @@ def test_geojson_points_and_polygon_centres(tmp_path, caplog):
     ("dtd.gpx", '<?xml version="1.0"?><!DOCTYPE gpx [<!ENTITY a "aaaa">]><gpx><wpt lat="1" lon="2"/></gpx>',
      "DOCTYPE", None),
     ("kml.gpx", '<?xml version="1.0"?>\n<kml><Placemark/></kml>', "not GPX", 2),
-    ("empty.gpx", '<gpx version="1.1"><trk><trkseg><trkpt lat="1" lon="2"/></trkseg></trk></gpx>', "no waypoints", None),
+    ("empty.gpx", '<gpx version="1.1"><trk><trkseg><trkpt lat="1" lon="2"/></trkseg></trk></gpx>', "no waypoints",
+     None),
     ("swapped.gpx", '<gpx>\n\n<wpt lat="109.86" lon="-7.43"/></gpx>', "no usable position", 3),
     ("nolat.gpx", '<gpx>\n<wpt lon="109.86"/></gpx>', "no usable position", 2),
     ("cut.geojson", '{"type": "FeatureCollection",\n "features": [\n {"type": "Feature", ', "not valid JSON", 3),

@@ -120,7 +120,8 @@ def test_effective_spacing_10_s_and_20_m_edges():
     assert effective_mask(g, np.array([0, 9_999, 20_000]), lat, np.zeros(3), **SPACING).tolist() == [True, False, True]
     # 19.9 m: the second does not count
     lat2 = np.array([0.0, 19.9 / 111_195.0, 40.0 / 111_195.0])
-    assert effective_mask(g, np.array([0, 10_000, 20_000]), lat2, np.zeros(3), **SPACING).tolist() == [True, False, True]
+    mask = effective_mask(g, np.array([0, 10_000, 20_000]), lat2, np.zeros(3), **SPACING)
+    assert mask.tolist() == [True, False, True]
 
 
 def test_effective_counts_from_last_counted_not_last_sample():

@@ -23,7 +23,8 @@ def test_each_layer_round_trips(village, tmp_path, invoke, layer):
     got = gpd.read_parquet(out)
     want = gpd.read_file(ref, layer=layer)
     assert len(got) == len(want) > 0 and got.crs.to_epsg() == 4326
-    key = {"samples": "sample_id", "cells": ["h3", "operator"], "dead_zones": "zone_id", "sites": ["operator", "rank"]}[layer]
+    key = {"samples": "sample_id", "cells": ["h3", "operator"], "dead_zones": "zone_id",
+           "sites": ["operator", "rank"]}[layer]
     got, want = got.sort_values(key).reset_index(drop=True), want.sort_values(key).reset_index(drop=True)
     missing = got.geometry.isna().to_numpy()
     assert (missing == want.geometry.isna().to_numpy()).all()  # unplaced samples have no point in both
@@ -55,7 +56,8 @@ def test_duckdb_reads_typed_columns(village, tmp_path, invoke):
     schema = pq.read_schema(out)
     assert str(schema.field("time").type) == "timestamp[ms, tz=UTC]"
     assert str(schema.field("rsrp_dbm").type) == "double" and str(schema.field("geometry").type) == "binary"
-    rows = duckdb.sql(f"SELECT operator, count(*), min(time), avg(rsrp_dbm) FROM '{out}' GROUP BY 1 ORDER BY 1").fetchall()
+    rows = duckdb.sql(f"SELECT operator, count(*), min(time), avg(rsrp_dbm) FROM '{out}' "
+                      "GROUP BY 1 ORDER BY 1").fetchall()
     samples = gpd.read_parquet(out)
     assert [r[0] for r in rows] == sorted(samples["operator"].dropna().unique())
     assert sum(r[1] for r in rows) + samples["operator"].isna().sum() == len(samples)

@@ -91,7 +91,8 @@ def breakage(draw, n_rows: int, n_cols: int, csv_like: bool = True):
     return cells, null_col, swap, ends, bom
 
 
-def table(header: list[str], rows: list[list[str]], brk, delimiter: str = ",", quote: bool = False) -> tuple[bytes, bool]:
+def table(header: list[str], rows: list[list[str]], brk, delimiter: str = ",",
+          quote: bool = False) -> tuple[bytes, bool]:
     cells, null_col, swap, ends, bom = brk
     out = []
     broken = bool(cells) or null_col is not None or swap

@@ -99,7 +99,8 @@ def load_towers(store, settings: Settings, *, frequencies: dict[str, dict] | Non
 
                 d = haversine_m(oc["lat"].to_numpy(float), oc["lon"].to_numpy(float), float(m.lat), float(m.lon), xp=np)
                 keep_oc &= ~(same & (d < SITE_MERGE_M))
-            freq, fsrc = _frequency(m.operator, getattr(m, "frequency_mhz", None), getattr(m, "band", None), frequencies)
+            freq, fsrc = _frequency(m.operator, getattr(m, "frequency_mhz", None), getattr(m, "band", None),
+                                    frequencies)
             rows.append({"tower_id": m.tower_id, "operator": m.operator, "lat": float(m.lat), "lon": float(m.lon),
                          "height_m": float(m.height_m), "height_source": "given" if _given(m) else
                          f"assumed {DEFAULT_TOWER_HEIGHT_M:g} m", "frequency_mhz": freq, "frequency_source": fsrc,
