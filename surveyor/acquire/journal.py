@@ -169,11 +169,11 @@ class JournalWriter:
         self.lines_written += 1
 
     def close(self) -> None:
-        if self._fd is not None:
+        if self._fd >= 0:
             try:
                 os.close(self._fd)
             finally:
-                self._fd = None
+                self._fd = -1  # closed: no file descriptor
 
     def __enter__(self) -> JournalWriter:
         return self

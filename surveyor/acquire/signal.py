@@ -14,6 +14,7 @@ import re
 import subprocess
 import time
 from collections.abc import Callable
+from typing import Any
 
 from surveyor.acquire import port_and_baud
 from surveyor.errors import InvalidRequest, SurveyorError
@@ -68,7 +69,7 @@ def parse_termux_cellinfo(text: str) -> list[dict]:
             continue
         kind = str(cell.get("type", "")).lower()
         tech = _TERMUX_TECH.get(kind)
-        r = {"tech": tech, "service": "in_service", "level": cell.get("level")}
+        r: dict[str, Any] = {"tech": tech, "service": "in_service", "level": cell.get("level")}
         if kind == "lte":
             r.update(rsrp_dbm=cell.get("rsrp", cell.get("dbm")), rsrq_db=cell.get("rsrq"),
                      rssi_dbm=cell.get("rssi"), cell_id=cell.get("ci"), pci=cell.get("pci"),

@@ -109,9 +109,14 @@ def signal_class(sample: dict) -> str | None:
     docs/method.md); 4G/5G is classed by RSRP (for 5G non-standalone the better of the LTE anchor
     and NR), below -115 dBm ``none``. A manual sample is classed by its bars (0-1 bars: no usable 4G).
     """
-    kind = sample.get("kind") or "signal"
-    if kind == "speed":
+    if (sample.get("kind") or "signal") == "speed":
         return None
+    return _track_class(sample)
+
+
+def _track_class(sample: dict) -> str:
+    """:func:`signal_class` of a signal or manual sample."""
+    kind = sample.get("kind") or "signal"
     service, tech = sample.get("service"), sample.get("tech")
     if service == "no_service" or tech == "NONE":
         return "nosignal"
@@ -218,7 +223,7 @@ class Snapshot:
                                 **{k: sample.get(k) for k in ("download_mbps", "upload_mbps", "latency_ms")}}
             return
         counts["signal"] += 1
-        cls = signal_class(sample)
+        cls = _track_class(sample)
         op = sample.get("operator") or ANY_OPERATOR
         if live:
             # A sample without an operator speaks for every SIM (no network, or the source failing);
