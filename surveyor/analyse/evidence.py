@@ -34,8 +34,10 @@ SAMPLE_COLUMNS = ["time", "lat", "lon", "accuracy_m", "altitude_m", "environment
 REASON_CODES = (None, *NEGATIVE_REASONS)
 
 
+@dataclass
 class _Columns:
-    """Arrays of equal length, one per field; a DataFrame of them on demand."""
+    """Arrays of equal length, one per field; a DataFrame of them on demand. (A dataclass without
+    fields of its own, so :func:`dataclasses.fields` applies to it; the subclasses declare them.)"""
 
     def __len__(self) -> int:
         return len(getattr(self, fields(self)[0].name))
@@ -266,7 +268,7 @@ def _reason_codes(kind, service, tech, level, best_rsrp, settings: Settings) -> 
     sizes = [len(ku) + 1, len(su) + 1, len(tu) + 1, len(lu) + 1, 3]
     space = int(np.prod(sizes, dtype=np.float64))
     # The key built in place, in 32 bits when it fits (a fraction of the memory traffic).
-    key = np.zeros(len(kc), dtype=np.int32 if space < 2 ** 31 else np.int64)
+    key: np.ndarray = np.zeros(len(kc), dtype=np.int32 if space < 2 ** 31 else np.int64)
     for part, size in zip((kc, sc, tc, lc), sizes):
         key *= size
         key += part

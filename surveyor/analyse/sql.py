@@ -363,7 +363,10 @@ GROUP BY z.zone""").set_index("zone")
         for i, cells in enumerate(zones):
             mine = table[(table["operator"] == operator) & table["cell"].isin(cells.astype(np.uint64))]
             r = rows.loc[i] if i in rows.index else None
-            get = (lambda k, r=r: int(r[k])) if r is not None else (lambda k: 0)
+
+            def get(k: str, r=r) -> int:
+                return int(r[k]) if r is not None else 0
+
             span = np.array([np.nanmin(mine["first_ms"].to_numpy(dtype=float), initial=np.inf),
                              np.nanmax(mine["last_ms"].to_numpy(dtype=float), initial=-np.inf)])
             first, last = iso_utc(span)
@@ -563,7 +566,8 @@ def _assemble(raw: pd.DataFrame, e: dict[str, pd.DataFrame], settings: Settings)
         if len(rows):
             q[rows] = _histogram_quantiles([values[i] for i in rows], [counts[i] for i in rows], (0.2, 0.5, 0.8))
     out["rsrp_p20_dbm"], out["rsrp_median_dbm"], out["rsrp_p80_dbm"] = q[:, 0], q[:, 1], q[:, 2]
-    out["signal_metric"] = np.where(out["samples_raw"] > 0, metric, None)
+    # numpy's stubs leave None (an object array's value) out of where()
+    out["signal_metric"] = np.where(out["samples_raw"] > 0, metric, None)  # type: ignore[call-overload]
     out["tech_main"] = tech_main
     old = techs[:, TECHS.index("UMTS")] + techs[:, TECHS.index("GSM")]
     modern = techs[:, TECHS.index("NR")] + techs[:, TECHS.index("LTE")]

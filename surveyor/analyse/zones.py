@@ -362,8 +362,9 @@ def _zone_evidence(member, op: str, settings: Settings, ev: Evidence | None,
         out["rsrp_median_dbm"] = float(np.median(rsrp)) if len(rsrp) else np.nan
         out["speed_tests"], out["speed_failed"] = len(m_sp), int(sp.failed[m_sp].sum())
         reason = sig.reason_code[e]
-        ns = int((reason == REASON_CODES.index("no_service")).sum())
-        g2 = int((reason == REASON_CODES.index("2g3g_only")).sum())
+        # counts here, weighted shares of counts below
+        ns: float = int((reason == REASON_CODES.index("no_service")).sum())
+        g2: float = int((reason == REASON_CODES.index("2g3g_only")).sum())
     else:
         n_eff = int(member["samples_effective"].sum())
         n_neg = int(member["negatives_effective"].sum())

@@ -68,9 +68,9 @@ def cluster_cells(cells: pd.DataFrame, merge_m: float = SITE_MERGE_M) -> pd.Data
         sites = []
         for lab in np.unique(label):
             member = g.iloc[np.flatnonzero(label == lab)]
-            radios = sorted({str(r) for r in member["radio"].dropna()})
+            radio_names = sorted({str(r) for r in member["radio"].dropna()})
             sites.append((float(member["lat"].median()), float(member["lon"].median()), len(member),
-                          ",".join(radios)))
+                          ",".join(radio_names)))
         sites.sort(key=lambda s: (-s[0], s[1]))  # north to south, then west to east: stable IDs
         for i, (la, lo, k, radios) in enumerate(sites, 1):
             rows.append({"tower_id": f"OC-{code}-{i:03d}", "operator": str(op), "lat": la, "lon": lo, "cells": k,
@@ -210,7 +210,7 @@ def check_towers(towers: pd.DataFrame, dem) -> tuple[pd.DataFrame, list[dict[str
     in: its paths are reported as not computable.
     """
     lo, hi = TOWER_HEIGHT_RANGE_M
-    notes = []
+    notes: list[dict[str, str]] = []
     if len(towers) == 0:
         return towers, notes
     ground = dem.sample_lonlat(towers["lon"].to_numpy(float), towers["lat"].to_numpy(float)) if dem is not None \
