@@ -89,7 +89,7 @@ def run_demo(out_dir: str | Path = "surveyor-demo", *, lang: str = "id",
             f"{merged.quarantined} quarantined")
         st = store.status()
         say(f"{st.samples} samples ({', '.join(f'{k} {v}' for k, v in st.by_operator.items())}) in "
-            f"{st.sessions} sessions on {st.days} days, {st.first[:10]} .. {st.last[:10]}")
+            f"{st.sessions} sessions on {st.days} days, {(st.first or '')[:10]} .. {(st.last or '')[:10]}")
         say("analysing coverage ...")
         summary = analyze(store, settings)
         for op, s in summary.operators.items():

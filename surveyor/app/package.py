@@ -118,19 +118,20 @@ def build_package(store: Store, settings: Settings, out: str | os.PathLike, *, a
             names.append((path.name, what + (" (PDF)" if path.suffix == ".pdf" else " (HTML, buka di peramban)")))
         say("blank-spot sheet, KML, CSV and GeoPackage ...")
         lang = settings.language
-        for name, kwargs, what in (
-                (f"blankspot-{base}.xlsx", {"fmt": "blankspot", "lang": lang},
+        # (file, layer, format, language of the texts (None: the CSVs have none), what it is)
+        for name, layer, fmt, text_lang, what in (
+                (f"blankspot-{base}.xlsx", "dead_zones", "blankspot", lang,
                  "Lembar blank spot: satu baris per zona tanpa 4G layak dan per area lemah sinyal, siap "
                  "dicetak (A4 mendatar) dan disalin ke daftar blank spot kabupaten"),
-                ("zona-tanpa-4g.kml", {"layer": "dead_zones", "fmt": "kml", "lang": lang},
+                ("zona-tanpa-4g.kml", "dead_zones", "kml", lang,
                  "Zona tanpa 4G layak untuk Google Earth, dengan batas desa"),
-                ("sel-cakupan.kml", {"layer": "cells", "fmt": "kml", "lang": lang},
+                ("sel-cakupan.kml", "cells", "kml", lang,
                  "Sel cakupan (sekitar 70 m) per operator untuk Google Earth, dengan batas desa"),
-                ("zona-tanpa-4g.csv", {"layer": "dead_zones", "fmt": "csv"},
+                ("zona-tanpa-4g.csv", "dead_zones", "csv", None,
                  "Zona tanpa 4G layak sebagai tabel (CSV, UTF-8), kolom dijelaskan di docs/layers.md"),
-                ("sel-cakupan.csv", {"layer": "cells", "fmt": "csv"},
+                ("sel-cakupan.csv", "cells", "csv", None,
                  "Sel cakupan sebagai tabel (CSV, UTF-8)")):
-            path = export_layer(store, settings, folder / name, area=area, **kwargs)
+            path = export_layer(store, settings, folder / name, layer=layer, fmt=fmt, lang=text_lang, area=area)
             names.append((path.name, what))
         gpkg = folder / f"survei-{base}.gpkg"
         _write_geopackage(store, settings, gpkg, area=area)

@@ -65,7 +65,8 @@ class LazyGroup(click.Group):
         # between runs in one process, as in tests).
         if not hasattr(self, "_english"):
             self._english = (self.help, list(self.params))
-        self.help = _(self._english[0])
+        english_help = self._english[0]
+        self.help = _(english_help) if english_help is not None else None
         self.params = translated(click.Command("x", params=self._english[1])).params
         return super().main(args, *pargs, **kwargs)
 

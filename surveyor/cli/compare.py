@@ -85,5 +85,5 @@ def command(db: str, before: str, after: str, area: str | None, out: str, map_ou
                          "{not_enough} not enough evidence.").format(
                 operator=op, improved=counts["improved"], worsened=counts["worsened"],
                 unchanged=counts["unchanged"], not_enough=counts["not_enough_evidence"]), err=True)
-        for path in written:
-            click.echo(path)
+        for name in written:
+            click.echo(name)

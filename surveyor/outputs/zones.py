@@ -10,7 +10,7 @@ import csv
 import io
 import json
 import math
-from typing import Any
+from typing import Any, overload
 
 import numpy as np
 import pandas as pd
@@ -18,6 +18,18 @@ import pandas as pd
 from surveyor.errors import InvalidRequest
 from surveyor.outputs.layers import require_analysis
 from surveyor.outputs.tables import neutralize
+
+
+@overload
+def pick_operator(name: str, known: list[str]) -> str: ...
+
+
+@overload
+def pick_operator(name: None, known: list[str]) -> None: ...
+
+
+@overload
+def pick_operator(name: str | None, known: list[str]) -> str | None: ...
 
 
 def pick_operator(name: str | None, known: list[str]) -> str | None:
@@ -397,7 +409,7 @@ def revisit_tour(store, settings, operator: str | None = None, start: str | None
     leg = haversine_m(prev_lat, prev_lon, stops["lat"].to_numpy(float), stops["lon"].to_numpy(float), xp=np)
     bearing = bearing_deg(prev_lat, prev_lon, stops["lat"].to_numpy(float), stops["lon"].to_numpy(float), xp=np)
     stops["leg_m"] = leg
-    stops["leg_direction"] = [_m(compass(float(b))) for b in np.atleast_1d(bearing)]
+    stops["leg_direction"] = [None if (d := compass(float(b))) is None else _m(d) for b in np.atleast_1d(bearing)]
     stops["total_m"] = np.cumsum(leg)
     stops["stop"] = np.arange(1, len(stops) + 1)
     found = [nearest_place(places, la, lo) for la, lo in zip(stops["lat"], stops["lon"])]
