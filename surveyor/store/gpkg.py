@@ -374,7 +374,7 @@ class GeoPackageStore(Store):
         # Packing holds every position in memory (about 100 bytes a sample while it runs); past
         # PACK_MAX_ROWS the index is filled by SQLite instead, slower but in flat memory.
         pack = max(50_000, total // 2) <= bulk.added and total <= PACK_MAX_ROWS
-        positions = None
+        positions = None  # (fid, lon, lat) when packing
         if pack:
             positions = bulk.positions()
             if positions is None:
@@ -382,11 +382,12 @@ class GeoPackageStore(Store):
             elif not bulk.empty:
                 # Read before the write transaction: GDAL reads on its own connection.
                 old = self._positions(f"fid <= {bulk.start_fid}")
-                positions = tuple(np.concatenate([a, b]) for a, b in zip(old, positions))
+                fid, lon, lat = (np.concatenate([a, b]) for a, b in zip(old, positions))
+                positions = (fid, lon, lat)
         with self._sql() as con:
             con.execute("PRAGMA cache_size = -65536")  # 64 MB for building the indexes
             con.execute("BEGIN IMMEDIATE")
-            if pack:
+            if positions is not None:  # packing
                 from concurrent.futures import ThreadPoolExecutor
 
                 # The R-tree is planned (numpy) while SQLite builds the sample_id index: both let
@@ -646,7 +647,7 @@ class GeoPackageStore(Store):
             read += [c for c in ("lat", "lon") if c not in cols]
         _, table = pyogrio.read_arrow(self.path, layer="samples", columns=read, where=cond, read_geometry=False)
         df = _fix_types(_arrow_to_pandas(table), ALL_FIELDS)
-        if area is not None and len(df):
+        if area is not None and selected is not None and len(df):  # (no samples when nothing is selected)
             # Each sample belongs to the smallest area containing it, as the PostGIS store records it.
             at = AreaIndex.of(areas).codes_at(pd.to_numeric(df["lat"], errors="coerce").to_numpy(dtype=float),
                                               pd.to_numeric(df["lon"], errors="coerce").to_numpy(dtype=float))
@@ -836,7 +837,8 @@ class _Bulk:
             return None
         if not self.parts:
             return (np.zeros(0, dtype=np.int64), np.zeros(0), np.zeros(0))
-        return tuple(np.concatenate(column) for column in zip(*self.parts))
+        fid, lon, lat = (np.concatenate(column) for column in zip(*self.parts))
+        return fid, lon, lat
 
 
 def _floats(table, name: str, n: int) -> np.ndarray:

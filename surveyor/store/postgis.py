@@ -38,7 +38,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, unquote, urlsplit, urlunsplit
 
 import numpy as np
@@ -58,6 +58,9 @@ from surveyor.store.base import (
     Store,
     StoreStatus,
 )
+
+if TYPE_CHECKING:
+    from surveyor.geo.areas import AreaIndex
 
 log = logging.getLogger(__name__)
 
@@ -207,7 +210,7 @@ class _Target:
     def where(self) -> str:
         return f"{self.host}:{self.port}"
 
-    def scrub(self, text: str) -> str:
+    def scrub(self, text: object) -> str:
         """Remove the password from any text (a driver message may quote the connection string)."""
         text = str(text)
         if self.password:
@@ -356,7 +359,7 @@ class PostgisStore(Store):
         # an earlier batch of the same file counts as a duplicate, as in the GeoPackage store
         self._staged_ids = np.zeros(0, dtype=np.int64)
         self._lock_depth = 0
-        self._areas_cache = None
+        self._areas_cache: tuple[Any, AreaIndex] | None = None  # (the areas' fingerprint, their index)
         self.last_commit_added = 0
         self._open(create)
 

@@ -65,7 +65,7 @@ def remember(store: Store, settings: Settings) -> bool:
             text = path.read_text(encoding="utf-8")
         except OSError:
             return False
-        value = {"path": str(path.resolve()), "text": text}
+        value: dict[str, str | None] = {"path": str(path.resolve()), "text": text}
     elif stored(store) is None:
         value = {"path": None, "text": settings_text(settings)}
     else:

@@ -591,7 +591,7 @@ def simulate_survey(
         vol = vols[v]
         legs, keys = [], []
         for a, b in zip(seq[:-1], seq[1:]):
-            key = tuple(sorted((a, b)))
+            key = (min(a, b), max(a, b))  # either way along a path
             line = LineString(paths[(a, b)])
             if never_xy is not None and line.intersects(never_xy.buffer(30.0)):
                 continue
