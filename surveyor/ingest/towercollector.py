@@ -105,7 +105,9 @@ def cells_frame(rows: list[list[str]], header: list[str]) -> pd.DataFrame:
     df["arfcn"] = whole(num("arfcn"))
     device = raw["device"].str.strip() if "device" in raw.columns else pd.Series([None] * n, dtype=object)
     df["device_model"] = device.where(~missing(device), None)
-    neighbouring = raw["neighboring"].str.strip().str.lower() if "neighboring" in raw.columns else ""
+    # Without the column (a file forced with --format) every row is a serving cell.
+    neighbouring = (raw["neighboring"].str.strip().str.lower() if "neighboring" in raw.columns
+                    else pd.Series("", index=raw.index))
     df["neighbouring"] = (neighbouring == "true").to_numpy()
     if pd.notna(broken).any():
         df["_broken"] = broken
