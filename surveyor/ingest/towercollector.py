@@ -33,6 +33,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from surveyor.errors import InputError
 from surveyor.ingest.base import Batch, ReadContext, Reader, Reject
 from surveyor.ingest.generic import broken_numbers, first_line, missing, record_chunks, split_header, to_numbers
 from surveyor.ingest.normalize import operators, techs, whole
@@ -202,10 +203,14 @@ def batch_from_rows(rows: list[list[str]], lines: list[int], raws: list[str], he
 def _read(path: Path, ctx: ReadContext) -> Iterator[Batch]:
     records = csv_records(path)
     try:
-        _, _, header = next(records)
+        _, _, first = next(records)
     except StopIteration:
         return
-    header = [h.strip().lower() for h in header]
+    header = [h.strip().lower() for h in first or []]
+    if "measured_at" not in header:  # a file forced with --format: detection would not take it
+        raise InputError("has no measured_at column, so it is not a TowerCollector export.", path=ctx.source_file,
+                         line=1, fix="Leave out --format (surveyor tells the format by the columns), or export "
+                                     "the file again from TowerCollector.")
     width = len(header)
     mt_col = header.index("measured_at")
     dev_col = header.index("device") if "device" in header else None
