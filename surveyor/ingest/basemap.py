@@ -178,7 +178,8 @@ def _relation_polygon(members, ways):
     import shapely
     from shapely.geometry import LineString
 
-    outer, inner = [], []
+    outer: list[LineString] = []
+    inner: list[LineString] = []
     for way_id, role in members:
         coords = ways.get(way_id, ((), None))[0]
         if len(coords) < 2:
@@ -462,8 +463,8 @@ def import_basemap(store: Store, settings: Settings, paths: Iterable[str | os.Pa
         nothing inside it. The basemap already stored is then left as it was.
     """
     say = progress or (lambda _m: None)
-    paths = [os.fspath(p) for p in paths]
-    if not paths:
+    files = [os.fspath(p) for p in paths]
+    if not files:
         from surveyor.errors import InvalidRequest
 
         raise InvalidRequest("No file given.", fix="Give one or more OpenStreetMap files.")
@@ -471,14 +472,14 @@ def import_basemap(store: Store, settings: Settings, paths: Iterable[str | os.Pa
     region = clip_region(the_area.boundary, buffer_m)
     label = f"the area {the_area.name} ({the_area.code})"
     combined = OsmData()
-    for path in paths:
+    for path in files:
         say(f"reading {path}")
         data = read_osm(path, KEYS, region.bounds)
         _overlap_check(data, region, label)
         combined.update(data)
     if combined.missing_nodes:
         log.info("%d node references without a position (outside the extract)", combined.missing_nodes)
-    return _store(store, combined, region, source=", ".join(paths), buffer_m=buffer_m, area_code=the_area.code,
+    return _store(store, combined, region, source=", ".join(files), buffer_m=buffer_m, area_code=the_area.code,
                   area_label=label)
 
 
@@ -514,6 +515,6 @@ def fetch_basemap(store: Store, settings: Settings, *, overpass_url: str | None 
                          "proxy, or a URL that is not an Overpass API interpreter?).", path=url,
                          fix="Open a web page in a browser to check the connection, or give the right "
                              "--overpass-url; nothing was changed.")
-    data = read_overpass_json("", KEYS, raw=raw, source=url, box=region.bounds)
+    data = read_overpass_json("", frozenset(KEYS), raw=raw, source=url, box=region.bounds)
     label = f"the area {the_area.name} ({the_area.code})"
     return _store(store, data, region, source=url, buffer_m=buffer_m, area_code=the_area.code, area_label=label)

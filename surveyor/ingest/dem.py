@@ -101,13 +101,13 @@ def open_sources(paths: list[str | Path], crs: str | None = None) -> list[Source
             with rasterio.open(gdal_path) as ds:
                 src_crs = ds.crs.to_string() if ds.crs else None
                 georeferenced = not ds.transform.is_identity
-                if not georeferenced or (src_crs is None and crs is None):
+                use_crs = crs or src_crs
+                if not georeferenced or use_crs is None:
                     what = "no coordinate reference system" if georeferenced else "no georeferencing"
                     raise InputError(
                         f"has {what}, so surveyor cannot tell where on earth it lies.", path=str(path),
                         fix="Give its CRS with --crs (e.g. --crs EPSG:4326 for a latitude/longitude grid), or "
                             "export the tile again with its CRS (gdal_edit.py -a_srs EPSG:4326 FILE).")
-                use_crs = crs or src_crs
                 bounds = transform_bounds(use_crs, "EPSG:4326", *ds.bounds, densify_pts=21)
                 res = _resolution_m(ds.res, use_crs, (bounds[1] + bounds[3]) / 2)
                 sources.append(Source(str(path), gdal_path, ds.driver, use_crs, tuple(bounds), res))

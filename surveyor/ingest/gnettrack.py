@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 import pandas as pd
@@ -184,7 +185,7 @@ def read(path: Path, ctx: ReadContext) -> Iterator[Batch]:
     session = f"gnettrack-{ctx.content_hash[:12]}"
     lines = _LineNumbers(path)
     first = True
-    unused = [c or f"column {i + 1}" for i, c in enumerate(names) if c not in USED]
+    unused: list[str] | None = [c or f"column {i + 1}" for i, c in enumerate(names) if c not in USED]
     for record_batch in reader:
         numbers, rejects = lines.take(record_batch.num_rows, skipped)
         skipped.clear()
@@ -217,7 +218,7 @@ class _LineNumbers:
     def __init__(self, path: Path):
         self.path = path
         self.next_line = 2  # line 1 is the header
-        self.fh = None
+        self.fh: BinaryIO | None = None
 
     def take(self, n_valid: int, skipped: list[tuple[int, str, str]]) -> tuple[np.ndarray, list[Reject]]:
         if not skipped and self.fh is None:

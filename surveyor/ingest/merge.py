@@ -419,7 +419,7 @@ def _merge_one(store: Store, display: str, path: Path, tz: ZoneInfo, forced, opt
         # Repeats within the file are caught while preparing; the database is asked only when it
         # holds samples of other merges (never for a first import).
         check_store = store.has_samples(other_than_merge=merge_id)
-        sessions: list[pd.DataFrame] = []
+        sessions: list[pd.DataFrame] | None = []  # None once they no longer fit what was added
         times: list[np.ndarray] = []
         operators: dict[str, int] = {}
         with store.bulk_load(merge_id):

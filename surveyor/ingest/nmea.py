@@ -94,8 +94,14 @@ class _Epoch:
     __slots__ = ("alt", "any_ok", "date", "fix", "hdop", "lat", "line", "lon", "raw", "speed_kn", "tod")
 
     def __init__(self, tod: float, line: int) -> None:
-        self.tod, self.line, self.raw = tod, line, []
-        self.fix, self.lat, self.lon, self.alt, self.speed_kn, self.hdop = False, None, None, None, None, None
+        self.tod, self.line = tod, line
+        self.raw: list[str] = []  # the epoch's sentences
+        self.fix = False
+        self.lat: float | None = None
+        self.lon: float | None = None
+        self.alt: float | None = None
+        self.speed_kn: float | None = None
+        self.hdop: float | None = None
         self.date: date | None = None
         self.any_ok = False
 

@@ -50,7 +50,7 @@ def operators(names: pd.Series | None = None, mcc: pd.Series | None = None,
     # Factorise each column on its own and combine the codes: a handful of distinct operators per
     # file, whatever its length, so the scalar rule runs a handful of times.
     combined = np.zeros(length, dtype=np.int64)
-    columns: list[tuple[np.ndarray, object]] = []
+    columns: list[tuple[np.ndarray, np.ndarray]] = []  # (codes, their values)
     for values in (names, mcc, mnc):
         if values is None:
             columns.append((np.full(length, -1, dtype=np.int64), np.array([], dtype=object)))

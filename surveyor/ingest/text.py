@@ -103,9 +103,9 @@ def open_quote(text: str, delimiter: str) -> bool:
 
 def split_fields(text: str, delimiter: str, *, literal: bool = False) -> list[str]:
     """The fields of one record (quotes honoured, or taken as plain text with ``literal``)."""
-    quoting = csv.QUOTE_NONE if literal else csv.QUOTE_MINIMAL
     try:
-        return next(csv.reader([text], delimiter=delimiter, quoting=quoting, strict=False))
+        return next(csv.reader([text], delimiter=delimiter, quoting=csv.QUOTE_NONE if literal else csv.QUOTE_MINIMAL,
+                               strict=False))
     except (csv.Error, StopIteration):
         return []
 
