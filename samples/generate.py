@@ -11,6 +11,7 @@ It is not a measurement. Output is byte-for-byte deterministic for the seed.
 from __future__ import annotations
 
 import argparse
+import importlib
 import re
 import sys
 from pathlib import Path
@@ -22,7 +23,8 @@ HERE = Path(__file__).resolve().parent
 if str(HERE.parent) not in sys.path:  # run from a checkout without installing
     sys.path.insert(0, str(HERE.parent))
 
-from surveyor.testing import simulate  # noqa: E402
+# Imported after the path is set (an import statement here would sit below code).
+simulate = importlib.import_module("surveyor.testing.simulate")
 
 SEED = 20260706
 # The logger's --interval for the journal volunteers: 8 s keeps the bundle near 4 MB and loses no

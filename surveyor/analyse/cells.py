@@ -90,7 +90,10 @@ def count_cells(ev: Evidence, settings: Settings) -> pd.DataFrame:
     eff = np.flatnonzero(sig.effective)  # the effective samples are few: index them once
     neg = sig.negative
     reason = sig.reason_code
-    bc = lambda k, w=None: np.bincount(k, weights=w, minlength=n_keys)  # noqa: E731
+
+    def bc(k, w=None):
+        return np.bincount(k, weights=w, minlength=n_keys)
+
     raw = bc(key_sig)
     k_eff = key_sig[eff]
     n_eff = bc(k_eff).astype(float)

@@ -289,7 +289,10 @@ def _reason_codes(kind, service, tech, level, best_rsrp, settings: Settings) -> 
         parts.append(rest % size)
         rest = rest // size
     w, l_, t_, s_, k_ = parts
-    pick = lambda u, c: np.array([None] + list(u), dtype=object)[c]  # noqa: E731
+
+    def pick(u, c):
+        return np.array([None] + list(u), dtype=object)[c]
+
     thr = settings.rsrp_negative_below_dbm
     combos = pd.DataFrame({"kind": pick(ku, k_), "service": pick(su, s_), "tech": pick(tu, t_),
                            "level": pd.to_numeric(pd.Series(pick(lu, l_)), errors="coerce"),
@@ -367,7 +370,10 @@ def prepare_evidence(samples: pd.DataFrame, settings: Settings, resolution: int 
     h3_10 = (df["h3_10"] if all_kept else df["h3_10"].iloc[idx]) if "h3_10" in df.columns else None
     cells = grid.assign_cells(lat, lon, resolution, h3_10=h3_10)
     # Text columns are coded for the rows wanted only (kept rows here, signal rows below).
-    sub = lambda name, narrow=False: _codes(df, name, narrow, mask=None if all_kept else keep)  # noqa: E731
+
+    def sub(name, narrow=False):
+        return _codes(df, name, narrow, mask=None if all_kept else keep)
+
     ses_c, ses_u = sub("session")
     if (ses_c < 0).any():
         # Samples without a session are grouped per source file, as the sessions layer does.
@@ -403,8 +409,13 @@ def prepare_evidence(samples: pd.DataFrame, settings: Settings, resolution: int 
     else:  # the kept rows that are not speed tests
         sig_rows = keep.copy()
         sig_rows[sp_rows] = False
-    full = lambda name, narrow=True: _codes(df, name, narrow, mask=sig_rows)  # noqa: E731
-    num = lambda name: _num(df, name) if sig_rows is None else _num(df, name)[rows]  # noqa: E731
+
+    def full(name, narrow=True):
+        return _codes(df, name, narrow, mask=sig_rows)
+
+    def num(name):
+        return _num(df, name) if sig_rows is None else _num(df, name)[rows]
+
     best = np.fmax(num("rsrp_dbm"), num("nr_rsrp_dbm"))
     tech_c, tech_u = full("tech")
     reason = _reason_codes((in_sg(kind[0]), kind[1]), full("service"), (tech_c, tech_u), full("level"), best,
@@ -421,7 +432,10 @@ def prepare_evidence(samples: pd.DataFrame, settings: Settings, resolution: int 
     order = _group_time_order(grp, t_sg, tie)
     pick = (lambda a: a) if order is None else (lambda a: a[order])
     o_sg = sg if order is None else sg[order]
-    at = (lambda a: in_sg(a) if order is None else a[o_sg])  # noqa: E731
+
+    def at(a):
+        return in_sg(a) if order is None else a[o_sg]
+
     reason = pick(reason)
     t_sorted, lat_sorted, lon_sorted = pick(t_sg), at(lat), at(lon)
     effective = effective_mask(pick(grp), t_sorted, lat_sorted, lon_sorted,

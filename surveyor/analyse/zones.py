@@ -292,8 +292,10 @@ def zone_changes(previous, zones) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
 
     def record(zid, op, change, b=None, a=None, into=None, source=None):
-        num = lambda r, k: (None if r is None or r.get(k) is None or r.get(k) != r.get(k) else  # noqa: E731
-                            (int(r[k]) if k == "cells" else round(float(r[k]), 4)))
+        def num(r, k):
+            return (None if r is None or r.get(k) is None or r.get(k) != r.get(k) else
+                    (int(r[k]) if k == "cells" else round(float(r[k]), 4)))
+
         out.append({"zone_id": zid, "operator": op, "change": change, "cells_before": num(b, "cells"),
                     "cells_after": num(a, "cells"), "area_km2_before": num(b, "area_km2"),
                     "area_km2_after": num(a, "area_km2"), "into": into, "from": source})

@@ -29,7 +29,10 @@ def summary_text(summary: AnalysisSummary, db: str) -> str:
     from surveyor.i18n import format_number, format_percent, glossary
 
     lang = language()
-    n = lambda v: format_number(v, lang)  # noqa: E731
+
+    def n(v):
+        return format_number(v, lang)
+
     labels = {"indoor": _("indoor"), "accuracy": _("GPS accuracy worse than the limit"),
               "unplaced": _("without a position"), "excluded": _("in exclusion zones"),
               "no_time": _("without a time"), "no_operator": _("without an operator")}

@@ -28,7 +28,10 @@ def _report(record: dict, db: str, as_json: bool) -> None:
     from surveyor.i18n import format_distance, format_number
 
     lang = language()
-    n = lambda v: format_number(v, lang)  # noqa: E731
+
+    def n(v):
+        return format_number(v, lang)
+
     click.echo(_("Basemap from {source}: {roads} roads and paths, {buildings} buildings, {water} water features, "
                  "{places} places, {facilities} facilities within {buffer} of area {area} -> {db}").format(
         source=record["source"], roads=n(c["roads"]), buildings=n(c["buildings"]), water=n(c["water"]),

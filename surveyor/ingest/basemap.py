@@ -370,7 +370,8 @@ def _clipped_frame(layer: str, rows: list[dict], geoms: list, region):
                 out[pick] = make(arr[pick], indices=np.arange(int(pick.sum())))
         done = ((types == 5) & lines) | ((types == 6) & ~lines)  # multi already
         out[done] = arr[done]
-        for i in np.flatnonzero(out == None):  # noqa: E711 - collections left by cutting or repair
+        left = np.array([g is None for g in out], dtype=bool)  # collections left by cutting or repair
+        for i in np.flatnonzero(left):
             out[i] = _lineal(arr[i]) if lines[i] else _polygonal(arr[i])
         ok = np.array([g is not None and not g.is_empty for g in out], dtype=bool)
         kept_rows = [r for r, k in zip(kept_rows, ok) if k]

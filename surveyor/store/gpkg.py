@@ -779,7 +779,10 @@ class GeoPackageStore(Store):
 
     def status(self) -> StoreStatus:
         with self._sql() as con:
-            q = lambda sql: con.execute(sql).fetchall()  # noqa: E731
+
+            def q(sql):
+                return con.execute(sql).fetchall()
+
             total, first, last, unplaced = q(
                 f"SELECT count(*), min(time), max(time), sum(placed_by IS NULL) FROM samples WHERE {VISIBLE}")[0]
             return StoreStatus(

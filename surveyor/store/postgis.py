@@ -1205,7 +1205,10 @@ class PostgisStore(Store):
         iso = "to_char({} AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
         with self._errors("reading the status"):
             conn = self._connection()
-            q = lambda sql, p=None: conn.execute(sql, p).fetchall()  # noqa: E731
+
+            def q(sql, p=None):
+                return conn.execute(sql, p).fetchall()
+
             total, first, last, unplaced, devices, days = q(
                 f"SELECT count(*), {iso.format('min(time)')}, {iso.format('max(time)')}, "
                 "count(*) FILTER (WHERE placed_by IS NULL), count(DISTINCT device), "
