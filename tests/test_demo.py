@@ -26,6 +26,10 @@ def test_demo_writes_every_output_and_can_run_again(tmp_path, invoke, monkeypatc
                      "dead-zones.kml", "cells.geojson"):
         assert expected in names
     assert "DZ-TSEL-01" in r.stderr  # the dead-zone table
+    # The progress in the command line's language (English in the tests), in merge's and analyze's words:
+    # one zone is "1 dead zone", never "1 dead zones".
+    assert "Analysing coverage" in r.stderr and "nearest usable 4G" in r.stderr
+    assert "1 dead zones" not in r.stderr and "1 dead zone" in r.stderr
     with open_store(str(out / "survey.gpkg")) as store:
         st = store.status()
         assert st.by_operator["Telkomsel"] > 1000 and st.by_operator["Indosat"] > 1000
@@ -38,6 +42,14 @@ def test_demo_writes_every_output_and_can_run_again(tmp_path, invoke, monkeypatc
     assert r2.exit_code == 0, r2.output
     # ... and without the PDF libraries the reports come out as HTML, said on stderr.
     assert "laporan-lipursari.html" in r2.stdout and "Cannot make a PDF" in r2.stderr
+
+
+def test_demo_speaks_indonesian_when_asked(tmp_path, invoke, monkeypatch):
+    monkeypatch.setenv("SURVEYOR_CLI_LANGUAGE", "id")
+    r = invoke("demo", "--out", str(tmp_path / "demo"))
+    assert r.exit_code == 0, r.output
+    assert "Menganalisis cakupan" in r.stderr and "zona tanpa 4G layak" in r.stderr
+    assert "dead zone" not in r.stderr and "4G layak terdekat" in r.stderr
 
 
 def test_every_demo_output_says_simulated(tmp_path, invoke):

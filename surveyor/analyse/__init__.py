@@ -165,8 +165,7 @@ def analyze(store, settings: Settings, resolution: int | None = None, *, area: s
     scope = Scope.of(settings, boundary) if settings.out_of_scope != "include" else None
     result = None
     if sql.supports(store, res):
-        result = _in_database(store, settings, res, area, boundary, dusun, towers, codes=codes,
-                              where=sql.scope_condition(store, settings, scope, area, codes),
+        result = _in_database(store, settings, res, area, boundary, dusun, towers, codes=codes, scope=scope,
                               previous=previous, register=register)
     if result is None:
         samples = store.read_samples(columns=SAMPLE_COLUMNS, area=area)
@@ -224,14 +223,16 @@ def _previous_zones(store, settings: Settings, codes=None):
 
 
 def _in_database(store, settings: Settings, res: int, area: str | None, boundary, dusun, towers, *,
-                 codes=None, where: str | None = None, previous=None, register=None) -> Analysis | None:
-    """:func:`compute` with the evidence counted inside the database (None when it cannot be)."""
+                 codes=None, scope=None, previous=None, register=None) -> Analysis | None:
+    """:func:`compute` with the evidence counted inside the database (None when it cannot be);
+    ``scope`` the survey's scope (:class:`surveyor.geo.scope.Scope`), None to count everything."""
     from surveyor.analyse import sql
     from surveyor.analyse.summary import summarize
     from surveyor.geo.exclusion import drop_excluded_features
 
     try:
         with store.sql_sessions(2) as job:
+            where = sql.scope_condition(store, settings, scope, area, codes, rows=job[0].rows)
             counted = sql.count_in_database(store, settings, res, area, job, codes=codes, where=where)
             cells = compute_cells(None, settings, boundary, dusun, res, table=counted.cells_table)
             cells = drop_excluded_features(cells, settings).reset_index(drop=True)

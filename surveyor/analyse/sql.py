@@ -633,14 +633,18 @@ def _histogram_quantiles(values: list[np.ndarray], counts: list[np.ndarray], qs:
     return out
 
 
-def scope_condition(store, settings: Settings, scope, area: str | None, codes=None) -> str | None:
+def scope_condition(store, settings: Settings, scope, area: str | None, codes=None, *, rows=None) -> str | None:
     """The survey's scope (:mod:`surveyor.geo.scope`) as an SQL condition on the samples, the
     same samples :func:`surveyor.geo.scope.in_scope` keeps in memory; None when everything counts.
 
     The area: placed samples inside the boundary grown by ``max_distance_m`` (with an ``area`` the
     samples are that area's already). The period: samples at most ``period_days`` before the newest
-    sample of the area (samples without a time are kept). Operators that are not configured are
+    sample inside it (samples without a time are kept). Operators that are not configured are
     left out by the counting itself (as ``other_operators``).
+
+    ``rows``: a function that runs a query and returns its rows (:meth:`SqlSession.rows` of the
+    job's snapshot); the newest time is then asked once and written into the condition as a
+    literal, instead of a subquery that each statement of the job would run again.
     """
     if scope is None:
         return None
@@ -650,7 +654,14 @@ def scope_condition(store, settings: Settings, scope, area: str | None, codes=No
 
         wkt = shapely.to_wkt(scope.area, rounding_precision=9)
         parts.append(f"(geom IS NULL OR ST_Intersects(geom, ST_GeomFromText('{wkt}', 4326)))")
-    condition = store._area_condition(area, codes=codes)
-    parts.append(f"(time IS NULL OR time >= (SELECT max(time) FROM samples WHERE {condition})"
-                 f" - make_interval(secs => {float(scope.period_s)!r}))")
+    # The period counts back from the newest sample that is not far (a later log from far away does
+    # not push the survey out of its own period), as in memory.
+    near = " AND ".join([store._area_condition(area, codes=codes), *parts])
+    newest = f"(SELECT max(time) FROM samples WHERE {near})"
+    if rows is not None:
+        found = rows(f"SELECT max(time)::text FROM samples WHERE {near}")[0][0]
+        if found is None:
+            return " AND ".join(parts) or None
+        newest = f"'{found}'::timestamptz"
+    parts.append(f"(time IS NULL OR time >= {newest} - make_interval(secs => {float(scope.period_s)!r}))")
     return " AND ".join(parts)

@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from surveyor.errors import OutputExists, PdfUnavailable
 
@@ -49,9 +51,34 @@ def mark_sheet(path: Path) -> None:
     wb.save(path)
 
 
+@dataclass(frozen=True)
+class DemoTexts:
+    """How the demo's progress is said: ``step("merge" | "analyze")``, each merged file, the merge's
+    and the analysis's results, the dead-zone table. The defaults are plain English."""
+
+    step: Callable[[str], str] = lambda key: {"merge": "merging the simulated Lipursari sample survey ...",
+                                              "analyze": "analysing coverage ..."}[key]
+    file: Callable[[Any], str] = lambda r: f"{r.file} [{r.format}]: {r.read} rows, {r.added} added"
+    merged: Callable[[Any, str], str] = lambda m, db: (f"{m.files} files, {m.read} rows: {m.added} samples added, "
+                                                       f"{m.quarantined} quarantined")
+    analysed: Callable[[Any, str], str] = lambda a, db: "\n".join(
+        f"{op}: dead zones {s.dead_zones} ({s.dead_area_km2:.3f} km2); cells "
+        + ", ".join(f"{k} {v}" for k, v in s.cells.items()) for op, s in a.operators.items())
+    zones: Callable[[Any], str] = lambda z: _zones_table(z)
+
+
+def _zones_table(zones) -> str:
+    from surveyor.outputs.zones import zones_table
+
+    return zones_table(zones)
+
+
 def run_demo(out_dir: str | Path = "surveyor-demo", *, lang: str = "id",
-             say: Callable[[str], None] = lambda m: None) -> list[Path]:
+             say: Callable[[str], None] = lambda m: None, texts: DemoTexts | None = None) -> list[Path]:
     """Run every stage on the sample survey in ``out_dir``; returns the paths written.
+
+    ``say`` gets the progress in words; ``texts`` says them (the command line passes its own, in
+    its language; plain English otherwise).
 
     A folder made by an earlier demo (it holds the marker file) is emptied and reused; any other
     folder that is not empty is refused, so the demo never overwrites a real survey.
@@ -61,7 +88,7 @@ def run_demo(out_dir: str | Path = "surveyor-demo", *, lang: str = "id",
     from surveyor.config import load_settings
     from surveyor.export import export_layer
     from surveyor.ingest.merge import MergeOptions, merge_sources
-    from surveyor.outputs.zones import read_zones, zones_table
+    from surveyor.outputs.zones import read_zones
     from surveyor.render.html_map import render_map
     from surveyor.render.print_map import render_print
     from surveyor.render.report import render_report
@@ -82,22 +109,17 @@ def run_demo(out_dir: str | Path = "surveyor-demo", *, lang: str = "id",
     db = str(root / "survey.gpkg")
     with open_store(db) as store:
         mark_simulated(store)
-        say("merging the simulated Lipursari sample survey ...")
+        t = texts or DemoTexts()
+        say(t.step("merge"))
         merged = merge_sources(store, [str(samples)], MergeOptions(tz=settings.timezone),
-                               progress=lambda r: say(f"{r.file} [{r.format}]: {r.read} rows, {r.added} added"))
-        say(f"{merged.files} files, {merged.read} rows: {merged.added} samples added, "
-            f"{merged.quarantined} quarantined")
-        st = store.status()
-        say(f"{st.samples} samples ({', '.join(f'{k} {v}' for k, v in st.by_operator.items())}) in "
-            f"{st.sessions} sessions on {st.days} days, {(st.first or '')[:10]} .. {(st.last or '')[:10]}")
-        say("analysing coverage ...")
+                               progress=lambda r: say(t.file(r)))
+        say(t.merged(merged, db))
+        say(t.step("analyze"))
         summary = analyze(store, settings)
-        for op, s in summary.operators.items():
-            say(f"{op}: {s.dead_zones} dead zones, {s.dead_area_km2:.3f} km2; cells "
-                + ", ".join(f"{k} {v}" for k, v in s.cells.items()))
+        say(t.analysed(summary, db))
         zones = read_zones(store)
         if len(zones):
-            say("\n" + zones_table(zones))
+            say("\n" + t.zones(zones))
         written.append(render_map(store, settings, root / "maps" / "coverage.html", lang=lang))
         written += render_print(store, settings, root / "maps" / "coverage-a3.pdf", paper="A3", lang=lang)
         written += render_print(store, settings, root / "maps" / "coverage-whatsapp.png", size="whatsapp",

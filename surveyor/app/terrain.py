@@ -60,7 +60,10 @@ def antenna_report(store, settings: Settings, at: str, *, mast_m: float, out_dir
     from surveyor.analyse.terrain.prediction import survey_calibrations
 
     places = places_for(at, settings, store)
-    samples = store.read_samples(columns=SAMPLE_COLUMNS)
+    from surveyor.geo.scope import in_scope
+
+    # Calibrated on the samples the analysis counts: not those far away, long ago or of other operators.
+    samples = in_scope(store.read_samples(columns=SAMPLE_COLUMNS), settings)
     ctx = load_context(store, settings, samples=samples, required=True)
     calibrations = survey_calibrations(ctx, samples, settings)
     ops = list(operators or settings.operators)

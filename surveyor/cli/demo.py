@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from surveyor.cli.options import _lower, check_flags
-from surveyor.cli.texts import LANGUAGES
+from surveyor.cli.texts import LANGUAGES, _, language
 
 
 @click.command(name="demo")
@@ -21,9 +21,18 @@ def command(ctx: click.Context, out: str, lang: str) -> None:
     measurements: it shows what surveyor does with a month of walks in Lipursari. Works offline.
     Prints every path written.
     """
-    from surveyor.app.demo import run_demo
+    from surveyor.app.demo import DemoTexts, run_demo
+    from surveyor.cli import analyze, merge
+    from surveyor.outputs.zones import zones_table
 
     check_flags(language=lang)
     quiet = (ctx.find_root().obj or {}).get("quiet", False)
-    for path in run_demo(out, lang=lang, say=(lambda m: None) if quiet else (lambda m: click.echo(m, err=True))):
+    # The demo's progress in the command line's language, in the words merge and analyze use.
+    steps = {"merge": _("Merging the simulated Lipursari sample survey ..."),
+             "analyze": _("Analysing coverage ...")}
+    texts = DemoTexts(step=steps.__getitem__, file=merge.file_text, merged=merge.summary_text,
+                      analysed=lambda summary, db: analyze.summary_text(summary, db).rstrip("\n"),
+                      zones=lambda zones: zones_table(zones, language()))
+    say = (lambda m: None) if quiet else (lambda m: click.echo(m, err=True))
+    for path in run_demo(out, lang=lang, say=say, texts=texts):
         click.echo(str(path))

@@ -68,33 +68,28 @@ def _geo_metadata(types: set[str], bbox) -> bytes:
 def _chunks(store, settings: Settings, layer: str, area: str | None, anonymize: bool):
     """The layer as GeoDataFrames: one for an analysis layer, chunks of samples (on PostGIS
     streamed from the server)."""
-    import geopandas as gpd
 
-    from surveyor.outputs.layers import load_layer
+    from surveyor.outputs.layers import load_layer, sample_points
 
     if layer != "samples" or not hasattr(store, "read_samples_chunks"):
         yield load_layer(store, settings, layer, area=area, anonymize=anonymize)
         return
-    from surveyor.geo.exclusion import (
-        drop_excluded_samples,
-        drop_samples_in_excluded_cells,
-    )
-    from surveyor.outputs.privacy import anonymize_samples
-
     if area is not None and store.area(area) is None:
         # The store does not know the code: the survey's own village by its boundary, as load_layer does.
         yield load_layer(store, settings, layer, area=area, anonymize=anonymize)
         return
-    for df in store.read_samples_chunks(chunk_rows=CHUNK_ROWS, area=area, order_by="sample_id"):
-        df = drop_excluded_samples(df, settings)
-        if anonymize:
-            df = drop_samples_in_excluded_cells(df, settings)
-            df = anonymize_samples(df, positions="cell")
-        df = df.reset_index(drop=True)
-        geometry = gpd.points_from_xy(df["lon"], df["lat"]) if len(df) else []
-        gdf = gpd.GeoDataFrame(df, geometry=geometry, crs="EPSG:4326")
-        gdf.loc[gdf["lat"].isna(), "geometry"] = None
-        yield gdf
+    from surveyor.analyse.sql import scope_condition
+    from surveyor.geo.exclusion import drop_excluded_samples
+    from surveyor.geo.scope import Scope
+
+    # The survey's scope as a condition the server applies (its period counts back from the newest
+    # sample of all, which no single chunk knows); operators not configured are left out per chunk.
+    scope = Scope.of(settings) if settings.out_of_scope != "include" else None
+    where = scope_condition(store, settings, scope, area)
+    for df in store.read_samples_chunks(where=where, chunk_rows=CHUNK_ROWS, area=area, order_by="sample_id"):
+        if scope is not None and "operator" in df.columns:
+            df = df[~scope.other_operator(df["operator"])]
+        yield sample_points(drop_excluded_samples(df, settings), settings, anonymize=anonymize)
 
 
 def write_parquet(store, settings: Settings, out, *, layer: str = "dead_zones", area: str | None = None,

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import difflib
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -19,11 +20,11 @@ from surveyor.config import Settings
 
 @dataclass(frozen=True)
 class Scope:
-    """What is inside the survey: ``area`` a shapely polygon in EPSG:4326 (the boundary buffered by
-    ``max_distance_m``; None when no boundary is known), ``period_s`` the period in seconds, and the
-    configured ``operators``."""
+    """What is inside the survey: ``boundary`` a shapely polygon in EPSG:4326 (None when no
+    boundary is known), ``period_s`` the period in seconds, the configured ``operators``, and
+    ``max_distance_m``; :attr:`area` is the boundary grown by ``max_distance_m``."""
 
-    area: object
+    boundary: object
     period_s: float
     operators: tuple[str, ...]
     max_distance_m: float
@@ -37,8 +38,14 @@ class Scope:
                 boundary = load_boundary(settings)
             except Exception:  # a survey whose boundary cannot be read has no area scope
                 boundary = None
-        area = buffered(boundary, settings.max_distance_m) if boundary is not None else None
-        return cls(area, settings.period_days * 86400.0, tuple(settings.operators), settings.max_distance_m)
+        return cls(boundary, settings.period_days * 86400.0, tuple(settings.operators), settings.max_distance_m)
+
+    @cached_property
+    def area(self):
+        """The boundary grown by ``max_distance_m`` (None without a boundary). Computed when first
+        asked: growing a kabupaten's outline takes a while, and a district's analysis in the
+        database needs only the period."""
+        return buffered(self.boundary, self.max_distance_m) if self.boundary is not None else None
 
     def far(self, lat, lon) -> np.ndarray:
         """True for placed positions outside the area (unplaced positions are not far)."""
@@ -126,8 +133,10 @@ def scope_masks(df, settings: Settings, scope: Scope | None = None) -> dict[str,
         secs[t.isna().to_numpy()] = np.nan
         # The period is counted back from the newest sample in the area (a far-away log of a later
         # date does not push the whole survey out of its own period).
-        newest = np.nanmax(np.where(far, np.nan, secs)) if (~far & np.isfinite(secs)).any() else None
-        old = scope.old(secs, newest)
+        near = np.where(far, np.nan, secs)
+        newest = np.nanmax(near) if np.isfinite(near).any() else None
+        # Far samples are out already; judged on the near ones only, the newest stays theirs.
+        old = scope.old(near, newest)
     else:
         old = np.zeros(n, dtype=bool)
     other = scope.other_operator(df["operator"]) if "operator" in df.columns else np.zeros(n, dtype=bool)

@@ -64,8 +64,7 @@ def load_layer(store: Store, settings: Settings, layer: str, *, area: str | None
     import geopandas as gpd
     import shapely
 
-    from surveyor.geo.exclusion import drop_excluded_features, drop_samples_in_excluded_cells
-    from surveyor.outputs.privacy import anonymize_samples
+    from surveyor.geo.exclusion import drop_excluded_features
 
     if layer not in EXPORT_LAYERS:
         raise InvalidRequest(f"Unknown layer {layer!r}.", fix=f"Use one of: {', '.join(EXPORT_LAYERS)}.")
@@ -79,16 +78,7 @@ def load_layer(store: Store, settings: Settings, layer: str, *, area: str | None
         if area is not None and not by_store:
             geom = area_of(store, settings, area).boundary
             df = df[shapely.intersects_xy(geom, df["lon"].to_numpy(float), df["lat"].to_numpy(float))]
-        # Exclusion zones always, on the raw positions: they are about where people live.
-        df = visible_samples(df, settings)
-        if anonymize:
-            df = drop_samples_in_excluded_cells(df, settings)
-            df = anonymize_samples(df, positions="cell")
-        df = df.reset_index(drop=True)
-        geometry = gpd.points_from_xy(df["lon"], df["lat"]) if len(df) else []
-        gdf = gpd.GeoDataFrame(df, geometry=geometry, crs="EPSG:4326")
-        gdf.loc[gdf["lat"].isna(), "geometry"] = None
-        return gdf
+        return sample_points(visible_samples(df, settings), settings, anonymize=anonymize)
     require_analysis(store)
     gdf = store.read_layer(layer)
     if not isinstance(gdf, gpd.GeoDataFrame):
@@ -102,6 +92,25 @@ def load_layer(store: Store, settings: Settings, layer: str, *, area: str | None
     if layer == "sites":
         gdf = sites_without_excluded_zones(store, settings, gdf)
     return gdf.reset_index(drop=True)
+
+
+def sample_points(df, settings: Settings, *, anonymize: bool = False):
+    """Samples already inside the scope and outside the exclusion zones (:func:`visible_samples`,
+    or the same condition in the database) as points to write out; with ``anonymize`` the samples
+    in cells touching an exclusion zone are left out and the rest lose what names a person."""
+    import geopandas as gpd
+
+    from surveyor.geo.exclusion import drop_samples_in_excluded_cells
+    from surveyor.outputs.privacy import anonymize_samples
+
+    if anonymize:
+        df = drop_samples_in_excluded_cells(df, settings)
+        df = anonymize_samples(df, positions="cell")
+    df = df.reset_index(drop=True)
+    geometry = gpd.points_from_xy(df["lon"], df["lat"]) if len(df) else []
+    gdf = gpd.GeoDataFrame(df, geometry=geometry, crs="EPSG:4326")
+    gdf.loc[gdf["lat"].isna(), "geometry"] = None
+    return gdf
 
 
 def visible_samples(df, settings: Settings):

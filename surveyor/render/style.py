@@ -346,12 +346,12 @@ def survey_summary(store, settings: Settings, cells) -> dict[str, Any]:
     """Dates and counts for titles and the data summary (no personal data)."""
     st = store.status()
     out: dict[str, Any] = {
-        "samples": int(st.get("samples") or 0),
-        "sessions": int(st.get("sessions") or 0),
-        "devices": int(st.get("devices") or 0),
-        "days": int(st.get("days") or 0),
-        "first": _parse_time(st.get("first")),
-        "last": _parse_time(st.get("last")),
+        "samples": st.samples,
+        "sessions": st.sessions,
+        "devices": st.devices,
+        "days": st.days,
+        "first": _parse_time(st.first),
+        "last": _parse_time(st.last),
         "analysed_at": _parse_time(store.get_meta("analysed_at")),
         "by_status": {},
     }

@@ -133,11 +133,6 @@ class StoreStatus:
             del d["area"]
         return d
 
-    def get(self, key: str, default: Any = None) -> Any:
-        """``to_dict().get(key, default)``, for callers that still read the status as a mapping
-        (the map styles); new code reads the attributes."""
-        return self.to_dict().get(key, default)
-
 
 class Store(abc.ABC):
     """What every backend offers. Methods take and return pandas/geopandas objects."""

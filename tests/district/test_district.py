@@ -229,12 +229,12 @@ def test_a_server_that_goes_away_mid_analysis_leaves_the_last_analysis_whole(dis
         with psycopg.connect(pg_url, autocommit=True) as admin:
             deadline = time.monotonic() + 60
             waiting = []
-            while time.monotonic() < deadline and len(waiting) < 2:
+            while time.monotonic() < deadline and not waiting:
                 waiting = [r[0] for r in admin.execute(
                     "SELECT pid FROM pg_stat_activity WHERE application_name = 'surveyor' AND wait_event_type = 'Lock' "
                     "AND datname = current_database()")]
                 time.sleep(0.05)
-            assert len(waiting) == 2, "both statements of the analysis wait for the samples"
+            assert waiting, "the analysis waits for the samples"
             for pid in waiting:
                 admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
         worker.join(60)

@@ -152,13 +152,16 @@ def test_random_walks_of_many_sessions(both_stores, seed):
 
 
 def test_the_survey_scope_leaves_out_the_same_samples_in_both(both_stores):
-    # A walk that leaves the village (beyond max_distance_m of its boundary), and an old walk far
-    # outside the period: both paths leave out the same samples (counted in SQL, in memory).
+    # A walk that leaves the village (beyond max_distance_m of its boundary), an old walk far
+    # outside the period, and a log from far away made 400 days later (which must not push the
+    # village's own walks out of the period): both paths leave out the same samples.
     t = T0_MS + np.arange(300) * 12_000
     away = frame(t, *along(np.arange(300) * 40.0))
     old = frame(T0_MS - 400 * 86_400_000 + np.arange(50) * 12_000, *along(np.arange(50) * 25.0),
                 session="old-walk", source_file="old.jsonl", first_id=1_000)
-    a, b = _both(both_stores, [away, old])
-    kept = in_scope(pd.concat([away, old], ignore_index=True), Settings())
-    assert 0 < len(kept) < 300 and "old-walk" not in set(kept["session"])
+    later = frame(T0_MS + 400 * 86_400_000 + np.arange(40) * 12_000, *along(np.arange(40) * 25.0, 80_000.0),
+                  session="far-later", source_file="far.jsonl", first_id=2_000)
+    a, b = _both(both_stores, [away, old, later])
+    kept = in_scope(pd.concat([away, old, later], ignore_index=True), Settings())
+    assert 0 < len(kept) < 300 and not {"old-walk", "far-later"} & set(kept["session"])
     assert a.samples_read == b.samples_read == len(kept)

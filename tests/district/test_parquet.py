@@ -95,3 +95,29 @@ def test_samples_streamed_from_postgis_are_the_geopackage_samples(village, tmp_p
     x, y = x.sort_values("sample_id").reset_index(drop=True), y.sort_values("sample_id").reset_index(drop=True)
     assert (x["time"].to_numpy() == y["time"].to_numpy()).all()
     assert np.allclose(x["rsrp_dbm"].astype(float), y["rsrp_dbm"].astype(float), equal_nan=True)
+
+
+def test_streamed_samples_keep_to_the_survey_scope_like_the_geopackage(village, tmp_path, invoke, pg_url):
+    # A log from far away and an old one, merged into the survey: kept in the database, left out of
+    # the export of both stores alike (on PostGIS the server applies the scope while streaming).
+    from surveyor.store.sync import push
+
+    from fixtures import copy_survey
+    from helpers import journal_sample, write_journal
+
+    local = copy_survey(village, tmp_path / "survey")
+    far = write_journal(tmp_path / "far.jsonl", [journal_sample(i, lat=53.35, lon=-6.26, session="far", device="f")
+                                                 for i in range(20)])
+    old = write_journal(tmp_path / "old.jsonl", [journal_sample(i, time=f"2023-03-01T01:00:{i:02d}Z", session="old",
+                                                                device="o") for i in range(20)])
+    config = str(local.folder / "survey.toml")
+    r = invoke("merge", str(far), str(old), "--db", str(local.db), "--config", config)
+    assert r.exit_code == 0, r.output
+    push(str(local.db), pg_url)
+    a, b = tmp_path / "pg.parquet", tmp_path / "gpkg.parquet"
+    for db, out in ((pg_url, a), (str(local.db), b)):
+        r = invoke("export", "--db", db, "--layer", "samples", "--out", str(out), "--config", config)
+        assert r.exit_code == 0, r.output
+    x, y = gpd.read_parquet(a), gpd.read_parquet(b)
+    assert sorted(x["sample_id"]) == sorted(y["sample_id"])
+    assert not {"far", "old"} & set(x["session"]) and len(x) > 1000

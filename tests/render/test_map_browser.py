@@ -100,6 +100,27 @@ def assert_apart(rects: dict[str, list[float]]):
         assert not overlap(ra, rb), (a, ra, b, rb)
 
 
+def assert_credits_readable(p: Page) -> None:
+    """The credits (Leaflet, and OpenStreetMap's licence when a basemap is drawn) are readable,
+    not squeezed into a sliver."""
+    scroll, client, width = p.page.evaluate("""() => {
+        const el = document.querySelector('.leaflet-control-attribution');
+        return [el.scrollWidth, el.clientWidth, el.getBoundingClientRect().width]; }""")
+    assert scroll <= client + 1 and width >= 40, (scroll, client, width)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_credits_are_readable_without_a_basemap(browser, map_db, tmp_path, size):
+    # Only Leaflet's short credit: the box it sits in is as narrow as the word.
+    with open_store(str(map_db)) as store:
+        html = render_map(store, Settings(), tmp_path / "plain.html", lang="en")
+    p = Page(browser, html, size)
+    try:
+        assert_credits_readable(p)
+    finally:
+        p.close()
+
+
 @pytest.mark.parametrize("size", SIZES)
 def test_controls_never_overlap_and_nothing_is_fetched(browser, en_map, size):
     p = Page(browser, en_map, size)
@@ -108,6 +129,7 @@ def test_controls_never_overlap_and_nothing_is_fetched(browser, en_map, size):
         assert {".leaflet-control-zoom", ".svy-locate", ".leaflet-control-layers", ".leaflet-control-scale",
                 ".leaflet-control-attribution", "#svy-legend-btn", "#svy-ops", "#svy-sim"} <= set(start)
         assert_apart(start)
+        assert_credits_readable(p)
         # The legend: beside the map on a desktop, folded on a phone; opened or closed, apart.
         assert ("#svy-legend" in start) == (size == "desktop")
         p.page.click("#svy-legend-btn")

@@ -49,7 +49,10 @@ def run(store, settings: Settings, cells: pd.DataFrame, zones: pd.DataFrame, *, 
 
         if not has_dem(store, settings.code):
             return None  # no DEM: nothing to add, and no reason to read every sample of a district
-        samples = store.read_samples(columns=SAMPLE_COLUMNS)
+        from surveyor.geo.scope import in_scope
+
+        # Calibrated on the samples the analysis counts: not those far away, long ago or of other operators.
+        samples = in_scope(store.read_samples(columns=SAMPLE_COLUMNS), settings)
     ctx = load_context(store, settings, samples=samples)
     if ctx is None:
         return None

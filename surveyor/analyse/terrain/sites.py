@@ -277,7 +277,10 @@ def propose_sites(store, settings: Settings, *, candidates_path=None, heights=SI
         raise NothingToDo(f"{store.url} has no coverage analysis yet.", fix="Run `surveyor analyze` first.")
     candidates = read_candidates(candidates_path) if candidates_path else None
     cells = store.read_layer("cells")
-    samples = store.read_samples(columns=SAMPLE_COLUMNS)
+    from surveyor.geo.scope import in_scope
+
+    # Calibrated on the samples the analysis counts: not those far away, long ago or of other operators.
+    samples = in_scope(store.read_samples(columns=SAMPLE_COLUMNS), settings)
     result = run(store, settings, cells, None, samples=samples, cross_validate=False)
     if result is None:  # pragma: no cover - the DEM was checked above
         raise NothingToDo(f"{store.url} has no elevation model.", fix=IMPORT_FIX)
