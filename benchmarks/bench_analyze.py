@@ -84,8 +84,8 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=3, help="best of R runs of each")
     args = ap.parse_args()
 
-    from surveyor.geo.areas import load_boundary
     from surveyor.config import Settings
+    from surveyor.geo.areas import load_boundary
 
     settings = Settings()
     boundary = load_boundary(settings)

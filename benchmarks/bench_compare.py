@@ -48,7 +48,7 @@ def run_seed(seed: int) -> dict:
         seconds = time.perf_counter() - t
         truth = truth_of_cells(comparison, rounds)
     fixed = truth[(truth["before_negative"] > 0.9) & (truth["after_negative"] < 0.1)]
-    same = truth[truth["truth_changed"] == False]  # noqa: E712 - a column of booleans
+    same = truth[truth["truth_changed"].eq(False)]  # NaN (cells the truth does not cover) left out
     tested = same[same["change"] != "not_enough_evidence"]
     false_calls = int(tested["change"].isin(["improved", "worsened"]).sum())
     return {"seed": seed, "seconds": seconds, "cells": len(truth), "fixed": len(fixed),

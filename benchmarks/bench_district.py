@@ -37,8 +37,6 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from bench_postgis import Cluster, reset
-
 ANALYZE_CHILD = """
 import atexit, sys, time
 t0 = time.perf_counter()
@@ -116,6 +114,7 @@ def _copy(conn, table) -> None:
 
 def run_size(url: str, n: int, repeat: int) -> dict:
     import psycopg
+    from bench_postgis import reset
 
     from surveyor.store._arrow import sample_table
     from surveyor.store.base import MergeRecord
@@ -171,7 +170,8 @@ def run_size(url: str, n: int, repeat: int) -> dict:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--db", help="postgresql:// URL of a PostGIS database to empty and use (default: a throwaway cluster)")
+    ap.add_argument("--db",
+                    help="postgresql:// URL of a PostGIS database to empty and use (default: a throwaway cluster)")
     ap.add_argument("--sizes", default="1000000,5000000", help="comma-separated sample counts")
     ap.add_argument("--repeat", type=int, default=3, help="analysis and floor runs per size (interleaved)")
     args = ap.parse_args()
@@ -179,6 +179,8 @@ def main() -> None:
     cluster = None
     url = args.db
     if url is None:
+        from bench_postgis import Cluster
+
         cluster = Cluster()
         url = cluster.start()
     results = []
@@ -191,14 +193,15 @@ def main() -> None:
             cluster.stop()
     print(f"load average after: {os.getloadavg()}", file=sys.stderr)
     med = statistics.median
-    print(f"{'samples':>10} {'villages':>8} {'load s':>7} {'k/s':>5} {'COPY floor s':>12} {'load/floor':>10} {'analyze s':>9} "
-          f"{'floor s':>7} {'x floor':>7} {'serial floor s':>14} {'x serial':>8} {'peak MB':>8} {'cells':>7} "
-          f"{'effective':>9} {'dead':>5}")
+    print(f"{'samples':>10} {'villages':>8} {'load s':>7} {'k/s':>5} {'COPY floor s':>12} {'load/floor':>10} "
+          f"{'analyze s':>9} {'floor s':>7} {'x floor':>7} {'serial floor s':>14} {'x serial':>8} {'peak MB':>8} "
+          f"{'cells':>7} {'effective':>9} {'dead':>5}")
     for r in results:
         runs = r["runs"]
         a, f, fs = med(runs["analyze"]), med(runs["floor"]), med(runs["floor_serial"])
-        print(f"{r['n']:>10,} {r['villages']:>8} {r['load_s']:>7.1f} {r['n'] / r['load_s'] / 1000:>5.0f} {r['floor_copy_s']:>12.1f} "
-              f"{r['load_s'] / r['floor_copy_s']:>10.2f} {a:>9.2f} {f:>7.2f} {a / f:>7.2f} {fs:>14.2f} {a / fs:>8.2f} "
+        print(f"{r['n']:>10,} {r['villages']:>8} {r['load_s']:>7.1f} {r['n'] / r['load_s'] / 1000:>5.0f} "
+              f"{r['floor_copy_s']:>12.1f} {r['load_s'] / r['floor_copy_s']:>10.2f} "
+              f"{a:>9.2f} {f:>7.2f} {a / f:>7.2f} {fs:>14.2f} {a / fs:>8.2f} "
               f"{max(runs['rss_mb']):>8.0f} {r['cells']:>7,} {r['effective']:>9,} {r['dead']:>5}")
         print(f"{'':>19} analyze runs {', '.join(f'{x:.2f}' for x in runs['analyze'])}; floor runs "
               f"{', '.join(f'{x:.2f}' for x in runs['floor'])}; serial floor runs "

@@ -61,10 +61,11 @@ def main() -> None:
     ap.add_argument("--keep", type=Path, default=None, help="Keep the database and maps in this folder.")
     a = ap.parse_args()
 
-    from fixtures import SurveySpec, build_survey
     from surveyor.config import Settings
     from surveyor.render.html_map import render_map
     from surveyor.store import open_store
+
+    from fixtures import SurveySpec, build_survey
 
     work = Path(a.keep or tempfile.mkdtemp(prefix="bench-map-"))
     work.mkdir(parents=True, exist_ok=True)

@@ -139,10 +139,10 @@ def main() -> None:
     print(line("naive    (pandas + points_from_xy + to_file):", "naive"))
     print(line(f"surveyor merge, {args.rows:,} rows:", "surveyor"))
     print(line(f"surveyor merge, {args.rows // 2:,} rows:", "half"))
-    print(f"ratio to floor: {best['surveyor'] / best['floor']:.2f} best, {median['surveyor'] / median['floor']:.2f} median "
-          "(target <= 1.5)")
-    print(f"ratio to naive: {best['surveyor'] / best['naive']:.2f} best, {median['surveyor'] / median['naive']:.2f} median "
-          "(target <= 0.5)")
+    print(f"ratio to floor: {best['surveyor'] / best['floor']:.2f} best, "
+          f"{median['surveyor'] / median['floor']:.2f} median (target <= 1.5)")
+    print(f"ratio to naive: {best['surveyor'] / best['naive']:.2f} best, "
+          f"{median['surveyor'] / median['naive']:.2f} median (target <= 0.5)")
     print(f"peak memory growth from N/2 to N: {peaks['surveyor'] / peaks['half']:.2f}x (flat is ~1.0; target < 1.5 GB)")
     if not args.keep:
         for f in folder.iterdir():

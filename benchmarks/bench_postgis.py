@@ -140,8 +140,8 @@ def frame(rng, n: int, first_id: int, merge_id: int) -> pd.DataFrame:
 def floor_copy(url, store, df) -> float:
     """The COPY floor of one merge's rows (see the module docstring); seconds."""
     import psycopg
-
     from bench_district import _as_sent, _copy, _floor_table
+
     from surveyor.store._arrow import sample_table
 
     sent = _as_sent(store, sample_table(df.assign(merge_id=0)))
@@ -269,9 +269,9 @@ def main() -> None:
             cluster.stop()
     mb = 1024 * 1024
     print(f"load average after: {os.getloadavg()}", file=sys.stderr)
-    print(f"{'samples':>11} {'load s':>8} {'k/s':>6} {'COPY floor s':>12} {'x floor':>7} {'last 500k s':>11} {'reload 500k s':>13} {'agg all s':>9} "
-          f"{'cells':>8} {'village n':>9} {'agg village s':>13} {'read village s':>14} {'status s':>8} {'chunks s':>8} "
-          f"{'db MB':>7} {'samples MB':>10} {'B/sample':>8}")
+    print(f"{'samples':>11} {'load s':>8} {'k/s':>6} {'COPY floor s':>12} {'x floor':>7} {'last 500k s':>11} "
+          f"{'reload 500k s':>13} {'agg all s':>9} {'cells':>8} {'village n':>9} {'agg village s':>13} "
+          f"{'read village s':>14} {'status s':>8} {'chunks s':>8} {'db MB':>7} {'samples MB':>10} {'B/sample':>8}")
     for r in results:
         print(f"{r['n']:>11,} {r['load_s']:>8.1f} {r['n'] / r['load_s'] / 1000:>6.0f} {r['floor_s']:>12.1f} "
               f"{r['load_s'] / r['floor_s']:>7.2f} {r['last_merge_s']:>11.1f} "
@@ -294,7 +294,8 @@ def main() -> None:
     if len(results) > 1:
         a, b = results[0], results[-1]
         print(f"  growth {a['n']:,} -> {b['n']:,}: load x{b['load_s'] / a['load_s']:.1f}, aggregate "
-              f"x{b['agg_s'] / a['agg_s']:.1f}, disk x{b['db_bytes'] / a['db_bytes']:.1f} for x{b['n'] / a['n']:.0f} rows")
+              f"x{b['agg_s'] / a['agg_s']:.1f}, disk x{b['db_bytes'] / a['db_bytes']:.1f} "
+              f"for x{b['n'] / a['n']:.0f} rows")
 
 
 if __name__ == "__main__":

@@ -30,8 +30,8 @@ def build(root: Path):
     import numpy as np
     from shapely.geometry import Polygon
 
-    from surveyor.app.project import init_project
     from surveyor.analyse.terrain.towers import add_tower
+    from surveyor.app.project import init_project
     from surveyor.config import load_settings
     from surveyor.ingest.dem import import_dem
     from surveyor.store import MergeRecord, open_store
@@ -51,9 +51,10 @@ def build(root: Path):
     write_geotiff(root / "dem.tif", village.dem.elevation_m, village.dem)
     rng = np.random.default_rng(4)
     with open_store(str(root / "survey.gpkg")) as store:
+        import pandas as pd
+
         from surveyor.geo.cells import h3_cells
         from surveyor.ingest.identity import sample_ids
-        import pandas as pd
 
         df = village.samples.copy()
         df["time"] = pd.to_datetime(df["time"], utc=True)

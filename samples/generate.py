@@ -11,6 +11,7 @@ It is not a measurement. Output is byte-for-byte deterministic for the seed.
 from __future__ import annotations
 
 import argparse
+import importlib
 import re
 import sys
 from pathlib import Path
@@ -22,7 +23,8 @@ HERE = Path(__file__).resolve().parent
 if str(HERE.parent) not in sys.path:  # run from a checkout without installing
     sys.path.insert(0, str(HERE.parent))
 
-from surveyor.testing import simulate  # noqa: E402
+# Imported after the path is set (an import statement here would sit below code).
+simulate = importlib.import_module("surveyor.testing.simulate")
 
 SEED = 20260706
 # The logger's --interval for the journal volunteers: 8 s keeps the bundle near 4 MB and loses no
@@ -93,7 +95,7 @@ def _readme(survey, rows, files, seed) -> str:
         f"  (exponent {simulate.PATH_LOSS_EXPONENT}), Gaussian terrain shadows of 28-38 dB (valleys hidden",
         "  behind hills, different per operator, plus one river valley both miss) and a smooth 3 dB",
         "  clutter field. No usable 4G in the truth means median RSRP under -115 dBm.",
-        f"- Phones: measured RSRP is the truth plus a per-walk offset (1.5 dB), slow fading along the walk",
+        "- Phones: measured RSRP is the truth plus a per-walk offset (1.5 dB), slow fading along the walk",
         "  (4 dB) and per-sample noise (3 dB), 8-14 dB less indoors. Under about",
         f"  {simulate.LTE_FLOOR_DBM:.0f} dBm the phone falls back to 2G (GSM/EDGE), under",
         f"  {simulate.GSM_FLOOR_DBM:.0f} dBm it has no service (`tech: NONE`, `service: no_service`).",

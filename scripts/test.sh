@@ -33,6 +33,11 @@ python3 -m pip install -q --disable-pip-version-check -e '.[dev]'
 # the phone logger imports no geospatial stack, no cycles between siblings, click only in the CLI.
 lint-imports
 
+# Lint and types ([tool.ruff] and [tool.mypy] in pyproject.toml): the code, the tests, the
+# benchmarks and the sample generator lint clean; the package type-checks clean.
+ruff check surveyor tests benchmarks samples
+mypy
+
 # Services (gpsd via gpsfake, PostgreSQL clusters, HTTP stand-ins) are started by the tests
 # themselves on 127.0.0.1 and stopped afterwards.
 set +e

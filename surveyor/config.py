@@ -22,10 +22,11 @@ import math
 import os
 import re
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from surveyor.errors import ConfigError, InvalidRequest
 from surveyor.model import DOWNLOAD_MIN_MBPS, RSRP_CLASSES_DBM, RSRP_NEGATIVE_BELOW_DBM, UPLOAD_MIN_MBPS
@@ -319,13 +320,14 @@ def _registry(cls: type) -> tuple[Setting, ...]:
         if f.name in ("exclusion_zones", "config_path"):
             continue
         m = f.metadata
-        out.append(Setting(m["section"], f.name, _TYPES[f.type], f.default, m["help"], m["source"], m["unit"],
+        # str(): the annotations are text here (``from __future__ import annotations``)
+        out.append(Setting(m["section"], f.name, _TYPES[str(f.type)], f.default, m["help"], m["source"], m["unit"],
                            m["allowed"], m["rule"]))
     return tuple(out)
 
 
 def _zone_keys() -> tuple[Setting, ...]:
-    return tuple(Setting("exclusion_zones", f.name, _TYPES[f.type], f.default, f.metadata["help"], "",
+    return tuple(Setting("exclusion_zones", f.name, _TYPES[str(f.type)], f.default, f.metadata["help"], "",
                          f.metadata["unit"], f.metadata["allowed"], False)
                  for f in dataclasses.fields(ExclusionZone))
 
@@ -342,7 +344,9 @@ _ZONES_FIELD = next(f for f in dataclasses.fields(Settings) if f.name == "exclus
 
 def _field_problem(f: dataclasses.Field, value: Any) -> str | None:
     s = _ZONE_BY_NAME.get(f.name)
-    p = check_value(s, value) if s is not None else None
+    if s is None:
+        return None
+    p = check_value(s, value)
     return f"{f.name} = {_shown(value)} {p}; allowed: {s.describe()}" if p else None
 
 
@@ -588,7 +592,8 @@ _HEADER = re.compile(r"^\s*(\[\[?)\s*([A-Za-z0-9_.\-]+)\s*\]\]?")
 def _line_of(text: str, section: str | None, key: str, *, index: int = 0) -> int | None:
     """Line number (1-based) of ``key`` in ``[section]`` (or in table ``index`` of ``[[section]]``),
     or of the header ``[key]``/``[[key]]`` (number ``index``) when ``section`` is None."""
-    current, seen = None, {}
+    current = None
+    seen: dict[str, int] = {}  # header -> how many times before this one
     for i, line in enumerate(text.splitlines(), 1):
         m = _HEADER.match(line)
         if m:
@@ -643,7 +648,7 @@ def render_toml(overrides: Mapping[str, Any] | None = None) -> str:
     return "\n".join(lines)
 
 
-def settings_text(settings: "Settings") -> str:
+def settings_text(settings: Settings) -> str:
     """A ``survey.toml`` that reads back as ``settings`` (exclusion zones included): what a
     geodatabase keeps of a survey whose settings came from no file."""
     text = render_toml({s.name: getattr(settings, s.name) for s in SETTINGS})

@@ -9,9 +9,9 @@ The sibling keeps the output's suffix: some writers (matplotlib, GDAL) choose th
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 
 
 @contextmanager

@@ -45,7 +45,6 @@ def runner():
 @pytest.fixture
 def invoke(runner):
     """Run the CLI like the console script does (library errors -> message and exit code)."""
-    import sys
 
     from surveyor.cli import main
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 GNETTRACK_HEADER = ("Timestamp,Longitude,Latitude,Speed,Operatorname,CellID,NetworkMode,RSRP,RSRQ,SNR,CQI,RSSI,"
@@ -30,7 +30,7 @@ def walk_rows(n: int, start: datetime | None = None, lat0: float = -7.437, lon0:
 
 
 def journal_sample(i: int, **extra) -> dict:
-    t = datetime(2026, 7, 14, 1, 0, 0, tzinfo=timezone.utc) + timedelta(seconds=2 * i)
+    t = datetime(2026, 7, 14, 1, 0, 0, tzinfo=UTC) + timedelta(seconds=2 * i)
     base = {"v": 1, "time": t.isoformat().replace("+00:00", "Z"), "lat": -7.437 + i * 1e-5, "lon": 109.858,
             "accuracy_m": 5.0, "gps": "gpsd", "device": "dev-A", "device_model": "Redmi 9", "session": "s-1",
             "volunteer": "Sari", "route": "north", "kind": "signal", "operator": "Telkomsel", "mcc": 510,

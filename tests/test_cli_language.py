@@ -12,10 +12,11 @@ from pathlib import Path
 import pytest
 
 import surveyor
-from helpers import journal_sample, walk_rows, write_gnettrack, write_journal
 from surveyor.cli import COMMANDS
 from surveyor.cli.texts import CLICK_MSGIDS, CLICK_PLURALS, help_texts
 from surveyor.i18n import catalog, missing_messages, plural_catalog
+
+from helpers import journal_sample, walk_rows, write_gnettrack, write_journal
 
 PKG = Path(surveyor.__file__).parent
 # Command modules, plus the manual logger's prompts.
@@ -44,7 +45,7 @@ def literal_msgids(path: Path) -> list[str]:
 
 def command_help_texts() -> list[str]:
     texts = []
-    for name, (module, short) in COMMANDS.items():
+    for module, short in COMMANDS.values():
         texts.append(short)
         texts += help_texts(importlib.import_module(module).command)
     from surveyor.cli import cli

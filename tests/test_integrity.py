@@ -15,8 +15,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from helpers import journal_sample, walk_rows, write_gnettrack, write_journal
 from surveyor.store import open_store
+
+from helpers import journal_sample, walk_rows, write_gnettrack, write_journal
 
 BUCKETS = ("added", "duplicates", "quarantined", "neighbours", "track_points", "towers")
 
@@ -421,8 +422,8 @@ def test_exclusion_zones_hold_outside_the_survey_folder(tmp_path, invoke, monkey
     r = invoke("export", "--db", str(elsewhere / "survey.gpkg"), "--layer", "samples", "--out", str(tmp_path / "y.csv"))
     assert r.exit_code == 0 and near_home(pd.read_csv(tmp_path / "y.csv")) == 0
     # A database without known settings is refused, nothing written.
-    from surveyor.store._arrow import sample_table
     from surveyor.store import MergeRecord
+    from surveyor.store._arrow import sample_table
 
     bare = str(tmp_path / "bare.gpkg")
     with open_store(bare, create=True) as store:
@@ -478,10 +479,10 @@ def test_walks_are_cut_where_they_meet_a_zone():
 
 
 def test_the_maps_site_popups_name_no_excluded_zone(tmp_path, village):
-    from fixtures import copy_survey
-
     from surveyor.config import ExclusionZone, Settings
     from surveyor.render.html_map import render_map
+
+    from fixtures import copy_survey
 
     store = open_store(str(copy_survey(village, tmp_path / "village").db))
     try:

@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from helpers import GNETTRACK_HEADER, gnettrack_row, journal_sample, walk_rows, write_gnettrack, write_journal
 from surveyor.store import open_store
+
+from helpers import GNETTRACK_HEADER, gnettrack_row, journal_sample, walk_rows, write_gnettrack, write_journal
 
 BUCKETS = ("added", "duplicates", "quarantined", "neighbours", "track_points", "towers")
 
@@ -149,7 +150,8 @@ def test_unusable_files_are_reported_and_others_still_merge(tmp_path, invoke, co
 
 def test_wrong_delimiter_loses_nothing(tmp_path, invoke):
     bad = tmp_path / "pipes.csv"
-    bad.write_text(GNETTRACK_HEADER.replace(",", "|") + "\n" + "\n".join(r.replace(",", "|") for r in walk_rows(4)) + "\n")
+    bad.write_text(GNETTRACK_HEADER.replace(",", "|") + "\n"
+                   + "\n".join(r.replace(",", "|") for r in walk_rows(4)) + "\n")
     r, s = merge_json(invoke, str(bad), "--db", str(tmp_path / "s.gpkg"))
     assert "Traceback" not in r.output
     f = s["per_file"][0]

@@ -13,8 +13,9 @@ from datetime import datetime
 
 import pytest
 
-from helpers import journal_sample, walk_rows, write_big_gnettrack, write_gnettrack, write_journal
 from surveyor.store import open_store
+
+from helpers import journal_sample, walk_rows, write_big_gnettrack, write_gnettrack, write_journal
 
 pytestmark = pytest.mark.slow
 

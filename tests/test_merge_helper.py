@@ -5,16 +5,17 @@ from __future__ import annotations
 
 import sqlite3
 
-import helper_jobs as jobs
 import numpy as np
 import pytest
-from helpers import journal_sample, write_big_gnettrack, write_journal
 
 from surveyor.ingest import large_files
 from surveyor.ingest.helper import Helper, HelperFailed
 from surveyor.ingest.large_files import merge_helper
 from surveyor.ingest.merge import MergeOptions, _SeenIds, merge_sources
 from surveyor.store import open_store
+
+import helper_jobs as jobs
+from helpers import journal_sample, write_big_gnettrack, write_journal
 
 
 def test_seen_ids_agree_with_a_set():

@@ -150,7 +150,7 @@ def test_map_shows_payloads_as_text_and_runs_nothing(hostile_survey):
 def test_map_in_chromium_shows_literal_text(hostile_survey, tmp_path):
     from render.conftest import CHROMIUM_FLAGS, chromium_path, probe_copy, probe_result
 
-    run, survey = hostile_survey["run"], hostile_survey["survey"]
+    run = hostile_survey["run"]
     out = tmp_path / "m.html"
     r = run("map", "--show-samples", "--lang", "en", "--out", str(out))
     assert r.exit_code == 0, r.output

@@ -63,9 +63,10 @@ def _index_matches_samples(db: str) -> None:
 @pytest.mark.parametrize("cap", [10**9, 1_000])
 def test_bulk_import_indexes_every_sample_packed_or_by_sqlite(tmp_path, monkeypatch, cap):
     """Under the cap the index is packed from memory; over it SQLite fills it in flat memory."""
-    from helpers import walk_rows, write_gnettrack
     from surveyor.ingest.merge import merge_sources
     from surveyor.store import gpkg, open_store
+
+    from helpers import walk_rows, write_gnettrack
 
     monkeypatch.setattr(gpkg, "PACK_MAX_ROWS", cap)
     if cap < 60_000:

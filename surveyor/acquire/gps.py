@@ -20,7 +20,7 @@ import time
 from dataclasses import dataclass
 
 from surveyor.acquire import port_and_baud
-from surveyor.errors import SurveyorError, InvalidRequest
+from surveyor.errors import InvalidRequest, SurveyorError
 
 log = logging.getLogger(__name__)
 
@@ -315,7 +315,7 @@ class GpsdGps(_ThreadedGps):
             while not self._stop.is_set():
                 try:
                     chunk = sock.recv(65536)
-                except socket.timeout:
+                except TimeoutError:
                     self._set(None)
                     continue
                 if not chunk:

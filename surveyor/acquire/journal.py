@@ -26,12 +26,12 @@ class JournalError(SurveyorError):
 
 
 def utc_now() -> _dt.datetime:
-    return _dt.datetime.now(_dt.timezone.utc)
+    return _dt.datetime.now(_dt.UTC)
 
 
 def iso_utc(when: _dt.datetime) -> str:
     """``2024-05-01T03:15:02.123Z``: millisecond precision, always UTC with ``Z``."""
-    when = when.astimezone(_dt.timezone.utc)
+    when = when.astimezone(_dt.UTC)
     return when.strftime("%Y-%m-%dT%H:%M:%S.") + f"{when.microsecond // 1000:03d}Z"
 
 
@@ -169,13 +169,13 @@ class JournalWriter:
         self.lines_written += 1
 
     def close(self) -> None:
-        if self._fd is not None:
+        if self._fd >= 0:
             try:
                 os.close(self._fd)
             finally:
-                self._fd = None
+                self._fd = -1  # closed: no file descriptor
 
-    def __enter__(self) -> "JournalWriter":
+    def __enter__(self) -> JournalWriter:
         return self
 
     def __exit__(self, *exc) -> None:

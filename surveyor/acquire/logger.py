@@ -14,18 +14,20 @@ import os
 
 try:  # not on Windows; the logger runs on Linux, Termux and macOS
     import resource
+
+    HAVE_RESOURCE = True
 except ImportError:  # pragma: no cover
-    resource = None
+    HAVE_RESOURCE = False
 import shutil
 import subprocess
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 from surveyor.acquire.gps import GpsSource, open_gps
-from surveyor.acquire.journal import (JournalWriter, device_id as default_device_id, make_sample,
-                                      new_session_id, utc_now)
+from surveyor.acquire.journal import JournalWriter, make_sample, new_session_id, utc_now
+from surveyor.acquire.journal import device_id as default_device_id
 from surveyor.acquire.signal import SignalError, SignalSource, open_signal
 from surveyor.acquire.speed import SpeedResult, SpeedTest, open_speedtest
 from surveyor.errors import InvalidRequest, SurveyorError
@@ -169,7 +171,7 @@ def _termux_tool(name: str) -> None:
 
 def _cpu() -> tuple[float, float]:
     """CPU seconds of this process and of the device tools it ran (termux-api, mmcli), apart."""
-    if resource is None:  # pragma: no cover
+    if not HAVE_RESOURCE:  # pragma: no cover
         return 0.0, 0.0
     me = resource.getrusage(resource.RUSAGE_SELF)
     kids = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -220,6 +222,12 @@ class _SpeedWorker:
 
     def done(self) -> bool:
         return not self.thread.is_alive()
+
+    def outcome(self) -> SpeedResult:
+        """The finished test's result (:meth:`SpeedTest.run` never raises, so there always is one)."""
+        if self.result is None:
+            raise RuntimeError("the speed test thread ended without a result")
+        return self.result
 
 
 def _start_companion(opts: LogOptions, notice: Callable[[str], None] | None):
@@ -343,7 +351,7 @@ def run_logger(opts: LogOptions, *, status: Callable[[Summary, dict], None] | No
                 break
             # A finished speed test is written at the place and time it started.
             if worker is not None and worker.done():
-                write(worker.result.fields(), worker.fix, worker.time)
+                write(worker.outcome().fields(), worker.fix, worker.time)
                 worker = None
                 if signal.name == "none":
                     rounds += 1
@@ -410,7 +418,7 @@ def run_logger(opts: LogOptions, *, status: Callable[[Summary, dict], None] | No
             # --count or --duration reached during a test: let it finish (it is bounded by its own
             # timeouts) so the data it used is not wasted. On Ctrl-C it is cancelled instead.
             worker.thread.join()
-            write(worker.result.fields(), worker.fix, worker.time)
+            write(worker.outcome().fields(), worker.fix, worker.time)
             worker = None
     except KeyboardInterrupt:
         summary.interrupted = True

@@ -97,7 +97,7 @@ def fetch(query: str, url: str = DEFAULT_URL, *, timeout_s: float = DEFAULT_TIME
     except urllib.error.HTTPError as exc:
         try:
             detail = _body_text(exc.read())
-        except Exception:  # noqa: BLE001 - the body is only for the message
+        except Exception:  # the body is only for the message
             detail = ""
         detail = f": {detail.rstrip('.')}" if detail else ""
         if exc.code == 429:
@@ -113,7 +113,7 @@ def fetch(query: str, url: str = DEFAULT_URL, *, timeout_s: float = DEFAULT_TIME
                                fix="Check that --overpass-url is an Overpass API interpreter URL. " + again) from None
         raise NetworkError(f"The Overpass server at {url} answered HTTP {exc.code} {exc.reason}{detail}.",
                            fix=again) from None
-    except (socket.timeout, TimeoutError):
+    except TimeoutError:
         raise NetworkError(f"The Overpass server at {url} did not answer within {timeout_s:.0f} s.",
                            fix=again) from None
     except urllib.error.URLError as exc:

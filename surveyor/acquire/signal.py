@@ -13,10 +13,11 @@ import json
 import re
 import subprocess
 import time
-from typing import Callable
+from collections.abc import Callable
+from typing import Any
 
 from surveyor.acquire import port_and_baud
-from surveyor.errors import SurveyorError, InvalidRequest
+from surveyor.errors import InvalidRequest, SurveyorError
 from surveyor.model import normalize_operator
 
 
@@ -68,7 +69,7 @@ def parse_termux_cellinfo(text: str) -> list[dict]:
             continue
         kind = str(cell.get("type", "")).lower()
         tech = _TERMUX_TECH.get(kind)
-        r = {"tech": tech, "service": "in_service", "level": cell.get("level")}
+        r: dict[str, Any] = {"tech": tech, "service": "in_service", "level": cell.get("level")}
         if kind == "lte":
             r.update(rsrp_dbm=cell.get("rsrp", cell.get("dbm")), rsrq_db=cell.get("rsrq"),
                      rssi_dbm=cell.get("rssi"), cell_id=cell.get("ci"), pci=cell.get("pci"),
@@ -335,8 +336,9 @@ class AtSignal(SignalSource):
         try:
             self._port = serial.Serial(self.device, self.baud, timeout=0.2)
         except (serial.SerialException, OSError) as exc:
-            raise SignalError(f"cannot open {self.device}: {exc}.",
-                              fix="Plug the modem in and check the AT port (ls /dev/ttyUSB*) and group dialout.") from None
+            raise SignalError(
+                f"cannot open {self.device}: {exc}.",
+                fix="Plug the modem in and check the AT port (ls /dev/ttyUSB*) and group dialout.") from None
 
     def command(self, cmd: str) -> str:
         """Send one AT command; the text up to the final OK / ERROR (raises on timeout)."""
@@ -476,5 +478,13 @@ def open_signal(spec: str, *, ask: Callable[[str, str], str] | None = None,
                      fix="Use termux, mmcli[:MODEM], at:DEVICE[@BAUD], manual or none.")
 
 
-__all__ = ["SignalError", "open_signal", "parse_termux_cellinfo", "parse_mmcli_signal",
-           "parse_mmcli_location", "parse_cesq", "parse_csq", "parse_cops"]
+__all__ = [
+    "SignalError",
+    "open_signal",
+    "parse_cesq",
+    "parse_cops",
+    "parse_csq",
+    "parse_mmcli_location",
+    "parse_mmcli_signal",
+    "parse_termux_cellinfo",
+]

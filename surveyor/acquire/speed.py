@@ -22,6 +22,7 @@ import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
+from typing import Any, TypedDict
 from urllib.parse import urlsplit
 
 from surveyor.errors import InvalidRequest
@@ -84,7 +85,7 @@ class Meter:
             if self.bytes >= self.max_bytes:
                 self.capped = True
 
-    def isSet(self) -> bool:  # noqa: N802 - speedtest-cli's name
+    def isSet(self) -> bool:  # speedtest-cli's name
         return self.capped or self.cancel.is_set() or time.monotonic() > self.deadline
 
     is_set = isSet
@@ -223,7 +224,9 @@ class _LibraryTest(SpeedTest):
         plan = short_plan(self.max_bytes, self.length_s)
 
         class _Speedtest(speedtest.Speedtest):
-            def get_config(inner):  # noqa: N805
+            _opener: Any  # speedtest-cli's URL opener, set in its __init__
+
+            def get_config(inner):  # `inner`: `self` is the enclosing test
                 inner._opener = _CountingOpener(inner._opener, meter)
                 if mini:
                     # A Speedtest Mini server must work with no internet: skip speedtest.net's
@@ -256,7 +259,7 @@ class _LibraryTest(SpeedTest):
         uploaded = bool(up_bps and sent)
         # A test whose upload did not run is not a passed test: the download is kept, the test failed.
         return SpeedResult("ok" if uploaded else "failed", download_mbps=down_bps / 1e6,
-                           upload_mbps=(up_bps / 1e6) if uploaded else None,
+                           upload_mbps=(up_bps / 1e6) if uploaded and up_bps is not None else None,
                            latency_ms=latency, test_server=label, bytes_used=meter.bytes + sent,
                            test_error=None if uploaded else "upload sent no data")
 
@@ -386,6 +389,14 @@ class HttpTest(SpeedTest):
         return sent * 8 / elapsed / 1e6
 
 
+class _Limits(TypedDict):
+    """What every speed test is bounded by (the keywords of :class:`SpeedTest`)."""
+
+    max_bytes: int
+    timeout_s: float
+    length_s: float
+
+
 def open_speedtest(spec: str | None, *, max_mb: float = DEFAULT_MAX_MB,
                    timeout_s: float = DEFAULT_TIMEOUT_S, length_s: float = DEFAULT_LENGTH_S) -> SpeedTest | None:
     """A speed test from its ``--speedtest`` SPEC, or None for ``none``."""
@@ -394,7 +405,7 @@ def open_speedtest(spec: str | None, *, max_mb: float = DEFAULT_MAX_MB,
     kind = kind.lower()
     if max_mb <= 0:
         raise InvalidRequest(f"--max-mb {max_mb}: the cap must be positive.", fix="For example --max-mb 5.")
-    kw = {"max_bytes": int(max_mb * BYTES_PER_MB), "timeout_s": timeout_s, "length_s": length_s}
+    kw: _Limits = {"max_bytes": int(max_mb * BYTES_PER_MB), "timeout_s": timeout_s, "length_s": length_s}
     if kind == "none":
         return None
     if kind == "speedtest":
@@ -403,8 +414,9 @@ def open_speedtest(spec: str | None, *, max_mb: float = DEFAULT_MAX_MB,
             try:
                 sid = int(arg)
             except ValueError:
-                raise InvalidRequest(f"--speedtest {spec}: the server ID must be a number.",
-                                 fix="List servers with `speedtest-cli --list`, then --speedtest speedtest:ID.") from None
+                raise InvalidRequest(
+                    f"--speedtest {spec}: the server ID must be a number.",
+                    fix="List servers with `speedtest-cli --list`, then --speedtest speedtest:ID.") from None
         return SpeedtestNet(sid, **kw)
     if kind in ("mini", "http"):
         if not arg.startswith(("http://", "https://")):

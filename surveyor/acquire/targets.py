@@ -14,6 +14,7 @@ import logging
 import math
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from xml.parsers import expat
 
 from surveyor.errors import InputError
@@ -66,6 +67,8 @@ def _gpx_targets(data: bytes, path: str) -> list[Target]:
         stack.append(local)
         if local in ("wpt", "rtept"):
             line = parser.CurrentLineNumber
+            lat: object  # the numbers, or else what the file holds, for the message
+            lon: object
             try:
                 lat, lon = float(attrs["lat"]), float(attrs["lon"])
             except (KeyError, ValueError):
@@ -122,7 +125,8 @@ def _geometry_centre(geom) -> tuple[float, float] | None:
     other geometries. Raises ValueError/TypeError/IndexError on malformed coordinates."""
     if not isinstance(geom, dict):
         return None
-    kind, coords = geom.get("type"), geom.get("coordinates")
+    coords: Any = geom.get("coordinates")  # JSON as read: a malformed shape raises, as documented
+    kind = geom.get("type")
     if kind == "Point":
         return coords[0], coords[1]
     if kind == "MultiPoint":
@@ -183,8 +187,8 @@ def _geojson_targets(text: str, path: str) -> tuple[list[Target], int]:
             skipped += 1
             continue
         lat, lon = _check_position(centre[1], centre[0], path, f"feature {number}")
-        props = feat.get("properties") if isinstance(feat.get("properties"), dict) else {}
-        found.append(Target(_feature_name(props, number), lat, lon))
+        props = feat.get("properties")
+        found.append(Target(_feature_name(props if isinstance(props, dict) else {}, number), lat, lon))
     if not found:
         raise InputError("has no points or polygons.", path=path,
                          fix="Give a GeoJSON FeatureCollection of points or polygons (lines are not targets).")

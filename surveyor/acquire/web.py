@@ -39,16 +39,16 @@ import math
 import secrets
 import threading
 import time
+from collections.abc import Iterable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib import resources
 from pathlib import Path
-from typing import Iterable
 from urllib.parse import parse_qs, urlsplit
 
 from surveyor.acquire.targets import Target, read_targets
+from surveyor.errors import InputError, SurveyorError
 from surveyor.geo.bearing import bearing_deg, compass
 from surveyor.geo.distance import haversine_m
-from surveyor.errors import InputError, SurveyorError
 from surveyor.model import rsrp_class, speed_failed
 
 log = logging.getLogger(__name__)
@@ -105,12 +105,18 @@ def signal_class(sample: dict) -> str | None:
     """The track class of a signal or manual sample (a key of :data:`SIGNAL_CLASSES`); None for a
     speed test.
 
-    No service or ``tech: NONE`` is ``nosignal``; 2G or 3G only is ``2g3g`` (no usable 4G, docs/method.md); 4G/5G is classed by RSRP (for 5G non-standalone the better of the LTE anchor and
-    NR), below -115 dBm ``none``. A manual sample is classed by its bars (0-1 bars: no usable 4G).
+    No service or ``tech: NONE`` is ``nosignal``; 2G or 3G only is ``2g3g`` (no usable 4G,
+    docs/method.md); 4G/5G is classed by RSRP (for 5G non-standalone the better of the LTE anchor
+    and NR), below -115 dBm ``none``. A manual sample is classed by its bars (0-1 bars: no usable 4G).
     """
-    kind = sample.get("kind") or "signal"
-    if kind == "speed":
+    if (sample.get("kind") or "signal") == "speed":
         return None
+    return _track_class(sample)
+
+
+def _track_class(sample: dict) -> str:
+    """:func:`signal_class` of a signal or manual sample."""
+    kind = sample.get("kind") or "signal"
     service, tech = sample.get("service"), sample.get("tech")
     if service == "no_service" or tech == "NONE":
         return "nosignal"
@@ -146,7 +152,7 @@ def _epoch(text) -> float | None:
     except ValueError:
         return None
     if when.tzinfo is None:
-        when = when.replace(tzinfo=_dt.timezone.utc)
+        when = when.replace(tzinfo=_dt.UTC)
     return when.timestamp()
 
 
@@ -217,7 +223,7 @@ class Snapshot:
                                 **{k: sample.get(k) for k in ("download_mbps", "upload_mbps", "latency_ms")}}
             return
         counts["signal"] += 1
-        cls = signal_class(sample)
+        cls = _track_class(sample)
         op = sample.get("operator") or ANY_OPERATOR
         if live:
             # A sample without an operator speaks for every SIM (no network, or the source failing);
@@ -559,7 +565,7 @@ class CompanionServer:
                 "Logging goes on without the page.",
                 fix="Check --web-bind (an address of this device, e.g. 127.0.0.1) and --web-port "
                     "(1024-65535).") from None
-        host, self.port = self.httpd.server_address[:2]
+        self.port = self.httpd.server_address[1]
         shown = "127.0.0.1" if bind in ("", "0.0.0.0", "::") else bind
         self.url = f"http://{'[' + shown + ']' if ':' in shown else shown}:{self.port}/"
         self.thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.5},

@@ -19,7 +19,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from surveyor.analyse.cells import STATUSES, compute_cells
@@ -32,8 +32,20 @@ from surveyor.config import Settings
 
 log = logging.getLogger(__name__)
 
-__all__ = ["Analysis", "AnalysisSummary", "OperatorSummary", "analyze", "compute", "compute_cells", "dead_zones",
-           "prepare_evidence", "rollup", "suggest_sites", "summarize", "STATUSES"]
+__all__ = [
+    "STATUSES",
+    "Analysis",
+    "AnalysisSummary",
+    "OperatorSummary",
+    "analyze",
+    "compute",
+    "compute_cells",
+    "dead_zones",
+    "prepare_evidence",
+    "rollup",
+    "suggest_sites",
+    "summarize",
+]
 
 
 @dataclass
@@ -170,7 +182,7 @@ def analyze(store, settings: Settings, resolution: int | None = None, *, area: s
     # the cells nobody walked, kept apart from the evidence classes. Without a DEM: unchanged.
     cells, zones = terrain.apply(store, settings, cells, zones)
     zones = add_zone_context(store, zones)  # nearest place and road, buildings and facilities inside
-    analysed_at = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    analysed_at = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     summary = dataclasses.replace(result.summary, analysed_at=analysed_at)
     rules = dict(settings.rules(), resolution=res, effective_samples="per session and operator: >= "
                  f"{settings.effective_min_gap_s:g} s and >= {settings.effective_min_distance_m:g} m from the "

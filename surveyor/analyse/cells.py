@@ -90,7 +90,10 @@ def count_cells(ev: Evidence, settings: Settings) -> pd.DataFrame:
     eff = np.flatnonzero(sig.effective)  # the effective samples are few: index them once
     neg = sig.negative
     reason = sig.reason_code
-    bc = lambda k, w=None: np.bincount(k, weights=w, minlength=n_keys)  # noqa: E731
+
+    def bc(k, w=None):
+        return np.bincount(k, weights=w, minlength=n_keys)
+
     raw = bc(key_sig)
     k_eff = key_sig[eff]
     n_eff = bc(k_eff).astype(float)
@@ -105,12 +108,14 @@ def count_cells(ev: Evidence, settings: Settings) -> pd.DataFrame:
     tech_counts = np.bincount(key_sig * (len(TECHS) + 1) + (tech_codes + 1),
                               minlength=n_keys * (len(TECHS) + 1)).reshape(n_keys, len(TECHS) + 1)
     known = tech_counts[:, 1:]
-    tech_main = np.where(known.sum(axis=1) > 0, np.array(TECHS, dtype=object)[known.argmax(axis=1)], None)
+    # numpy's stubs take where(c, x, None) for the one-argument where() (an index tuple)
+    tech_main: np.ndarray = np.where(  # type: ignore[assignment]
+        known.sum(axis=1) > 0, np.array(TECHS, dtype=object)[known.argmax(axis=1)], None)
     modern = known[:, 0] + known[:, 1]
     old = known[:, 2] + known[:, 3]
     only_2g3g = (old > 0) & (modern == 0)
 
-    out = {}
+    out: dict[str, np.ndarray] = {}
     out["cell"] = np.repeat(cell_uniques.astype(np.uint64), n_ops)
     out["operator"] = np.tile(np.array(ops, dtype=object), len(cell_uniques))
     out["samples_raw"] = raw.astype(np.int64)
@@ -173,7 +178,8 @@ def count_cells(ev: Evidence, settings: Settings) -> pd.DataFrame:
         values = np.select([m_per_sample == "rscp", m_per_sample == "rssi"], [sig.rscp_dbm, sig.rssi_dbm], sig.rsrp_dbm)
     q = grouped_quantiles(key_sig, values, n_keys, (0.2, 0.5, 0.8))
     out["rsrp_p20_dbm"], out["rsrp_median_dbm"], out["rsrp_p80_dbm"] = q[:, 0], q[:, 1], q[:, 2]
-    out["signal_metric"] = np.where(raw > 0, metric, None)
+    # numpy's stubs leave None (an object array's value) out of where() and select()
+    out["signal_metric"] = np.where(raw > 0, metric, None)  # type: ignore[call-overload]
     out["tech_main"] = tech_main
     out["only_2g3g"] = only_2g3g
 
@@ -209,7 +215,8 @@ def judge_cells(counts: pd.DataFrame, settings: Settings) -> pd.DataFrame:
     have = (out["samples_raw"] > 0) | (out["speed_tests"] > 0)
     table = pd.DataFrame({k: v[have] for k, v in out.items()})
     _classify(table, settings)
-    return table.drop(columns=["no_service_effective", "only_2g3g_effective", "unknown_accuracy"]).reset_index(drop=True)
+    return (table.drop(columns=["no_service_effective", "only_2g3g_effective", "unknown_accuracy"])
+            .reset_index(drop=True))
 
 
 def _factorize_sorted(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -257,7 +264,7 @@ def _classify(out: pd.DataFrame, settings: Settings) -> None:
     status = np.where(by_speed, "dead", status)
     out["status"] = status
     out["enough_evidence"] = enough.to_numpy()
-    out["dead_by"] = np.select([by_signal, by_speed], ["signal", "speed_tests"], None)
+    out["dead_by"] = np.select([by_signal, by_speed], ["signal", "speed_tests"], None)  # type: ignore[call-overload]
     weak = (out["status"].isin(["covered", "marginal"])
             & (((out["signal_metric"] == "rsrp") & (out["rsrp_median_dbm"] < settings.weak_signal_median_dbm))
                | out["only_2g3g"]))
@@ -322,7 +329,8 @@ def compute_cells(samples: pd.DataFrame | Evidence | None, settings: Settings, b
         hit = (in_area[at] == t_cell) & (t_op >= 0)
         have[at[hit], t_op[hit]] = True
         miss = ~have.ravel()
-        missing = pd.DataFrame({"cell": np.repeat(in_area, n_ops)[miss], "operator": np.tile(op_names, len(in_area))[miss]})
+        missing = pd.DataFrame({"cell": np.repeat(in_area, n_ops)[miss],
+                                "operator": np.tile(op_names, len(in_area))[miss]})
         missing["status"] = "not_surveyed"
         for c in ("samples_raw", "samples_effective", "negatives_effective", "sessions", "devices", "days",
                   "speed_tests", "speed_failed", "speed_passed", "speed_failed_sessions"):
@@ -360,5 +368,5 @@ def compute_cells(samples: pd.DataFrame | Evidence | None, settings: Settings, b
         out[c] = out[c].astype(float)
     order = np.lexsort((out["h3"].to_numpy(), out["operator"].to_numpy()))
     out = out.iloc[order].reset_index(drop=True)
-    geoms = polys[inv][order] if len(uniq) else []
-    return gpd.GeoDataFrame(out, geometry=list(geoms), crs="EPSG:4326")
+    geoms = list(polys[inv][order]) if len(uniq) else []
+    return gpd.GeoDataFrame(out, geometry=geoms, crs="EPSG:4326")

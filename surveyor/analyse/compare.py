@@ -85,7 +85,8 @@ def parse_period(text: str, timezone: str) -> Period:
     try:
         first, last = date.fromisoformat(m.group(1)), date.fromisoformat(m.group(2))
     except ValueError as exc:
-        raise InvalidRequest(f"{text!r} is not a period: {exc}.", fix="Give real dates, e.g. 2026-07-01..2026-07-31.") from None
+        raise InvalidRequest(f"{text!r} is not a period: {exc}.",
+                             fix="Give real dates, e.g. 2026-07-01..2026-07-31.") from None
     if last < first:
         raise InvalidRequest(f"The period {text} ends before it begins.", fix="Give the first day first.")
     tz = ZoneInfo(timezone)
@@ -264,7 +265,7 @@ def _round_cells(store, settings: Settings, resolution: int, area: str | None, p
     ev = prepare_evidence(samples, settings, resolution)
     cells = judge_cells(count_cells(ev, settings), settings)
     eff = ev.signal.effective
-    return cells, len(samples), int(eff.sum()), int(len(np.unique(ev.signal.session[eff]))), _span(cells)
+    return cells, len(samples), int(eff.sum()), len(np.unique(ev.signal.session[eff])), _span(cells)
 
 
 def _span(cells: pd.DataFrame) -> tuple[str | None, str | None]:

@@ -67,8 +67,10 @@ def zone_context(zones, roads=None, buildings=None, places=None, facilities=None
     out: dict[str, list] = {c: [None] * n for c in CONTEXT_COLUMNS}
     roads, buildings, places, facilities = (_layer(g) for g in (roads, buildings, places, facilities))
     if n and any(g is not None for g in (roads, buildings, places, facilities)):
-        lon0 = float(np.nanmean(zones["centroid_lon"])) if "centroid_lon" in zones else float(zones.geometry.centroid.x.mean())
-        lat0 = float(np.nanmean(zones["centroid_lat"])) if "centroid_lat" in zones else float(zones.geometry.centroid.y.mean())
+        lon0 = (float(np.nanmean(zones["centroid_lon"])) if "centroid_lon" in zones
+                else float(zones.geometry.centroid.x.mean()))
+        lat0 = (float(np.nanmean(zones["centroid_lat"])) if "centroid_lat" in zones
+                else float(zones.geometry.centroid.y.mean()))
         crs = utm_crs(lon0, lat0)
         z_utm = gpd.GeoSeries(list(zones.geometry), crs="EPSG:4326").to_crs(crs)
         if places is not None:
@@ -139,7 +141,7 @@ def _buildings_inside(z_utm, buildings, out) -> None:
     centres = shapely.centroid(np.asarray(buildings.geometry.values))
     tree = shapely.STRtree(centres)
     for i, geom in enumerate(z_utm):
-        out["buildings"][i] = int(len(tree.query(geom, predicate="contains")))
+        out["buildings"][i] = len(tree.query(geom, predicate="contains"))
 
 
 def _facilities_inside(z_utm, facilities, out) -> None:

@@ -202,7 +202,8 @@ def district_overview(selected: Area, areas, cells, zones, settings: Settings, *
     index = AreaIndex.of(villages)
     c_village = (index.codes_at(cells["lat"].to_numpy(dtype=float), cells["lon"].to_numpy(dtype=float))
                  if len(cells) else np.zeros(0, dtype=object))
-    z_village = (index.codes_at(zones["centroid_lat"].to_numpy(dtype=float), zones["centroid_lon"].to_numpy(dtype=float))
+    z_village = (index.codes_at(zones["centroid_lat"].to_numpy(dtype=float),
+                                zones["centroid_lon"].to_numpy(dtype=float))
                  if len(zones) else np.zeros(0, dtype=object))
     rows = []
     for vcode, vname, geom in zip(villages["code"].astype(str), villages["name"], villages.geometry):
@@ -223,9 +224,11 @@ def district_overview(selected: Area, areas, cells, zones, settings: Settings, *
             st = status[op] if op in status.columns else pd.Series(dtype=object)
             row.dead_km2[op] = round(float((st == "dead").sum()) * cell_km2, 4)
             others = [o for o in operators if o != op and o in status.columns]
-            served_by_other = (status[others] == "covered").any(axis=1) if others else pd.Series(False, index=status.index)
+            served_by_other = ((status[others] == "covered").any(axis=1) if others
+                               else pd.Series(False, index=status.index))
             weak = surveyed[(surveyed["operator"] == op)
-                            & (surveyed["status"].isin(["dead", "marginal"]) | surveyed["weak_signal"].fillna(False).astype(bool))]
+                            & (surveyed["status"].isin(["dead", "marginal"])
+                               | surveyed["weak_signal"].fillna(False).astype(bool))]
             weak_h3 = set(weak["h3"]) & set(served_by_other[served_by_other].index)
             row.weak_km2[op] = round(len(weak_h3) * cell_km2, 4)
         if len(status):

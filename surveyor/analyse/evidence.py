@@ -23,7 +23,7 @@ from surveyor.config import Settings
 from surveyor.geo import cells as grid
 from surveyor.model import TECHS
 
-__all__ = ["Evidence", "REASON_CODES", "SAMPLE_COLUMNS", "SignalSamples", "SpeedTests", "prepare_evidence"]
+__all__ = ["REASON_CODES", "SAMPLE_COLUMNS", "Evidence", "SignalSamples", "SpeedTests", "prepare_evidence"]
 
 # Columns of the samples layer the analysis reads.
 SAMPLE_COLUMNS = ["time", "lat", "lon", "accuracy_m", "altitude_m", "environment", "device", "session",
@@ -34,8 +34,10 @@ SAMPLE_COLUMNS = ["time", "lat", "lon", "accuracy_m", "altitude_m", "environment
 REASON_CODES = (None, *NEGATIVE_REASONS)
 
 
+@dataclass
 class _Columns:
-    """Arrays of equal length, one per field; a DataFrame of them on demand."""
+    """Arrays of equal length, one per field; a DataFrame of them on demand. (A dataclass without
+    fields of its own, so :func:`dataclasses.fields` applies to it; the subclasses declare them.)"""
 
     def __len__(self) -> int:
         return len(getattr(self, fields(self)[0].name))
@@ -266,7 +268,7 @@ def _reason_codes(kind, service, tech, level, best_rsrp, settings: Settings) -> 
     sizes = [len(ku) + 1, len(su) + 1, len(tu) + 1, len(lu) + 1, 3]
     space = int(np.prod(sizes, dtype=np.float64))
     # The key built in place, in 32 bits when it fits (a fraction of the memory traffic).
-    key = np.zeros(len(kc), dtype=np.int32 if space < 2 ** 31 else np.int64)
+    key: np.ndarray = np.zeros(len(kc), dtype=np.int32 if space < 2 ** 31 else np.int64)
     for part, size in zip((kc, sc, tc, lc), sizes):
         key *= size
         key += part
@@ -287,7 +289,10 @@ def _reason_codes(kind, service, tech, level, best_rsrp, settings: Settings) -> 
         parts.append(rest % size)
         rest = rest // size
     w, l_, t_, s_, k_ = parts
-    pick = lambda u, c: np.array([None] + list(u), dtype=object)[c]  # noqa: E731
+
+    def pick(u, c):
+        return np.array([None] + list(u), dtype=object)[c]
+
     thr = settings.rsrp_negative_below_dbm
     combos = pd.DataFrame({"kind": pick(ku, k_), "service": pick(su, s_), "tech": pick(tu, t_),
                            "level": pd.to_numeric(pd.Series(pick(lu, l_)), errors="coerce"),
@@ -360,12 +365,15 @@ def prepare_evidence(samples: pd.DataFrame, settings: Settings, resolution: int 
 
     idx = np.flatnonzero(keep)
     all_kept = len(idx) == n_read
-    take = (lambda a: a) if all_kept else (lambda a: a[idx])  # noqa: E731
+    take = (lambda a: a) if all_kept else (lambda a: a[idx])
     lat, lon, t_ms, op_idx = take(lat), take(lon), take(t_ms), take(op_idx)
     h3_10 = (df["h3_10"] if all_kept else df["h3_10"].iloc[idx]) if "h3_10" in df.columns else None
     cells = grid.assign_cells(lat, lon, resolution, h3_10=h3_10)
     # Text columns are coded for the rows wanted only (kept rows here, signal rows below).
-    sub = lambda name, narrow=False: _codes(df, name, narrow, mask=None if all_kept else keep)  # noqa: E731
+
+    def sub(name, narrow=False):
+        return _codes(df, name, narrow, mask=None if all_kept else keep)
+
     ses_c, ses_u = sub("session")
     if (ses_c < 0).any():
         # Samples without a session are grouped per source file, as the sessions layer does.
@@ -395,14 +403,19 @@ def prepare_evidence(samples: pd.DataFrame, settings: Settings, resolution: int 
     no_speed = not len(sp_i)
     sg = np.arange(len(idx)) if no_speed else np.flatnonzero(~is_speed)
     rows = idx if no_speed else idx[sg]
-    in_sg = (lambda a: a) if no_speed else (lambda a: a[sg])  # noqa: E731
+    in_sg = (lambda a: a) if no_speed else (lambda a: a[sg])
     if all_kept and no_speed:
         sig_rows = None
     else:  # the kept rows that are not speed tests
         sig_rows = keep.copy()
         sig_rows[sp_rows] = False
-    full = lambda name, narrow=True: _codes(df, name, narrow, mask=sig_rows)  # noqa: E731
-    num = lambda name: _num(df, name) if sig_rows is None else _num(df, name)[rows]  # noqa: E731
+
+    def full(name, narrow=True):
+        return _codes(df, name, narrow, mask=sig_rows)
+
+    def num(name):
+        return _num(df, name) if sig_rows is None else _num(df, name)[rows]
+
     best = np.fmax(num("rsrp_dbm"), num("nr_rsrp_dbm"))
     tech_c, tech_u = full("tech")
     reason = _reason_codes((in_sg(kind[0]), kind[1]), full("service"), (tech_c, tech_u), full("level"), best,
@@ -417,9 +430,12 @@ def prepare_evidence(samples: pd.DataFrame, settings: Settings, resolution: int 
     tie = (ids.to_numpy(dtype=np.int64)[rows] if ids is not None and ids.dtype.kind in "iu" and not ids.isna().any()
            else None)
     order = _group_time_order(grp, t_sg, tie)
-    pick = (lambda a: a) if order is None else (lambda a: a[order])  # noqa: E731
+    pick = (lambda a: a) if order is None else (lambda a: a[order])
     o_sg = sg if order is None else sg[order]
-    at = (lambda a: in_sg(a) if order is None else a[o_sg])  # noqa: E731
+
+    def at(a):
+        return in_sg(a) if order is None else a[o_sg]
+
     reason = pick(reason)
     t_sorted, lat_sorted, lon_sorted = pick(t_sg), at(lat), at(lon)
     effective = effective_mask(pick(grp), t_sorted, lat_sorted, lon_sorted,

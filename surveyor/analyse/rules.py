@@ -81,7 +81,8 @@ def negative_reasons(samples: pd.DataFrame, settings: Settings) -> pd.Series:
         lte_or_unknown = (tech.isin(["LTE", "NR"]) | tech.isna()).to_numpy()
         weak = lte_or_unknown & ~is_manual & (best_rsrp < settings.rsrp_negative_below_dbm)
     only_2g3g = tech.isin(["GSM", "UMTS"]).to_numpy() & ~is_manual
-    out = np.select([is_speed, no_service, manual_low, only_2g3g, weak],
+    # numpy's stubs leave None (an object array's value) out of select()
+    out = np.select([is_speed, no_service, manual_low, only_2g3g, weak],  # type: ignore[call-overload]
                     [None, "no_service", "manual_no_signal", "2g3g_only", "weak_signal"], default=None)
     return pd.Series(out, index=samples.index, dtype=object)
 
@@ -132,4 +133,5 @@ def rsrp_classes(rsrp_dbm, settings: Settings) -> np.ndarray:
     known = ~np.isnan(rsrp)
     with np.errstate(invalid="ignore"):
         conditions = [~known] + [rsrp >= bound for bound in bounds]
-    return np.select(conditions, [None, *RSRP_CLASSES[:-1]], default=RSRP_CLASSES[-1])
+    # numpy's stubs leave None (an object array's value) out of select()
+    return np.select(conditions, [None, *RSRP_CLASSES[:-1]], default=RSRP_CLASSES[-1])  # type: ignore[list-item]

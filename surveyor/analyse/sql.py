@@ -158,7 +158,8 @@ class _Sql:
         """The samples that count (signal, manual and speed tests alike)."""
         s = self.s
         return (f"{self.area} AND lat IS NOT NULL AND lon IS NOT NULL AND h3_10 IS NOT NULL AND time IS NOT NULL "
-                f"AND environment IS DISTINCT FROM 'indoor' AND NOT coalesce(accuracy_m > {float(s.max_accuracy_m)!r}, false) "
+                f"AND environment IS DISTINCT FROM 'indoor' "
+                f"AND NOT coalesce(accuracy_m > {float(s.max_accuracy_m)!r}, false) "
                 f"AND operator IN ({self.ops}) AND NOT {self.excluded()}")
 
     def reason(self) -> str:
@@ -362,7 +363,10 @@ GROUP BY z.zone""").set_index("zone")
         for i, cells in enumerate(zones):
             mine = table[(table["operator"] == operator) & table["cell"].isin(cells.astype(np.uint64))]
             r = rows.loc[i] if i in rows.index else None
-            get = (lambda k, r=r: int(r[k])) if r is not None else (lambda k: 0)  # noqa: E731
+
+            def get(k: str, r=r) -> int:
+                return int(r[k]) if r is not None else 0
+
             span = np.array([np.nanmin(mine["first_ms"].to_numpy(dtype=float), initial=np.inf),
                              np.nanmax(mine["last_ms"].to_numpy(dtype=float), initial=-np.inf)])
             first, last = iso_utc(span)
@@ -392,7 +396,10 @@ def _median_of_histogram(values: np.ndarray, counts: np.ndarray) -> float:
     if n == 0:
         return float("nan")
     cum = np.cumsum(counts)
-    at = lambda k: values[np.searchsorted(cum, k, side="right")]
+
+    def at(k):
+        return values[np.searchsorted(cum, k, side="right")]
+
     if n % 2:
         return float(at(n // 2))
     return float(np.mean([at(n // 2 - 1), at(n // 2)]))
@@ -518,10 +525,14 @@ def _assemble(raw: pd.DataFrame, e: dict[str, pd.DataFrame], settings: Settings)
         alt = alt.assign(cell=alt["cell"].astype(np.int64))
         t = t.merge(alt, on="cell", how="left")
     n = len(t)
-    col = lambda name, fill=0: (t[name].fillna(fill).to_numpy() if name in t.columns
-                                else np.full(n, fill))
-    num = lambda name: (pd.to_numeric(t[name], errors="coerce").to_numpy(dtype=float) if name in t.columns
-                        else np.full(n, np.nan))
+
+    def col(name, fill=0):
+        return t[name].fillna(fill).to_numpy() if name in t.columns else np.full(n, fill)
+
+    def num(name):
+        return (pd.to_numeric(t[name], errors="coerce").to_numpy(dtype=float) if name in t.columns
+                else np.full(n, np.nan))
+
     out: dict[str, Any] = {"cell": t["cell"].to_numpy(dtype=np.int64).astype(np.uint64),
                            "operator": t["op"].to_numpy(dtype=object)}
     out["samples_raw"] = col("raw").astype(np.int64)
@@ -555,7 +566,8 @@ def _assemble(raw: pd.DataFrame, e: dict[str, pd.DataFrame], settings: Settings)
         if len(rows):
             q[rows] = _histogram_quantiles([values[i] for i in rows], [counts[i] for i in rows], (0.2, 0.5, 0.8))
     out["rsrp_p20_dbm"], out["rsrp_median_dbm"], out["rsrp_p80_dbm"] = q[:, 0], q[:, 1], q[:, 2]
-    out["signal_metric"] = np.where(out["samples_raw"] > 0, metric, None)
+    # numpy's stubs leave None (an object array's value) out of where()
+    out["signal_metric"] = np.where(out["samples_raw"] > 0, metric, None)  # type: ignore[call-overload]
     out["tech_main"] = tech_main
     old = techs[:, TECHS.index("UMTS")] + techs[:, TECHS.index("GSM")]
     modern = techs[:, TECHS.index("NR")] + techs[:, TECHS.index("LTE")]
@@ -608,7 +620,10 @@ def _histogram_quantiles(values: list[np.ndarray], counts: list[np.ndarray], qs:
     start_cum = np.concatenate(([0], cum))[ends - lens]  # samples before each histogram
     total = np.concatenate(([0], cum))[ends] - start_cum
     has = total > 0
-    at = lambda k: vals[np.searchsorted(cum, k, side="right")]
+
+    def at(k):
+        return vals[np.searchsorted(cum, k, side="right")]
+
     for j, q in enumerate(qs):
         pos = (total[has] - 1) * q
         lo = np.floor(pos).astype(np.int64)

@@ -95,9 +95,9 @@ def grouped_quantiles(codes: np.ndarray, values: np.ndarray, n_groups: int,
     if len(v) and span < 1e4 and n_groups * (span + 1.0) < 2.0 ** 40:
         # One float sort instead of a lexicographic one: group * (span + 1) + value keeps groups
         # apart and, below 2**40, leaves the values exact to well under 1e-6 (dBm, Mbit/s, m).
-        width = span + 1.0
-        offset = c.astype(float) * width
-        v = np.sort(offset + (v - v.min())) - np.repeat(np.arange(n_groups) * width, counts) + v.min()
+        group_width = span + 1.0
+        offset = c.astype(float) * group_width
+        v = np.sort(offset + (v - v.min())) - np.repeat(np.arange(n_groups) * group_width, counts) + v.min()
     else:
         order = np.lexsort((v, c))
         v = v[order]

@@ -56,7 +56,7 @@ class ZoneRegister:
     retired: dict[str, list[str]] = field(default_factory=dict)
 
     @classmethod
-    def from_meta(cls, value: dict | None) -> "ZoneRegister":
+    def from_meta(cls, value: dict | None) -> ZoneRegister:
         value = value or {}
         return cls({a: {k: int(v) for k, v in ops.items()} for a, ops in (value.get("last") or {}).items()},
                    {a: list(ids) for a, ids in (value.get("retired") or {}).items()})
@@ -292,8 +292,10 @@ def zone_changes(previous, zones) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
 
     def record(zid, op, change, b=None, a=None, into=None, source=None):
-        num = lambda r, k: (None if r is None or r.get(k) is None or r.get(k) != r.get(k) else  # noqa: E731
-                            (int(r[k]) if k == "cells" else round(float(r[k]), 4)))
+        def num(r, k):
+            return (None if r is None or r.get(k) is None or r.get(k) != r.get(k) else
+                    (int(r[k]) if k == "cells" else round(float(r[k]), 4)))
+
         out.append({"zone_id": zid, "operator": op, "change": change, "cells_before": num(b, "cells"),
                     "cells_after": num(a, "cells"), "area_km2_before": num(b, "area_km2"),
                     "area_km2_after": num(a, "area_km2"), "into": into, "from": source})
@@ -362,8 +364,9 @@ def _zone_evidence(member, op: str, settings: Settings, ev: Evidence | None,
         out["rsrp_median_dbm"] = float(np.median(rsrp)) if len(rsrp) else np.nan
         out["speed_tests"], out["speed_failed"] = len(m_sp), int(sp.failed[m_sp].sum())
         reason = sig.reason_code[e]
-        ns = int((reason == REASON_CODES.index("no_service")).sum())
-        g2 = int((reason == REASON_CODES.index("2g3g_only")).sum())
+        # counts here, weighted shares of counts below
+        ns: float = int((reason == REASON_CODES.index("no_service")).sum())
+        g2: float = int((reason == REASON_CODES.index("2g3g_only")).sum())
     else:
         n_eff = int(member["samples_effective"].sum())
         n_neg = int(member["negatives_effective"].sum())

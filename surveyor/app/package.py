@@ -23,10 +23,10 @@ import logging
 import os
 import tempfile
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Callable
 
 from surveyor.config import Settings
 from surveyor.errors import PdfUnavailable
@@ -56,7 +56,7 @@ def slug(text: str) -> str:
 
 def default_name(settings: Settings, when: datetime | None = None) -> str:
     """``paket-lipursari-2026-07-20.zip``."""
-    when = when or datetime.now(timezone.utc)
+    when = when or datetime.now(UTC)
     return f"paket-{slug(settings.name)}-{when:%Y-%m-%d}.zip"
 
 
@@ -100,7 +100,7 @@ def build_package(store: Store, settings: Settings, out: str | os.PathLike, *, a
     base = slug(settings.name)
     store.set_meta("package", {"name": out.name, "checksums": CHECKSUMS, "readme": README,
                                "verify": f"sha256sum -c {CHECKSUMS}",
-                               "created_at": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")})
+                               "created_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")})
     result = PackageResult(out)
     with tempfile.TemporaryDirectory(prefix="surveyor-package-") as tmp:
         folder = Path(tmp)
@@ -118,19 +118,20 @@ def build_package(store: Store, settings: Settings, out: str | os.PathLike, *, a
             names.append((path.name, what + (" (PDF)" if path.suffix == ".pdf" else " (HTML, buka di peramban)")))
         say("blank-spot sheet, KML, CSV and GeoPackage ...")
         lang = settings.language
-        for name, kwargs, what in (
-                (f"blankspot-{base}.xlsx", {"fmt": "blankspot", "lang": lang},
+        # (file, layer, format, language of the texts (None: the CSVs have none), what it is)
+        for name, layer, fmt, text_lang, what in (
+                (f"blankspot-{base}.xlsx", "dead_zones", "blankspot", lang,
                  "Lembar blank spot: satu baris per zona tanpa 4G layak dan per area lemah sinyal, siap "
                  "dicetak (A4 mendatar) dan disalin ke daftar blank spot kabupaten"),
-                ("zona-tanpa-4g.kml", {"layer": "dead_zones", "fmt": "kml", "lang": lang},
+                ("zona-tanpa-4g.kml", "dead_zones", "kml", lang,
                  "Zona tanpa 4G layak untuk Google Earth, dengan batas desa"),
-                ("sel-cakupan.kml", {"layer": "cells", "fmt": "kml", "lang": lang},
+                ("sel-cakupan.kml", "cells", "kml", lang,
                  "Sel cakupan (sekitar 70 m) per operator untuk Google Earth, dengan batas desa"),
-                ("zona-tanpa-4g.csv", {"layer": "dead_zones", "fmt": "csv"},
+                ("zona-tanpa-4g.csv", "dead_zones", "csv", None,
                  "Zona tanpa 4G layak sebagai tabel (CSV, UTF-8), kolom dijelaskan di docs/layers.md"),
-                ("sel-cakupan.csv", {"layer": "cells", "fmt": "csv"},
+                ("sel-cakupan.csv", "cells", "csv", None,
                  "Sel cakupan sebagai tabel (CSV, UTF-8)")):
-            path = export_layer(store, settings, folder / name, area=area, **kwargs)
+            path = export_layer(store, settings, folder / name, layer=layer, fmt=fmt, lang=text_lang, area=area)
             names.append((path.name, what))
         gpkg = folder / f"survei-{base}.gpkg"
         _write_geopackage(store, settings, gpkg, area=area)

@@ -7,7 +7,7 @@ from importlib import resources
 from pathlib import Path
 
 from surveyor.config import CONFIG_NAME, DEFAULT_DB, load_settings, render_toml
-from surveyor.errors import OutputExists, InvalidRequest
+from surveyor.errors import InvalidRequest, OutputExists
 
 FOLDERS = ("samples", "maps", "reports")
 

@@ -131,8 +131,8 @@ def draw_profile(ctx, row: dict[str, Any], out: Path, *, clutter_m: float = 0.0)
     ax.set_ylabel("height above sea level (m)")
     verdict = "path clear" if row["fresnel_clear"] else f"blocked: needs a {row['mast_needed_m']:,.0f} m mast"
     ax.set_title(f"{row['place']} -> {row['operator']} {row['tower_id']}: {row['distance_m'] / 1000:.1f} km, "
-                 f"bearing {row['bearing_deg']:.0f} deg ({row['direction']}), elevation {row['elevation_deg']:+.2f} deg; "
-                 f"{verdict}", fontsize=9)
+                 f"bearing {row['bearing_deg']:.0f} deg ({row['direction']}), "
+                 f"elevation {row['elevation_deg']:+.2f} deg; {verdict}", fontsize=9)
     ax.grid(alpha=0.3)
     fig.text(0.99, 0.01, "surveyor: terrain prediction, not a measurement", ha="right", fontsize=6, color="grey")
     fig.tight_layout(rect=(0, 0.1, 1, 1))

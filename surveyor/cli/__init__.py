@@ -27,14 +27,16 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "remove": ("surveyor.cli.remove", "Take merged data out again (by source file, session or device)."),
     "sources": ("surveyor.cli.sources", "List every merged source, with its counts and how to remove it."),
     "status": ("surveyor.cli.status", "Show what the geodatabase holds."),
-    "basemap": ("surveyor.cli.basemap", "Store the village's OpenStreetMap data (roads, buildings, water, places) for maps."),
+    "basemap": ("surveyor.cli.basemap",
+                "Store the village's OpenStreetMap data (roads, buildings, water, places) for maps."),
     "analyze": ("surveyor.cli.analyze", "Judge coverage per cell and operator; find dead zones and sites."),
     "deadzones": ("surveyor.cli.deadzones", "List the dead zones with their evidence."),
     "revisit": ("surveyor.cli.revisit", "List cells that need more evidence, as a table, CSV or GPX."),
     "map": ("surveyor.cli.map", "Write the interactive coverage map (one offline HTML file)."),
     "print": ("surveyor.cli.print", "Write a printable coverage map (PDF or PNG)."),
     "report": ("surveyor.cli.report", "Write the advocacy report (PDF or HTML)."),
-    "package": ("surveyor.cli.package", "Write one zip for Diskominfo and the operators: reports, sheet, KML, data, checksums."),
+    "package": ("surveyor.cli.package",
+                "Write one zip for Diskominfo and the operators: reports, sheet, KML, data, checksums."),
     "export": ("surveyor.cli.export", "Export layers as GeoJSON, KML, CSV, GeoPackage, XLSX or the blank-spot sheet."),
     "push": ("surveyor.cli.push", "Copy a village GeoPackage into the shared PostGIS database."),
     "pull": ("surveyor.cli.pull", "Copy a village's data from the shared PostGIS database into a GeoPackage."),
@@ -63,7 +65,8 @@ class LazyGroup(click.Group):
         # between runs in one process, as in tests).
         if not hasattr(self, "_english"):
             self._english = (self.help, list(self.params))
-        self.help = _(self._english[0])
+        english_help = self._english[0]
+        self.help = _(english_help) if english_help is not None else None
         self.params = translated(click.Command("x", params=self._english[1])).params
         return super().main(args, *pargs, **kwargs)
 

@@ -8,8 +8,16 @@ from typing import TYPE_CHECKING
 
 import click
 
-from surveyor.cli.options import (all_data_option, area_option, check_flags, config_option, db_option, json_option,
-                                  open_survey, survey_settings)
+from surveyor.cli.options import (
+    all_data_option,
+    area_option,
+    check_flags,
+    config_option,
+    db_option,
+    json_option,
+    open_survey,
+    survey_settings,
+)
 from surveyor.cli.texts import _, language, ngettext
 
 if TYPE_CHECKING:  # the analysis imports numpy and pandas: not at `--help` time
@@ -21,7 +29,10 @@ def summary_text(summary: AnalysisSummary, db: str) -> str:
     from surveyor.i18n import format_number, format_percent, glossary
 
     lang = language()
-    n = lambda v: format_number(v, lang)  # noqa: E731
+
+    def n(v):
+        return format_number(v, lang)
+
     labels = {"indoor": _("indoor"), "accuracy": _("GPS accuracy worse than the limit"),
               "unplaced": _("without a position"), "excluded": _("in exclusion zones"),
               "no_time": _("without a time"), "no_operator": _("without an operator")}
@@ -104,8 +115,10 @@ def _outside_scope(store, settings) -> str:
     far = int(masks["far"].sum())
     old = int((masks["old"] & ~masks["far"]).sum())
     other = int((masks["other_operator"] & ~masks["far"] & ~masks["old"]).sum())
-    parts = [ngettext("{n} sample far from the area", "{n} samples far from the area", far).format(n=far) if far else "",
-             ngettext("{n} sample outside the period", "{n} samples outside the period", old).format(n=old) if old else "",
+    parts = [ngettext("{n} sample far from the area", "{n} samples far from the area", far).format(n=far)
+             if far else "",
+             ngettext("{n} sample outside the period", "{n} samples outside the period", old).format(n=old)
+             if old else "",
              ngettext("{n} sample of other operators", "{n} samples of other operators", other).format(n=other)
              if other else ""]
     return ", ".join(p for p in parts if p)

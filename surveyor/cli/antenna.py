@@ -6,9 +6,8 @@ import json
 
 import click
 
-from surveyor.cli.texts import _
-
 from surveyor.cli.options import config_option, db_option, json_option, open_survey, overwrite_option
+from surveyor.cli.texts import _
 
 
 def advice_text(advice) -> str:

@@ -7,9 +7,8 @@ import json
 
 import click
 
-from surveyor.cli.texts import _, language
-
 from surveyor.cli.options import area_option, config_option, db_option, json_option, open_survey
+from surveyor.cli.texts import _, language
 
 buffer_option = click.option("--buffer-m", "buffer_m", type=click.FloatRange(min=0), default=2000.0,
                              show_default=True, metavar="M",
@@ -29,7 +28,10 @@ def _report(record: dict, db: str, as_json: bool) -> None:
     from surveyor.i18n import format_distance, format_number
 
     lang = language()
-    n = lambda v: format_number(v, lang)  # noqa: E731
+
+    def n(v):
+        return format_number(v, lang)
+
     click.echo(_("Basemap from {source}: {roads} roads and paths, {buildings} buildings, {water} water features, "
                  "{places} places, {facilities} facilities within {buffer} of area {area} -> {db}").format(
         source=record["source"], roads=n(c["roads"]), buildings=n(c["buildings"]), water=n(c["water"]),

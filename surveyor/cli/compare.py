@@ -7,8 +7,18 @@ import json
 
 import click
 
-from surveyor.cli.options import (area_option, check_flags, config_option, db_option, json_option, lang_option,
-                                  open_survey, output_path, overwrite_option, survey_settings)
+from surveyor.cli.options import (
+    area_option,
+    check_flags,
+    config_option,
+    db_option,
+    json_option,
+    lang_option,
+    open_survey,
+    output_path,
+    overwrite_option,
+    survey_settings,
+)
 from surveyor.cli.texts import _
 
 
@@ -75,5 +85,5 @@ def command(db: str, before: str, after: str, area: str | None, out: str, map_ou
                          "{not_enough} not enough evidence.").format(
                 operator=op, improved=counts["improved"], worsened=counts["worsened"],
                 unchanged=counts["unchanged"], not_enough=counts["not_enough_evidence"]), err=True)
-        for path in written:
-            click.echo(path)
+        for name in written:
+            click.echo(name)

@@ -6,9 +6,8 @@ import json
 
 import click
 
-from surveyor.cli.texts import _, language, ngettext
-
 from surveyor.cli.options import area_option, config_option, db_option, json_option, open_survey, overwrite_option
+from surveyor.cli.texts import _, language, ngettext
 
 
 @click.group(name="dem")

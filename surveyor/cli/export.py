@@ -4,8 +4,18 @@ from __future__ import annotations
 
 import click
 
-from surveyor.cli.options import (all_data_option, area_option, choice, config_option, db_option, lang_option,
-                                  open_survey, output_path, overwrite_option, survey_settings)
+from surveyor.cli.options import (
+    all_data_option,
+    area_option,
+    choice,
+    config_option,
+    db_option,
+    lang_option,
+    open_survey,
+    output_path,
+    overwrite_option,
+    survey_settings,
+)
 from surveyor.cli.texts import _, language
 
 

@@ -9,12 +9,17 @@ from __future__ import annotations
 import signal as _signal
 import sys
 import threading
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import click
 
 from surveyor.cli.options import choice
 from surveyor.cli.texts import _, ngettext
 from surveyor.model import ENVIRONMENTS
+
+if TYPE_CHECKING:
+    import logging
 
 
 def _fmt_status(summary, last_by_op: dict) -> str:
@@ -69,7 +74,8 @@ def summary_text(s) -> str:
     if s.bytes_used:
         parts.append(_("{mb} MB used by speed tests").format(mb=f"{s.bytes_used / 1e6:.1f}"))
     return ((_("Stopped.") if s.interrupted else _("Done.")) + " " + ", ".join(parts) + "; "
-            + _("{distance} walked in {seconds} s.").format(distance=_metres(s.distance_m), seconds=f"{s.elapsed_s:.0f}")
+            + _("{distance} walked in {seconds} s.").format(distance=_metres(s.distance_m),
+                                                            seconds=f"{s.elapsed_s:.0f}")
             + " " + _("Journal: {path} (session {session}).").format(path=s.out, session=s.session))
 
 
@@ -201,7 +207,7 @@ def command(ctx: click.Context, out, gps, signal_spec, speedtest, interval_s, sp
     root = logging.getLogger()
     saved = list(root.handlers)
     if notice is not None:
-        handler = _NoticeHandler(notice)
+        handler = _notice_handler(notice)
         handler.setLevel(max(logging.WARNING, root.level) if root.level else logging.WARNING)
         root.handlers = [handler]
     try:
@@ -218,20 +224,18 @@ def command(ctx: click.Context, out, gps, signal_spec, speedtest, interval_s, sp
         sys.stderr.flush()
 
 
-class _NoticeHandler:
+def _notice_handler(notice: Callable[[str], None]) -> logging.Handler:
     """A logging handler that hands each message to the logger's notice() (see above)."""
+    import logging
 
-    def __new__(cls, notice):
-        import logging
+    class Handler(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            try:
+                notice(f"{record.levelname.capitalize()}: {record.getMessage()}")
+            except Exception:  # a message must never stop the logging
+                self.handleError(record)
 
-        class Handler(logging.Handler):
-            def emit(self, record: logging.LogRecord) -> None:
-                try:
-                    notice(f"{record.levelname.capitalize()}: {record.getMessage()}")
-                except Exception:  # a message must never stop the logging
-                    self.handleError(record)
-
-        return Handler()
+    return Handler()
 
 
 def _survey_operators() -> tuple[str, ...]:

@@ -26,20 +26,20 @@ Library errors are raised as :class:`surveyor.errors.SurveyorError` and turned i
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 
 import click
 
 from surveyor.cli.texts import _
-from surveyor.config import DEFAULT_DB, SETTINGS
+from surveyor.config import DEFAULT_DB, SETTINGS, Choices
 
 # Flags that set a setting: its name -> the flag, so a message names what was typed. The values
 # are not checked by click but by the settings' own rules, as file and environment values are.
 SETTING_FLAGS = {"resolution": "--resolution", "timezone": "--tz", "language": "--lang",
                  "out_of_scope": "--all-data"}
-LANGUAGES = next(s.allowed.values for s in SETTINGS if s.name == "language")
+LANGUAGES = next(s.allowed.values for s in SETTINGS if s.name == "language" and isinstance(s.allowed, Choices))
 
 db_option = click.option(
     "--db", "db", default=DEFAULT_DB, envvar="SURVEYOR_DB", show_default=True, show_envvar=True,

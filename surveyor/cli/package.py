@@ -5,8 +5,15 @@ from __future__ import annotations
 
 import click
 
-from surveyor.cli.options import (area_option, config_option, db_option, load_settings, open_survey, output_path,
-                                  overwrite_option)
+from surveyor.cli.options import (
+    area_option,
+    config_option,
+    db_option,
+    load_settings,
+    open_survey,
+    output_path,
+    overwrite_option,
+)
 from surveyor.cli.texts import _
 
 

@@ -5,9 +5,21 @@ from __future__ import annotations
 
 import click
 
-from surveyor.cli.options import (all_data_option, area_option, check_flags, check_operators, config_option,
-                                  db_option, lang_option, open_survey, operator_option, out_option, output_path,
-                                  overwrite_option, survey_settings)
+from surveyor.cli.options import (
+    all_data_option,
+    area_option,
+    check_flags,
+    check_operators,
+    config_option,
+    db_option,
+    lang_option,
+    open_survey,
+    operator_option,
+    out_option,
+    output_path,
+    overwrite_option,
+    survey_settings,
+)
 
 
 @click.command(name="print")

@@ -6,9 +6,8 @@ import json
 
 import click
 
-from surveyor.cli.texts import _
-
 from surveyor.cli.options import area_option, db_option, json_option
+from surveyor.cli.texts import _
 
 
 @click.command(name="pull")
@@ -35,5 +34,5 @@ def command(ctx: click.Context, db, out, area, as_json) -> None:
     if as_json:
         click.echo(json.dumps(summary, indent=2))
         return
-    click.echo(_("{out}: {merges} merges pulled ({skipped} there already), {added} samples added, {areas} areas.").format(
-        out=out, **{k: summary[k] for k in ("merges", "skipped", "added", "areas")}))
+    click.echo(_("{out}: {merges} merges pulled ({skipped} there already), {added} samples added, "
+                 "{areas} areas.").format(out=out, **{k: summary[k] for k in ("merges", "skipped", "added", "areas")}))

@@ -6,9 +6,8 @@ import json
 
 import click
 
-from surveyor.cli.texts import _
-
 from surveyor.cli.options import area_option, db_option, json_option
+from surveyor.cli.texts import _
 
 
 @click.command(name="push")

@@ -4,9 +4,20 @@ from __future__ import annotations
 
 import click
 
-from surveyor.cli.options import (all_data_option, area_option, check_flags, config_option, db_option,
-                                  district_option, lang_option, open_survey, out_option, output_path,
-                                  overwrite_option, survey_settings)
+from surveyor.cli.options import (
+    all_data_option,
+    area_option,
+    check_flags,
+    config_option,
+    db_option,
+    district_option,
+    lang_option,
+    open_survey,
+    out_option,
+    output_path,
+    overwrite_option,
+    survey_settings,
+)
 from surveyor.cli.texts import _
 
 

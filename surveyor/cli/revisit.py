@@ -4,8 +4,17 @@ from __future__ import annotations
 
 import click
 
-from surveyor.cli.options import (all_data_option, area_option, choice, config_option, db_option, lang_option,
-                                  open_survey, operator_option, survey_settings)
+from surveyor.cli.options import (
+    all_data_option,
+    area_option,
+    choice,
+    config_option,
+    db_option,
+    lang_option,
+    open_survey,
+    operator_option,
+    survey_settings,
+)
 from surveyor.cli.texts import _, language
 
 

@@ -6,9 +6,8 @@ import json
 
 import click
 
-from surveyor.cli.texts import _, language
-
 from surveyor.cli.options import check_operators, choice, config_option, db_option, open_survey, operator_option
+from surveyor.cli.texts import _, language
 
 
 @click.command(name="sites")
@@ -44,13 +43,14 @@ def command(candidates_path, heights, top_k, operators, clutter_m, fmt, db, conf
         mast = tuple(float(h) for h in heights.split(",") if h.strip())
     except ValueError:
         raise click.BadParameter(_("{value!r} is not a list of heights like 15,30,42.").format(value=heights),
-                                 param_hint="--heights")
+                                 param_hint="--heights") from None
     if not mast or any(not 3 <= h <= 150 for h in mast):
         raise click.BadParameter(_("mast heights must be 3 to 150 m, e.g. 15,30,42."), param_hint="--heights")
     settings = load_settings(config, required=config is not None)
     with open_survey(db) as store:
         proposals, summary = propose_sites(store, settings, candidates_path=candidates_path, heights=mast,
-                                           top_k=top_k, operators=check_operators(store, operators), clutter_m=clutter_m)
+                                           top_k=top_k, operators=check_operators(store, operators),
+                                           clutter_m=clutter_m)
     if fmt == "geojson":
         click.echo(to_geojson(proposals))
         return
@@ -64,9 +64,9 @@ def command(candidates_path, heights, top_k, operators, clutter_m, fmt, db, conf
     for r in proposals.itertuples(index=False):
         road = format_distance(r.nearest_road_m, lang) if r.nearest_road_m == r.nearest_road_m \
             else _("unknown (no roads layer)")
-        click.echo(_("{operator} #{rank}: {name} ({source}) at ({lat}, {lon}), ground {ground} m, mast {mast} m: serves "
-                     "{cells} cells ({dead} dead, {predicted} predicted dead), {buildings} buildings; nearest road "
-                     "{road}.").format(operator=r.operator, rank=r.rank, name=r.name, source=r.source,
+        click.echo(_("{operator} #{rank}: {name} ({source}) at ({lat}, {lon}), ground {ground} m, mast {mast} m: "
+                     "serves {cells} cells ({dead} dead, {predicted} predicted dead), {buildings} buildings; "
+                     "nearest road {road}.").format(operator=r.operator, rank=r.rank, name=r.name, source=r.source,
                                        lat=f"{r.lat:.5f}", lon=f"{r.lon:.5f}", ground=format_number(r.ground_m, lang),
                                        mast=f"{r.mast_height_m:g}", cells=r.cells_served, dead=r.dead_cells_served,
                                        predicted=r.predicted_dead_cells_served, buildings=r.buildings_served,

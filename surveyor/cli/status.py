@@ -66,7 +66,7 @@ def status_text(status: StoreStatus, sessions=None) -> str:
         db=shown, samples=_count(status.samples, "{n} sample", "{n} samples"), sessions=sessions_line(status, sessions),
         days=_count(status.days, "{n} day", "{n} days"), first=status.first, last=status.last)]
     width = max(len(str(k)) for k in status.by_operator)
-    lines += [f"  {str(op):<{width}}  {_n(n):>9}" for op, n in status.by_operator.items()]
+    lines += [f"  {op!s:<{width}}  {_n(n):>9}" for op, n in status.by_operator.items()]
     lines.append("  " + _("kinds:") + " " + ", ".join(f"{k} {_n(v)}" for k, v in status.by_kind.items()))
     if status.unplaced:
         lines.append("  " + _("without a position (not on maps until placed from a GPS track): {n}").format(

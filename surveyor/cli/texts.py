@@ -20,8 +20,8 @@ from __future__ import annotations
 
 import copy
 import os
-
 from pathlib import Path
+from typing import Any
 
 LANGUAGES = ("id", "en")
 DEFAULT_LANGUAGE = "id"
@@ -98,7 +98,7 @@ def use_language(lang: str) -> None:
 
     _state["lang"] = lang if lang in LANGUAGES else DEFAULT_LANGUAGE
     for name in _CLICK_MODULES:
-        module = getattr(click, name, None)
+        module: Any = getattr(click, name, None)  # one of click's modules, its gettext names replaced
         if module is None:
             import importlib
 

@@ -6,9 +6,8 @@ import json
 
 import click
 
-from surveyor.cli.texts import _
-
 from surveyor.cli.options import config_option, db_option, json_option, open_survey
+from surveyor.cli.texts import _
 
 
 @click.group(name="towers")
@@ -58,9 +57,9 @@ def add_command(operator, lat, lon, height_m, band, name, db, config, as_json) -
 @json_option
 def list_command(db, config, as_json) -> None:
     """List the towers terrain analysis uses, with the antenna height and frequency each is given."""
-    from surveyor.analyse.terrain.towers import load_towers
     from surveyor.analyse.terrain.calibrate import SAMPLE_COLUMNS
     from surveyor.analyse.terrain.radio import operator_frequencies
+    from surveyor.analyse.terrain.towers import load_towers
     from surveyor.config import load_settings
 
     settings = load_settings(config, required=config is not None)

@@ -1,9 +1,10 @@
 """Exports for other tools: GeoJSON, KML (Google Earth), CSV, GeoPackage (QGIS), XLSX, and the
 blank-spot sheet Diskominfo asks villages for.
 
-Every export goes through :func:`surveyor.outputs.layers.load_layer`, the one place where privacy applies: exclusion zones
-from ``survey.toml`` are dropped always, and ``anonymize`` removes volunteers, device IDs, free
-text and exact sample positions (see :mod:`surveyor.outputs.privacy`). Text from inputs is untrusted: KML is
+Every export goes through :func:`surveyor.outputs.layers.load_layer`, the one place where privacy
+applies: exclusion zones from ``survey.toml`` are dropped always, and ``anonymize`` removes
+volunteers, device IDs, free text and exact sample positions (see :mod:`surveyor.outputs.privacy`).
+Text from inputs is untrusted: KML is
 XML-escaped (descriptions are HTML-escaped inside CDATA that cannot be closed early), and CSV/XLSX
 cells that a spreadsheet would run as a formula are neutralised (OWASP "CSV injection").
 
@@ -18,10 +19,11 @@ import csv
 import math
 import os
 import re
+from collections.abc import Iterable
 from datetime import datetime
 from html import escape as html_escape
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 from xml.sax.saxutils import escape as xml_escape
 
 from surveyor.config import Settings
@@ -153,8 +155,7 @@ def write_xlsx(rows: Iterable[Iterable[Any]], header: Iterable[str], path: Path,
 
 
 def _frame_rows(gdf, columns: list[str]):
-    for rec in gdf[columns].itertuples(index=False, name=None):
-        yield rec
+    yield from gdf[columns].itertuples(index=False, name=None)
 
 
 def _kml_text(value: Any) -> str:
@@ -353,7 +354,8 @@ def sample_cells(samples, settings: Settings):
     from surveyor.analyse.rules import negative_reasons
     from surveyor.geo import cells as grid
 
-    placed = samples[samples["lat"].notna() & samples["h3_10"].notna()] if "h3_10" in samples.columns else samples.iloc[0:0]
+    placed = (samples[samples["lat"].notna() & samples["h3_10"].notna()] if "h3_10" in samples.columns
+              else samples.iloc[0:0])
     if len(placed) == 0:
         return gpd.GeoDataFrame({"operator": [], "h3": [], "samples": []}, geometry=[], crs="EPSG:4326")
     df = pd.DataFrame({"operator": placed["operator"].fillna("?").to_numpy(),
@@ -470,6 +472,16 @@ def _write_ogr(gdf, layer: str, path: Path, fmt: str) -> None:
         pyogrio.write_dataframe(gdf, path, driver="GPKG", layer=layer, **kwargs)
 
 
-__all__ = ["EXPORT_LAYERS", "FORMATS", "export_layer", "load_layer", "neutralize", "cdata", "format_from_suffix",
-           "kml_colour", "rounded", "sample_cells"]
+__all__ = [
+    "EXPORT_LAYERS",
+    "FORMATS",
+    "cdata",
+    "export_layer",
+    "format_from_suffix",
+    "kml_colour",
+    "load_layer",
+    "neutralize",
+    "rounded",
+    "sample_cells",
+]
 

@@ -131,7 +131,7 @@ def road_text(row: dict, _m, _, lang: str) -> str | None:
     if _isnull(row.get("road_distance_m")):
         return None
     name = row.get("road_name") if isinstance(row.get("road_name"), str) else None
-    what = name or _("an unnamed {kind}").format(kind=_(ROAD_CLASSES.get(row.get("road_class"), "road")))
+    what = name or _("an unnamed {kind}").format(kind=_(ROAD_CLASSES.get(str(row.get("road_class")), "road")))
     if row["road_distance_m"] < 1:
         return _("{road} crosses it").format(road=what)
     direction = _m(_compass(row.get("road_bearing_deg")))
@@ -145,7 +145,7 @@ ROAD_CLASSES = {"major": N_("main road"), "minor": N_("road"), "track": N_("trac
 def _compass(bearing: Any) -> str:
     from surveyor.geo.bearing import compass
 
-    return compass(float(bearing)) if not _isnull(bearing) else ""
+    return (compass(float(bearing)) or "") if not _isnull(bearing) else ""
 
 
 def zone_evidence(z: dict, settings: Settings, _, _m, lang: str) -> str:
@@ -167,16 +167,18 @@ def zone_evidence(z: dict, settings: Settings, _, _m, lang: str) -> str:
             failed=format_number(z.get("speed_failed"), lang), tests=format_number(z.get("speed_tests"), lang))
     if not _isnull(z.get("nearest_signal_m")):
         text += "; " + _("usable 4G {distance} to the {direction}").format(
-            distance=format_distance(z["nearest_signal_m"], lang), direction=_m(z.get("nearest_signal_direction") or ""))
+            distance=format_distance(z["nearest_signal_m"], lang),
+            direction=_m(z.get("nearest_signal_direction") or ""))
     return text + "."
 
 
+def _share(z: dict, key: str) -> float:
+    value = z.get(key)
+    return 0.0 if value is None or _isnull(value) else float(value)
+
+
 def _main_reason(z: dict) -> str | None:
-    ns, g2 = z.get("share_no_service"), z.get("share_2g3g")
-    ns = 0.0 if _isnull(ns) else float(ns)
-    g2 = 0.0 if _isnull(g2) else float(g2)
-    share = z.get("share_negative")
-    share = 0.0 if _isnull(share) else float(share)
+    ns, g2, share = _share(z, "share_no_service"), _share(z, "share_2g3g"), _share(z, "share_negative")
     if ns >= 0.5:
         return "no_service"
     if g2 >= 0.5:
@@ -367,7 +369,7 @@ def write_xlsx(sheet: Sheet, path: Path) -> None:
     for row in sheet.rows:
         ws.append([clean_text(row.get(k)) if isinstance(row.get(k), str) else row.get(k) for k in COLUMN_KEYS])
         r = ws.max_row
-        for j, (key, _label, _w, kind) in enumerate(COLUMNS, 1):
+        for j, (_key, _label, _w, kind) in enumerate(COLUMNS, 1):
             cell = ws.cell(row=r, column=j)
             cell.alignment = Alignment(wrap_text=kind == "wrap", vertical="top")
             if kind == "date" and cell.value is not None:

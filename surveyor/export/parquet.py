@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 from surveyor.config import Settings
 
@@ -53,7 +54,7 @@ def _arrow_table(gdf):
 
 
 def _geo_metadata(types: set[str], bbox) -> bytes:
-    column = {"encoding": "WKB", "geometry_types": sorted(types)}
+    column: dict[str, Any] = {"encoding": "WKB", "geometry_types": sorted(types)}
     if bbox is not None and all(b == b for b in bbox):
         column["bbox"] = [float(b) for b in bbox]
     from pyproj import CRS
@@ -118,17 +119,15 @@ def write_parquet(store, settings: Settings, out, *, layer: str = "dead_zones", 
     out = Path(out)
     types: set[str] = set()
     bbox = [np.inf, np.inf, -np.inf, -np.inf]
-    schema = None
     with atomic_path(out) as tmp:
         writer = None
         try:
             for gdf in _chunks(store, settings, layer, area, anonymize):
                 table = _arrow_table(gdf)
-                if schema is None:
-                    schema = table.schema
-                    writer = pq.ParquetWriter(str(tmp), schema, compression="zstd")
-                else:
-                    table = table.select(schema.names).cast(schema) if table.schema != schema else table
+                if writer is None:  # the first chunk sets the schema
+                    writer = pq.ParquetWriter(str(tmp), table.schema, compression="zstd")
+                elif table.schema != writer.schema:
+                    table = table.select(writer.schema.names).cast(writer.schema)
                 geoms = gdf.geometry.to_numpy()
                 present = geoms[~shapely.is_missing(geoms)]
                 if len(present):

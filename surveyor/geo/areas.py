@@ -11,8 +11,8 @@ dot, and the areas below those by ``parent_code``; :func:`find_area` unites thei
 from __future__ import annotations
 
 import json
-from importlib import resources
 from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -264,7 +264,7 @@ class AreaIndex:
         self.sizes = shapely.area(geoms) if len(geoms) else np.zeros(0)
 
     @classmethod
-    def of(cls, areas) -> "AreaIndex":
+    def of(cls, areas) -> AreaIndex:
         """The index of an ``areas`` layer (a GeoDataFrame with ``code``; empty or None: no areas)."""
         if areas is None or len(areas) == 0 or "code" not in areas.columns:
             return cls([], [])

@@ -55,7 +55,7 @@ class Dem:
     # -- grid ---------------------------------------------------------------------------------------
     @property
     def shape(self) -> tuple[int, int]:
-        return self.elevation_m.shape  # type: ignore[return-value]
+        return self.elevation_m.shape
 
     @property
     def resolution_m(self) -> tuple[float, float]:

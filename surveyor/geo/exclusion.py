@@ -102,7 +102,7 @@ def exclusion_geometry(settings: Settings):
         back = Transformer.from_crs(crs, "EPSG:4326", always_xy=True)
         x, y = fwd.transform(z.lon, z.lat)
         circle = shapely.Point(x, y).buffer(z.radius_m, 32)
-        parts.append(shapely.transform(circle, lambda c: np.column_stack(back.transform(c[:, 0], c[:, 1]))))
+        parts.append(shapely.transform(circle, lambda c, back=back: np.column_stack(back.transform(c[:, 0], c[:, 1]))))
     return shapely.union_all(parts)
 
 

@@ -36,7 +36,7 @@ class Scope:
 
             try:
                 boundary = load_boundary(settings)
-            except Exception:  # noqa: BLE001 - a survey whose boundary cannot be read has no area scope
+            except Exception:  # a survey whose boundary cannot be read has no area scope
                 boundary = None
         return cls(boundary, settings.period_days * 86400.0, tuple(settings.operators), settings.max_distance_m)
 

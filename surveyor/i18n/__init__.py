@@ -16,9 +16,9 @@ from 1 km (``850 m``, ``1,2 km`` / ``1.2 km``), with the language's separators.
 
 from __future__ import annotations
 
-from functools import lru_cache
+from collections.abc import Callable
+from functools import cache
 from importlib import resources
-from typing import Callable
 
 LANGUAGES = ("id", "en")
 LOCALES = {"id": "id_ID", "en": "en_GB"}
@@ -89,7 +89,7 @@ def read_po(text: str) -> tuple[dict[str, str], dict[str, list[str]]]:
     return singles, plurals
 
 
-@lru_cache(maxsize=None)
+@cache
 def _catalogue(lang: str, domain: str) -> tuple[dict[str, str], dict[str, list[str]]]:
     ref = resources.files("surveyor.i18n").joinpath("locale", lang, "LC_MESSAGES", f"{domain}.po")
     if not ref.is_file():

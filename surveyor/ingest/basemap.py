@@ -23,8 +23,9 @@ from __future__ import annotations
 
 import logging
 import os
-from datetime import datetime, timezone
-from typing import Any, Callable, Iterable
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
+from typing import Any
 
 from surveyor.config import Settings
 from surveyor.errors import InputError
@@ -177,7 +178,8 @@ def _relation_polygon(members, ways):
     import shapely
     from shapely.geometry import LineString
 
-    outer, inner = [], []
+    outer: list[LineString] = []
+    inner: list[LineString] = []
     for way_id, role in members:
         coords = ways.get(way_id, ((), None))[0]
         if len(coords) < 2:
@@ -368,7 +370,8 @@ def _clipped_frame(layer: str, rows: list[dict], geoms: list, region):
                 out[pick] = make(arr[pick], indices=np.arange(int(pick.sum())))
         done = ((types == 5) & lines) | ((types == 6) & ~lines)  # multi already
         out[done] = arr[done]
-        for i in np.flatnonzero(out == None):  # noqa: E711 - collections left by cutting or repair
+        left = np.array([g is None for g in out], dtype=bool)  # collections left by cutting or repair
+        for i in np.flatnonzero(left):
             out[i] = _lineal(arr[i]) if lines[i] else _polygonal(arr[i])
         ok = np.array([g is not None and not g.is_empty for g in out], dtype=bool)
         kept_rows = [r for r, k in zip(kept_rows, ok) if k]
@@ -409,7 +412,7 @@ def _overlap_check(data: OsmData, region, area_label: str) -> None:
 def _store(store: Store, data: OsmData, region, *, source: str, buffer_m: float, area_code: str,
            area_label: str) -> dict[str, Any]:
     layers, skipped = build_layers(data, region)
-    counts = {layer: int(len(gdf)) for layer, gdf in layers.items()}
+    counts = {layer: len(gdf) for layer, gdf in layers.items()}
     if not any(counts.values()):
         raise InputError(f"holds no roads, buildings, water, places or facilities inside {area_label} "
                          f"(with its {buffer_m:g} m buffer); the basemap was left as it was.", path=source,
@@ -417,7 +420,7 @@ def _store(store: Store, data: OsmData, region, *, source: str, buffer_m: float,
     record = {
         "source": source,
         "format": ", ".join(sorted(set(data.formats))),
-        "imported_at": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "imported_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "data_timestamp": data.timestamp,
         "attribution": ATTRIBUTION,
         "license_url": LICENSE_URL,
@@ -461,8 +464,8 @@ def import_basemap(store: Store, settings: Settings, paths: Iterable[str | os.Pa
         nothing inside it. The basemap already stored is then left as it was.
     """
     say = progress or (lambda _m: None)
-    paths = [os.fspath(p) for p in paths]
-    if not paths:
+    files = [os.fspath(p) for p in paths]
+    if not files:
         from surveyor.errors import InvalidRequest
 
         raise InvalidRequest("No file given.", fix="Give one or more OpenStreetMap files.")
@@ -470,14 +473,14 @@ def import_basemap(store: Store, settings: Settings, paths: Iterable[str | os.Pa
     region = clip_region(the_area.boundary, buffer_m)
     label = f"the area {the_area.name} ({the_area.code})"
     combined = OsmData()
-    for path in paths:
+    for path in files:
         say(f"reading {path}")
         data = read_osm(path, KEYS, region.bounds)
         _overlap_check(data, region, label)
         combined.update(data)
     if combined.missing_nodes:
         log.info("%d node references without a position (outside the extract)", combined.missing_nodes)
-    return _store(store, combined, region, source=", ".join(paths), buffer_m=buffer_m, area_code=the_area.code,
+    return _store(store, combined, region, source=", ".join(files), buffer_m=buffer_m, area_code=the_area.code,
                   area_label=label)
 
 
@@ -513,6 +516,6 @@ def fetch_basemap(store: Store, settings: Settings, *, overpass_url: str | None 
                          "proxy, or a URL that is not an Overpass API interpreter?).", path=url,
                          fix="Open a web page in a browser to check the connection, or give the right "
                              "--overpass-url; nothing was changed.")
-    data = read_overpass_json("", KEYS, raw=raw, source=url, box=region.bounds)
+    data = read_overpass_json("", frozenset(KEYS), raw=raw, source=url, box=region.bounds)
     label = f"the area {the_area.name} ({the_area.code})"
     return _store(store, data, region, source=url, buffer_m=buffer_m, area_code=the_area.code, area_label=label)

@@ -21,6 +21,7 @@ import logging
 import math
 import zipfile
 from dataclasses import dataclass
+from datetime import UTC
 from pathlib import Path
 from typing import Any
 
@@ -65,7 +66,7 @@ def _gdal_path(path: Path) -> str:
     try:
         with rasterio.open(path):
             return str(path)
-    except Exception:  # noqa: BLE001 - fall through to the zip check and the message below
+    except Exception:  # fall through to the zip check and the message below
         pass
     if zipfile.is_zipfile(path):
         with zipfile.ZipFile(path) as zf:
@@ -100,19 +101,19 @@ def open_sources(paths: list[str | Path], crs: str | None = None) -> list[Source
             with rasterio.open(gdal_path) as ds:
                 src_crs = ds.crs.to_string() if ds.crs else None
                 georeferenced = not ds.transform.is_identity
-                if not georeferenced or (src_crs is None and crs is None):
+                use_crs = crs or src_crs
+                if not georeferenced or use_crs is None:
                     what = "no coordinate reference system" if georeferenced else "no georeferencing"
                     raise InputError(
                         f"has {what}, so surveyor cannot tell where on earth it lies.", path=str(path),
                         fix="Give its CRS with --crs (e.g. --crs EPSG:4326 for a latitude/longitude grid), or "
                             "export the tile again with its CRS (gdal_edit.py -a_srs EPSG:4326 FILE).")
-                use_crs = crs or src_crs
                 bounds = transform_bounds(use_crs, "EPSG:4326", *ds.bounds, densify_pts=21)
                 res = _resolution_m(ds.res, use_crs, (bounds[1] + bounds[3]) / 2)
                 sources.append(Source(str(path), gdal_path, ds.driver, use_crs, tuple(bounds), res))
         except InputError as exc:
             problems.append(str(exc))
-        except Exception as exc:  # noqa: BLE001 - GDAL's own errors become one message per file
+        except Exception as exc:  # GDAL's own errors become one message per file
             problems.append(f"{path}: cannot be read as a DEM ({exc}). Give a {FORMATS_TEXT} file.")
     if problems:
         raise InputError(problems[0] if len(problems) == 1 else "Some DEM files cannot be used:\n  "
@@ -190,7 +191,7 @@ def fill_voids(z: np.ndarray) -> tuple[np.ndarray, int]:
     missing = ~np.isfinite(z)
     if not missing.any() or missing.all():
         return z, 0
-    labels, n = ndimage.label(missing)
+    labels, _n = ndimage.label(missing)
     border = np.unique(np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]]))
     holes = missing & ~np.isin(labels, border)
     if not holes.any():
@@ -370,7 +371,7 @@ def import_dem(store, settings: Settings, paths: list[str | Path], *, area: str 
                           resolution_m=resolution_m)
     shade = hillshade(dem)
     contours = _contours(dem, sel.boundary)
-    info["contours"] = int(len(contours))
+    info["contours"] = len(contours)
     info["contour_interval_m"] = CONTOUR_INTERVAL_M
     info["imported_at"] = _now()
     from surveyor.store.dem import save_dem
@@ -389,6 +390,6 @@ def _contours(dem: Dem, area_lonlat):
 
 
 def _now() -> str:
-    from datetime import datetime, timezone
+    from datetime import datetime
 
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

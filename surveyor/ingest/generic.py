@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import csv
 import re
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Callable, Iterator
 
 import numpy as np
 import pandas as pd
@@ -73,7 +73,7 @@ def record_chunks(records: Iterator[tuple[int, str, list[str] | None]], width: i
     rejects: list[Reject] = []
     last = None
     for line_no, raw, fields in records:
-        if fields is None or len(fields) > width and any(f.strip() for f in fields[width:]):
+        if fields is None or (len(fields) > width and any(f.strip() for f in fields[width:])):
             rejects.append(reject_wide(line_no, raw, fields))
             continue
         key = boundary(fields) if boundary is not None else None
@@ -282,7 +282,7 @@ def enough_columns(fields: set[str]) -> bool:
 
 def best_delimiter(line: str, mapping: dict[str, str] | None = None) -> tuple[str, dict[int, str]]:
     """The delimiter under which the header line yields the most recognised columns."""
-    best = (",", {})
+    best: tuple[str, dict[int, str]] = (",", {})
     for d in DELIMITERS:
         cols = resolve_columns(split_header(line, d), mapping)
         if len(cols) > len(best[1]):
@@ -381,7 +381,7 @@ def _read(path: Path, ctx: ReadContext) -> Iterator[Batch]:
     records = csv_records(path, delimiter=delimiter)
     header = split_header(header_line.rstrip("\r\n"), delimiter)
     width = len(header)
-    unused = unused_columns(header, columns)
+    unused: list[str] | None = unused_columns(header, columns)
     order = DateOrder(ctx.date_order, ctx.source_file)
     next(records, None)  # the header
 

@@ -19,8 +19,9 @@ Parsed with pyarrow's streaming CSV reader in chunks, so a file larger than memo
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
+from typing import BinaryIO
 
 import numpy as np
 import pandas as pd
@@ -79,8 +80,8 @@ def _parsed(col: pa.Array) -> np.ndarray | None:
 def _repaired(col: pa.Array) -> pa.Array:
     """A text column whose bytes that are not UTF-8 are replaced by U+FFFD (only called when Arrow
     found some: the fast paths never pay for it)."""
-    return pa.array([None if b is None else b.decode("utf-8", errors="replace") for b in col.cast(pa.binary()).to_pylist()],
-                    type=pa.string())
+    return pa.array([None if b is None else b.decode("utf-8", errors="replace")
+                     for b in col.cast(pa.binary()).to_pylist()], type=pa.string())
 
 
 def _numbers(col: pa.Array, decimal_comma: bool = False) -> tuple[np.ndarray, np.ndarray]:
@@ -184,7 +185,7 @@ def read(path: Path, ctx: ReadContext) -> Iterator[Batch]:
     session = f"gnettrack-{ctx.content_hash[:12]}"
     lines = _LineNumbers(path)
     first = True
-    unused = [c or f"column {i + 1}" for i, c in enumerate(names) if c not in USED]
+    unused: list[str] | None = [c or f"column {i + 1}" for i, c in enumerate(names) if c not in USED]
     for record_batch in reader:
         numbers, rejects = lines.take(record_batch.num_rows, skipped)
         skipped.clear()
@@ -217,7 +218,7 @@ class _LineNumbers:
     def __init__(self, path: Path):
         self.path = path
         self.next_line = 2  # line 1 is the header
-        self.fh = None
+        self.fh: BinaryIO | None = None
 
     def take(self, n_valid: int, skipped: list[tuple[int, str, str]]) -> tuple[np.ndarray, list[Reject]]:
         if not skipped and self.fh is None:

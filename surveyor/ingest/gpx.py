@@ -18,8 +18,8 @@ from __future__ import annotations
 
 import re
 import xml.parsers.expat
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import numpy as np
 import pandas as pd
@@ -45,9 +45,10 @@ def _local(tag: str) -> str:
 class _Points:
     """Expat handlers collecting track points (with their line) as they stream past."""
 
-    CHILD_TAGS = {"time", "ele", "speed", "hdop"}
+    CHILD_TAGS = frozenset({"time", "ele", "speed", "hdop"})
 
-    def __init__(self) -> None:
+    def __init__(self, parser: xml.parsers.expat.XMLParserType) -> None:
+        self.parser = parser  # for the line of each point
         self.done: list[dict] = []
         self.current: dict | None = None
         self.child: str | None = None
@@ -93,12 +94,12 @@ def points_frame(points: list[dict], ctx: ReadContext) -> Batch:
         return f'<trkpt lat="{p.get("lat")}" lon="{p.get("lon")}">{inner}</trkpt>'
 
     for i in np.flatnonzero(bad_pos.to_numpy()):
-        rejects.append(Reject(int(df["line"][i]), raw(i), "bad_position",
+        rejects.append(Reject(int(df["line"][i]), raw(int(i)), "bad_position",
                               "track point without a valid lat/lon; it is left out."))
     for i in np.flatnonzero(no_time.to_numpy()):
         t = points[i].get("time")
         why = f"<time> {t!r} is not an ISO 8601 time" if t else "track point has no <time>"
-        rejects.append(Reject(int(df["line"][i]), raw(i), "no_time",
+        rejects.append(Reject(int(df["line"][i]), raw(int(i)), "no_time",
                               f"{why}, so it cannot place samples by time. Export the track with times "
                               "(the recording app's GPX, not one redrawn in a map editor)."))
     keep = ~(bad_pos | no_time).to_numpy()
@@ -117,9 +118,8 @@ def points_frame(points: list[dict], ctx: ReadContext) -> Batch:
 
 
 def _read(path: Path, ctx: ReadContext) -> Iterator[Batch]:
-    handler = _Points()
     parser = xml.parsers.expat.ParserCreate()
-    handler.parser = parser
+    handler = _Points(parser)
     parser.StartElementHandler = handler.start
     parser.EndElementHandler = handler.end
     parser.CharacterDataHandler = handler.chars

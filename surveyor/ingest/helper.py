@@ -18,7 +18,12 @@ from __future__ import annotations
 import os
 import pickle
 import queue as queue_module
-from typing import Any, Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from multiprocessing.process import BaseProcess
+    from multiprocessing.queues import Queue
 
 # Numerical libraries in the helper get one thread each: the calling process needs the other core.
 # Arrow's thread pool follows OMP_NUM_THREADS too (its CSV reader would otherwise take both cores).
@@ -43,9 +48,9 @@ class Helper:
 
     def __init__(self, warm: Iterable[str] = ()) -> None:
         self.warm = tuple(warm)
-        self._process = None
-        self._jobs = None
-        self._results = None
+        self._process: BaseProcess | None = None
+        self._jobs: Queue | None = None
+        self._results: Queue | None = None
         self._leaving: list = []  # released helpers, exiting on their own
         self.jobs_run = 0
 
@@ -75,7 +80,7 @@ class Helper:
         job would start a new one). :meth:`stop` still waits for it."""
         process, self._process = self._process, None
         if process is not None:
-            if process.is_alive():
+            if process.is_alive() and self._jobs is not None:  # (the queues come with the process)
                 self._jobs.put(None)
             self._leaving.append(process)
 
@@ -105,18 +110,21 @@ class Helper:
         nobody; the next job starts a new one.
         """
         self.start()
-        self._jobs.put((function, args))
+        process, jobs, results = self._process, self._jobs, self._results
+        if process is None or jobs is None or results is None:  # pragma: no cover - start() sets them
+            raise HelperFailed("the helper process did not start")
+        jobs.put((function, args))
         self.jobs_run += 1
         finished = False
         try:
             while True:
                 try:
-                    kind, item = self._results.get(timeout=1.0)
+                    kind, item = results.get(timeout=1.0)
                 except queue_module.Empty:
-                    if self._process.is_alive():
+                    if process.is_alive():
                         continue
                     finished = True
-                    code = self._process.exitcode
+                    code = process.exitcode
                     self.stop()
                     raise died(code) from None
                 if kind == "done":
@@ -135,7 +143,7 @@ def _sendable(exc: BaseException) -> BaseException:
     """The exception itself when it survives pickling, else a :class:`HelperFailed` describing it."""
     try:
         pickle.loads(pickle.dumps(exc))
-    except Exception:  # noqa: BLE001 - any failure to pickle or rebuild it
+    except Exception:  # any failure to pickle or rebuild it
         return HelperFailed(f"{type(exc).__name__}: {exc}")
     return exc
 

@@ -117,7 +117,7 @@ def sample_ids(df: pd.DataFrame, source_key: str | None = None) -> np.ndarray:
     content_key = _hash_strings(pd.Series([CONTENT_KEY], dtype=object))[0]
     if has_device.all() and n:
         h = _fold(df, _hash_strings(device), IDENTITY_FIELDS, False)
-    elif not has_device.any():  # most app exports: one key for every row
+    elif device is None or not has_device.any():  # most app exports: one key for every row
         h = _fold(df, np.full(n, content_key, dtype=np.uint64), CONTENT_FIELDS, True)
     else:
         by_device = _fold(df, _hash_strings(device.fillna("")), IDENTITY_FIELDS, False)

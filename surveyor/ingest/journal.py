@@ -7,9 +7,9 @@ quarantined as ``truncated`` and every complete line before it is kept.
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Iterator
 
 import pandas as pd
 
@@ -53,7 +53,7 @@ def _parse_time(value: object, ctx: ReadContext) -> datetime | None:
         return None
     if t.tzinfo is None:  # tolerated: a local time without offset is read in --tz
         t = t.replace(tzinfo=ctx.tz)
-    return t.astimezone(timezone.utc)
+    return t.astimezone(UTC)
 
 
 def _row(obj: dict, ctx: ReadContext, unknown: set[str] | None = None

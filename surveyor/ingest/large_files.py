@@ -7,8 +7,8 @@ start the helper first thing, before its own heavy imports.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 
 from surveyor.ingest.helper import Helper
 

@@ -20,11 +20,12 @@ import logging
 import os
 import sys
 import tempfile
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from functools import lru_cache
-from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -33,13 +34,13 @@ import pyarrow as pa
 
 from surveyor import __version__
 from surveyor.config import TimeZone, check_value
-from surveyor.errors import InputError, SurveyorError, InvalidRequest
+from surveyor.errors import InputError, InvalidRequest, SurveyorError
+from surveyor.geo.cells import h3_cells
 from surveyor.ingest import detect
 from surveyor.ingest.base import Batch, ReadContext
 from surveyor.ingest.helper import Helper, HelperFailed
-from surveyor.ingest.large_files import merge_helper, wanted
-from surveyor.geo.cells import h3_cells
 from surveyor.ingest.identity import file_hash, sample_ids
+from surveyor.ingest.large_files import merge_helper, wanted
 from surveyor.ingest.normalize import choose
 from surveyor.ingest.place import Placement, place_unplaced
 from surveyor.ingest.validate import validate
@@ -418,7 +419,7 @@ def _merge_one(store: Store, display: str, path: Path, tz: ZoneInfo, forced, opt
         # Repeats within the file are caught while preparing; the database is asked only when it
         # holds samples of other merges (never for a first import).
         check_store = store.has_samples(other_than_merge=merge_id)
-        sessions: list[pd.DataFrame] = []
+        sessions: list[pd.DataFrame] | None = []  # None once they no longer fit what was added
         times: list[np.ndarray] = []
         operators: dict[str, int] = {}
         with store.bulk_load(merge_id):
@@ -436,7 +437,7 @@ def _merge_one(store: Store, display: str, path: Path, tz: ZoneInfo, forced, opt
         session_rows = combine_sessions(pd.concat(sessions, ignore_index=True)) if sessions else None
         store.commit_merge(MergeRecord(
             merge_id=merge_id, source_file=display, content_hash=content_hash, format=reader.name,
-            merged_at=datetime.now(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z"),
+            merged_at=datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
             counts=result.counts(),
             options={"tz": opts.tz, "operator": opts.operator, "volunteer": opts.volunteer, "device": opts.device,
                      "mapping": opts.mapping, "by_reason": result.by_reason, "surveyor": __version__}),
@@ -452,7 +453,7 @@ def _remember_settings(store: Store, settings) -> None:
     try:
         with store.writer_lock():
             remember(store, settings if settings is not None else Settings())
-    except Exception as exc:  # noqa: BLE001 - never a reason for a merge to fail
+    except Exception as exc:  # never a reason for a merge to fail
         log.debug("settings not kept in the database: %s", exc)
 
 
@@ -462,7 +463,7 @@ def _wkb(geom) -> bytes:
     return shapely.to_wkb(geom)
 
 
-def _tally_scope(p: "Prepared", result: FileResult, times: list[np.ndarray], operators: dict[str, int]) -> None:
+def _tally_scope(p: Prepared, result: FileResult, times: list[np.ndarray], operators: dict[str, int]) -> None:
     result.far_from_area += p.far
     if result.far_example is None and p.far_example is not None:
         result.far_example = p.far_example
@@ -484,7 +485,7 @@ def _scope_report(store: Store, scope, result: FileResult, times: list[np.ndarra
             if len(sessions) and "last" in sessions.columns:
                 last = pd.to_datetime(sessions["last"], utc=True, errors="coerce").max()
                 newest = None if pd.isna(last) else last.timestamp()
-        except Exception:  # noqa: BLE001 - a report, never a reason for a merge to fail
+        except Exception:  # a report, never a reason for a merge to fail
             newest = None
         result.outside_period = int(scope.old(t, newest).sum())
     wanted = {o.lower() for o in scope.operators}
@@ -570,7 +571,7 @@ def _area(wkb: bytes):
     return geom
 
 
-def _scope_counts(good: pd.DataFrame, ctx: ReadContext, out: "Prepared") -> None:
+def _scope_counts(good: pd.DataFrame, ctx: ReadContext, out: Prepared) -> None:
     lat = good["lat"].to_numpy(dtype=float)
     lon = good["lon"].to_numpy(dtype=float)
     if ctx.scope_area is not None:

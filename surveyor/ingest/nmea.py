@@ -21,9 +21,9 @@ date is taken as midnight passing. CRLF and LF line ends both work.
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, timedelta, timezone
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Iterator
 
 import pandas as pd
 
@@ -91,11 +91,17 @@ def _tod(value: str) -> float | None:
 
 
 class _Epoch:
-    __slots__ = ("tod", "line", "raw", "fix", "lat", "lon", "alt", "speed_kn", "hdop", "date", "any_ok")
+    __slots__ = ("alt", "any_ok", "date", "fix", "hdop", "lat", "line", "lon", "raw", "speed_kn", "tod")
 
     def __init__(self, tod: float, line: int) -> None:
-        self.tod, self.line, self.raw = tod, line, []
-        self.fix, self.lat, self.lon, self.alt, self.speed_kn, self.hdop = False, None, None, None, None, None
+        self.tod, self.line = tod, line
+        self.raw: list[str] = []  # the epoch's sentences
+        self.fix = False
+        self.lat: float | None = None
+        self.lon: float | None = None
+        self.alt: float | None = None
+        self.speed_kn: float | None = None
+        self.hdop: float | None = None
         self.date: date | None = None
         self.any_ok = False
 
@@ -220,7 +226,7 @@ def _read(path: Path, ctx: ReadContext) -> Iterator[Batch]:
                                   "no RMC or ZDA sentence gave the date before this fix; log RMC sentences "
                                   "too, or add a '# Date: YYYY-MM-DD' line at the top of the log."))
         else:
-            t = datetime(day.year, day.month, day.day, tzinfo=timezone.utc) + timedelta(seconds=ep.tod)
+            t = datetime(day.year, day.month, day.day, tzinfo=UTC) + timedelta(seconds=ep.tod)
             points.append({
                 "time": t, "lat": ep.lat, "lon": ep.lon,
                 "accuracy_m": ep.hdop * UERE_M if ep.hdop else None,

@@ -50,7 +50,7 @@ def operators(names: pd.Series | None = None, mcc: pd.Series | None = None,
     # Factorise each column on its own and combine the codes: a handful of distinct operators per
     # file, whatever its length, so the scalar rule runs a handful of times.
     combined = np.zeros(length, dtype=np.int64)
-    columns: list[tuple[np.ndarray, object]] = []
+    columns: list[tuple[np.ndarray, np.ndarray]] = []  # (codes, their values)
     for values in (names, mcc, mnc):
         if values is None:
             columns.append((np.full(length, -1, dtype=np.int64), np.array([], dtype=object)))
@@ -58,7 +58,7 @@ def operators(names: pd.Series | None = None, mcc: pd.Series | None = None,
         c, u = pd.factorize(values, use_na_sentinel=True)
         columns.append((c.astype(np.int64), np.asarray(u, dtype=object)))
         combined = combined * (len(u) + 1) + (c + 1)
-    keys, reps, codes = np.unique(combined, return_index=True, return_inverse=True)
+    _keys, reps, codes = np.unique(combined, return_index=True, return_inverse=True)
     ops = [normalize_operator(*(None if cc[r] < 0 else uu[cc[r]] for cc, uu in columns)) for r in reps]
     out = pd.DataFrame(index=index)
     out["operator"] = text_from_codes([o.name for o in ops] or [None], codes)

@@ -25,17 +25,17 @@ Quirks handled:
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import numpy as np
 import pandas as pd
 
 from surveyor.ingest.base import Batch, ReadContext, Reader, Reject
 from surveyor.ingest.generic import broken_numbers, first_line, record_chunks, split_header, to_numbers
+from surveyor.ingest.normalize import local_to_utc, techs
 from surveyor.ingest.text import open_text, text_lines
 from surveyor.ingest.text import records as assemble
-from surveyor.ingest.normalize import local_to_utc, techs
 
 HEADER = ("date", "conntype", "lat", "lon", "download", "upload", "latency", "servername", "internalip",
           "externalip")

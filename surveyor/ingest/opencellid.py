@@ -13,16 +13,16 @@ measured. Rows with an unreadable or impossible position are quarantined as ``ba
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import numpy as np
 import pandas as pd
 
 from surveyor.ingest.base import Batch, ReadContext, Reader, Reject
 from surveyor.ingest.generic import first_line, split_header, to_numbers
-from surveyor.ingest.text import csv_records
 from surveyor.ingest.normalize import operators, whole
+from surveyor.ingest.text import csv_records
 
 HEADER = ("radio", "mcc", "net", "area", "cell", "unit", "lon", "lat", "range", "samples", "changeable",
           "created", "updated", "averagesignal")

@@ -25,8 +25,9 @@ import json
 import os
 import re
 from array import array
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import IO, Iterable
+from typing import IO, cast
 
 from surveyor.errors import InputError
 
@@ -64,7 +65,7 @@ class OsmData:
     timestamp: str | None = None  # when the data was current (the file's or server's own stamp)
     missing_nodes: int = 0
 
-    def update(self, other: "OsmData") -> None:
+    def update(self, other: OsmData) -> None:
         """Add another file's elements (an element in both keeps the later file's version)."""
         self.sources += other.sources
         self.formats += other.formats
@@ -72,7 +73,8 @@ class OsmData:
         for wid, (coords, tags) in other.ways.items():
             # A member way read without tags in one file keeps its tags from the other.
             old = self.ways.get(wid)
-            self.ways[wid] = (coords if len(coords) >= len(old[0]) else old[0], tags or old[1]) if old else (coords, tags)
+            self.ways[wid] = ((coords if len(coords) >= len(old[0]) else old[0], tags or old[1]) if old
+                              else (coords, tags))
         self.relations.update(other.relations)
         self.extent = _union_extent(self.extent, other.extent)
         self.timestamp = max(filter(None, (self.timestamp, other.timestamp)), default=None)
@@ -147,7 +149,8 @@ def _open_raw(path: str) -> tuple[IO[bytes], str]:
     head = f.read(4)
     f.seek(0)
     if head[:2] == b"\x1f\x8b":
-        return gzip.GzipFile(fileobj=f, mode="rb"), "gzip"
+        # A GzipFile is a binary stream; typeshed declares it a BufferedIOBase, not an IO[bytes].
+        return cast(IO[bytes], gzip.GzipFile(fileobj=f, mode="rb")), "gzip"
     if head[:3] == b"BZh":
         return bz2.BZ2File(f, mode="rb"), "bzip2"
     return f, ""
@@ -238,7 +241,7 @@ def read_xml(path: str, keys: frozenset[str], box: Box | None = None) -> OsmData
     refs = array("q")
     members: list[tuple[int, str]] = []
     depth = 0
-    root = None
+    root: ET.Element | None = None
     try:
         with f:
             for event, el in ET.iterparse(f, events=("start", "end")):
@@ -291,8 +294,10 @@ def read_xml(path: str, keys: frozenset[str], box: Box | None = None) -> OsmData
                             declared = None
                     if tag in ("node", "way", "relation"):
                         tags, refs, members = {}, array("q"), []
-                    # Read: drop it from the tree, so memory holds positions, not the document.
-                    root.clear()
+                    # Read: drop it from the tree, so memory holds positions, not the document
+                    # (the root is known: its start came first).
+                    if root is not None:
+                        root.clear()
     except ET.ParseError as exc:
         line = exc.position[0] if getattr(exc, "position", None) else None
         cut = "no element found" in str(exc) or "unclosed token" in str(exc)
@@ -302,7 +307,8 @@ def read_xml(path: str, keys: frozenset[str], box: Box | None = None) -> OsmData
     except (EOFError, OSError) as exc:
         raise _compressed_error(path, compression or "file", exc) from None
     except (TypeError, ValueError) as exc:
-        raise InputError(f"an element has a missing or bad id or position ({exc}).", path=path, fix=_FIX_FORMAT) from None
+        raise InputError(f"an element has a missing or bad id or position ({exc}).", path=path,
+                         fix=_FIX_FORMAT) from None
     for wid, (way_nodes, wtags) in way_refs.items():
         if wtags or wid in member_ways:
             coords = []
@@ -455,6 +461,8 @@ def read_pbf(path: str, keys: frozenset[str], box: Box | None = None) -> OsmData
         relations = osmium.FileProcessor(path, osmium.osm.RELATION).with_filter(osmium.filter.KeyFilter(*keys))
         member_ways: set[int] = set()
         for r in relations:
+            if not isinstance(r, osmium.osm.Relation):  # the processor reads relations only
+                continue
             tags = {t.k: t.v for t in r.tags}
             if not _area_relation(tags, keys):
                 continue
@@ -471,7 +479,7 @@ def read_pbf(path: str, keys: frozenset[str], box: Box | None = None) -> OsmData
                         header_box.top_right.lat)
         data.timestamp = header.get("osmosis_replication_timestamp") or header.get("timestamp") or None
         for obj in processor:
-            if obj.is_node():
+            if isinstance(obj, osmium.osm.Node):
                 loc = obj.location
                 if loc.valid():
                     extent.add(loc.lon, loc.lat)
@@ -487,11 +495,11 @@ def read_pbf(path: str, keys: frozenset[str], box: Box | None = None) -> OsmData
         missing = member_ways - data.ways.keys()
         if missing:
             # The relations' untagged member ways: one more pass, ways picked by id in libosmium.
-            members = (osmium.FileProcessor(path, osmium.osm.NODE | osmium.osm.WAY).with_locations()
-                       .with_filter(osmium.filter.EntityFilter(osmium.osm.WAY))
-                       .with_filter(osmium.filter.IdFilter(missing)))
-            for obj in members:
-                data.ways[obj.id] = (way_coords(obj), {})
+            member_pass = (osmium.FileProcessor(path, osmium.osm.NODE | osmium.osm.WAY).with_locations()
+                           .with_filter(osmium.filter.EntityFilter(osmium.osm.WAY))
+                           .with_filter(osmium.filter.IdFilter(missing)))
+            for way in member_pass:
+                data.ways[way.id] = (way_coords(way), {})
     except RuntimeError as exc:
         text = str(exc)
         cut = "eof" in text.lower() or "truncated" in text.lower()

@@ -184,7 +184,7 @@ def place_unplaced(store, max_gap_s: float = 30.0) -> Placement:
     # looks at them only instead of scanning every sample after each merge.
     samples = store.read_samples(columns=["sample_id", "time", "device"],
                                  where="placed_by IS NULL AND (lat IS NULL OR lon IS NULL)")
-    result = Placement(unplaced=int(len(samples)))
+    result = Placement(unplaced=len(samples))
     if len(samples) == 0:
         return result
     tracks = store.read_layer("tracks")
@@ -192,7 +192,7 @@ def place_unplaced(store, max_gap_s: float = 30.0) -> Placement:
     if len(placed):
         store.update_positions(placed)
     counts = reasons.dropna().value_counts()
-    result.placed = int(len(placed))
+    result.placed = len(placed)
     result.unplaced = int(len(samples) - len(placed))
     result.reasons = {str(k): int(v) for k, v in counts.items()}
     if result.reasons.get("no_tracks"):

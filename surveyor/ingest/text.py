@@ -17,8 +17,9 @@ from __future__ import annotations
 import csv
 import io
 from collections import deque
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import BinaryIO, Callable, Iterable, Iterator
+from typing import BinaryIO
 
 # A quoted value spanning more lines than this is a quote that never closed, not a wrapped record.
 MAX_RECORD_LINES = 8
@@ -102,9 +103,9 @@ def open_quote(text: str, delimiter: str) -> bool:
 
 def split_fields(text: str, delimiter: str, *, literal: bool = False) -> list[str]:
     """The fields of one record (quotes honoured, or taken as plain text with ``literal``)."""
-    quoting = csv.QUOTE_NONE if literal else csv.QUOTE_MINIMAL
     try:
-        return next(csv.reader([text], delimiter=delimiter, quoting=quoting, strict=False))
+        return next(csv.reader([text], delimiter=delimiter, quoting=csv.QUOTE_NONE if literal else csv.QUOTE_MINIMAL,
+                               strict=False))
     except (csv.Error, StopIteration):
         return []
 
@@ -166,7 +167,7 @@ def records(lines: Iterable[tuple[int, str]], *, delimiter: str, width: int,
             yield give_up()
             parts, text = [], ""
             continue
-        line_no, piece = item
+        _line_no, piece = item
         if not parts:
             if not piece.strip():
                 continue

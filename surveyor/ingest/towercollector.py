@@ -27,16 +27,17 @@ Mapping, and why:
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import numpy as np
 import pandas as pd
 
+from surveyor.errors import InputError
 from surveyor.ingest.base import Batch, ReadContext, Reader, Reject
 from surveyor.ingest.generic import broken_numbers, first_line, missing, record_chunks, split_header, to_numbers
+from surveyor.ingest.normalize import operators, techs, whole
 from surveyor.ingest.text import csv_records
-from surveyor.ingest.normalize import whole, operators, techs
 
 # Columns are read by name, so the short header of older exports and the long one of newer ones
 # (which adds rsrp ... arfcn) both work; these are the columns every export has.
@@ -105,7 +106,9 @@ def cells_frame(rows: list[list[str]], header: list[str]) -> pd.DataFrame:
     df["arfcn"] = whole(num("arfcn"))
     device = raw["device"].str.strip() if "device" in raw.columns else pd.Series([None] * n, dtype=object)
     df["device_model"] = device.where(~missing(device), None)
-    neighbouring = raw["neighboring"].str.strip().str.lower() if "neighboring" in raw.columns else ""
+    # Without the column (a file forced with --format) every row is a serving cell.
+    neighbouring = (raw["neighboring"].str.strip().str.lower() if "neighboring" in raw.columns
+                    else pd.Series("", index=raw.index))
     df["neighbouring"] = (neighbouring == "true").to_numpy()
     if pd.notna(broken).any():
         df["_broken"] = broken
@@ -200,10 +203,14 @@ def batch_from_rows(rows: list[list[str]], lines: list[int], raws: list[str], he
 def _read(path: Path, ctx: ReadContext) -> Iterator[Batch]:
     records = csv_records(path)
     try:
-        _, _, header = next(records)
+        _, _, first = next(records)
     except StopIteration:
         return
-    header = [h.strip().lower() for h in header]
+    header = [h.strip().lower() for h in first or []]
+    if "measured_at" not in header:  # a file forced with --format: detection would not take it
+        raise InputError("has no measured_at column, so it is not a TowerCollector export.", path=ctx.source_file,
+                         line=1, fix="Leave out --format (surveyor tells the format by the columns), or export "
+                                     "the file again from TowerCollector.")
     width = len(header)
     mt_col = header.index("measured_at")
     dev_col = header.index("device") if "device" in header else None

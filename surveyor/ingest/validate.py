@@ -18,7 +18,7 @@ from a GPS track (``surveyor.ingest.place``), or stays unplaced and out of the m
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import pandas as pd
@@ -59,7 +59,7 @@ def validate(df: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
         flag(df["_broken"].notna().to_numpy(), "bad_value",
              lambda m: [f"{f} holds text where a number belongs" for f in broken[m]])
 
-    now = pd.Timestamp(datetime.now(timezone.utc) + timedelta(days=1))
+    now = pd.Timestamp(datetime.now(UTC) + timedelta(days=1))
     if "time" in df.columns:
         t = df["time"]
         if not isinstance(t.dtype, pd.DatetimeTZDtype):

@@ -10,7 +10,7 @@ personal fields, and a missing analysis gets one message.
 from __future__ import annotations
 
 from surveyor.config import Settings
-from surveyor.errors import NothingToDo, InvalidRequest
+from surveyor.errors import InvalidRequest, NothingToDo
 from surveyor.geo.areas import Area, select_area
 from surveyor.store.base import Store
 

@@ -10,7 +10,7 @@ import csv
 import io
 import json
 import math
-from typing import Any
+from typing import Any, overload
 
 import numpy as np
 import pandas as pd
@@ -18,6 +18,18 @@ import pandas as pd
 from surveyor.errors import InvalidRequest
 from surveyor.outputs.layers import require_analysis
 from surveyor.outputs.tables import neutralize
+
+
+@overload
+def pick_operator(name: str, known: list[str]) -> str: ...
+
+
+@overload
+def pick_operator(name: None, known: list[str]) -> None: ...
+
+
+@overload
+def pick_operator(name: str | None, known: list[str]) -> str | None: ...
 
 
 def pick_operator(name: str | None, known: list[str]) -> str | None:
@@ -42,8 +54,9 @@ def read_zones(store, operator: str | None = None, settings=None):
     op = pick_operator(operator, list(summary.get("operators", {})))
     zones = store.read_layer("dead_zones")
     if len(zones) == 0 or "zone_id" not in zones.columns:
-        from surveyor.analyse.zones import ZONE_COLUMNS
         import geopandas as gpd
+
+        from surveyor.analyse.zones import ZONE_COLUMNS
 
         return gpd.GeoDataFrame({c: [] for c in ZONE_COLUMNS}, geometry=[], crs="EPSG:4326")
     if op is not None:
@@ -102,7 +115,10 @@ def text_table(rows: list[list[str]], header: list[str]) -> str:
     """A plain fixed-width table (readable in any terminal and in a text file)."""
     widths = [max(len(str(h)), *(len(str(r[i])) for r in rows)) if rows else len(str(h))
               for i, h in enumerate(header)]
-    line = lambda r: "  ".join(str(v).ljust(w) for v, w in zip(r, widths)).rstrip()  # noqa: E731
+
+    def line(r):
+        return "  ".join(str(v).ljust(w) for v, w in zip(r, widths)).rstrip()
+
     return "\n".join([line(header), line(["-" * w for w in widths])] + [line(r) for r in rows]) + "\n"
 
 
@@ -396,7 +412,7 @@ def revisit_tour(store, settings, operator: str | None = None, start: str | None
     leg = haversine_m(prev_lat, prev_lon, stops["lat"].to_numpy(float), stops["lon"].to_numpy(float), xp=np)
     bearing = bearing_deg(prev_lat, prev_lon, stops["lat"].to_numpy(float), stops["lon"].to_numpy(float), xp=np)
     stops["leg_m"] = leg
-    stops["leg_direction"] = [_m(compass(float(b))) for b in np.atleast_1d(bearing)]
+    stops["leg_direction"] = [None if (d := compass(float(b))) is None else _m(d) for b in np.atleast_1d(bearing)]
     stops["total_m"] = np.cumsum(leg)
     stops["stop"] = np.arange(1, len(stops) + 1)
     found = [nearest_place(places, la, lo) for la, lo in zip(stops["lat"], stops["lon"])]

@@ -379,7 +379,8 @@ def render_district_map(store, settings: Settings, code: str, out, *, lang: str 
             table.append((f"{label('dead_zone', lang)}: {op}",
                           f"{format_number(v.dead_zones.get(op, 0), lang)} "
                           f"({format_number(v.dead_km2.get(op, 0.0), lang, 3)} km²)"))
-            table.append((f"{label('weak_area', lang)}: {op}", f"{format_number(v.weak_km2.get(op, 0.0), lang, 3)} km²"))
+            table.append((f"{label('weak_area', lang)}: {op}",
+                          f"{format_number(v.weak_km2.get(op, 0.0), lang, 3)} km²"))
         table.append((_("Last survey"), _local_date(v.last_survey, lang, settings.timezone)))
         return {"c": colours[cls], "p": popup_table(table, v.name), "alpha": 0.6}
 

@@ -168,7 +168,7 @@ class Store(abc.ABC):
         return True
 
     @abc.abstractmethod
-    def existing_sample_ids(self, sample_ids) -> "Any":
+    def existing_sample_ids(self, sample_ids) -> Any:
         """Boolean numpy array: which of these sample_ids are stored already."""
 
     @abc.abstractmethod
@@ -220,7 +220,7 @@ class Store(abc.ABC):
         (:meth:`area`), none when it selects nothing.
         """
 
-    def area(self, code: str) -> "Area | None":
+    def area(self, code: str) -> Area | None:
         """What an area code selects in this store's ``areas`` layer: the area itself and every area
         inside it, with their codes and united polygon (:func:`surveyor.geo.areas.find_area`);
         None when no area has that code or lies inside it."""
@@ -280,10 +280,11 @@ class Store(abc.ABC):
         for start in range(0, len(df), chunk_rows):
             yield df.iloc[start:start + chunk_rows].reset_index(drop=True)
 
-    def close(self) -> None:  # pragma: no cover - trivial
+    @abc.abstractmethod
+    def close(self) -> None:
         """Release connections."""
 
-    def __enter__(self) -> "Store":
+    def __enter__(self) -> Store:
         return self
 
     def __exit__(self, *exc: object) -> None:

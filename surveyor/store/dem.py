@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import logging
 import os
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -150,7 +150,7 @@ def _load(store, area_code: str | None, kind: str):
         return None
     try:
         return read_geotiff(path)
-    except Exception as exc:  # noqa: BLE001 - any unreadable file gets the same fix
+    except Exception as exc:  # any unreadable file gets the same fix
         raise StoreError(f"{path}: the stored elevation model cannot be read ({exc}).",
                          fix="Import the DEM again: `surveyor dem import FILE... --overwrite`.") from None
 
@@ -162,7 +162,7 @@ def save_dem(store, dem: Dem, hillshade: np.ndarray, contours, info: dict, *, ar
     Everything is prepared before anything is replaced, and an existing model is replaced only with
     ``overwrite``; returns where each part went (file paths, or table and layer names).
     """
-    info = dict(info, area_code=area_code, stored_at=datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"))
+    info = dict(info, area_code=area_code, stored_at=datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"))
     tags = {"SURVEYOR_AREA_CODE": area_code, "SURVEYOR_SOURCES": ", ".join(info.get("sources", [])),
             "UNITS": "metres above sea level"}
     contours = contours.assign(area_code=area_code)

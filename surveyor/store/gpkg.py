@@ -23,11 +23,12 @@ import sqlite3
 import struct
 import tempfile
 import warnings
+from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -35,10 +36,20 @@ import pandas as pd
 from surveyor.errors import NothingToDo, StoreError
 from surveyor.model import ALL_FIELDS
 from surveyor.store import rtree
-from surveyor.store.sessions import combine_sessions
 from surveyor.store._arrow import arrow_schema, check_samples, drop_empty_columns, frame_to_arrow
-from surveyor.store.base import (MERGE_COUNT_KEYS, NEIGHBOUR_FIELDS, QUARANTINE_FIELDS, SCHEMA_VERSION,
-                                 SESSION_FIELDS, TOWER_FIELDS, TRACK_FIELDS, MergeRecord, Store, StoreStatus)
+from surveyor.store.base import (
+    MERGE_COUNT_KEYS,
+    NEIGHBOUR_FIELDS,
+    QUARANTINE_FIELDS,
+    SCHEMA_VERSION,
+    SESSION_FIELDS,
+    TOWER_FIELDS,
+    TRACK_FIELDS,
+    MergeRecord,
+    Store,
+    StoreStatus,
+)
+from surveyor.store.sessions import combine_sessions
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +81,7 @@ RTREE_FILL = (f"INSERT OR REPLACE INTO {RTREE} SELECT fid, lon, lon, lat, lat FR
 
 
 def _now_iso() -> str:
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 # -- GeoPackage geometry helpers for sqlite3 --------------------------------------------------
@@ -176,7 +187,7 @@ def _connect(path: str) -> sqlite3.Connection:
 class GeoPackageStore(Store):
     """A survey geodatabase in one GeoPackage file."""
 
-    _bulk: "_Bulk | None" = None
+    _bulk: _Bulk | None = None
 
     def __init__(self, path: str | os.PathLike, *, create: bool = False):
         self.path = str(path)
@@ -319,6 +330,9 @@ class GeoPackageStore(Store):
         finally:
             con.close()
 
+    def close(self) -> None:
+        """Nothing to release: every call opens and closes its own connection (:meth:`_sql`)."""
+
     # -- merges -----------------------------------------------------------------------------------
     @contextmanager
     def bulk_load(self, merge_id: int) -> Iterator[None]:
@@ -350,7 +364,7 @@ class GeoPackageStore(Store):
             bulk, self._bulk = self._bulk, None
             self._finish_bulk(bulk)
 
-    def _finish_bulk(self, bulk: "_Bulk") -> None:
+    def _finish_bulk(self, bulk: _Bulk) -> None:
         """Indexes back after a bulk load: the unique sample_id index, then the R-tree, either
         filled with the merge's rows or, when they are most of the table, packed anew."""
         total = bulk.added
@@ -360,7 +374,7 @@ class GeoPackageStore(Store):
         # Packing holds every position in memory (about 100 bytes a sample while it runs); past
         # PACK_MAX_ROWS the index is filled by SQLite instead, slower but in flat memory.
         pack = max(50_000, total // 2) <= bulk.added and total <= PACK_MAX_ROWS
-        positions = None
+        positions = None  # (fid, lon, lat) when packing
         if pack:
             positions = bulk.positions()
             if positions is None:
@@ -368,11 +382,12 @@ class GeoPackageStore(Store):
             elif not bulk.empty:
                 # Read before the write transaction: GDAL reads on its own connection.
                 old = self._positions(f"fid <= {bulk.start_fid}")
-                positions = tuple(np.concatenate([a, b]) for a, b in zip(old, positions))
+                fid, lon, lat = (np.concatenate([a, b]) for a, b in zip(old, positions))
+                positions = (fid, lon, lat)
         with self._sql() as con:
             con.execute("PRAGMA cache_size = -65536")  # 64 MB for building the indexes
             con.execute("BEGIN IMMEDIATE")
-            if pack:
+            if positions is not None:  # packing
                 from concurrent.futures import ThreadPoolExecutor
 
                 # The R-tree is planned (numpy) while SQLite builds the sample_id index: both let
@@ -418,7 +433,7 @@ class GeoPackageStore(Store):
 
     @staticmethod
     def _restore_indexes(con: sqlite3.Connection) -> None:
-        for name, sql in SAMPLE_INDEXES:
+        for _name, sql in SAMPLE_INDEXES:
             con.execute(sql.replace("INDEX ", "INDEX IF NOT EXISTS ", 1))
 
     def _restore_triggers(self, con: sqlite3.Connection) -> bool:
@@ -632,7 +647,7 @@ class GeoPackageStore(Store):
             read += [c for c in ("lat", "lon") if c not in cols]
         _, table = pyogrio.read_arrow(self.path, layer="samples", columns=read, where=cond, read_geometry=False)
         df = _fix_types(_arrow_to_pandas(table), ALL_FIELDS)
-        if area is not None and len(df):
+        if area is not None and selected is not None and len(df):  # (no samples when nothing is selected)
             # Each sample belongs to the smallest area containing it, as the PostGIS store records it.
             at = AreaIndex.of(areas).codes_at(pd.to_numeric(df["lat"], errors="coerce").to_numpy(dtype=float),
                                               pd.to_numeric(df["lon"], errors="coerce").to_numpy(dtype=float))
@@ -766,7 +781,10 @@ class GeoPackageStore(Store):
         if area is not None:
             return self._area_status(area)
         with self._sql() as con:
-            q = lambda sql: con.execute(sql).fetchall()  # noqa: E731
+
+            def q(sql):
+                return con.execute(sql).fetchall()
+
             total, first, last, unplaced = q(
                 f"SELECT count(*), min(time), max(time), sum(placed_by IS NULL) FROM samples WHERE {VISIBLE}")[0]
             return StoreStatus(
@@ -858,7 +876,8 @@ class _Bulk:
             return None
         if not self.parts:
             return (np.zeros(0, dtype=np.int64), np.zeros(0), np.zeros(0))
-        return tuple(np.concatenate(column) for column in zip(*self.parts))
+        fid, lon, lat = (np.concatenate(column) for column in zip(*self.parts))
+        return fid, lon, lat
 
 
 def _floats(table, name: str, n: int) -> np.ndarray:

@@ -35,9 +35,10 @@ import logging
 import re
 import time as _time
 import uuid
+from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime, timezone
-from typing import Any, Iterator
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, unquote, urlsplit, urlunsplit
 
 import numpy as np
@@ -46,8 +47,20 @@ import pandas as pd
 from surveyor.errors import NothingToDo, StoreError
 from surveyor.model import ALL_FIELDS
 from surveyor.store._arrow import check_samples
-from surveyor.store.base import (MERGE_COUNT_KEYS, NEIGHBOUR_FIELDS, QUARANTINE_FIELDS, SESSION_FIELDS,
-                                 TOWER_FIELDS, TRACK_FIELDS, MergeRecord, Store, StoreStatus)
+from surveyor.store.base import (
+    MERGE_COUNT_KEYS,
+    NEIGHBOUR_FIELDS,
+    QUARANTINE_FIELDS,
+    SESSION_FIELDS,
+    TOWER_FIELDS,
+    TRACK_FIELDS,
+    MergeRecord,
+    Store,
+    StoreStatus,
+)
+
+if TYPE_CHECKING:
+    from surveyor.geo.areas import AreaIndex
 
 log = logging.getLogger(__name__)
 
@@ -177,7 +190,7 @@ class _Target:
 
     def __init__(self, url: str):
         self.url = str(url)
-        scheme, rest = self.url.split("://", 1)
+        _scheme, rest = self.url.split("://", 1)
         self.conninfo = "postgresql://" + rest  # libpq knows neither "+psycopg" nor SQLAlchemy dialects
         parts = urlsplit(self.conninfo)
         params = dict(parse_qsl(parts.query))
@@ -197,7 +210,7 @@ class _Target:
     def where(self) -> str:
         return f"{self.host}:{self.port}"
 
-    def scrub(self, text: str) -> str:
+    def scrub(self, text: object) -> str:
         """Remove the password from any text (a driver message may quote the connection string)."""
         text = str(text)
         if self.password:
@@ -221,7 +234,8 @@ def _connect_error(target: _Target, exc: Exception) -> StoreError:
                               f"psql -d {target.dbname} -c 'CREATE EXTENSION postgis;'.")
     if "role" in low and "does not exist" in low:
         return StoreError(f"PostgreSQL at {target.where} has no role {target.user!r}.",
-                          fix="Ask the server admin for a team role (the README's section on the shared PostGIS database), or fix the user in the URL.")
+                          fix="Ask the server admin for a team role (the README's section on the shared PostGIS "
+                              "database), or fix the user in the URL.")
     if "pg_hba.conf" in low:
         return StoreError(f"PostgreSQL at {target.where} does not accept connections from this computer "
                           f"for {who} (pg_hba.conf).",
@@ -242,7 +256,7 @@ def _first_line(text: str) -> str:
 
 
 def _now_iso() -> str:
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 # -- reading helpers ------------------------------------------------------------------------------
@@ -347,7 +361,7 @@ class PostgisStore(Store):
         # an earlier batch of the same file counts as a duplicate, as in the GeoPackage store
         self._staged_ids = np.zeros(0, dtype=np.int64)
         self._lock_depth = 0
-        self._areas_cache = None
+        self._areas_cache: tuple[Any, AreaIndex] | None = None  # (the areas' fingerprint, their index)
         self.last_commit_added = 0
         self._open(create)
 
@@ -379,7 +393,7 @@ class PostgisStore(Store):
         try:
             if self._conn is not None:
                 self._conn.close()
-        except Exception:  # noqa: BLE001 - the connection is already gone
+        except Exception:  # the connection is already gone
             pass
         self._conn = None
         self._lock_depth = 0
@@ -409,7 +423,8 @@ class PostgisStore(Store):
         except psycopg.errors.InsufficientPrivilege as exc:
             raise StoreError(f"The role {self._t.user!r} may not do this while {action}: "
                              f"{_first_line(self._t.scrub(exc))}",
-                             fix="Ask the server admin to grant the team role its rights (the README's section on the shared PostGIS database).") from None
+                             fix="Ask the server admin to grant the team role its rights (the README's section on "
+                                 "the shared PostGIS database).") from None
         except psycopg.Error as exc:
             raise StoreError(f"PostgreSQL error while {action}: {_first_line(self._t.scrub(exc))}",
                              fix="Check the condition or the data given; run with -v for details.") from None
@@ -492,7 +507,7 @@ class PostgisStore(Store):
             if self._lock_depth == 0 and self._conn is not None and not self._conn.broken:
                 try:
                     self._conn.execute("SELECT pg_advisory_unlock(%s, %s)", (LOCK_CLASS, LOCK_WRITER))
-                except Exception:  # noqa: BLE001 - a dead connection released it already
+                except Exception:  # a dead connection released it already
                     pass
 
     # -- merges -----------------------------------------------------------------------------------
@@ -578,7 +593,7 @@ class PostgisStore(Store):
             if rollback and not conn.closed and not conn.broken:
                 conn.rollback()
             conn.close()
-        except Exception:  # noqa: BLE001 - a connection already gone is closed enough
+        except Exception:  # a connection already gone is closed enough
             pass
 
     def _stage_table(self, conn, layer: str) -> str:
@@ -678,7 +693,8 @@ class PostgisStore(Store):
         """The staged samples into ``samples``, those already there skipped; the staging emptied."""
         names = list(ALL_FIELDS)
         cols = ", ".join(f'"{n}"' for n in names)
-        point = "CASE WHEN s.lat IS NOT NULL AND s.lon IS NOT NULL THEN ST_SetSRID(ST_MakePoint(s.lon, s.lat), 4326) END"
+        point = ("CASE WHEN s.lat IS NOT NULL AND s.lon IS NOT NULL "
+                 "THEN ST_SetSRID(ST_MakePoint(s.lon, s.lat), 4326) END")
         # Time, then sample_id order: one order for every transaction (the time is part of what makes
         # a sample's id), so two writers inserting the same samples take the unique keys in the same
         # order and wait for each other instead of deadlocking.
@@ -799,9 +815,9 @@ class PostgisStore(Store):
                 "UPDATE samples s SET lat = p.lat, lon = p.lon, accuracy_m = p.accuracy_m, placed_by = p.placed_by, "
                 f"h3_10 = p.h3_10, geom = {point}, area_code = " + AREA_LOOKUP.format(pt=point) +
                 " FROM pg_temp.surveyor_positions p WHERE s.sample_id = p.sample_id").rowcount
+            session_key = SESSION_KEY.replace("session", "s.session").replace("source_file", "s.source_file")
             keys = [r[0] for r in conn.execute(
-                f"SELECT DISTINCT {SESSION_KEY.replace('session', 's.session').replace('source_file', 's.source_file')} "
-                "FROM samples s JOIN pg_temp.surveyor_positions p USING (sample_id)")]
+                f"SELECT DISTINCT {session_key} FROM samples s JOIN pg_temp.surveyor_positions p USING (sample_id)")]
             self._refresh_sessions(conn, keys)
         return n
 
@@ -907,7 +923,7 @@ class PostgisStore(Store):
             conn.close()
 
     @contextmanager
-    def sql_sessions(self, n: int = 2) -> Iterator[list["SqlSession"]]:
+    def sql_sessions(self, n: int = 2) -> Iterator[list[SqlSession]]:
         """``n`` connections of their own that see one snapshot of the database, for a long job that
         runs its statements side by side (the analysis in the database: one statement per core).
 
@@ -1034,7 +1050,8 @@ class PostgisStore(Store):
     def _write_analysis(self, layer: str, gdf, area: str | None, *, codes=None) -> None:
         import geopandas as gpd
 
-        geom_name = gdf.geometry.name if isinstance(gdf, gpd.GeoDataFrame) and gdf._geometry_column_name in gdf else None
+        geom_name = (gdf.geometry.name if isinstance(gdf, gpd.GeoDataFrame) and gdf._geometry_column_name in gdf
+                     else None)
         frame = pd.DataFrame(gdf.drop(columns=[geom_name]) if geom_name else gdf)
         fields: dict[str, str] = {}
         for col in frame.columns:
@@ -1131,7 +1148,10 @@ class PostgisStore(Store):
         iso = "to_char({} AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
         with self._errors("reading the status"):
             conn = self._connection()
-            q = lambda sql, p=None: conn.execute(sql, p).fetchall()  # noqa: E731
+
+            def q(sql, p=None):
+                return conn.execute(sql, p).fetchall()
+
             total, first, last, unplaced, devices, days = q(
                 f"SELECT count(*), {iso.format('min(time)')}, {iso.format('max(time)')}, "
                 "count(*) FILTER (WHERE placed_by IS NULL), count(DISTINCT device), "
@@ -1238,7 +1258,7 @@ class SqlSession:
                 if not self.conn.broken:
                     self.conn.rollback()
                 self.conn.close()
-        except Exception:  # noqa: BLE001 - a connection already gone is closed enough
+        except Exception:  # a connection already gone is closed enough
             pass
 
 
@@ -1306,6 +1326,6 @@ def _to_4326(gdf):
         try:
             if crs.to_epsg() != 4326:
                 return gdf.to_crs(4326)
-        except Exception:  # noqa: BLE001 - an unusual CRS: let to_crs say why
+        except Exception:  # an unusual CRS: let to_crs say why
             return gdf.to_crs(4326)
     return gdf

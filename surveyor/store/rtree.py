@@ -120,7 +120,7 @@ def plan(ids: np.ndarray, x: np.ndarray, y: np.ndarray, node_size: int) -> Image
         numbers[lv] = np.arange(next_no, next_no + count, dtype=np.int64)
         next_no += count
     node_rows = []
-    parent_rows = []
+    parent_rows: list[tuple[int, int]] = []  # (node, its parent)
     for lv in range(depth, -1, -1):
         cells, group = levels[lv]
         if lv > 0:

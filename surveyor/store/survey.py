@@ -21,8 +21,9 @@ to write rather than show places that should be hidden (:class:`SettingsNotFound
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from surveyor.config import CONFIG_NAME, Settings, load_settings, settings_text
 from surveyor.errors import ConfigError
@@ -49,7 +50,7 @@ def stored(store: Store) -> dict | None:
     """The copy of the survey's settings kept in the database (``{"path", "text"}``), if any."""
     try:
         value = store.get_meta(META_KEY)
-    except Exception:  # noqa: BLE001 - an old database without meta rows of this kind
+    except Exception:  # an old database without meta rows of this kind
         return None
     return value if isinstance(value, dict) and isinstance(value.get("text"), str) else None
 
@@ -64,7 +65,7 @@ def remember(store: Store, settings: Settings) -> bool:
             text = path.read_text(encoding="utf-8")
         except OSError:
             return False
-        value = {"path": str(path.resolve()), "text": text}
+        value: dict[str, str | None] = {"path": str(path.resolve()), "text": text}
     elif stored(store) is None:
         value = {"path": None, "text": settings_text(settings)}
     else:
@@ -90,7 +91,7 @@ def _with_every_zone(store: Store, settings: Settings) -> Settings:
     zones = list(settings.exclusion_zones)
     try:
         codes = store.get_meta(CODES_KEY) or []
-    except Exception:  # noqa: BLE001 - an old database without the key
+    except Exception:  # an old database without the key
         codes = []
     for code in codes:
         copy = store.get_meta(f"{META_KEY}:{code}")

@@ -17,11 +17,12 @@ from __future__ import annotations
 
 import logging
 import os
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import pandas as pd
 
-from surveyor.errors import NothingToDo, InvalidRequest
+from surveyor.errors import InvalidRequest, NothingToDo
 from surveyor.store._arrow import sample_table
 from surveyor.store.base import MergeRecord, Store
 
@@ -86,7 +87,7 @@ def copy_merges(src: Store, dst: Store, *, area: str | None = None, origin: str 
     outline = selected.boundary if selected is not None else _union(areas) if area is not None else None
     if areas is not None and len(areas):
         dst.write_layer("areas", _plain_areas(areas))
-        summary["areas"] = int(len(areas))
+        summary["areas"] = len(areas)
     _copy_settings(src, dst, area)
     for rec in src.merges():
         if _already_there(dst, rec, area):
@@ -162,17 +163,17 @@ def _copy_one(src: Store, dst: Store, rec: MergeRecord, area: str | None, outlin
             samples = samples.assign(merge_id=new_id)
             stored = dst.existing_sample_ids(samples["sample_id"].to_numpy())
             new = samples[~stored & ~samples["sample_id"].duplicated().to_numpy()]
-            counts["samples"] = int(len(samples))
-            counts["added"] = int(len(new))
+            counts["samples"] = len(samples)
+            counts["added"] = len(new)
             counts["duplicates"] = int(len(samples) - len(new))
             dst.append("samples", sample_table(new))
         for layer, df in others.items():
             if len(df):
                 dst.append(layer, df.assign(merge_id=new_id))
-        counts["quarantined"] = int(len(others["quarantine"]))
-        counts["neighbours"] = int(len(others["neighbours"]))
-        counts["track_points"] = int(len(others["tracks"]))
-        counts["towers"] = int(len(others["towers"]))
+        counts["quarantined"] = len(others["quarantine"])
+        counts["neighbours"] = len(others["neighbours"])
+        counts["track_points"] = len(others["tracks"])
+        counts["towers"] = len(others["towers"])
         options = dict(rec.options or {})
         options["copied_from"] = {"db": origin, "merge_id": mid}
         options["copied_area"] = area

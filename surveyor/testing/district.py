@@ -14,7 +14,7 @@ frame per village (with ``sample_id`` and ``h3_10`` as a merge computes them), r
 from __future__ import annotations
 
 import math
-from typing import Iterator
+from collections.abc import Iterator
 
 import numpy as np
 import pandas as pd
@@ -111,7 +111,8 @@ def district_samples(n_samples: int, *, seed: int = 20260714, n_volunteers: int 
         df["device"] = df["device"] + "-" + tag
         df["sample_id"] = (np.arange(done, done + take, dtype=np.int64) + 1) * 2654435761 % (2 ** 62)
         df["h3_10"] = h3_cells(df["lat"], df["lon"], 10)
-        df["placed_by"] = np.where(df["lat"].notna(), "gps", None)
+        # numpy's stubs leave None (an object array's value) out of where()
+        df["placed_by"] = np.where(df["lat"].notna(), "gps", None)  # type: ignore[call-overload]
         df["source_format"] = "journal"
         df["source_file"] = f"{tag}.jsonl"
         df["source_line"] = np.arange(1, take + 1)

@@ -27,7 +27,7 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 from importlib import resources
 
 import numpy as np
@@ -38,9 +38,22 @@ from shapely.ops import nearest_points, unary_union
 from surveyor.model import SAMPLE_FIELDS
 
 __all__ = [
-    "SIMULATED_NOTE", "Site", "Shadow", "Truth", "Volunteer", "SessionInfo", "Survey",
-    "default_truth", "truth_rsrp_dbm", "truth_negative", "load_boundary", "simulate_survey",
-    "journal_text", "gnettrack_csv", "gnettrack_filename", "GNETTRACK_HEADER",
+    "GNETTRACK_HEADER",
+    "SIMULATED_NOTE",
+    "SessionInfo",
+    "Shadow",
+    "Site",
+    "Survey",
+    "Truth",
+    "Volunteer",
+    "default_truth",
+    "gnettrack_csv",
+    "gnettrack_filename",
+    "journal_text",
+    "load_boundary",
+    "simulate_survey",
+    "truth_negative",
+    "truth_rsrp_dbm",
 ]
 
 SIMULATED_NOTE = "SIMULATED sample data made by surveyor.testing.simulate, not a measurement"
@@ -469,8 +482,8 @@ def simulate_survey(
     days: int = 14,
     interval_s: tuple[float, float] = (1.0, 2.0),
     speed_every_s: float = 240.0,
-    never_walk: Polygon | None | str = "default",
-    walk_once: Polygon | None | str = "default",
+    never_walk: Polygon | str | None = "default",
+    walk_once: Polygon | str | None = "default",
     truth: Truth | None = None,
     mark_simulated: bool = True,
 ) -> Survey:
@@ -578,7 +591,7 @@ def simulate_survey(
         vol = vols[v]
         legs, keys = [], []
         for a, b in zip(seq[:-1], seq[1:]):
-            key = tuple(sorted((a, b)))
+            key = (min(a, b), max(a, b))  # either way along a path
             line = LineString(paths[(a, b)])
             if never_xy is not None and line.intersects(never_xy.buffer(30.0)):
                 continue
@@ -732,7 +745,7 @@ def _walk_session(rng, vol: Volunteer, route: str, legs: list[np.ndarray], local
     if not gnettrack and rng.random() < 0.5:
         no_fix[: int(rng.integers(2, 5))] = True
 
-    t0_utc = local_start.astimezone(timezone.utc).replace(tzinfo=None)
+    t0_utc = local_start.astimezone(UTC).replace(tzinfo=None)
     session_id = f"{vol.device}-{local_start.strftime('%Y%m%dT%H%M')}"
     keep = np.ones(t.size, bool)
     samples: list[dict] = []
@@ -799,8 +812,8 @@ def _walk_session(rng, vol: Volunteer, route: str, legs: list[np.ndarray], local
     info = SessionInfo(
         session=session_id, volunteer=vol.name, device=vol.device, device_model=vol.device_model,
         operators=vol.operators, route=route, app=vol.app,
-        start_utc=(t0_utc).replace(tzinfo=timezone.utc),
-        end_utc=(t0_utc + timedelta(seconds=float(t[-1]))).replace(tzinfo=timezone.utc),
+        start_utc=(t0_utc).replace(tzinfo=UTC),
+        end_utc=(t0_utc + timedelta(seconds=float(t[-1]))).replace(tzinfo=UTC),
         n_samples=len(samples), distance_m=round(total_m, 1))
     return samples, track_ll, info
 
@@ -969,7 +982,7 @@ def gnettrack_csv(samples, seed: int = 0) -> str:
     next_ping = float(rng.uniform(5.0, 30.0))
     t_first = None
     for idx, s in enumerate(x for x in samples if x.get("kind", "signal") == "signal"):
-        t_utc = datetime.strptime(s["time"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
+        t_utc = datetime.strptime(s["time"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
         if t_first is None:
             t_first = t_utc
         elapsed = (t_utc - t_first).total_seconds()

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import pandas as pd
@@ -337,7 +337,7 @@ def build_village(seed: int = 11, sessions: int = 8, row_spacing_m: float = 110.
     gx, gy, truth = _truth_grid(TOWERS)
     village.grid_x, village.grid_y, village.truth_grid = gx, gy, truth
     shadow = {op: _shadowing(np.random.default_rng([seed, k]), gx, gy) for k, op in enumerate(OPERATORS)}
-    start = datetime(2026, 7, 13, 1, 0, tzinfo=timezone.utc)  # 08:00 WIB
+    start = datetime(2026, 7, 13, 1, 0, tzinfo=UTC)  # 08:00 WIB
     parts = []
     for s in range(sessions):
         t0 = start + timedelta(days=s // 2, hours=6 * (s % 2))

@@ -24,10 +24,10 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from conftest import require
 
 from .conftest import REPO, TERMUX_LOCATION, free_port, read_journal
 from .test_web import revisit_gpx
+from conftest import require
 
 pytestmark = pytest.mark.browser
 
@@ -61,7 +61,7 @@ def browser(playwright):
     yield b
     try:
         b.close()
-    except Exception:  # noqa: BLE001 - a test may have killed it
+    except Exception:  # a test may have killed it
         pass
 
 
@@ -90,9 +90,9 @@ class Walk:
             try:
                 socket.create_connection(("127.0.0.1", self.port), timeout=0.5).close()
                 break
-            except OSError:
+            except OSError as exc:
                 if time.monotonic() > deadline or self.proc.poll() is not None:
-                    raise RuntimeError("the logger's page did not start: " + self.proc.stderr.read())
+                    raise RuntimeError("the logger's page did not start: " + self.proc.stderr.read()) from exc
                 time.sleep(0.1)
 
     def _move(self, metres: float) -> None:
@@ -201,7 +201,8 @@ def test_the_walk_appears_live_on_a_phone_sized_page(walk, browser, tmp_path):
 
     # The track, coloured by the chosen operator's signal class; a tap on a row switches operator.
     wait_js(page, "document.querySelectorAll('.leaflet-track-pane path.track-line').length > 0")
-    strokes = page.eval_on_selector_all(".leaflet-track-pane path.track-line", "ps => ps.map(p => p.getAttribute('stroke'))")
+    strokes = page.eval_on_selector_all(".leaflet-track-pane path.track-line",
+                                        "ps => ps.map(p => p.getAttribute('stroke'))")
     assert set(strokes) == {COLOURS["none"]}
     page.click(".sig[data-operator='Telkomsel']")
     wait_js(page, "[...document.querySelectorAll('.leaflet-track-pane path.track-line')]"
@@ -298,7 +299,7 @@ def test_killing_the_browser_does_not_disturb_logging(walk, browser):
     import psutil
 
     w = walk("--interval", "0.2", "--count", "40")
-    context, page, _, _ = open_page(browser, w.url)
+    _context, page, _, _ = open_page(browser, w.url)
     wait_js(page, "Number(document.body.dataset.seq) >= 6", 30_000)
     # The browser this test started (through playwright's driver): its main process, by id.
     ours = [p for p in psutil.Process().children(recursive=True)

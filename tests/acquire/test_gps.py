@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import json
-import threading
 import time
 
 import pytest
 
 from surveyor.acquire import gps
-from surveyor.acquire.gps import (Fix, GpsError, NmeaGps, open_gps, parse_gpsd_line, parse_nmea,
-                                  parse_termux_location)
+from surveyor.acquire.gps import Fix, GpsError, NmeaGps, open_gps, parse_gpsd_line, parse_nmea, parse_termux_location
 from surveyor.errors import InvalidRequest
 
 from .conftest import DATA, TERMUX_LOCATION, shared_path
@@ -145,7 +143,8 @@ def test_gpsd_lost_mid_walk_gives_no_fix_and_reconnects(gpsfake):
         while src.current() is None and time.monotonic() < deadline:
             time.sleep(0.1)
         assert src.current().lat == pytest.approx(44.07, abs=0.01)
-        import os, signal as sg
+        import os
+        import signal as sg
         os.killpg(proc.pid, sg.SIGTERM)
         proc.wait(10)
         time.sleep(2.0)
@@ -155,9 +154,9 @@ def test_gpsd_lost_mid_walk_gives_no_fix_and_reconnects(gpsfake):
         src.close()
 
 
-@pytest.mark.parametrize("spec, cls", [("none", gps.NoGps), ("gpsd", gps.GpsdGps), ("gpsd://10.0.0.2:3000", gps.GpsdGps),
-                                       ("nmea:/dev/ttyACM0@9600", gps.NmeaGps), ("termux", gps.TermuxGps),
-                                       ("fixed:-7.437,109.858", gps.FixedGps)])
+@pytest.mark.parametrize("spec, cls", [("none", gps.NoGps), ("gpsd", gps.GpsdGps),
+                                       ("gpsd://10.0.0.2:3000", gps.GpsdGps), ("nmea:/dev/ttyACM0@9600", gps.NmeaGps),
+                                       ("termux", gps.TermuxGps), ("fixed:-7.437,109.858", gps.FixedGps)])
 def test_open_gps_specs(spec, cls):
     src = open_gps(spec)
     assert isinstance(src, cls)

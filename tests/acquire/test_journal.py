@@ -25,7 +25,7 @@ def test_make_sample_orders_fields_drops_unknown_and_uses_utc_z():
     when = dt.datetime(2024, 5, 1, 10, 15, 2, 123456, tzinfo=dt.timezone(dt.timedelta(hours=7)))
     s = make_sample(time=when, kind="signal", operator="Telkomsel", rsrp_dbm=-101.0, lat=None,
                     no_fix=True, sinr_db=float("nan"))
-    assert s["v"] == 1 and list(s)[0] == "v"
+    assert s["v"] == 1 and next(iter(s)) == "v"
     assert s["time"] == "2024-05-01T03:15:02.123Z"  # WIB 10:15 is 03:15 UTC
     assert "lat" not in s and "sinr_db" not in s
     assert list(s) == [k for k in SAMPLE_FIELDS if k in s]

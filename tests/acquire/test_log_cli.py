@@ -8,7 +8,6 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
-
 def journal(path):
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
@@ -18,7 +17,8 @@ def test_termux_gps_on_a_laptop_stops_with_the_alternatives(tmp_path, monkeypatc
     bare.mkdir()
     monkeypatch.setenv("PATH", str(bare))  # no termux-location anywhere
     out = tmp_path / "walk.jsonl"
-    r = invoke("log", "--out", str(out), "--gps", "termux", "--signal", "manual", "--count", "3", input="Telkomsel\n2\n")
+    r = invoke("log", "--out", str(out), "--gps", "termux", "--signal", "manual", "--count", "3",
+               input="Telkomsel\n2\n")
     assert r.exit_code == 1, r.output
     assert "--gps termux cannot work on this machine: termux-location is not installed" in r.stderr
     assert "--gps gpsd" in r.stderr and "--gps none" in r.stderr

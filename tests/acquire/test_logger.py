@@ -3,7 +3,6 @@ servers; no-signal evidence, failed tests, Ctrl-C, disk full, scheduling by dist
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
@@ -152,7 +151,8 @@ def test_at_modem_laptop_walk(tmp_path, pty_modem):
                                  "--signal", f"at:{m.device}@115200", "--count", "3", "--interval", "0.2", "-q"])
     assert r.exit_code == 0, r.output
     rows = read_journal(out)
-    assert [(x["operator"], x["tech"], x["rsrp_dbm"], x["rsrq_db"]) for x in rows] == [("Telkomsel", "LTE", -111.0, -13.0)] * 3
+    assert ([(x["operator"], x["tech"], x["rsrp_dbm"], x["rsrq_db"]) for x in rows]
+            == [("Telkomsel", "LTE", -111.0, -13.0)] * 3)
     # The file was read to its end: the last fix of the walk is current.
     assert rows[-1]["lon"] == pytest.approx(109.858 - 7 * 0.0000127, abs=2e-6) and rows[-1]["gps"] == "nmea"
 

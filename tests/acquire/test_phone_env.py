@@ -112,7 +112,8 @@ def test_logger_serves_its_page_with_only_its_dependencies(tmp_path, fake_bin):
 
 def test_acquire_modules_import_no_geospatial_package():
     code = ("import sys, surveyor.cli.log, surveyor.acquire.logger, surveyor.acquire.gps, surveyor.acquire.signal, "
-            "surveyor.acquire.speed, surveyor.acquire.journal, surveyor.acquire.web, surveyor.acquire.targets, surveyor.leaflet; "
+            "surveyor.acquire.speed, surveyor.acquire.journal, surveyor.acquire.web, surveyor.acquire.targets, "
+            "surveyor.leaflet; "
             "surveyor.acquire.web.page_html(); "
             f"print(sorted(m for m in sys.modules if m.split('.')[0] in {GEO_STACK!r}))")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=str(REPO), timeout=60)

@@ -8,8 +8,17 @@ import json
 import pytest
 
 from surveyor.acquire import signal as sig
-from surveyor.acquire.signal import (AtSignal, SignalError, open_signal, parse_cesq, parse_cops, parse_csq,
-                                     parse_mmcli_location, parse_mmcli_signal, parse_termux_cellinfo)
+from surveyor.acquire.signal import (
+    AtSignal,
+    SignalError,
+    open_signal,
+    parse_cesq,
+    parse_cops,
+    parse_csq,
+    parse_mmcli_location,
+    parse_mmcli_signal,
+    parse_termux_cellinfo,
+)
 from surveyor.errors import InvalidRequest
 
 from .conftest import TERMUX_CELLS_DUAL_SIM, shared_path
@@ -61,12 +70,14 @@ def test_mmcli_real_formats():
     assert loc == {"mcc": "510", "mnc": "10", "cell_id": 0x02A3C20B, "tac": 0x000EFF}
 
 
-MM_SIGNAL_UNSET = {"modem": {"signal": {k: {"rsrp": "--", "rssi": "--", "rscp": "--"} for k in ("5g", "lte", "umts", "gsm")}
+MM_SIGNAL_UNSET = {"modem": {"signal": {k: {"rsrp": "--", "rssi": "--", "rscp": "--"}
+                                         for k in ("5g", "lte", "umts", "gsm")}
                              | {"refresh": {"rate": "0"}}}}
-MM_SIGNAL_LTE = {"modem": {"signal": {"5g": {"rsrp": "--"}, "lte": {"rsrp": "-108.00", "rsrq": "-14.00", "rssi": "-80.00",
-                                                                    "snr": "1.50"},
+MM_SIGNAL_LTE = {"modem": {"signal": {"5g": {"rsrp": "--"},
+                                      "lte": {"rsrp": "-108.00", "rsrq": "-14.00", "rssi": "-80.00", "snr": "1.50"},
                                       "umts": {"rscp": "--"}, "gsm": {"rssi": "--"}, "refresh": {"rate": "1"}}}}
-MM_LOCATION = {"modem": {"location": {"3gpp": {"cid": "00BC614E", "lac": "0000", "mcc": "510", "mnc": "21", "tac": "001004"}}}}
+MM_LOCATION = {"modem": {"location": {"3gpp": {"cid": "00BC614E", "lac": "0000", "mcc": "510", "mnc": "21",
+                                               "tac": "001004"}}}}
 MM_LOCATION_NONE = {"modem": {"location": {"3gpp": {"cid": "--", "lac": "--", "mcc": "--", "mnc": "--", "tac": "--"}}}}
 
 

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from surveyor.acquire.speed import (HttpTest, SpeedtestMini, SpeedtestNet, measure_latency_ms, open_speedtest,
-                                    short_plan)
+from surveyor.acquire.speed import HttpTest, SpeedtestMini, SpeedtestNet, measure_latency_ms, open_speedtest, short_plan
 from surveyor.errors import InvalidRequest
 
 KW = {"max_bytes": 2_000_000, "timeout_s": 2.0, "length_s": 2.0}
@@ -79,7 +78,8 @@ def test_hanging_server_fails_after_the_timeout(speed_server):
 @pytest.mark.parametrize("kind", ["mini", "http"])
 def test_server_answering_500_is_a_failed_test(speed_server, kind):
     speed_server.mode = "error500"
-    t = SpeedtestMini(speed_server.url + "/", **KW) if kind == "mini" else HttpTest(speed_server.url + "/file.bin", **KW)
+    t = (SpeedtestMini(speed_server.url + "/", **KW) if kind == "mini"
+         else HttpTest(speed_server.url + "/file.bin", **KW))
     r = t.run()
     assert r.test == "failed" and "500" in r.test_error
 
@@ -108,7 +108,8 @@ def test_short_plan_fits_the_cap():
         if cap >= 1_000_000:
             assert dl + ul <= cap
     # The plan takes as many sizes as fit the download share: one more would not fit.
-    from surveyor.acquire.speed import DOWNLOAD_SHARE, SPEEDTEST_JPG_BYTES as B
+    from surveyor.acquire.speed import DOWNLOAD_SHARE
+    from surveyor.acquire.speed import SPEEDTEST_JPG_BYTES as B
     sizes = short_plan(5_000_000, 5.0)["sizes"]["download"]
     nxt = list(B)[len(sizes)]
     assert sum(B[s] for s in sizes) <= 5_000_000 * DOWNLOAD_SHARE < sum(B[s] for s in sizes) + B[nxt]

@@ -16,9 +16,9 @@ import pytest
 
 from surveyor.acquire import web
 from surveyor.acquire.targets import Target, read_targets
-from surveyor.geo.bearing import bearing_deg, compass
 from surveyor.acquire.web import CompanionError, CompanionServer, Snapshot, read_today, signal_class
 from surveyor.errors import InputError
+from surveyor.geo.bearing import bearing_deg, compass
 
 from .conftest import free_port, read_journal, run_cli
 
@@ -28,7 +28,7 @@ LAT0, LON0 = -7.4371, 109.8579
 def sig(op="Telkomsel", rsrp=-99.0, lat=LAT0, lon=LON0, t=None, **extra) -> dict:
     s = {"kind": "signal", "operator": op, "tech": "LTE", "service": "in_service", "rsrp_dbm": rsrp,
          "lat": lat, "lon": lon, "accuracy_m": 4.0,
-         "time": (t or dt.datetime.now(dt.timezone.utc)).strftime("%Y-%m-%dT%H:%M:%S.000Z")}
+         "time": (t or dt.datetime.now(dt.UTC)).strftime("%Y-%m-%dT%H:%M:%S.000Z")}
     s.update(extra)
     return {k: v for k, v in s.items() if v is not None}
 
@@ -142,10 +142,14 @@ def test_geojson_points_and_polygon_centres(tmp_path, caplog):
     ell = [[109.86, -7.43], [109.864, -7.43], [109.864, -7.429], [109.861, -7.429], [109.861, -7.426],
            [109.86, -7.426], [109.86, -7.43]]
     fc = {"type": "FeatureCollection", "features": [
-        {"type": "Feature", "properties": {"name": "Sawah"}, "geometry": {"type": "Point", "coordinates": [109.86, -7.43]}},
-        {"type": "Feature", "properties": {"zone_id": "DZ-TSEL-01"}, "geometry": {"type": "Polygon", "coordinates": [square]}},
-        {"type": "Feature", "properties": {"operator": "Indosat", "h3": "8a65"}, "geometry": {"type": "Polygon", "coordinates": [ell]}},
-        {"type": "Feature", "properties": {}, "geometry": {"type": "LineString", "coordinates": [[109.8, -7.4], [109.9, -7.5]]}},
+        {"type": "Feature", "properties": {"name": "Sawah"},
+         "geometry": {"type": "Point", "coordinates": [109.86, -7.43]}},
+        {"type": "Feature", "properties": {"zone_id": "DZ-TSEL-01"},
+         "geometry": {"type": "Polygon", "coordinates": [square]}},
+        {"type": "Feature", "properties": {"operator": "Indosat", "h3": "8a65"},
+         "geometry": {"type": "Polygon", "coordinates": [ell]}},
+        {"type": "Feature", "properties": {},
+         "geometry": {"type": "LineString", "coordinates": [[109.8, -7.4], [109.9, -7.5]]}},
         {"type": "Feature", "properties": None, "geometry": None},
     ]}
     path = tmp_path / "t.geojson"
@@ -165,7 +169,8 @@ def test_geojson_points_and_polygon_centres(tmp_path, caplog):
     ("dtd.gpx", '<?xml version="1.0"?><!DOCTYPE gpx [<!ENTITY a "aaaa">]><gpx><wpt lat="1" lon="2"/></gpx>',
      "DOCTYPE", None),
     ("kml.gpx", '<?xml version="1.0"?>\n<kml><Placemark/></kml>', "not GPX", 2),
-    ("empty.gpx", '<gpx version="1.1"><trk><trkseg><trkpt lat="1" lon="2"/></trkseg></trk></gpx>', "no waypoints", None),
+    ("empty.gpx", '<gpx version="1.1"><trk><trkseg><trkpt lat="1" lon="2"/></trkseg></trk></gpx>', "no waypoints",
+     None),
     ("swapped.gpx", '<gpx>\n\n<wpt lat="109.86" lon="-7.43"/></gpx>', "no usable position", 3),
     ("nolat.gpx", '<gpx>\n<wpt lon="109.86"/></gpx>', "no usable position", 2),
     ("cut.geojson", '{"type": "FeatureCollection",\n "features": [\n {"type": "Feature", ', "not valid JSON", 3),
@@ -212,7 +217,7 @@ def test_dual_sim_round_is_one_point_and_walking_adds_points():
 
 def test_standing_still_updates_the_last_point_and_pauses_and_jumps_break_the_line():
     snap = Snapshot()
-    t0 = dt.datetime(2026, 7, 14, 2, 0, tzinfo=dt.timezone.utc)
+    t0 = dt.datetime(2026, 7, 14, 2, 0, tzinfo=dt.UTC)
     snap.add(sig(rsrp=-90, t=t0))
     snap.add(sig(rsrp=-120, lat=LAT0 + north(1), t=t0 + dt.timedelta(seconds=1)))  # GPS jitter
     snap.add(sig(lat=LAT0 + north(20), t=t0 + dt.timedelta(seconds=20)))
@@ -264,7 +269,7 @@ def test_state_since_a_sequence_number_gives_only_what_changed():
 def test_a_long_walk_is_thinned_within_bounds_keeping_colour_changes():
     snap = Snapshot(max_points=400, keep_recent=100)
     classes = []
-    t0 = dt.datetime(2026, 7, 14, 2, 0, tzinfo=dt.timezone.utc)
+    t0 = dt.datetime(2026, 7, 14, 2, 0, tzinfo=dt.UTC)
     for i in range(5000):
         rsrp = -99 if (i // 250) % 2 == 0 else -112  # fair and poor stretches of 250 points
         classes.append("fair" if rsrp == -99 else "poor")
@@ -310,7 +315,7 @@ def test_targets_visited_on_the_way_and_the_nearest_is_the_next_one():
 
 def test_todays_earlier_lines_of_the_journal_come_first(tmp_path):
     journal = tmp_path / "walk.jsonl"
-    day = dt.datetime(2026, 7, 14, 0, 0, tzinfo=dt.timezone.utc)
+    day = dt.datetime(2026, 7, 14, 0, 0, tzinfo=dt.UTC)
     lines = [sig(lat=LAT0 + north(i), t=day - dt.timedelta(minutes=30) + dt.timedelta(seconds=i)) for i in range(3)]
     lines += [sig(lat=LAT0 + north(10 * i), t=day + dt.timedelta(hours=1, seconds=i)) for i in range(4)]
     lines.insert(4, {"kind": "speed", "test": "ok", "download_mbps": 9.0, "upload_mbps": 2.0, "no_fix": True,
@@ -348,7 +353,7 @@ def test_snapshot_is_safe_to_read_while_the_logger_writes():
                 points.update({p[0]: p for p in st["track"]})
                 seq, gen = st["seq"], st["gen"]
                 json.dumps(st)
-            except Exception as exc:  # noqa: BLE001 - collected and reported
+            except Exception as exc:  # collected and reported
                 errors.append(exc)
 
     threads = [threading.Thread(target=reader) for _ in range(3)]

@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from fixtures.frames import to_store_frame
-
 from surveyor.config import Settings
 
-T0 = datetime(2026, 7, 14, 1, 0, tzinfo=timezone.utc)  # 08:00 WIB
+from fixtures.frames import to_store_frame
+
+T0 = datetime(2026, 7, 14, 1, 0, tzinfo=UTC)  # 08:00 WIB
 # A point in Lipursari (inside the builtin boundary).
 LAT0, LON0 = -7.437, 109.858
 M_PER_DEG_LAT = 111_195.0

@@ -4,7 +4,9 @@ and jumps."""
 
 import numpy as np
 import pytest
-from hypothesis import given, settings as hsettings, strategies as st
+from hypothesis import given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 
 from surveyor.analyse.effective import effective_mask
 from surveyor.geo.distance import haversine_m as distance_m

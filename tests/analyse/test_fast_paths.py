@@ -7,14 +7,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from analyse.conftest import SPACING
+from analyse.test_effective_fast import plain_loop
 from surveyor.analyse.cells import _factorize_sorted
 from surveyor.analyse.effective import effective_mask
 from surveyor.analyse.evidence import _codes
 from surveyor.analyse.stats import grouped_quantiles
 from surveyor.analyse.times import utc_ms
-
-from analyse.conftest import SPACING
-from analyse.test_effective_fast import plain_loop
 
 
 def _runs(rng, n, values, mean_run=50):

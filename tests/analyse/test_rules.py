@@ -96,7 +96,8 @@ def test_the_phones_one_sample_rules_agree_with_the_analysis(settings):
     """The logger's live page (no numpy) judges one sample with surveyor.model; the analysis judges
     columns with surveyor.analyse.rules: same answers, at the default thresholds and on the edges."""
     from surveyor.analyse.rules import rsrp_classes, speed_failed
-    from surveyor.model import rsrp_class, speed_failed as speed_failed_one
+    from surveyor.model import rsrp_class
+    from surveyor.model import speed_failed as speed_failed_one
 
     rsrp = [-140.0, -115.1, -115.0, -105.0, -104.9, -95.0, -85.0, -60.0, None, float("nan")]
     assert rsrp_classes(rsrp, settings).tolist() == [rsrp_class(v) for v in rsrp]
@@ -119,7 +120,8 @@ def test_effective_spacing_10_s_and_20_m_edges():
     assert effective_mask(g, np.array([0, 9_999, 20_000]), lat, np.zeros(3), **SPACING).tolist() == [True, False, True]
     # 19.9 m: the second does not count
     lat2 = np.array([0.0, 19.9 / 111_195.0, 40.0 / 111_195.0])
-    assert effective_mask(g, np.array([0, 10_000, 20_000]), lat2, np.zeros(3), **SPACING).tolist() == [True, False, True]
+    mask = effective_mask(g, np.array([0, 10_000, 20_000]), lat2, np.zeros(3), **SPACING)
+    assert mask.tolist() == [True, False, True]
 
 
 def test_effective_counts_from_last_counted_not_last_sample():

@@ -1,7 +1,8 @@
 """The statistics: one-sided Clopper-Pearson bounds and grouped quantiles."""
 
 import numpy as np
-from hypothesis import given, settings as hsettings
+from hypothesis import given
+from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
 from surveyor.analyse.stats import clopper_pearson, grouped_quantiles

@@ -55,7 +55,7 @@ def test_precision_and_recall_of_dead_cells(village):
 
 
 def test_area_walked_once_is_insufficient_never_judged(village):
-    survey, settings, result = village
+    survey, _settings, result = village
     if survey.walked_once is None or survey.walked_once.is_empty:
         pytest.skip("the simulation walked no area only once")
     c = result.cells
@@ -77,10 +77,10 @@ def test_unvisited_area_is_not_surveyed(village):
 
 
 def test_dead_zone_ids_are_stable_and_ordered(village):
-    survey, settings, result = village
+    _survey, _settings, result = village
     z = result.dead_zones
     assert len(z) >= 2
-    for op, g in z.groupby("operator"):
+    for _op, g in z.groupby("operator"):
         assert list(g["zone_id"]) == sorted(g["zone_id"])
         lat = g.sort_values("zone_id")["centroid_lat"].to_numpy()
         assert (np.diff(lat) >= 0).all()  # numbered south to north

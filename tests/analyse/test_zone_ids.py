@@ -72,7 +72,8 @@ def test_ids_last_across_merges_and_retired_ids_are_never_given_again(tmp_path):
     new = [z for z in second if z not in first]
     assert new == ["DZ-TSEL-03"] and second["DZ-TSEL-03"] < SOUTH + 0.001
 
-    code, out, _ = run(["analyze", "--db", db, "--json"])
+    code, _, err = run(["analyze", "--db", db, "--json"])
+    assert code == 0, err
     from surveyor.store import open_store
 
     with open_store(db) as store:

@@ -8,9 +8,15 @@ import json
 from pathlib import Path
 
 import pytest
+from store import conftest as store_fixtures
 
 from conftest import require
-from store.conftest import db_url, pg_cluster, pg_url, store  # noqa: F401  (both stores, real PostGIS)
+
+# Both stores on a real PostGIS: the fixtures of tests/store, by assignment.
+db_url = store_fixtures.db_url
+pg_cluster = store_fixtures.pg_cluster
+pg_url = store_fixtures.pg_url
+store = store_fixtures.store
 
 XML = "planet_10.068,48.135_10.071,48.137.osm"
 PBF = "aguascalientes.osm.pbf"

@@ -108,7 +108,7 @@ def _relation_area(elements: Elements, members):
     import shapely
 
     lines = []
-    for kind, ref, role in members:
+    for kind, ref, _role in members:
         if kind not in ("w", "way"):
             continue
         if ref not in elements.ways:

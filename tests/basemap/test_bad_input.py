@@ -120,15 +120,14 @@ def test_one_bad_file_among_good_ones_changes_nothing(tmp_path, imported, invoke
 
 def test_other_wrong_files(tmp_path, imported, invoke):
     db, config, before = imported
-    v, _ = village()
     cases = {
         "empty.osm": ("", "is empty"),
         "boundary.json": (json.dumps({"type": "FeatureCollection", "features": []}),
                           "is GeoJSON but not an Overpass API answer"),
         "track.osm": ('<?xml version="1.0"?><gpx version="1.1"><trk/></gpx>', "is XML but not OpenStreetMap data"),
         "notes.osm": ("just some text\n", "is not in a known OpenStreetMap format"),
-        "error.json": (json.dumps({"version": 0.6, "elements": [],
-                                   "remark": "runtime error: Query timed out in \"query\" at line 3 after 26 seconds."}),
+        "error.json": (json.dumps({"version": 0.6, "elements": [], "remark": "runtime error: Query timed out in "
+                                                                          "\"query\" at line 3 after 26 seconds."}),
                        "runtime error: Query timed out"),
         "overpass-error.osm": ('<?xml version="1.0"?><osm version="0.6" generator="Overpass API">'
                                '<node id="1" lat="-7.44" lon="109.85"><tag k="place" v="hamlet"/>'

@@ -32,7 +32,7 @@ class Replay:
         replay = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):  # noqa: N802 - http.server's name
+            def do_POST(self):  # http.server's name
                 length = int(self.headers.get("Content-Length", 0))
                 replay.requests.append({"path": self.path, "headers": dict(self.headers),
                                         "body": self.rfile.read(length).decode()})
@@ -117,7 +117,7 @@ def test_fetch_of_the_village_in_out_geom_form(server, make_survey, invoke):
 @pytest.fixture
 def village_survey(tmp_path, make_survey, invoke):
     """A survey with a basemap imported from a file; returns (db, config, what it holds)."""
-    v, want = village()
+    v, _ = village()
     db, config = make_survey("village", bounds(v))
     path = tmp_path / "v.osm"
     path.write_text(v.xml(), encoding="utf-8")

@@ -4,7 +4,11 @@ into both kinds of store the way a merge loads them."""
 from __future__ import annotations
 
 import pytest
-from store.conftest import pg_cluster, pg_url  # noqa: F401 - the real PostGIS cluster fixtures
+from store import conftest as store_fixtures
+
+# The real PostGIS cluster fixtures of tests/store, by assignment (a fixture below takes pg_url).
+pg_cluster = store_fixtures.pg_cluster
+pg_url = store_fixtures.pg_url
 
 
 def load_frames(store, frames, areas=None) -> None:

@@ -23,7 +23,8 @@ def test_each_layer_round_trips(village, tmp_path, invoke, layer):
     got = gpd.read_parquet(out)
     want = gpd.read_file(ref, layer=layer)
     assert len(got) == len(want) > 0 and got.crs.to_epsg() == 4326
-    key = {"samples": "sample_id", "cells": ["h3", "operator"], "dead_zones": "zone_id", "sites": ["operator", "rank"]}[layer]
+    key = {"samples": "sample_id", "cells": ["h3", "operator"], "dead_zones": "zone_id",
+           "sites": ["operator", "rank"]}[layer]
     got, want = got.sort_values(key).reset_index(drop=True), want.sort_values(key).reset_index(drop=True)
     missing = got.geometry.isna().to_numpy()
     assert (missing == want.geometry.isna().to_numpy()).all()  # unplaced samples have no point in both
@@ -38,7 +39,7 @@ def test_each_layer_round_trips(village, tmp_path, invoke, layer):
     col = meta["columns"]["geometry"]
     assert meta["version"] == "1.0.0" and meta["primary_column"] == "geometry" and col["encoding"] == "WKB"
     assert col["crs"]["id"] == {"authority": "EPSG", "code": 4326}
-    x0, y0, x1, y1 = col["bbox"]
+    x0, y0, x1, _y1 = col["bbox"]
     assert x0 <= got.total_bounds[0] and x1 >= got.total_bounds[2] and 100 < x0 < 120 and -10 < y0 < 0
     types = {"samples": ["Point"], "sites": ["Point"], "cells": ["Polygon"]}
     if layer in types:
@@ -55,7 +56,8 @@ def test_duckdb_reads_typed_columns(village, tmp_path, invoke):
     schema = pq.read_schema(out)
     assert str(schema.field("time").type) == "timestamp[ms, tz=UTC]"
     assert str(schema.field("rsrp_dbm").type) == "double" and str(schema.field("geometry").type) == "binary"
-    rows = duckdb.sql(f"SELECT operator, count(*), min(time), avg(rsrp_dbm) FROM '{out}' GROUP BY 1 ORDER BY 1").fetchall()
+    rows = duckdb.sql(f"SELECT operator, count(*), min(time), avg(rsrp_dbm) FROM '{out}' "
+                      "GROUP BY 1 ORDER BY 1").fetchall()
     samples = gpd.read_parquet(out)
     assert [r[0] for r in rows] == sorted(samples["operator"].dropna().unique())
     assert sum(r[1] for r in rows) + samples["operator"].isna().sum() == len(samples)
@@ -98,9 +100,10 @@ def test_samples_streamed_from_postgis_are_the_geopackage_samples(village, tmp_p
 def test_streamed_samples_keep_to_the_survey_scope_like_the_geopackage(village, tmp_path, invoke, pg_url):
     # A log from far away and an old one, merged into the survey: kept in the database, left out of
     # the export of both stores alike (on PostGIS the server applies the scope while streaming).
+    from surveyor.store.sync import push
+
     from fixtures import copy_survey
     from helpers import journal_sample, write_journal
-    from surveyor.store.sync import push
 
     local = copy_survey(village, tmp_path / "survey")
     far = write_journal(tmp_path / "far.jsonl", [journal_sample(i, lat=53.35, lon=-6.26, session="far", device="f")

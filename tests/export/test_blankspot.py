@@ -81,9 +81,10 @@ def test_one_row_per_zone_and_weak_area_with_dates_links_and_glossary_words(shee
     assert date_cell.is_date and date_cell.number_format == "DD/MM/YYYY"
     link = ws.cell(row=h + 1, column=header.index("Tautan peta") + 1)
     assert link.value == "Buka peta" and link.hyperlink.target.startswith("https://www.openstreetmap.org/?mlat=")
-    assert f"{row['Lintang']:.6f}" in next(ws.cell(row=r, column=header.index("Tautan peta") + 1).hyperlink.target
+    link_col, zone_col = header.index("Tautan peta") + 1, header.index("Kode zona") + 1
+    assert f"{row['Lintang']:.6f}" in next(ws.cell(row=r, column=link_col).hyperlink.target
                                            for r in range(h + 1, ws.max_row + 1)
-                                           if ws.cell(row=r, column=header.index("Kode zona") + 1).value == z["zone_id"])
+                                           if ws.cell(row=r, column=zone_col).value == z["zone_id"])
     # Named by dusun (every simulated place lies in one), never by an H3 index.
     for r in rows:
         assert r["Lokasi"].startswith("Dusun ") and not H3_LIKE.search(" ".join(str(v) for v in r.values()))

@@ -6,14 +6,12 @@ import csv
 import xml.etree.ElementTree as ET
 
 import numpy as np
-import pandas as pd
 import pytest
 
 from surveyor.config import ExclusionZone, Settings
 from surveyor.errors import InvalidRequest
 from surveyor.export import export_layer, neutralize
 from surveyor.i18n import glossary
-
 from surveyor.testing.simulate import DEFAULT_VOLUNTEERS
 
 from fixtures import HOSTILE_NOTE, HOSTILE_VOLUNTEER
@@ -214,9 +212,9 @@ def test_refuses_overwrite_and_unknown_formats(store, survey_db, settings, tmp_p
     assert r.exit_code == 0 and out.read_bytes() != before
     with pytest.raises(InvalidRequest, match="--format"):
         export_layer(store, settings, tmp_path / "z.txt", layer="cells")
-    with pytest.raises(InvalidRequest, match=".csv or .xlsx"):
+    with pytest.raises(InvalidRequest, match=r"\.csv or \.xlsx"):
         export_layer(store, settings, tmp_path / "b.kml", fmt="blankspot")
-    with pytest.raises(InvalidRequest, match="33.07.05.2002"):
+    with pytest.raises(InvalidRequest, match=r"33\.07\.05\.2002"):
         export_layer(store, settings, tmp_path / "q.csv", layer="cells", area="99.99")
 
 

@@ -18,22 +18,23 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from helpers import GNETTRACK_HEADER
 from surveyor.ingest.merge import MergeOptions, merge_sources
 from surveyor.store import open_store
+
+from helpers import GNETTRACK_HEADER
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "25"))
 FUZZ = settings(max_examples=EXAMPLES, deadline=None, derandomize=True, database=None,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture,
                                        HealthCheck.data_too_large])
 BUCKETS = ("added", "duplicates", "quarantined", "neighbours", "track_points", "towers")
-T0 = datetime(2026, 7, 14, 1, 0, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 7, 14, 1, 0, 0, tzinfo=UTC)
 
 # What a broken cell may hold: nothing, text, NUL, bytes that are not UTF-8, a huge value, numbers
 # no radio or GPS reports, a quote, the delimiter's neighbours.
@@ -65,7 +66,7 @@ def sample_rows(draw, n_max: int = 12):
     """Plain sample values: time, lat, lon, rsrp, operator (some of them broken later)."""
     n = draw(st.integers(1, n_max))
     rows = []
-    for i in range(n):
+    for _ in range(n):
         rows.append({
             "t": T0 + timedelta(seconds=draw(st.integers(0, 86_400))),
             "lat": draw(numbers(-7.46, -7.42)), "lon": draw(numbers(109.84, 109.88)),
@@ -90,7 +91,8 @@ def breakage(draw, n_rows: int, n_cols: int, csv_like: bool = True):
     return cells, null_col, swap, ends, bom
 
 
-def table(header: list[str], rows: list[list[str]], brk, delimiter: str = ",", quote: bool = False) -> tuple[bytes, bool]:
+def table(header: list[str], rows: list[list[str]], brk, delimiter: str = ",",
+          quote: bool = False) -> tuple[bytes, bool]:
     cells, null_col, swap, ends, bom = brk
     out = []
     broken = bool(cells) or null_col is not None or swap
@@ -295,7 +297,7 @@ def test_every_reader_accounts_for_every_row_and_never_crashes(fmt, fuzz_store):
         (result,) = summary.per_file
         if result.error is not None:
             # Refused as a whole: a surveyor message naming the file, and nothing counted as kept.
-            assert case.broken or not forced and fmt == "generic", (result.error, case.data[:300])
+            assert case.broken or (not forced and fmt == "generic"), (result.error, case.data[:300])
             assert str(path) in result.error or "-" in result.error, result.error
             assert result.read == sum(getattr(result, k) for k in BUCKETS) == 0
             return

@@ -78,7 +78,8 @@ def test_the_same_export_on_two_computers_adds_nothing(tmp_path):
         shutil.copy(FIXTURES / "towercollector.csv", tmp_path / pc / "towercollector.csv")
     # The same walk exported again with other line ends: another file, the same samples.
     (tmp_path / "reexport").mkdir()
-    (tmp_path / "reexport" / "tc.csv").write_bytes((FIXTURES / "towercollector.csv").read_bytes().replace(b"\r\n", b"\n"))
+    (tmp_path / "reexport" / "tc.csv").write_bytes(
+        (FIXTURES / "towercollector.csv").read_bytes().replace(b"\r\n", b"\n"))
     db = str(tmp_path / "s.gpkg")
     with open_store(db, create=True) as store:
         first = merge_sources(store, [str(tmp_path / "laptop_kades")], MergeOptions())

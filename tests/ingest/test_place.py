@@ -105,7 +105,7 @@ def test_signal_log_without_gps_is_placed_from_the_walk_track(tmp_path):
 
 
 def test_track_with_a_bogus_date_places_nothing_and_says_why(tmp_path):
-    db, s = _merge(tmp_path, "walk_bogus_date.gpx", "phone_b_signal.csv")
+    _db, s = _merge(tmp_path, "walk_bogus_date.gpx", "phone_b_signal.csv")
     assert s.track_points == 61 and s.added == 4
     placing = s.placed_from_tracks
     assert placing.placed == 0 and placing.reasons == {"no_track_at_time": 4}
@@ -113,7 +113,7 @@ def test_track_with_a_bogus_date_places_nothing_and_says_why(tmp_path):
 
 
 def test_track_and_samples_from_different_days_place_nothing(tmp_path):
-    db, s = _merge(tmp_path, "walk.gpx", "phone_b_other_day.csv")
+    _db, s = _merge(tmp_path, "walk.gpx", "phone_b_other_day.csv")
     placing = s.placed_from_tracks
     assert placing.placed == 0 and placing.unplaced == 2
     assert placing.reasons == {"no_track_at_time": 2}

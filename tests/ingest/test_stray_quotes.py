@@ -4,7 +4,7 @@ never swallow the rows after them, and `read` always equals an independent count
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -22,7 +22,7 @@ def data_rows(text: str) -> int:
 
 
 def generic_rows(n: int, stray_at: int | None = None, last_column_note: bool = True) -> str:
-    t0 = datetime(2026, 7, 14, 1, 0, tzinfo=timezone.utc)
+    t0 = datetime(2026, 7, 14, 1, 0, tzinfo=UTC)
     head = "time,lat,lon,rsrp_dbm,operator,note" if last_column_note else "time,note,lat,lon,rsrp_dbm,operator"
     out = [head]
     for i in range(n):

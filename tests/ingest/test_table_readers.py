@@ -98,6 +98,25 @@ def test_towercollector_batches_never_split_a_measurement():
     assert reasons(r) == {"orphan_neighbour": 1}
 
 
+def test_towercollector_forced_on_a_file_without_neighboring_reads_every_row_as_a_serving_cell(tmp_path):
+    # Detection needs the column; `--format towercollector` does not (this crashed once).
+    table = pd.read_csv(FIXTURES / "towercollector.csv", dtype=str, keep_default_na=False)
+    serving = table[table["neighboring"] == "false"].drop(columns="neighboring")
+    path = tmp_path / "no-neighboring.csv"
+    serving.to_csv(path, index=False)
+    r = read_all(towercollector.READER, path)
+    assert_every_row_lands_once(r)
+    assert len(r["samples"]) == len(serving) > 0 and len(r["neighbours"]) == 0
+
+
+def test_towercollector_forced_on_another_table_is_an_input_error_naming_the_column(tmp_path):
+    path = tmp_path / "other.csv"
+    path.write_text("time,lat,lon,rsrp\n2024-05-01T02:30:00Z,-7.43,109.85,-100\n", encoding="utf-8")
+    with pytest.raises(InputError, match="measured_at") as err:
+        read_all(towercollector.READER, path)
+    assert err.value.fix and "--format" in err.value.fix
+
+
 def test_towercollector_device_option_names_the_phone():
     r = read_all(towercollector.READER, FIXTURES / "towercollector.csv", device="phone-A")
     assert set(r["samples"]["device"]) == {"phone-A"}

@@ -134,7 +134,8 @@ def test_basemap_names_print_as_text(evil_mapped_db, tmp_path):
     out = tmp_path / "evil-ground.pdf"
     with open_store(str(evil_mapped_db)) as store:
         render_print(store, Settings(), out, lang="en", operators=["Telkomsel"])
-    text = " ".join(subprocess.run([poppler("pdftotext"), str(out), "-"], capture_output=True, text=True).stdout.split())
+    pdftotext = subprocess.run([poppler("pdftotext"), str(out), "-"], capture_output=True, text=True)
+    text = " ".join(pdftotext.stdout.split())
     assert f"{EVIL} Krajan" in text or f"{EVIL} Sidareja" in text  # a place name, as it is
 
 
@@ -169,8 +170,8 @@ def test_mapped_print_has_the_ground_its_credits_and_the_marks(mapped_db, tmp_pa
     pages = [" ".join(p.split()) for p in pages]  # lines wrap anywhere
     for page, op in zip(pages, ("Telkomsel", "Indosat")):
         assert f"4G coverage: Lipursari · {op}" in page
-        for needle in ("© OpenStreetMap contributors, ODbL 1.0", "SIMULASI / SIMULATED DATA", "Predicted (not evidence)",
-                       "Road", "House or building", "Relief (shaded hills)"):
+        for needle in ("© OpenStreetMap contributors, ODbL 1.0", "SIMULASI / SIMULATED DATA",
+                       "Predicted (not evidence)", "Road", "House or building", "Relief (shaded hills)"):
             assert needle in page, (op, needle)
         for zone_id in zones.loc[zones["operator"] == op, "zone_id"]:
             assert zone_id in page

@@ -20,7 +20,8 @@ def samples_frame(n: int, merge_id: int, *, start_id: int = 1, session: str = "s
         "lat": lat, "lon": lon, "accuracy_m": 5.0, "no_fix": False, "gps": "gpsd",
         "device": device, "device_model": "Redmi 9", "session": session, "volunteer": "Sari",
         "kind": "signal", "operator": operator, "mcc": 510, "mnc": 10, "tech": "LTE",
-        "service": "in_service", "rsrp_dbm": -100.0 - (i % 25), "note": ["catatan, \"kutip\"\nbaris"] + [None] * (n - 1),
+        "service": "in_service", "rsrp_dbm": -100.0 - (i % 25),
+        "note": ["catatan, \"kutip\"\nbaris"] + [None] * (n - 1),
     })
     df["sample_id"] = np.arange(start_id, start_id + n, dtype=np.int64)
     df["h3_10"] = h3_cells(df["lat"], df["lon"], 10)

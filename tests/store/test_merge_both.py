@@ -55,7 +55,7 @@ def test_concurrent_merges_of_overlapping_files_give_the_distinct_samples(tmp_pa
         files.append(write_journal(tmp_path / f"part{k}.jsonl", [journal_sample(i) for i in range(a, b)]))
     procs = [_run_merge(f, db_url) for f in files + [files[0]]]  # and the first file twice at once
     outs = [p.communicate(timeout=240) for p in procs]
-    for p, (out, err) in zip(procs, outs):
+    for p, (_out, err) in zip(procs, outs):
         assert p.returncode == 0, err
     summaries = [json.loads(out) for out, _ in outs]
     assert sum(s["added"] for s in summaries) == 1200

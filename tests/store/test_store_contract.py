@@ -99,7 +99,7 @@ def test_cleanup_unfinished_removes_an_abandoned_merge(store):
     assert store.cleanup_unfinished() == 7
     assert store.cleanup_unfinished() == 0
     # the same samples merge again afterwards, in full
-    mid2 = _merge(store, n=5)
+    _merge(store, n=5)
     assert len(store.read_samples()) == 5
     assert store.status().quarantined == 2
 
@@ -300,7 +300,8 @@ def test_samples_are_appended_as_one_typed_table(store):
     with pytest.raises(TypeError):
         store.append("samples", samples_frame(2, mid))  # a DataFrame is not the samples' batch type
     wrong = samples_table(2, mid)
-    wrong = wrong.set_column(wrong.schema.get_field_index("rsrp_dbm"), "rsrp_dbm", wrong.column("rsrp_dbm").cast("string"))
+    wrong = wrong.set_column(wrong.schema.get_field_index("rsrp_dbm"), "rsrp_dbm",
+                             wrong.column("rsrp_dbm").cast("string"))
     with pytest.raises(TypeError, match="rsrp_dbm"):
         store.append("samples", wrong)
     with pytest.raises(TypeError, match="merge_id"):

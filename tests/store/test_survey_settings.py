@@ -9,8 +9,9 @@ import sys
 import numpy as np
 import pandas as pd
 
-from helpers import walk_rows, write_gnettrack
 from surveyor.geo.distance import haversine_m
+
+from helpers import walk_rows, write_gnettrack
 
 HOME = (-7.4370, 109.8580)
 
@@ -46,8 +47,8 @@ def test_exclusion_zones_are_kept_in_the_database_and_applied_from_anywhere(tmp_
 
 def test_push_and_pull_carry_the_settings_and_zones(tmp_path, invoke, pg_url):
     from surveyor.store import open_store
-    from surveyor.store.sync import pull, push
     from surveyor.store.survey import settings_of
+    from surveyor.store.sync import pull, push
 
     village = tmp_path / "village"
     subprocess.run([sys.executable, "-m", "surveyor", "init", str(village)], check=True, capture_output=True)

@@ -15,7 +15,7 @@ from shapely.geometry import box
 
 from surveyor.store import open_store
 
-from .conftest import make_survey, settings_of
+from .conftest import make_survey
 
 pytestmark = pytest.mark.filterwarnings("ignore::rasterio.errors.NotGeoreferencedWarning")
 
@@ -72,7 +72,8 @@ def test_import_real_geotiff(shared_data, tmp_path, invoke):
 def test_import_with_nodata_border(shared_data, tmp_path, invoke):
     src = shared_data / "dem" / "osmnx-elevation1.tif"
     root = make_survey(tmp_path / "sf", OSMNX_AREA, name="Nob Hill", code="06.075")
-    r = invoke("dem", "import", str(src), "--db", str(root / "survey.gpkg"), "--config", str(root / "survey.toml"), "--json")
+    r = invoke("dem", "import", str(src), "--db", str(root / "survey.gpkg"), "--config", str(root / "survey.toml"),
+               "--json")
     assert r.exit_code == 0, r.output
     info = json.loads(r.stdout)
     assert info["area_coverage"] == 1.0 and info["voids_filled_px"] == 0  # the border is not a hole
@@ -98,12 +99,14 @@ def test_import_other_projection_and_cog(shared_data, tmp_path, invoke):
         with rasterio.open(cog, "w", **dict(ds.profile, driver="COG")) as out:
             out.write(ds.read(1), 1)
     direct = make_survey(tmp_path / "direct", PYSHEDS_AREA, name="A", code="48.1")
-    assert invoke("dem", "import", str(src), "--db", str(direct / "survey.gpkg"), "--config", str(direct / "survey.toml")).exit_code == 0
+    assert invoke("dem", "import", str(src), "--db", str(direct / "survey.gpkg"),
+                  "--config", str(direct / "survey.toml")).exit_code == 0
     for name, path in (("merc", merc), ("cog", cog)):
         root = make_survey(tmp_path / name, PYSHEDS_AREA, name="A", code="48.1")
-        r = invoke("dem", "import", str(path), "--db", str(root / "survey.gpkg"), "--config", str(root / "survey.toml"), "--resolution", "90")
+        r = invoke("dem", "import", str(path), "--db", str(root / "survey.gpkg"), "--config", str(root / "survey.toml"),
+                   "--resolution", "90")
         assert r.exit_code == 0, r.output
-        dem, info, _ = _dem_of(root)
+        dem, _, _ = _dem_of(root)
         assert dem.crs == "EPSG:32614"  # the area's UTM zone, whatever the file's projection
         ref, _, _ = _dem_of(direct)
         lons, lats = np.linspace(-97.36, -97.30, 15), np.linspace(32.64, 32.70, 15)
@@ -127,7 +130,8 @@ def test_import_fills_voids_inside_the_model(shared_data, tmp_path, invoke):
     with rasterio.open(holey, "w", **profile) as out:
         out.write(a, 1)
     root = make_survey(tmp_path / "holes", PYSHEDS_AREA, name="A", code="48.1")
-    r = invoke("dem", "import", str(holey), "--db", str(root / "survey.gpkg"), "--config", str(root / "survey.toml"), "--json")
+    r = invoke("dem", "import", str(holey), "--db", str(root / "survey.gpkg"), "--config", str(root / "survey.toml"),
+               "--json")
     assert r.exit_code == 0, r.output
     info = json.loads(r.stdout)
     assert info["voids_filled_px"] > 0 and info["area_coverage"] == 1.0

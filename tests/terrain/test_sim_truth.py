@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-import pytest
 
 from surveyor.analyse.terrain import apply
 from surveyor.store import open_store
@@ -123,7 +122,7 @@ def test_heldout_sessions_rmse_under_8_db(village, tmp_path):
         for t in village.towers_frame().itertuples(index=False):
             add_tower(store, settings, operator=t.operator, lat=t.lat, lon=t.lon, height_m=t.height_m)
         analyze(store, settings)
-        cells, zones = apply(store, settings, store.read_layer("cells"), store.read_layer("dead_zones"))
+        cells, _zones = apply(store, settings, store.read_layer("cells"), store.read_layer("dead_zones"))
         summary = store.get_meta("terrain_summary")
     truth = _heldout_medians(test)
     merged = truth.merge(cells[["h3", "operator", "predicted_rsrp_dbm"]], on=["h3", "operator"])

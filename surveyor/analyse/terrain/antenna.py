@@ -12,8 +12,13 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from surveyor.analyse.terrain.constants import (CLUTTER_HEIGHT_M, FRESNEL_CLEARANCE_FRACTION, HOME_MAST_HEIGHT_M,
-                                                MAX_HOME_MAST_M, MAX_TOWER_DISTANCE_M)
+from surveyor.analyse.terrain.constants import (
+    CLUTTER_HEIGHT_M,
+    FRESNEL_CLEARANCE_FRACTION,
+    HOME_MAST_HEIGHT_M,
+    MAX_HOME_MAST_M,
+    MAX_TOWER_DISTANCE_M,
+)
 from surveyor.analyse.terrain.context import TerrainContext
 from surveyor.analyse.terrain.model import Calibration, best_server, link
 from surveyor.errors import InvalidRequest
@@ -73,8 +78,9 @@ def antenna_advice(ctx: TerrainContext, places: pd.DataFrame, operators, *, mast
         rsrp, idx = best_server(links, tower_ops == op, use)
         # A tower out of the DEM's reach still deserves a word: the nearest of them, if any.
         for k in range(len(places)):
-            base = {"place": places["place"].iloc[k], "lat": lat[k], "lon": lon[k], "ground_m": round(float(ground[k]), 1),
-                    "operator": op, "mast_m": mast_m, "calibration": use.status if use else "uncalibrated"}
+            base = {"place": places["place"].iloc[k], "lat": lat[k], "lon": lon[k],
+                    "ground_m": round(float(ground[k]), 1), "operator": op, "mast_m": mast_m,
+                    "calibration": use.status if use else "uncalibrated"}
             li = int(idx[k])
             if li < 0:
                 mine = np.flatnonzero((links.place == k) & (tower_ops[links.tower] == op))

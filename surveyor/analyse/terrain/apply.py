@@ -69,13 +69,13 @@ def run(store, settings: Settings, cells: pd.DataFrame, zones: pd.DataFrame, *, 
                            zone_verdicts(ctx, pred, zones)], axis=1)
     summary = {
         "dem": {"crs": ctx.dem.crs, "resolution_m": ctx.dem.resolution_m[0]},
-        "towers": int(len(ctx.towers)),
+        "towers": len(ctx.towers),
         "towers_by_operator": {str(k): int(v) for k, v in ctx.towers["operator"].value_counts().items()},
         "towers_left_out": ctx.notes,
         "frequencies": ctx.frequencies,
         "calibration": {op: c.as_dict() for op, c in pred.calibrations.items()},
         "cross_validation": pred.cross_validation,
-        "links": int(len(pred.links.place)),
+        "links": len(pred.links.place),
         "links_not_computable": int((~pred.links.paths.computable).sum()),
     }
     return cells, zones, summary

@@ -22,8 +22,8 @@ from surveyor.analyse.terrain.constants import CALIBRATION_MIN_SAMPLES
 from surveyor.config import Settings
 
 # ``time`` for the survey scope's period (surveyor.geo.scope), which the calibration respects too.
-SAMPLE_COLUMNS = ["time", "lat", "lon", "accuracy_m", "environment", "session", "source_file", "kind", "operator", "tech",
-                  "service", "rsrp_dbm", "nr_rsrp_dbm", "arfcn", "h3_10"]
+SAMPLE_COLUMNS = ["time", "lat", "lon", "accuracy_m", "environment", "session", "source_file", "kind", "operator",
+                  "tech", "service", "rsrp_dbm", "nr_rsrp_dbm", "arfcn", "h3_10"]
 
 
 def measurements(samples: pd.DataFrame, settings: Settings, resolution: int | None = None) -> pd.DataFrame:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from typing import Literal, overload
 
 import pandas as pd
 
@@ -25,6 +26,16 @@ class TerrainContext:
 
     def towers_of(self, operator: str) -> pd.DataFrame:
         return self.towers[self.towers["operator"] == operator]
+
+
+@overload
+def load_context(store, settings: Settings, *, samples: pd.DataFrame | None = None, area_code: str | None = None,
+                 required: Literal[True]) -> TerrainContext: ...
+
+
+@overload
+def load_context(store, settings: Settings, *, samples: pd.DataFrame | None = None, area_code: str | None = None,
+                 required: bool = False) -> TerrainContext | None: ...
 
 
 def load_context(store, settings: Settings, *, samples: pd.DataFrame | None = None, area_code: str | None = None,

@@ -18,9 +18,14 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from surveyor.analyse.terrain.constants import (CALIBRATION_MAX_SLOPE_DB, CALIBRATION_MIN_CELLS_OFFSET,
-                                                CALIBRATION_MIN_CELLS_SLOPE, CLUTTER_HEIGHT_M, EIRP_PER_RE_DBM,
-                                                MAX_TOWER_DISTANCE_M)
+from surveyor.analyse.terrain.constants import (
+    CALIBRATION_MAX_SLOPE_DB,
+    CALIBRATION_MIN_CELLS_OFFSET,
+    CALIBRATION_MIN_CELLS_SLOPE,
+    CLUTTER_HEIGHT_M,
+    EIRP_PER_RE_DBM,
+    MAX_TOWER_DISTANCE_M,
+)
 from surveyor.analyse.terrain.pathloss import hata_db
 from surveyor.analyse.terrain.paths import PathResult, trace_paths
 from surveyor.geo.dem import Dem
@@ -147,7 +152,7 @@ def fit_calibration(links: Links, tower_mask: np.ndarray, measured: np.ndarray, 
     cal = Calibration(operator)
     have = np.isfinite(measured)
     for _ in range(rounds):
-        pred, idx = best_server(links, tower_mask, cal if cal.status != "uncalibrated" else None)
+        _pred, idx = best_server(links, tower_mask, cal if cal.status != "uncalibrated" else None)
         ok = have & (idx >= 0)
         n = int(ok.sum())
         if n < CALIBRATION_MIN_CELLS_OFFSET:

@@ -29,9 +29,16 @@ from dataclasses import dataclass, fields
 
 import numpy as np
 
-from surveyor.analyse.terrain.constants import (BATCH_POINTS, CLUTTER_CLEAR_M, EARTH_RADIUS_M,
-                                                EFFECTIVE_EARTH_FACTOR, FRESNEL_CLEARANCE_FRACTION,
-                                                MAX_PROFILE_POINTS, NU_MIN, PROFILE_STEP_M)
+from surveyor.analyse.terrain.constants import (
+    BATCH_POINTS,
+    CLUTTER_CLEAR_M,
+    EARTH_RADIUS_M,
+    EFFECTIVE_EARTH_FACTOR,
+    FRESNEL_CLEARANCE_FRACTION,
+    MAX_PROFILE_POINTS,
+    NU_MIN,
+    PROFILE_STEP_M,
+)
 from surveyor.analyse.terrain.radio import wavelength_m
 from surveyor.geo.dem import Dem
 
@@ -72,11 +79,11 @@ class PathResult:
         return self.computable & (self.clearance_f1 >= FRESNEL_CLEARANCE_FRACTION)
 
     @classmethod
-    def concat(cls, parts: list["PathResult"]) -> "PathResult":
+    def concat(cls, parts: list[PathResult]) -> PathResult:
         return cls(**{f.name: np.concatenate([getattr(p, f.name) for p in parts]) for f in fields(cls)})
 
     @classmethod
-    def empty(cls) -> "PathResult":
+    def empty(cls) -> PathResult:
         return cls(**{f.name: (np.zeros(0, dtype=bool) if f.name == "computable" else np.zeros(0))
                       for f in fields(cls)})
 
@@ -138,7 +145,7 @@ class _Profile:
     t: np.ndarray  # (n,) fractions 0..1
 
     @classmethod
-    def sample(cls, dem: Dem, x0, y0, x1, y1, n: int, clutter_m: float) -> "_Profile":
+    def sample(cls, dem: Dem, x0, y0, x1, y1, n: int, clutter_m: float) -> _Profile:
         t = np.linspace(0.0, 1.0, n)
         d = np.hypot(x1 - x0, y1 - y0)
         ground = dem.sample_segments(x0, y0, x1, y1, n)

@@ -16,8 +16,12 @@ import numpy as np
 import pandas as pd
 
 from surveyor.analyse.terrain.calibrate import cell_medians
-from surveyor.analyse.terrain.constants import (CALIBRATION_MIN_SAMPLES, CLUTTER_HEIGHT_M, DEFAULT_PREDICTION_SIGMA_DB,
-                                                PHONE_HEIGHT_M)
+from surveyor.analyse.terrain.constants import (
+    CALIBRATION_MIN_SAMPLES,
+    CLUTTER_HEIGHT_M,
+    DEFAULT_PREDICTION_SIGMA_DB,
+    PHONE_HEIGHT_M,
+)
 from surveyor.analyse.terrain.context import TerrainContext
 from surveyor.analyse.terrain.model import Calibration, Links, best_server, fit_calibration, link
 from surveyor.config import Settings
@@ -112,7 +116,7 @@ def _cross_validate(links: Links, mask: np.ndarray, m_op: pd.DataFrame, index: d
     e = np.concatenate(errors) if errors else np.zeros(0)
     if len(e) == 0:
         return {"sessions": len(sessions), "pairs": 0, "rmse_db": None, "bias_db": None}
-    return {"sessions": len(sessions), "pairs": int(len(e)), "rmse_db": round(float(np.sqrt(np.mean(e ** 2))), 2),
+    return {"sessions": len(sessions), "pairs": len(e), "rmse_db": round(float(np.sqrt(np.mean(e ** 2))), 2),
             "bias_db": round(float(np.mean(e)), 2)}
 
 

@@ -26,9 +26,18 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from surveyor.analyse.terrain.constants import (BAKTI_PLOT_M, CLUTTER_HEIGHT_M, EIRP_PER_RE_DBM, PHONE_HEIGHT_M,
-                                                SITE_CANDIDATE_SPACING_M, SITE_CANDIDATES, SITE_MARGIN_DB,
-                                                SITE_MAST_HEIGHTS_M, SITE_TOP_K, DEFAULT_FREQUENCY_MHZ)
+from surveyor.analyse.terrain.constants import (
+    BAKTI_PLOT_M,
+    CLUTTER_HEIGHT_M,
+    DEFAULT_FREQUENCY_MHZ,
+    EIRP_PER_RE_DBM,
+    PHONE_HEIGHT_M,
+    SITE_CANDIDATE_SPACING_M,
+    SITE_CANDIDATES,
+    SITE_MARGIN_DB,
+    SITE_MAST_HEIGHTS_M,
+    SITE_TOP_K,
+)
 from surveyor.analyse.terrain.context import TerrainContext
 from surveyor.analyse.terrain.model import Calibration
 from surveyor.config import Settings
@@ -81,7 +90,7 @@ def read_candidates(path) -> pd.DataFrame:
 
     try:
         gdf = gpd.read_file(path)
-    except Exception as exc:  # noqa: BLE001 - any unreadable file gets the same fix
+    except Exception as exc:  # any unreadable file gets the same fix
         raise InputError(f"cannot be read as GeoJSON ({exc}).", path=str(path),
                          fix="Give a GeoJSON FeatureCollection of the plots (points or polygons, EPSG:4326).") from None
     if len(gdf) == 0:
@@ -128,8 +137,8 @@ def propose(ctx: TerrainContext, cells: pd.DataFrame, settings: Settings, area_l
 
     ``cells`` is the ``cells`` layer with the prediction columns (:func:`surveyor.analyse.terrain.apply`).
     """
-    from surveyor.analyse.terrain.paths import trace_paths
     from surveyor.analyse.terrain.pathloss import hata_db
+    from surveyor.analyse.terrain.paths import trace_paths
     from surveyor.geo import cells as grid
 
     calibrations = calibrations or {}
@@ -149,7 +158,7 @@ def propose(ctx: TerrainContext, cells: pd.DataFrame, settings: Settings, area_l
     bcount = _buildings_per_cell(buildings, resolution)
     threshold = settings.rsrp_negative_below_dbm + margin_db
     rows: list[dict[str, Any]] = []
-    summary: dict[str, Any] = {"candidates": int(len(candidates)), "heights_m": list(heights), "operators": {},
+    summary: dict[str, Any] = {"candidates": len(candidates), "heights_m": list(heights), "operators": {},
                                "threshold_dbm": threshold, "buildings_layer": bool(bcount)}
     cx, cy = ctx.dem.xy(candidates["lon"].to_numpy(float), candidates["lat"].to_numpy(float))
     cx, cy = np.atleast_1d(cx), np.atleast_1d(cy)
@@ -218,7 +227,7 @@ def propose(ctx: TerrainContext, cells: pd.DataFrame, settings: Settings, area_l
             out[f] = [v if isinstance(v, str) and v.strip() else text for v in out[f]]
         out["access"] = [a if not np.isfinite(r) or a != defaults["access"] else f"{a}; nearest road {r:,.0f} m"
                          for a, r in zip(out["access"], out["nearest_road_m"].to_numpy(float))]
-    summary["proposals"] = int(len(out))
+    summary["proposals"] = len(out)
     return out, summary
 
 

@@ -13,14 +13,13 @@ Frequencies: a tower's ``--band`` when given, else the carrier the operator's ph
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from surveyor.analyse.terrain.constants import (DEFAULT_FREQUENCY_MHZ, DEFAULT_TOWER_HEIGHT_M,
-                                                TOWER_HEIGHT_RANGE_M)
+from surveyor.analyse.terrain.constants import DEFAULT_FREQUENCY_MHZ, DEFAULT_TOWER_HEIGHT_M, TOWER_HEIGHT_RANGE_M
 from surveyor.config import Settings
 from surveyor.errors import InvalidRequest
 
@@ -69,9 +68,9 @@ def cluster_cells(cells: pd.DataFrame, merge_m: float = SITE_MERGE_M) -> pd.Data
         sites = []
         for lab in np.unique(label):
             member = g.iloc[np.flatnonzero(label == lab)]
-            radios = sorted({str(r) for r in member["radio"].dropna()})
+            radio_names = sorted({str(r) for r in member["radio"].dropna()})
             sites.append((float(member["lat"].median()), float(member["lon"].median()), len(member),
-                          ",".join(radios)))
+                          ",".join(radio_names)))
         sites.sort(key=lambda s: (-s[0], s[1]))  # north to south, then west to east: stable IDs
         for i, (la, lo, k, radios) in enumerate(sites, 1):
             rows.append({"tower_id": f"OC-{code}-{i:03d}", "operator": str(op), "lat": la, "lon": lo, "cells": k,
@@ -100,7 +99,8 @@ def load_towers(store, settings: Settings, *, frequencies: dict[str, dict] | Non
 
                 d = haversine_m(oc["lat"].to_numpy(float), oc["lon"].to_numpy(float), float(m.lat), float(m.lon), xp=np)
                 keep_oc &= ~(same & (d < SITE_MERGE_M))
-            freq, fsrc = _frequency(m.operator, getattr(m, "frequency_mhz", None), getattr(m, "band", None), frequencies)
+            freq, fsrc = _frequency(m.operator, getattr(m, "frequency_mhz", None), getattr(m, "band", None),
+                                    frequencies)
             rows.append({"tower_id": m.tower_id, "operator": m.operator, "lat": float(m.lat), "lon": float(m.lon),
                          "height_m": float(m.height_m), "height_source": "given" if _given(m) else
                          f"assumed {DEFAULT_TOWER_HEIGHT_M:g} m", "frequency_mhz": freq, "frequency_source": fsrc,
@@ -189,7 +189,7 @@ def add_tower(store, settings: Settings, *, operator: str, lat: float, lon: floa
         n = int(nums.max()) + 1 if nums.notna().any() else len(old) + 1
     row = {"tower_id": f"M{n}", "operator": op, "lat": float(lat), "lon": float(lon), "height_m": h,
            "height_given": given, "band": label, "frequency_mhz": freq, "name": name or "",
-           "added_at": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"), "area_code": code}
+           "added_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"), "area_code": code}
     import geopandas as gpd
 
     table = pd.DataFrame([row], columns=MANUAL_COLUMNS)
@@ -210,7 +210,7 @@ def check_towers(towers: pd.DataFrame, dem) -> tuple[pd.DataFrame, list[dict[str
     in: its paths are reported as not computable.
     """
     lo, hi = TOWER_HEIGHT_RANGE_M
-    notes = []
+    notes: list[dict[str, str]] = []
     if len(towers) == 0:
         return towers, notes
     ground = dem.sample_lonlat(towers["lon"].to_numpy(float), towers["lat"].to_numpy(float)) if dem is not None \
