@@ -203,14 +203,8 @@ def _median(series) -> float | None:
 
 
 def _status(store: Store, area: str | None):
-    """The store's own counts (what ``surveyor status`` prints), for the area when the store can
-    limit them to one."""
-    if area is not None:
-        try:
-            return store.status(area=area)  # type: ignore[call-arg]  # PostGIS limits it to one area
-        except TypeError:  # a store whose status covers everything it holds
-            pass
-    return store.status()
+    """The store's own counts (what ``surveyor status`` prints), of the area when one is named."""
+    return store.status(area=area)
 
 
 def _clean(value):
