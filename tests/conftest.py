@@ -29,6 +29,30 @@ def require(condition: bool, reason: str) -> None:
     pytest.skip(reason)
 
 
+# Headless Chromium for the browser tests: the system's browser (no download is possible here),
+# quiet, and a phone's viewport.
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run", "--disable-quic", "--disable-default-apps"]
+PHONE = {"viewport": {"width": 412, "height": 860}, "device_scale_factor": 2, "is_mobile": True, "has_touch": True}
+
+
+@pytest.fixture(scope="module")
+def playwright():
+    """Playwright driving the system Chromium (``SURVEYOR_CHROMIUM``, else ``chromium`` on the
+    path), as ``playwright.chromium_exe``."""
+    import importlib.util
+    import shutil
+
+    exe = os.environ.get("SURVEYOR_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
+    require(exe is not None, "headless Chromium (Debian package chromium) is not installed")
+    require(importlib.util.find_spec("playwright") is not None, "playwright is not installed (pip install playwright)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        p.chromium_exe = exe  # type: ignore[attr-defined]
+        yield p
+
+
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
     require(SHARED_DATA.is_dir(), f"{SHARED_DATA} (../shared/data) is absent")

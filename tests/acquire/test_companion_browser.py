@@ -8,12 +8,10 @@ writer: one 150 m north-east of the start, one 600 m south.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import math
 import os
 import re
-import shutil
 import signal
 import socket
 import subprocess
@@ -27,13 +25,10 @@ import pytest
 
 from .conftest import REPO, TERMUX_LOCATION, free_port, read_journal
 from .test_web import revisit_gpx
-from conftest import require
+from conftest import CHROMIUM_ARGS, PHONE
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run", "--disable-quic"]
-PHONE = {"viewport": {"width": 412, "height": 860}, "device_scale_factor": 2, "is_mobile": True, "has_touch": True}
 START = (-7.4371, 109.8579)
 STEP_M = 4.0  # per second, along the bearing below
 BEARING_DEG = 45.0
@@ -41,18 +36,6 @@ TARGET_NE = (START[0] + 150 * math.cos(math.radians(45)) / 111_195,
              START[1] + 150 * math.sin(math.radians(45)) / (111_195 * math.cos(math.radians(START[0]))))
 TARGET_S = (START[0] - 600 / 111_195, START[1])
 COLOURS = {"fair": "#009E73", "none": "#D55E00"}  # Telkomsel -99 dBm, Indosat -116 dBm
-
-
-@pytest.fixture(scope="module")
-def playwright():
-    exe = os.environ.get("SURVEYOR_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
-    require(exe is not None, "headless Chromium (Debian package chromium) is not installed")
-    require(importlib.util.find_spec("playwright") is not None, "playwright is not installed (pip install playwright)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        p.chromium_exe = exe
-        yield p
 
 
 @pytest.fixture

@@ -5,10 +5,7 @@ layer control and "where am I" work; input text stays text."""
 
 from __future__ import annotations
 
-import importlib.util
 import itertools
-import os
-import shutil
 
 import pytest
 
@@ -16,14 +13,11 @@ from surveyor.config import Settings
 from surveyor.render.html_map import render_map
 from surveyor.store import open_store
 
-from conftest import require
+from conftest import CHROMIUM_ARGS, PHONE
 from fixtures import EVIL
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run", "--disable-quic", "--disable-default-apps"]
-PHONE = {"viewport": {"width": 412, "height": 860}, "device_scale_factor": 2, "is_mobile": True, "has_touch": True}
 DESKTOP = {"viewport": {"width": 1400, "height": 1000}}
 SIZES = {"phone": PHONE, "desktop": DESKTOP}
 # Everything a reader can press or read around the map; none may cover another.
@@ -38,18 +32,6 @@ RECTS_JS = """(sels) => sels.map((s) => {
   if (!r.width || !r.height || style.display === 'none' || style.visibility === 'hidden') return [s, null];
   return [s, [r.left, r.top, r.right, r.bottom]];
 })"""
-
-
-@pytest.fixture(scope="module")
-def playwright():
-    exe = os.environ.get("SURVEYOR_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
-    require(exe is not None, "headless Chromium (Debian package chromium) is not installed")
-    require(importlib.util.find_spec("playwright") is not None, "playwright is not installed (pip install playwright)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        p.chromium_exe = exe
-        yield p
 
 
 @pytest.fixture(scope="module")
