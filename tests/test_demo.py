@@ -30,6 +30,7 @@ def test_demo_writes_every_output_and_can_run_again(tmp_path, invoke, monkeypatc
     # one zone is "1 dead zone", never "1 dead zones".
     assert "Analysing coverage" in r.stderr and "nearest usable 4G" in r.stderr
     assert "1 dead zones" not in r.stderr and "1 dead zone" in r.stderr
+    assert "Next: `surveyor deadzones`" not in r.stderr  # the demo runs those itself
     with open_store(str(out / "survey.gpkg")) as store:
         st = store.status()
         assert st.by_operator["Telkomsel"] > 1000 and st.by_operator["Indosat"] > 1000

@@ -24,8 +24,9 @@ if TYPE_CHECKING:  # the analysis imports numpy and pandas: not at `--help` time
     from surveyor.analyse.summary import AnalysisSummary
 
 
-def summary_text(summary: AnalysisSummary, db: str) -> str:
-    """The short human summary printed after an analysis."""
+def summary_text(summary: AnalysisSummary, db: str, *, next_steps: bool = True) -> str:
+    """The short human summary printed after an analysis; ``next_steps`` adds where the layers
+    went and which commands come next (not when the caller runs those itself, as demo does)."""
     from surveyor.i18n import format_number, format_percent, glossary
 
     lang = language()
@@ -60,8 +61,9 @@ def summary_text(summary: AnalysisSummary, db: str) -> str:
     if summary.outside_area_cells:
         lines.append(_("{n} surveyed cells lie outside the area boundary (kept, flagged).").format(
             n=n(summary.outside_area_cells)))
-    lines.append(_("Layers cells, dead_zones, sites written to {db}. Next: `surveyor deadzones`, `surveyor revisit`, "
-                   "`surveyor map`.").format(db=db))
+    if next_steps:
+        lines.append(_("Layers cells, dead_zones, sites written to {db}. Next: `surveyor deadzones`, "
+                       "`surveyor revisit`, `surveyor map`.").format(db=db))
     return "\n".join(lines) + "\n"
 
 

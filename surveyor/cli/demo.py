@@ -31,7 +31,7 @@ def command(ctx: click.Context, out: str, lang: str) -> None:
     steps = {"merge": _("Merging the simulated Lipursari sample survey ..."),
              "analyze": _("Analysing coverage ...")}
     texts = DemoTexts(step=steps.__getitem__, file=merge.file_text, merged=merge.summary_text,
-                      analysed=lambda summary, db: analyze.summary_text(summary, db).rstrip("\n"),
+                      analysed=lambda summary, db: analyze.summary_text(summary, db, next_steps=False).rstrip("\n"),
                       zones=lambda zones: zones_table(zones, language()))
     say = (lambda m: None) if quiet else (lambda m: click.echo(m, err=True))
     for path in run_demo(out, lang=lang, say=say, texts=texts):
