@@ -67,9 +67,15 @@ def from_overpass(path: Path) -> Elements:
 
 def pbf_to_xml(pbf: Path, xml: Path) -> Path:
     """Re-encode a PBF file as OSM XML with pyosmium's writer (callback handler, no location index)."""
+    return copy_osm(pbf, xml)
+
+
+def copy_osm(src: Path, dst: Path) -> Path:
+    """Copy an OpenStreetMap file into another encoding with pyosmium's writer, which picks the
+    format from ``dst``'s suffix (``.osm`` XML, ``.osm.pbf``)."""
     import osmium
 
-    writer = osmium.SimpleWriter(str(xml))
+    writer = osmium.SimpleWriter(str(dst))
 
     class Copy(osmium.SimpleHandler):
         def node(self, n):
@@ -82,10 +88,10 @@ def pbf_to_xml(pbf: Path, xml: Path) -> Path:
             writer.add_relation(r)
 
     try:
-        Copy().apply_file(str(pbf))
+        Copy().apply_file(str(src))
     finally:
         writer.close()
-    return xml
+    return dst
 
 
 def _line(elements: Elements, refs):

@@ -40,24 +40,7 @@ def _write(tmp_path, v, form):
         p = tmp_path / "v.json.gz"
         p.write_bytes(gzip.compress(v.overpass_geom().encode()))
     elif form == "pbf":
-        import osmium
-
-        xml = _write(tmp_path, v, "xml")
-        p = tmp_path / "v.osm.pbf"
-        writer = osmium.SimpleWriter(str(p))
-
-        class Copy(osmium.SimpleHandler):
-            def node(self, n):
-                writer.add_node(n)
-
-            def way(self, w):
-                writer.add_way(w)
-
-            def relation(self, r):
-                writer.add_relation(r)
-
-        Copy().apply_file(str(xml))
-        writer.close()
+        p = count.copy_osm(_write(tmp_path, v, "xml"), tmp_path / "v.osm.pbf")
     return p
 
 
